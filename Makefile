@@ -1,0 +1,53 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+JD := $(BIN)/journeydsl
+OUT := out
+
+.PHONY: demo test bench lint install install-test browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The docs-site test runs in headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	$(JD) check journeys/
+	$(JD) render journeys/ -o $(OUT)/diagrams --format svg
+	$(JD) render journeys/ -o $(OUT)/diagrams --format png
+	$(JD) docs journeys/ -o $(OUT)/site
+	$(JD) build journeys/ -o $(OUT)/journeys.jbundle
+	$(BIN)/python -m journeydsl.testing.synth journeys/ --customers 300 --seed 7 -o $(OUT)/events.jsonl
+	rm -f $(OUT)/state.db*
+	$(JD) run $(OUT)/journeys.jbundle --events $(OUT)/events.jsonl --store sqlite:///$(OUT)/state.db \
+	  --until 2026-12-31T00:00:00Z --dead-letter $(OUT)/dead-letter.jsonl --summary > $(OUT)/actions.jsonl
+	$(JD) render journeys/ -o $(OUT)/overlay --format svg --overlay sqlite:///$(OUT)/state.db
+	$(JD) report --store sqlite:///$(OUT)/state.db
+
+test: install browser
+	$(BIN)/python -m pytest
+	$(JD) test journeys/ --min-coverage 100
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "bench extras did not all install; those baselines are skipped"
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+clean:
+	rm -rf $(VENV) $(OUT) build site .pytest_cache .hypothesis
