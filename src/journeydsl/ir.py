@@ -9,7 +9,7 @@ YAML twin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 DURATION_UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -127,7 +127,7 @@ class Call:
     span: Span | None = _span()
 
 
-Expr = Union[Literal, ListLit, Name, Unary, Binary, Call]
+Expr = Literal | ListLit | Name | Unary | Binary | Call
 
 
 # --------------------------------------------------------------------------- schema
@@ -266,7 +266,7 @@ class CallAction:
     span: Span | None = _span()
 
 
-Action = Union[Send, SetProfile, Emit, CallAction]
+Action = Send | SetProfile | Emit | CallAction
 
 
 # --------------------------------------------------------------------------- flows
@@ -356,7 +356,7 @@ class End:
     span: Span | None = _span()
 
 
-Flow = Union[Goto, Sleep, Wait, Choose, Experiment, End]
+Flow = Goto | Sleep | Wait | Choose | Experiment | End
 
 
 # --------------------------------------------------------------------------- journey

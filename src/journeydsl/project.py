@@ -92,8 +92,11 @@ def _read(path: Path, sink: Sink) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        sink.report(codes.FILE_ERROR, f"{path} is not UTF-8 text ({err.reason} at byte {err.start})",
-                    Span(str(path), 1, 1, 1, 1))
+        sink.report(
+            codes.FILE_ERROR,
+            f"{path} is not UTF-8 text ({err.reason} at byte {err.start})",
+            Span(str(path), 1, 1, 1, 1),
+        )
     except OSError as err:
         sink.report(codes.FILE_ERROR, f"cannot read {path}: {err.strerror}", Span(str(path), 1, 1, 1, 1))
     return None

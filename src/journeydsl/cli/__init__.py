@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from journeydsl import __version__
-from journeydsl.cli import bundle, frontend, testing, visual
+from journeydsl.cli import bundle, check, convert, format, run, testing, visual
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +17,6 @@ def main() -> None:
     """Journeys as code: check, format, draw, document, build and run customer journeys."""
 
 
-for _module in (frontend, visual, bundle, testing):
+for _module in (check, format, convert, visual, bundle, run, testing):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -1,4 +1,4 @@
-"""CLI commands of this area (filled in by the area's owner)."""
+"""CLI commands of this area; each module lists its commands in COMMANDS."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from journeydsl.diagnostics.model import Code, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # JD0xx: reading input
 SYNTAX_ERROR = Code("JD001", "syntax-error", "the DSL text does not parse", E)
@@ -24,7 +24,9 @@ DUPLICATE_HEADER = Code("JD009", "duplicate-header", "a header item or single po
 MISSING_ENTRY = Code("JD010", "missing-entry", "a journey needs exactly one `entry on EVENT`", E)
 
 # JD1xx: names
-DUPLICATE_NAME = Code("JD101", "duplicate-name", "a journey, stage, step, variant, goal or schema name is used twice", E)
+DUPLICATE_NAME = Code(
+    "JD101", "duplicate-name", "a journey, stage, step, variant, goal or schema name is used twice", E
+)
 UNKNOWN_STEP = Code("JD102", "unknown-step", "a transition goes to a step that does not exist", E)
 UNKNOWN_EVENT = Code("JD103", "unknown-event", "an event type that the schema does not declare", E)
 UNKNOWN_FIELD = Code("JD104", "unknown-field", "a profile or event field that the schema does not declare", E)
@@ -61,7 +63,7 @@ MULTIPLE_CONTROLS = Code("JD403", "multiple-controls", "an experiment has more t
 # JD5xx: policy
 MISSING_OWNER = Code("JD501", "missing-owner", "a journey has no owner (no accountable journey product manager)", W)
 MISSING_GOAL = Code("JD502", "missing-goal", "a journey has no goal, so it has no journey ROI", W)
-NO_CONSENT_RULE = Code("JD503", "no-consent-rule", "a send on a channel whose schema has no `requires`", I)
+NO_CONSENT_RULE = Code("JD503", "no-consent-rule", "a send on a channel whose schema has no `requires`", N)
 EXIT_ON_ENTRY_EVENT = Code("JD504", "exit-on-entry-event", "an exit on the entry event ends instances it starts", W)
 EMIT_LOOP = Code("JD505", "emit-loop", "journeys emit each other's entry events with no wait between", E)
 
