@@ -74,6 +74,15 @@ TEMPLATE_UNDEFINED = Code(
 )
 TEMPLATE_SYNTAX = Code("JD603", "template-syntax", "a message template is not valid Jinja2", E)
 
+# JD7xx: scenario tests (`*.scenario.yaml`)
+SCENARIO_STRUCTURE = Code("JD701", "scenario-structure", "a scenario file has a wrong key, type or shape", E)
+SCENARIO_BAD_VALUE = Code(
+    "JD702", "scenario-bad-value", "a scenario time, duration or name is malformed (RFC 3339 `at`, `8d`)", E
+)
+SCENARIO_UNKNOWN_JOURNEY = Code(
+    "JD703", "scenario-unknown-journey", "a scenario names a journey that is not among the loaded files", E
+)
+
 
 def all_codes() -> list[Code]:
     """Every code in this module, ordered by code."""
