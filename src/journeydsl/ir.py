@@ -173,6 +173,8 @@ class Schema:
     events: tuple[EventDef, ...]
     channels: tuple[ChannelDef, ...]
     span: Span | None = _span()
+    # Where header items without a node of their own were written (e.g. "profile"), for `fmt` to keep comments.
+    item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
 
 
 # --------------------------------------------------------------------------- journey policies
@@ -397,6 +399,8 @@ class Journey:
     quiet: Quiet | None = None
     stages: tuple[Stage, ...] = ()
     span: Span | None = _span()
+    # Where plain-value header items were written ("title", "owner", ...), for `fmt` to keep comments.
+    item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
 
     def steps(self) -> tuple[Step, ...]:
         return tuple(step for stage in self.stages for step in stage.steps)
