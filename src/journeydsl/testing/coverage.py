@@ -119,7 +119,8 @@ class Coverage:
                     lines.append(f"{'':<{width}}    steps not covered: {', '.join(missed)}")
                 edges = cov.missed_edges()
                 if edges:
-                    lines.append(f"{'':<{width}}    transitions not covered: {', '.join(f'{a}->{b}' for a, b in edges)}")
+                    shown = ", ".join(f"{a}->{b}" for a, b in edges)
+                    lines.append(f"{'':<{width}}    transitions not covered: {shown}")
         steps = sum(len(j.steps) for j in self.journeys.values())
         edges_total = sum(len(j.edges) for j in self.journeys.values())
         covered_steps = sum(j.steps_covered for j in self.journeys.values())

@@ -53,7 +53,8 @@ def to_junit(
     if problems:  # malformed scenario or journey files: an errored suite, so CI shows them
         suite = ET.SubElement(root, "testsuite", name="inputs", tests="1", failures="0", errors="1", skipped="0")
         case = ET.SubElement(suite, "testcase", name="load scenario and journey files", classname="journeydsl")
-        error = ET.SubElement(case, "error", message=f"{len(problems)} problem(s) in the input files", type="InputError")
+        message = f"{len(problems)} problem(s) in the input files"
+        error = ET.SubElement(case, "error", message=message, type="InputError")
         error.text = "\n".join(problems)
     if coverage_text is not None:
         suite = ET.SubElement(

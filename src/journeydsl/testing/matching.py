@@ -240,6 +240,6 @@ def compare(expect: Expectations, observed: Observed) -> list[Mismatch]:
         last = observed.path[-1] if observed.path else None
         found.append(check_outcome(expect.outcome, observed.outcome, last))
     if observed.errors:
-        lines = [f"+ {record.get('step')}: {record.get('message') or record.get('reason')}" for record in observed.errors]
+        lines = [f"+ {r.get('step')}: {r.get('message') or r.get('reason')}" for r in observed.errors]
         found.append(Mismatch("engine", f"the engine recorded {len(observed.errors)} error(s)", lines))
     return [m for m in found if m is not None]
