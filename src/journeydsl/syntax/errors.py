@@ -1,0 +1,161 @@
+"""Lark parse errors -> JD001 syntax-error / JD002 unexpected-end diagnostics, with what was expected in words."""
+
+from __future__ import annotations
+
+import difflib
+
+from lark import Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import PatternStr, TerminalDef
+
+from journeydsl.diagnostics import Diagnostic, codes
+from journeydsl.ir import Span
+from journeydsl.syntax.dsl import ParseState
+
+# Regex terminals named in words; string terminals are shown as written, in backticks.
+_REGEX_WORDS: dict[str, str] = {
+    "NAME": "an identifier",
+    "NUMBER": "a number",
+    "DURATION": "a duration like `7d`",
+    "STRING": 'a string `"…"`',
+    "TIMERANGE": "hours like `21:00-08:00`",
+    "COMMENT": "a comment",
+    "$END": "the end of the file",
+}
+_GOT_KIND: dict[str, str] = {
+    "NAME": "identifier",
+    "NUMBER": "number",
+    "DURATION": "duration",
+    "STRING": "string",
+    "TIMERANGE": "hours",
+}
+# Shown together as "an operator" when an expression could go on, to keep the message short.
+_OPERATORS = {"or", "and", "not", "==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*", "/", "%", ".", "("}
+_FLOW_HINT = "a step ends with exactly one flow: `-> STEP`, `wait`, `choose`, `experiment` or `end`"
+
+
+def terminal_words(terminals: list[TerminalDef]) -> dict[str, str]:
+    """Terminal name -> how a message names it."""
+    words = dict(_REGEX_WORDS)
+    for term in terminals:
+        if isinstance(term.pattern, PatternStr):
+            words[term.name] = f"`{term.pattern.value}`"
+    return words
+
+
+def describe_expected(expected: set[str] | frozenset[str], words: dict[str, str]) -> str:
+    shown = {words.get(name, name) for name in expected if name != "COMMENT"}
+    operators = {f"`{op}`" for op in _OPERATORS} & shown
+    if len(operators) >= 3:
+        shown = (shown - operators) | {"an operator"}
+    # Plain words (`->`, `}`) first, then the kinds (an identifier, a number), each alphabetically.
+    ordered = sorted(shown, key=lambda w: (not w.startswith("`"), w))
+    if len(ordered) > 16:
+        ordered = [*ordered[:16], "…"]
+    if not ordered:
+        return "nothing more"
+    if len(ordered) == 1:
+        return ordered[0]
+    return ", ".join(ordered[:-1]) + " or " + ordered[-1]
+
+
+def _got(token: Token, words: dict[str, str]) -> str:
+    if token.type == "$END":
+        return "the end"
+    kind = _GOT_KIND.get(token.type)
+    if kind:
+        return f"{kind} `{token.value}`"
+    if token.value.isalpha():
+        return f"keyword `{token.value}`"
+    return f"`{token.value}`"
+
+
+def _hint(expected: set[str] | frozenset[str], token: Token | None, words: dict[str, str]) -> str | None:
+    if {"ARROW", "WAIT", "END", "CHOOSE"} <= set(expected):
+        return _FLOW_HINT
+    if token is not None and token.type == "NAME":
+        keywords = [words[name].strip("`") for name in expected if words.get(name, "").strip("`").isalpha()]
+        close = difflib.get_close_matches(token.value, keywords, n=1)
+        if close:
+            return f"did you mean `{close[0]}`?"
+    if token is not None and token.value == "=" and "`=`" not in {words.get(name) for name in expected}:
+        return "compare with `==`; `=` only appears in `set profile.FIELD = EXPR`"
+    return None
+
+
+def _accepted(err: UnexpectedInput, fallback: set[str] | frozenset[str]) -> set[str] | frozenset[str]:
+    """The terminals that really can come next.
+
+    LALR merges states, so Lark's `expected` is the union over every context an expression can appear in;
+    the interactive parser tries each terminal and keeps those that shift.
+    """
+    interactive = getattr(err, "interactive_parser", None)
+    if interactive is None:
+        return fallback
+    try:
+        return interactive.accepts() or fallback
+    except Exception:  # noqa: BLE001 - a worse message is better than a traceback
+        return fallback
+
+
+def syntax_diagnostic(
+    err: UnexpectedInput, text: str, state: ParseState, words: dict[str, str], what: str = "file"
+) -> Diagnostic:
+    """One diagnostic for one Lark error, positioned in the file the text came from."""
+    words = {**words, "$END": f"the end of the {what}"}
+    if isinstance(err, UnexpectedToken):
+        expected = _accepted(err, err.expected or set())
+        token = err.token
+        if token.type == "$END":
+            line, col = _end_of_text(text)
+            return _make(
+                codes.UNEXPECTED_EOF,
+                f"unexpected end of the {what}: expected {describe_expected(expected, words)}",
+                state,
+                (line, col, line, col),
+                _hint(expected, None, words),
+            )
+        start = (token.line or 1, token.column or 1)
+        end = (token.end_line or start[0], token.end_column or start[1] + max(len(token.value), 1))
+        return _make(
+            codes.SYNTAX_ERROR,
+            f"expected {describe_expected(expected, words)}, got {_got(token, words)}",
+            state,
+            (*start, *end),
+            _hint(expected, token, words),
+        )
+    if isinstance(err, UnexpectedCharacters):
+        char = err.char
+        hint = None
+        if char == '"':
+            message = "unterminated string: a string ends with `\"` on the same line"
+        else:
+            message = f"unexpected character `{char}`"
+            allowed = _accepted(err, err.allowed or set())
+            if allowed:
+                message += f", expected {describe_expected(allowed, words)}"
+            if char.isalpha() and char.isupper():
+                hint = "identifiers are lower case: letters, digits and `_`"
+        line, col = err.line or 1, err.column or 1
+        return _make(codes.SYNTAX_ERROR, message, state, (line, col, line, col + 1), hint)
+    if isinstance(err, UnexpectedEOF):
+        line, col = _end_of_text(text)
+        expected_words = describe_expected(set(err.expected), words)
+        return _make(codes.UNEXPECTED_EOF, f"unexpected end: expected {expected_words}", state, (line, col, line, col))
+    line, col = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
+    return _make(codes.SYNTAX_ERROR, str(err).splitlines()[0], state, (line, col, line, col + 1))
+
+
+def _end_of_text(text: str) -> tuple[int, int]:
+    stripped = text.rstrip()
+    line = stripped.count("\n") + 1
+    col = len(stripped) - (stripped.rfind("\n") + 1) + 1
+    return line, col
+
+
+def _make(
+    code: codes.Code, message: str, state: ParseState, where: tuple[int, int, int, int], hint: str | None
+) -> Diagnostic:
+    line, col = state.position(where[0], where[1])
+    end_line, end_col = state.position(where[2], where[3])
+    return Diagnostic(code, message, Span(state.path, line, col, end_line, end_col), hint, code.severity)
