@@ -1,0 +1,41 @@
+"""Journey analytics: reach, goals, cost, ROI and experiment significance from a store (SPEC 8.5)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from journeydsl.analytics.report import build_report, instance_of
+from journeydsl.analytics.stats import ZTest, two_proportion_z_test
+
+__all__ = ["ZTest", "build_report", "overlay_counts", "overlay_from_transitions", "two_proportion_z_test"]
+
+StepCounts = dict[str, int]
+EdgeCounts = dict[tuple[str, str], int]
+
+
+def overlay_from_transitions(transitions: Iterable[Mapping[str, Any]]) -> dict[str, tuple[StepCounts, EdgeCounts]]:
+    """Per journey (all versions together): distinct instances that reached each step, and how often
+    each `(from, to)` transition was taken."""
+    reach: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    edges: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for row in transitions:
+        journey, to_step = str(row.get("journey")), row.get("to_step")
+        if to_step is None:
+            continue
+        reach[journey][str(to_step)].add(instance_of(row))
+        if row.get("from_step") is not None:
+            edges[journey][(str(row["from_step"]), str(to_step))] += 1
+    return {
+        journey: ({step: len(ids) for step, ids in reach[journey].items()}, dict(edges[journey]))
+        for journey in sorted(reach)
+    }
+
+
+def overlay_counts(store_url: str) -> dict[str, tuple[StepCounts, EdgeCounts]]:
+    """`{journey: (step_counts, edge_counts)}` for `render --overlay STORE`."""
+    from journeydsl.analytics.source import read_store
+
+    transitions, _, _ = read_store(store_url)
+    return overlay_from_transitions(transitions)

@@ -1,0 +1,255 @@
+"""Journey analytics (SPEC 8.5): figures per journey and version from a store's transition log and
+action records, with the bundle's plans for step order, channel costs and experiments.
+
+`build_report(transitions, actions, plans)` is pure (lists in, a JSON-able dict out), so it is
+tested against counts computed independently from the same records; `report_from_store` wires it
+to a store URL. Definitions:
+- entries: `enter` records; reach of a step: distinct instances that reached it (visits: all arrivals);
+- exits by reason (`exit` outcome = exit event), ends by outcome (`end` outcome, `none` when unnamed);
+- goal conversions: `goal` records (once per instance by the engine), value: the sum of their values;
+- cost: the channel cost of every send that goes out (`sent`, and `delayed`, which is sent later);
+  suppressed sends cost nothing;
+- ROI = (value - cost) / cost, null when the cost is 0;
+- per experiment and variant: instances assigned (the transition out of the experiment step),
+  converted (of those, instances with at least one goal), and a two-proportion z-test against control.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from journeydsl.analytics.stats import two_proportion_z_test
+
+Record = dict[str, Any]
+PlanKey = tuple[str, int]
+INSTANCE_FALLBACK = "~"  # marks an instance id made up from the customer when a record has none
+
+SENT_STATUSES = ("sent", "delayed")
+
+
+def instance_of(record: Mapping[str, Any]) -> str:
+    """The instance a record belongs to; older records without `instance` fall back to the customer."""
+    instance = record.get("instance")
+    if instance:
+        return str(instance)
+    return f"{INSTANCE_FALLBACK}{record.get('journey')}/{record.get('version')}/{record.get('customer_id')}"
+
+
+def _key(record: Mapping[str, Any]) -> PlanKey:
+    return (str(record.get("journey")), int(record.get("version") or 0))
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _experiments_of(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """(experiment name, step name, variants with their target step names) from a plan."""
+    names = {step["id"]: step["name"] for step in plan.get("steps", [])}
+    found = []
+    for step in plan.get("steps", []):
+        flow = step.get("flow", {})
+        if flow.get("kind") == "experiment":
+            variants = [
+                {
+                    "name": variant["name"],
+                    "weight": variant.get("weight"),
+                    "control": bool(variant.get("control")),
+                    "target": names.get(variant.get("to")),
+                }
+                for variant in flow.get("variants", [])
+            ]
+            found.append({"name": flow.get("name"), "step": step["name"], "variants": variants})
+    return found
+
+
+class _Group:
+    """Everything collected for one journey version."""
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.reach: dict[str, set[str]] = defaultdict(set)
+        self.visits: Counter[str] = Counter()
+        self.edges: Counter[tuple[str, str]] = Counter()
+        self.moves: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # instance -> (from, to, via)
+        self.exits: Counter[str] = Counter()
+        self.ends: Counter[str] = Counter()
+        self.goals: Counter[str] = Counter()
+        self.goal_value: dict[str, float] = defaultdict(float)
+        self.converted: set[str] = set()
+        self.sends: dict[str, Counter[str]] = defaultdict(Counter)  # channel -> status -> n
+        self.instances: set[str] = set()
+
+
+def build_report(
+    transitions: Iterable[Mapping[str, Any]],
+    actions: Iterable[Mapping[str, Any]],
+    plans: Mapping[PlanKey, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    plans = plans or {}
+    groups: dict[PlanKey, _Group] = defaultdict(_Group)
+    for row in transitions:
+        group = groups[_key(row)]
+        instance = instance_of(row)
+        to_step = row.get("to_step")
+        if to_step is None:
+            continue
+        group.instances.add(instance)
+        group.reach[str(to_step)].add(instance)
+        group.visits[str(to_step)] += 1
+        if row.get("from_step") is not None:
+            group.edges[(str(row["from_step"]), str(to_step))] += 1
+            group.moves[instance].append((str(row["from_step"]), str(to_step), row.get("via")))
+    for record in actions:
+        group = groups[_key(record)]
+        kind = record.get("kind")
+        if kind == "enter":
+            group.entries += 1
+        elif kind == "exit":
+            group.exits[str(record.get("outcome"))] += 1
+        elif kind == "end":
+            group.ends[str(record.get("outcome") or "none")] += 1
+        elif kind == "goal":
+            name = str(record.get("goal"))
+            group.goals[name] += 1
+            value = record.get("value")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                group.goal_value[name] += float(value)
+            group.converted.add(instance_of(record))
+        elif kind == "send":
+            group.sends[str(record.get("channel"))][str(record.get("status"))] += 1
+    journeys = [_journey_figures(key, groups[key], plans.get(key)) for key in sorted(groups)]
+    cost_known = all(j["cost"] is not None for j in journeys)
+    total_value = sum(j["value"] for j in journeys)
+    total_cost = sum(j["cost"] or 0.0 for j in journeys) if cost_known else None
+    return {
+        "journeys": journeys,
+        "totals": {
+            "entries": sum(j["entries"] for j in journeys),
+            "value": total_value,
+            "cost": total_cost,
+            "roi": None if not total_cost else (total_value - total_cost) / total_cost,
+        },
+    }
+
+
+def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None) -> dict[str, Any]:
+    journey, version = key
+    plan_steps = [(step["name"], step.get("stage")) for step in (plan or {}).get("steps", [])]
+    named = {name for name, _ in plan_steps}
+    # Steps in plan order, then any step the log knows but the plan does not (a plan from another bundle).
+    order = plan_steps + [(name, None) for name in sorted(group.reach) if name not in named]
+    steps = [
+        {
+            "step": name,
+            "stage": stage,
+            "reach": len(group.reach.get(name, ())),
+            "visits": group.visits.get(name, 0),
+            "share": _ratio(len(group.reach.get(name, ())), group.entries),
+        }
+        for name, stage in order
+    ]
+    channels = ((plan or {}).get("schema") or {}).get("channels") or {}
+    sends: dict[str, dict[str, Any]] = {}
+    cost: float | None = 0.0 if plan is not None else None
+    for channel, statuses in sorted(group.sends.items()):
+        out = sum(statuses[status] for status in SENT_STATUSES)
+        unit = (channels.get(channel) or {}).get("cost") if plan is not None else None
+        channel_cost = None if unit is None else out * float(unit)
+        if cost is not None:
+            cost = None if channel_cost is None else cost + channel_cost
+        sends[channel] = {
+            "sent": statuses["sent"],
+            "delayed": statuses["delayed"],
+            "suppressed": statuses["suppressed"],
+            "unit_cost": unit,
+            "cost": channel_cost,
+        }
+    value = sum(group.goal_value.values())
+    goal_names = [goal["name"] for goal in (plan or {}).get("goals", [])]
+    goal_names += sorted(name for name in group.goals if name not in goal_names)
+    goals = [
+        {
+            "goal": name,
+            "conversions": group.goals.get(name, 0),
+            "rate": _ratio(group.goals.get(name, 0), group.entries),
+            "value": group.goal_value.get(name, 0.0),
+        }
+        for name in goal_names
+    ]
+    return {
+        "journey": journey,
+        "version": version,
+        "title": (plan or {}).get("title"),
+        "owner": (plan or {}).get("owner"),
+        "entries": group.entries,
+        "active": max(group.entries - sum(group.exits.values()) - sum(group.ends.values()), 0),
+        "steps": steps,
+        "transitions": [
+            {"from": a, "to": b, "count": n} for (a, b), n in sorted(group.edges.items(), key=lambda item: item[0])
+        ],
+        "exits": dict(sorted(group.exits.items())),
+        "ends": dict(sorted(group.ends.items())),
+        "goals": goals,
+        "converted": len(group.converted),
+        "value": value,
+        "sends": sends,
+        "cost": cost,
+        "roi": None if not cost else (value - cost) / cost,
+        "experiments": [_experiment_figures(exp, group) for exp in _experiments_of(plan or {})],
+    }
+
+
+def _assigned_variant(experiment: Mapping[str, Any], moves: list[tuple[str, str, Any]]) -> str | None:
+    """The variant an instance got: the transition out of the experiment step names it by its target,
+    or by `via` when the engine records the variant there (needed when two variants share a target)."""
+    variants = experiment["variants"]
+    for from_step, to_step, via in moves:
+        if from_step != experiment["step"]:
+            continue
+        if isinstance(via, str):
+            label = via.split(":", 1)[-1]
+            for variant in variants:
+                if variant["name"] == label:
+                    return str(variant["name"])
+        by_target = [variant["name"] for variant in variants if variant["target"] == to_step]
+        if len(by_target) == 1:
+            return str(by_target[0])
+    return None
+
+
+def _experiment_figures(experiment: Mapping[str, Any], group: _Group) -> dict[str, Any]:
+    assigned: dict[str, set[str]] = defaultdict(set)
+    for instance, moves in group.moves.items():
+        variant = _assigned_variant(experiment, moves)
+        if variant is not None:
+            assigned[variant].add(instance)
+    control = next((v for v in experiment["variants"] if v["control"]), None)
+    control_n = len(assigned.get(control["name"], ())) if control else 0
+    control_x = len(assigned.get(control["name"], set()) & group.converted) if control else 0
+    rows = []
+    for variant in experiment["variants"]:
+        members = assigned.get(variant["name"], set())
+        converted = len(members & group.converted)
+        row: dict[str, Any] = {
+            "variant": variant["name"],
+            "control": variant["control"],
+            "weight": variant["weight"],
+            "assigned": len(members),
+            "converted": converted,
+            "rate": _ratio(converted, len(members)),
+            "z": None,
+            "p_value": None,
+            "significant": False,
+        }
+        if control is not None and not variant["control"]:
+            row.update(two_proportion_z_test(converted, len(members), control_x, control_n).as_dict())
+        rows.append(row)
+    return {
+        "experiment": experiment["name"],
+        "step": experiment["step"],
+        "has_control": control is not None,
+        "variants": rows,
+    }

@@ -1,0 +1,91 @@
+"""Where the report's inputs come from: a store URL (transitions, action records) and the plans.
+
+The store keeps what happened, the bundle keeps what the journeys are (step order, channel
+costs, experiments). The plans are found, in this order (docs/decisions.md):
+1. `--bundle B` (a .jbundle file or a bundle directory);
+2. the store, when it offers `plans()` (a store that records the bundle it ran);
+3. the only `*.jbundle` beside a `sqlite:///` store's file (the layout `make demo` writes);
+otherwise the report still gives every count, with costs and ROI unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from journeydsl.analytics.report import PlanKey
+
+
+class SourceError(Exception):
+    """A store or bundle that cannot be read; the message is meant for the user."""
+
+
+@dataclass
+class ReportInput:
+    transitions: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    plans: dict[PlanKey, dict[str, Any]] = field(default_factory=dict)
+    plans_from: str | None = None  # where the plans came from, for the report's header
+
+
+def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
+    from journeydsl.runtime.store import StoreError, open_store
+
+    if store_url.startswith("sqlite:///"):
+        path = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0])
+        if not path.exists():  # opening would create an empty store: say what is wrong instead
+            raise SourceError(f"no store at {path} (run events into it first with `journeydsl run`)")
+    try:
+        store = open_store(store_url)
+    except StoreError as err:
+        raise SourceError(str(err)) from err
+    except Exception as err:  # e.g. sqlite3.DatabaseError on a file that is not a store
+        raise SourceError(f"cannot open the store {store_url}: {err}") from err
+    try:
+        return list(store.transitions()), list(store.actions()), store
+    finally:
+        store.close()
+
+
+def load_plans(bundle: str | Path | Mapping[str, bytes]) -> dict[PlanKey, dict[str, Any]]:
+    from journeydsl.runtime.bundle import BundleError, load_bundle
+
+    try:
+        loaded = load_bundle(bundle)
+    except BundleError as err:
+        raise SourceError(f"cannot read the bundle: {err}") from err
+    except OSError as err:
+        raise SourceError(f"cannot read the bundle {bundle}: {err.strerror or err}") from err
+    return {(str(key[0]), int(key[1])): dict(plan) for key, plan in loaded.plans.items()}
+
+
+def _beside(store_url: str) -> Path | None:
+    if not store_url.startswith("sqlite:///"):
+        return None
+    folder = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0]).parent
+    bundles = sorted(folder.glob("*.jbundle"))
+    return bundles[0] if len(bundles) == 1 else None
+
+
+def gather(store_url: str, bundle: str | Path | None = None) -> ReportInput:
+    transitions, actions, store = read_store(store_url)
+    found = ReportInput(transitions, actions)
+    if bundle is not None:
+        found.plans, found.plans_from = load_plans(bundle), str(bundle)
+        return found
+    offered = getattr(store, "plans", None)
+    if callable(offered):
+        plans = offered()
+        if plans:
+            found.plans = {(str(k[0]), int(k[1])): dict(v) for k, v in plans.items()}
+            found.plans_from = "the store"
+            return found
+    beside = _beside(store_url)
+    if beside is not None:
+        try:
+            found.plans, found.plans_from = load_plans(beside), f"{beside} (beside the store)"
+        except SourceError:
+            pass  # a stray file next to the store must not break the report; costs stay unknown
+    return found

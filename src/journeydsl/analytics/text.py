@@ -1,0 +1,73 @@
+"""The report as plain text for a terminal: one block per journey version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def money(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render_text(report: dict[str, Any], plans_from: str | None = None) -> str:
+    lines: list[str] = []
+    if not report["journeys"]:
+        return "no journey activity in this store\n"
+    if plans_from is None:
+        lines.append("note: no bundle plans found (use --bundle B): costs and ROI are unknown")
+        lines.append("")
+    for journey in report["journeys"]:
+        lines += _journey(journey)
+        lines.append("")
+    totals = report["totals"]
+    lines.append(
+        f"total: {totals['entries']} entries, value {money(totals['value'])}, cost {money(totals['cost'])}, "
+        f"ROI {number(totals['roi'], 2)}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _journey(j: dict[str, Any]) -> list[str]:
+    title = f" ({j['title']})" if j.get("title") else ""
+    lines = [f"== {j['journey']} v{j['version']}{title}", f"entries {j['entries']}   still active {j['active']}"]
+    width = max([len(s["step"]) for s in j["steps"]] + [4])
+    lines.append(f"  {'step':<{width}}  {'reach':>7}  {'of entries':>10}")
+    for step in j["steps"]:
+        lines.append(f"  {step['step']:<{width}}  {step['reach']:>7}  {percent(step['share']):>10}")
+    if j["exits"]:
+        lines.append("exits:  " + ", ".join(f"{reason} {n}" for reason, n in j["exits"].items()))
+    if j["ends"]:
+        lines.append("ends:   " + ", ".join(f"{outcome} {n}" for outcome, n in j["ends"].items()))
+    for goal in j["goals"]:
+        lines.append(
+            f"goal {goal['goal']}: {goal['conversions']} conversions ({percent(goal['rate'])} of entries), "
+            f"value {money(goal['value'])}"
+        )
+    for channel, s in j["sends"].items():
+        lines.append(
+            f"sends {channel}: sent {s['sent']}, delayed {s['delayed']}, suppressed {s['suppressed']}, "
+            f"cost {money(s['cost'])}"
+        )
+    lines.append(f"value {money(j['value'])}   cost {money(j['cost'])}   ROI {number(j['roi'], 2)}")
+    for exp in j["experiments"]:
+        lines.append(f"experiment {exp['experiment']} (step {exp['step']}):")
+        for v in exp["variants"]:
+            label = f"{v['variant']}{' (control)' if v['control'] else ''}"
+            test = ""
+            if v["z"] is not None:
+                verdict = "significant at 5%" if v["significant"] else "not significant"
+                test = f"   z {v['z']:+.2f}  p {v['p_value']:.4f}  {verdict}"
+            elif not v["control"] and exp["has_control"]:
+                test = "   z-test: not enough data"
+            lines.append(
+                f"  {label:<20} {v['converted']:>5}/{v['assigned']:<5} converted {percent(v['rate']):>6}{test}"
+            )
+    return lines
