@@ -1,0 +1,602 @@
+"""The engine: customer events in, action records out (SPEC section 8).
+
+Per customer the store holds one small JSON-able dict:
+    {"p": profile, "i": {instance slot: instance}, "c": {"journey|channel": [send times]}}
+and an instance is
+    {"id", "j" journey, "v" version, "k" key, "n" entry number, "a" active (0/1), "s" step id,
+     "e" entered at, "t" timer due or None, "q" record sequence, "ev" current event,
+     "vr" last variant, "x" {experiment: variant}, "g" [goals counted]}.
+The slot is the journey id, or "journey|key" for keyed journeys; an ended instance stays in its
+slot (for `reentry` and late goals) until the next entry replaces it.
+
+Time is event time only: `now` is the event's `at` or a timer's due time, never the wall clock, so
+the same input gives the same records (and the same idempotency keys) on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
+from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Plan, Step
+from journeydsl.runtime.store import Store, Transition, open_store
+from journeydsl.runtime.templates import RenderError, Templates
+from journeydsl.runtime.timeparse import TimeError, format_time, parse_rfc3339, parse_time, quiet_end, zone
+from journeydsl.runtime.validate import Validator
+
+STEP_LIMIT = 1000  # steps one instance may take within one event before the engine stops it
+EMIT_LIMIT = 1000  # emitted events one input event may cause (the checker forbids emit loops)
+
+
+@dataclass(slots=True)
+class Event:
+    """A customer event (SPEC 8.1); `at` is RFC 3339 text."""
+
+    id: str
+    type: str
+    customer_id: str
+    at: str
+    data: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        event: dict[str, Any] = {"id": self.id, "type": self.type, "customer_id": self.customer_id, "at": self.at,
+                                 "data": dict(self.data)}
+        if self.profile is not None:
+            event["profile"] = dict(self.profile)
+        return event
+
+
+class EngineError(Exception):
+    """The bundle cannot be run (malformed plan, unknown store)."""
+
+
+def assign_bucket(journey: str, experiment: str, customer_id: str) -> int:
+    """The experiment bucket 0-99: sha256 of "journey\\nexperiment\\ncustomer", first 8 bytes, mod 100."""
+    digest = hashlib.sha256(f"{journey}\n{experiment}\n{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+class Engine:
+    def __init__(self, bundle: Any, store: Store, force: Mapping[str, str] | None = None,
+                 step_limit: int = STEP_LIMIT) -> None:
+        self.bundle = bundle
+        self.store = store
+        self.step_limit = step_limit
+        self.force: dict[str, str] = dict(force or {})
+        self.force_by_customer: dict[str, dict[str, str]] = {}
+        self.dead_letters: list[dict[str, Any]] = []
+        try:
+            self.plans: dict[tuple[str, int], Plan] = {
+                (str(j), int(v)): Plan(raw) for (j, v), raw in sorted(bundle.plans.items())
+            }
+        except PlanError as err:
+            raise EngineError(f"the bundle holds a plan the runtime cannot run: {err}") from err
+        latest: dict[str, int] = dict((bundle.index or {}).get("latest") or {})
+        for journey, version in self.plans:
+            if journey not in latest or (journey, latest[journey]) not in self.plans:
+                latest[journey] = max(version, latest.get(journey, 0))
+        self.latest: dict[str, Plan] = {
+            j: self.plans[(j, v)] for j, v in sorted(latest.items()) if (j, v) in self.plans
+        }
+        self.entries: dict[str, list[Plan]] = {}
+        for plan in self.latest.values():
+            self.entries.setdefault(plan.entry_event, []).append(plan)
+        # Event types any version reacts to; other (declared) types only merge their profile patch.
+        self.listened: frozenset[str] = frozenset({*self.entries, *(t for p in self.plans.values() for t in p.listens)})
+        self.validator = Validator(self.plans.values())
+        self.templates = Templates(getattr(bundle, "templates", {}) or {})
+        self._heap: list[tuple[float, str, str, str]] = []
+        self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
+        self._trans: list[Transition] = []
+        self._rebuild_timers()
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, bundle: Any, store: str | Store = "memory://", public_key: Any = None,
+             force: Mapping[str, str] | None = None, batch: int | None = None,
+             step_limit: int = STEP_LIMIT) -> Engine:
+        """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle.
+
+        Raises BundleError (tampered, unsigned with a key, unreadable) or EngineError."""
+        if not hasattr(bundle, "plans"):
+            from journeydsl.runtime.bundle import load_bundle
+
+            bundle = load_bundle(str(bundle) if isinstance(bundle, Path) else bundle, public_key=public_key)
+        return cls(bundle, open_store(store, batch=batch), force=force, step_limit=step_limit)
+
+    def _rebuild_timers(self) -> None:
+        heap = self._heap
+        for customer_id, customer in self.store.customers.items():
+            for slot, inst in customer["i"].items():
+                if inst["a"] and inst["t"] is not None:
+                    heap.append((inst["t"], customer_id, slot, inst["id"]))
+        heapq.heapify(heap)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def set_force(self, customer_id: str, variants: Mapping[str, str]) -> None:
+        """Pin experiment variants for one customer (scenario tests)."""
+        self.force_by_customer[customer_id] = dict(variants)
+
+    # ------------------------------------------------------------------ inspection
+
+    def profile(self, customer_id: str) -> dict[str, Any]:
+        customer = self.store.customers.get(customer_id)
+        return dict(customer["p"]) if customer else {}
+
+    def instances(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's instances (active and last ended), as readable dicts."""
+        customer = self.store.customers.get(customer_id)
+        if not customer:
+            return []
+        found = []
+        for inst in customer["i"].values():
+            plan = self.plans.get((inst["j"], inst["v"]))
+            step = plan.steps[inst["s"]].name if plan and inst["s"] is not None else None
+            found.append({"id": inst["id"], "journey": inst["j"], "version": inst["v"], "key": inst["k"],
+                          "active": bool(inst["a"]), "step": step, "entered_at": format_time(inst["e"]),
+                          "variants": dict(inst.get("x") or {}), "goals": list(inst.get("g") or ())})
+        return found
+
+    def pending_timers(self) -> int:
+        return len(self._heap)
+
+    # ------------------------------------------------------------------ the two entry points
+
+    def process(self, event: Mapping[str, Any] | Event) -> list[dict[str, Any]]:
+        """Handle one event: fire the timers due up to its time, then the event itself.
+
+        Returns the records produced, in order. A bad event goes to `dead_letters` and returns []."""
+        checked = self._check(event)
+        if checked is None:
+            return []
+        customer_id, event_type, context, patch = checked
+        now = context["at"]
+        out: list[dict[str, Any]] = []
+        store = self.store
+        self._fire(now, out)
+        if context["id"] in store.seen:
+            self._finish(out)
+            return out
+        store.add_seen(context["id"])
+        customer = store.customers.get(customer_id)
+        if customer is None:
+            customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
+        if patch:
+            customer["p"].update(patch)
+        store.touch(customer_id)
+        if event_type in self.listened:
+            self._handle(customer_id, customer, event_type, context, now, None, out)
+            self._drain_emits(out)
+        self._finish(out)
+        return out
+
+    def advance(self, until: str | float | int) -> list[dict[str, Any]]:
+        """Fire every timer due up to `until` (RFC 3339 or epoch seconds), in due order."""
+        try:
+            when = parse_time(until)
+        except TimeError as err:
+            raise ValueError(str(err)) from err
+        out: list[dict[str, Any]] = []
+        self._fire(when, out)
+        self._finish(out)
+        return out
+
+    def _finish(self, out: list[dict[str, Any]]) -> None:
+        store = self.store
+        if out:
+            store.log_actions(out)
+        if self._trans:
+            store.log_transitions(self._trans)
+            self._trans = []
+        store.end_unit()
+
+    # ------------------------------------------------------------------ events
+
+    def _dead(self, event: Any, reason: str) -> None:
+        self.dead_letters.append({"reason": reason, "event": event})
+
+    def _check(self, raw: Mapping[str, Any] | Event) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:
+        """Validate against the schema; (customer, type, event context, profile patch) or None (dead letter)."""
+        if isinstance(raw, Event):
+            raw = raw.as_dict()
+        if not isinstance(raw, Mapping):
+            self._dead(raw, "an event must be a JSON object")
+            return None
+        event_id = raw.get("id")
+        event_type = raw.get("type")
+        customer_id = raw.get("customer_id")
+        at = raw.get("at")
+        if not isinstance(event_id, str) or not event_id:
+            self._dead(raw, "missing or empty `id` (a string)")
+            return None
+        if not isinstance(event_type, str) or not event_type:
+            self._dead(raw, "missing or empty `type` (a string)")
+            return None
+        if not isinstance(customer_id, str) or not customer_id:
+            self._dead(raw, "missing or empty `customer_id` (a string)")
+            return None
+        if not isinstance(at, str):
+            self._dead(raw, "missing `at` (an RFC 3339 timestamp)")
+            return None
+        try:
+            when = parse_rfc3339(at)
+        except TimeError as err:
+            self._dead(raw, str(err))
+            return None
+        if event_type not in self.validator.events:
+            self._dead(raw, f"unknown event type {event_type!r}")
+            return None
+        data = raw.get("data")
+        if data is None:
+            data = {}
+        elif not isinstance(data, Mapping):
+            self._dead(raw, "`data` must be a JSON object")
+            return None
+        context = dict(data)
+        reason = self.validator.data(event_type, context)
+        if reason is not None:
+            self._dead(raw, reason)
+            return None
+        patch = raw.get("profile")
+        if patch is not None:
+            if not isinstance(patch, Mapping):
+                self._dead(raw, "`profile` must be a JSON object")
+                return None
+            patch = dict(patch)
+            reason = self.validator.profile_patch(patch)
+            if reason is not None:
+                self._dead(raw, reason)
+                return None
+        context["id"] = event_id
+        context["type"] = event_type
+        context["at"] = when
+        return customer_id, event_type, context, patch
+
+    def _handle(self, cid: str, customer: dict[str, Any], event_type: str, event: dict[str, Any], now: float,
+                exclude: str | None, out: list[dict[str, Any]]) -> None:
+        """One event for one customer: exits, waits and goals of existing instances, then entries."""
+        profile = customer["p"]
+        instances = customer["i"]
+        for slot, inst in list(instances.items()):
+            if inst["j"] == exclude:
+                continue
+            plan = self.plans.get((inst["j"], inst["v"]))
+            if plan is None:
+                if inst["a"]:
+                    self._orphan(cid, inst, now, out)
+                continue
+            if event_type not in plan.listens:
+                continue
+            key_field = plan.key_field
+            if key_field is not None and inst["k"] is not None and key_field in event:
+                if _key_text(event[key_field]) != inst["k"]:
+                    continue
+            if inst["a"]:
+                exits = plan.exits.get(event_type)
+                if exits and self._exit(cid, profile, inst, plan, exits, event_type, event, now, out):
+                    self._goals(cid, profile, inst, plan, event_type, event, now, out)
+                    continue
+                step = plan.steps[inst["s"]]
+                arms = step.wait_on.get(event_type) if step.kind == WAIT else None
+                if arms:
+                    scope = Scope(profile, event, inst, now)
+                    for guard, target in arms:
+                        if guard is None or self._test(guard, scope, cid, inst, step.name, now, out):
+                            inst["ev"] = event
+                            inst["t"] = None
+                            self._run(cid, customer, slot, inst, plan, target, step.name, now, event_type, out)
+                            break
+            self._goals(cid, profile, inst, plan, event_type, event, now, out)
+        for plan in self.entries.get(event_type, ()):
+            if plan.journey != exclude:
+                self._enter(cid, customer, plan, event_type, event, now, out)
+
+    def _exit(self, cid: str, profile: dict[str, Any], inst: dict[str, Any], plan: Plan, exits: list[Any],
+              event_type: str, event: dict[str, Any], now: float, out: list[dict[str, Any]]) -> bool:
+        step_name = plan.steps[inst["s"]].name
+        scope = Scope(profile, event, inst, now)
+        for where in exits:
+            if where is None or self._test(where, scope, cid, inst, step_name, now, out):
+                out.append(self._record("exit", cid, inst, step_name, now, outcome=event_type))
+                self._stop(inst)
+                return True
+        return False
+
+    def _goals(self, cid: str, profile: dict[str, Any], inst: dict[str, Any], plan: Plan, event_type: str,
+               event: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
+        goals = plan.goals.get(event_type)
+        if not goals:
+            return
+        step_name = plan.steps[inst["s"]].name
+        counted = inst.get("g") or []
+        scope = Scope(profile, event, inst, now)
+        for name, where, within, value in goals:
+            if name in counted or (within is not None and now - inst["e"] > within):
+                continue
+            if where is not None and not self._test(where, scope, cid, inst, step_name, now, out):
+                continue
+            amount = None
+            if value is not None:
+                amount = self._eval(value, scope, cid, inst, step_name, now, out)
+                if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+                    amount = None
+            counted = [*counted, name]
+            inst["g"] = counted
+            out.append(self._record("goal", cid, inst, step_name, now, goal=name, value=amount))
+
+    def _enter(self, cid: str, customer: dict[str, Any], plan: Plan, event_type: str, event: dict[str, Any],
+               now: float, out: list[dict[str, Any]]) -> None:
+        scope = Scope(customer["p"], event, None, now)
+        key: str | None = None
+        try:
+            if plan.entry_where is not None and not truthy(plan.entry_where(scope)):
+                return
+            if plan.audience is not None and not truthy(plan.audience(scope)):
+                return
+            if plan.entry_key is not None:
+                key = _key_text(plan.entry_key(scope))
+        except ExprError as err:
+            out.append(self._entry_error(cid, plan, event, now, f"entry condition failed: {err}"))
+            return
+        slot = plan.journey if key is None else f"{plan.journey}|{key}"
+        instances = customer["i"]
+        old = instances.get(slot)
+        if old is not None:
+            if old["a"] or plan.reentry == "never":
+                return
+            if plan.reentry == "after" and now - old["e"] < plan.reentry_after:
+                return
+        number = old["n"] + 1 if old is not None else 1
+        inst_id = f"{cid}/{plan.journey}/{number}" if key is None else f"{cid}/{plan.journey}/{key}/{number}"
+        inst: dict[str, Any] = {"id": inst_id, "j": plan.journey, "v": plan.version, "k": key, "n": number, "a": 1,
+                                "s": None, "e": now, "t": None, "q": 0, "ev": event}
+        instances[slot] = inst
+        out.append(self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now, event=event_type))
+        self._run(cid, customer, slot, inst, plan, plan.entry_step, None, now, event_type, out)
+
+    # ------------------------------------------------------------------ timers
+
+    def _fire(self, until: float, out: list[dict[str, Any]]) -> None:
+        store = self.store
+        floor = store.clock
+        heap = self._heap
+        customers = store.customers
+        while heap and heap[0][0] <= until:
+            due, cid, slot, inst_id = heapq.heappop(heap)
+            customer = customers.get(cid)
+            inst = customer["i"].get(slot) if customer else None
+            if inst is None or inst["id"] != inst_id or not inst["a"] or inst["t"] != due:
+                continue  # a stale entry: the instance moved on or ended since the timer was set
+            inst["t"] = None
+            now = due if floor is None or due >= floor else floor
+            plan = self.plans.get((inst["j"], inst["v"]))
+            assert customer is not None
+            store.touch(cid)
+            if plan is None:
+                self._orphan(cid, inst, now, out)
+                continue
+            step = plan.steps[inst["s"]]
+            if step.timer_to is None:
+                continue
+            self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
+            self._drain_emits(out)
+        if store.clock is None or until > store.clock:
+            store.clock = until
+
+    def _set_timer(self, cid: str, slot: str, inst: dict[str, Any], due: float) -> None:
+        inst["t"] = due
+        heapq.heappush(self._heap, (due, cid, slot, inst["id"]))
+
+    # ------------------------------------------------------------------ running steps
+
+    def _run(self, cid: str, customer: dict[str, Any], slot: str, inst: dict[str, Any], plan: Plan, step_id: int,
+             came_from: str | None, now: float, via: str | None, out: list[dict[str, Any]]) -> None:
+        """Run from `step_id` until a wait, a sleep or an end (or the step limit)."""
+        steps = plan.steps
+        trans = self._trans
+        profile = customer["p"]
+        taken = 0
+        while True:
+            step = steps[step_id]
+            trans.append((plan.journey, plan.version, cid, inst["id"], came_from, step.name, now, via))
+            inst["s"] = step_id
+            taken += 1
+            if taken > self.step_limit:
+                out.append(self._record("error", cid, inst, step.name, now,
+                                        reason=f"step limit of {self.step_limit} reached within one event"))
+                self._stop(inst)
+                return
+            scope = Scope(profile, inst["ev"], inst, now)
+            if step.actions:
+                self._actions(cid, customer, inst, plan, step, scope, now, out)
+            kind = step.kind
+            if kind == GOTO:
+                target = step.to
+            elif kind == WAIT:
+                if step.timer_after is not None:
+                    self._set_timer(cid, slot, inst, now + step.timer_after)
+                elif step.timer_at is not None:
+                    due = self._eval(step.timer_at, scope, cid, inst, step.name, now, out)
+                    if isinstance(due, (int, float)) and not isinstance(due, bool):
+                        self._set_timer(cid, slot, inst, float(due))
+                return
+            elif kind == SLEEP:
+                self._set_timer(cid, slot, inst, now + (step.timer_after or 0.0))
+                return
+            elif kind == END:
+                out.append(self._record("end", cid, inst, step.name, now, outcome=step.outcome))
+                self._stop(inst)
+                return
+            elif kind == CHOOSE:
+                target = step.otherwise
+                for condition, branch in step.branches:
+                    if self._test(condition, scope, cid, inst, step.name, now, out):
+                        target = branch
+                        break
+                if target is None:
+                    out.append(self._record("error", cid, inst, step.name, now,
+                                            reason="no `when` of the choose is true and it has no `otherwise`"))
+                    self._stop(inst)
+                    return
+            elif kind == EXPERIMENT:
+                target = self._assign(cid, inst, plan, step)
+            else:  # pragma: no cover - Plan refuses unknown flows
+                raise EngineError(f"unknown flow kind {kind}")
+            came_from = step.name
+            via = None
+            step_id = target  # type: ignore[assignment]
+
+    def _assign(self, cid: str, inst: dict[str, Any], plan: Plan, step: Step) -> int:
+        name = step.experiment or ""
+        forced = self.force_by_customer.get(cid, {}).get(name) or self.force.get(name)
+        chosen = None
+        if forced is not None:
+            chosen = next((v for v in step.variants if v[0] == forced), None)
+        if chosen is None:
+            bucket = assign_bucket(plan.journey, name, cid)
+            chosen = next((v for v in step.variants if bucket < v[1]), step.variants[-1])
+        variants = dict(inst.get("x") or {})
+        variants[name] = chosen[0]
+        inst["x"] = variants
+        inst["vr"] = chosen[0]
+        return chosen[2]
+
+    def _actions(self, cid: str, customer: dict[str, Any], inst: dict[str, Any], plan: Plan, step: Step, scope: Scope,
+                 now: float, out: list[dict[str, Any]]) -> None:
+        for kind, name, extra, args in step.actions:
+            try:
+                data = {arg: fn(scope) for arg, fn in args}
+                if kind == "send":
+                    self._send(cid, customer, inst, plan, step, name, extra, data, now, out)
+                elif kind == "set":
+                    value = extra(scope)
+                    customer["p"][name] = value
+                    shown = format_time(value) if name in plan.timestamp_fields and _is_number(value) else value
+                    out.append(self._record("set", cid, inst, step.name, now, field=name, value=shown))
+                elif kind == "emit":
+                    record = self._record("emit", cid, inst, step.name, now, event=name, data=data)
+                    out.append(record)
+                    self._emits.append((cid, name, data, now, plan.journey, record["key"]))
+                else:
+                    out.append(self._record("call", cid, inst, step.name, now, name=name, data=data))
+            except ExprError as err:
+                out.append(self._record("error", cid, inst, step.name, now, reason=f"{kind} {name}: {err}"))
+
+    def _send(self, cid: str, customer: dict[str, Any], inst: dict[str, Any], plan: Plan, step: Step, channel: str,
+              template: str, data: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
+        profile = customer["p"]
+        cost, requires = plan.channels.get(channel, (0.0, None))
+        status = "sent"
+        reason = None
+        at = now
+        cap = plan.caps.get(channel)
+        cap_slot = f"{plan.journey}|{channel}"
+        if requires is not None and profile.get(requires) is not True:
+            status, reason = "suppressed", "consent"
+        elif cap is not None:
+            limit, window = cap
+            times = [t for t in customer["c"].get(cap_slot, ()) if t > now - window]
+            customer["c"][cap_slot] = times
+            if len(times) >= limit:
+                status, reason = "suppressed", "cap"
+        if status == "sent" and plan.quiet is not None:
+            ends = quiet_end(now, plan.quiet[0], plan.quiet[1], zone(profile.get("tz")))
+            if ends is not None:
+                status, at = "delayed", ends
+        fields: dict[str, Any] = {"channel": channel, "template": template, "status": status, "data": data}
+        if status == "suppressed":
+            fields["reason"] = reason
+        else:
+            event = inst["ev"]
+            shown_event = dict(event)
+            shown_event["at"] = format_time(event["at"])
+            try:
+                body = self.templates.render(channel, template, {**data, "profile": profile, "event": shown_event})
+            except RenderError as err:
+                out.append(self._record("error", cid, inst, step.name, now, reason=str(err), channel=channel,
+                                        template=template))
+                return
+            fields["body"] = body
+            fields["cost"] = cost
+            if cap is not None:
+                customer["c"].setdefault(cap_slot, []).append(at)
+        out.append(self._record("send", cid, inst, step.name, at, **fields))
+
+    # ------------------------------------------------------------------ emitted events
+
+    def _drain_emits(self, out: list[dict[str, Any]]) -> None:
+        emits = self._emits
+        handled = 0
+        customers = self.store.customers
+        while emits:
+            cid, event_type, data, now, source, key = emits.popleft()
+            handled += 1
+            if handled > EMIT_LIMIT:
+                self._dead({"type": event_type, "customer_id": cid, "source": source},
+                           f"more than {EMIT_LIMIT} emitted events within one input event: an emit loop")
+                emits.clear()
+                return
+            context = dict(data)
+            context["id"] = f"emit:{key}"
+            context["type"] = event_type
+            context["at"] = now
+            if event_type in self.listened:
+                self._handle(cid, customers[cid], event_type, context, now, source, out)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _record(self, kind: str, cid: str, inst: dict[str, Any], step: str, now: float,
+                **fields: Any) -> dict[str, Any]:
+        seq = inst["q"]
+        inst["q"] = seq + 1
+        record = {"kind": kind, "journey": inst["j"], "version": inst["v"], "customer_id": cid,
+                  "instance": inst["id"], "step": step, "at": format_time(now), "key": f"{inst['id']}:{step}:{seq}"}
+        record.update(fields)
+        return record
+
+    def _entry_error(self, cid: str, plan: Plan, event: dict[str, Any], now: float, reason: str) -> dict[str, Any]:
+        return {"kind": "error", "journey": plan.journey, "version": plan.version, "customer_id": cid,
+                "instance": None, "step": None, "at": format_time(now),
+                "key": f"{cid}/{plan.journey}:entry:{event['id']}", "reason": reason}
+
+    def _stop(self, inst: dict[str, Any]) -> None:
+        inst["a"] = 0
+        inst["t"] = None
+        inst.pop("ev", None)  # the current event is only needed while the instance runs
+
+    def _orphan(self, cid: str, inst: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
+        out.append(self._record("error", cid, inst, "", now,
+                                reason=f"version {inst['v']} of {inst['j']} is not in this bundle; instance stopped"))
+        self._stop(inst)
+
+    def _eval(self, fn: Any, scope: Scope, cid: str, inst: dict[str, Any], step: str, now: float,
+              out: list[dict[str, Any]]) -> Any:
+        try:
+            return fn(scope)
+        except ExprError as err:
+            out.append(self._record("error", cid, inst, step, now, reason=str(err)))
+            return None
+
+    def _test(self, fn: Any, scope: Scope, cid: str, inst: dict[str, Any], step: str, now: float,
+              out: list[dict[str, Any]]) -> bool:
+        return truthy(self._eval(fn, scope, cid, inst, step, now, out))
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,26 @@
+"""JSON for the runtime: orjson when importable (it is a dependency), the standard library otherwise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+try:
+    import orjson
+
+    def dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+    def loads(data: bytes | str) -> Any:
+        return orjson.loads(data)
+
+    DecodeError: type[Exception] = orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+
+    def dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def loads(data: bytes | str) -> Any:
+        return json.loads(data)
+
+    DecodeError = json.JSONDecodeError

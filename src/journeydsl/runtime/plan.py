@@ -1,0 +1,144 @@
+"""A plan.json, loaded for execution: steps as slotted objects, expressions as closures, and the
+dispatch tables (event type -> exit rules, goals, wait arms) built once when the engine opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from journeydsl.runtime.expr import Fn, PlanError, compile_expr, compile_optional
+
+GOTO, SLEEP, WAIT, CHOOSE, EXPERIMENT, END = range(6)
+FLOW_KINDS = {"goto": GOTO, "sleep": SLEEP, "wait": WAIT, "choose": CHOOSE, "experiment": EXPERIMENT, "end": END}
+
+# Actions: (kind, name, extra, args); name is the channel, field, event or call name; extra is the
+# template of a send or the value closure of a set; args is [(name, closure), ...].
+Action = tuple[str, str, Any, list[tuple[str, Fn]]]
+
+class Step:
+    __slots__ = ("id", "name", "stage", "actions", "kind", "to", "wait_on", "timer_after", "timer_at", "timer_to",
+                 "branches", "otherwise", "experiment", "variants", "outcome")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.id: int = int(raw["id"])
+        self.name: str = str(raw["name"])
+        self.stage: str | None = raw.get("stage")
+        self.actions: list[Action] = [_action(action) for action in raw.get("actions", [])]
+        flow = raw["flow"]
+        kind = FLOW_KINDS.get(flow.get("kind"))
+        if kind is None:
+            raise PlanError(f"step {self.name}: unknown flow kind {flow.get('kind')!r}")
+        self.kind = kind
+        self.to: int | None = flow.get("to")
+        self.wait_on: dict[str, list[tuple[Fn | None, int]]] = {}
+        self.timer_after: float | None = None
+        self.timer_at: Fn | None = None
+        self.timer_to: int | None = None
+        self.branches: list[tuple[Fn, int]] = []
+        self.otherwise: int | None = None
+        self.experiment: str | None = None
+        self.variants: list[tuple[str, int, int]] = []  # (name, cumulative weight, target)
+        self.outcome: str | None = None
+        if kind == SLEEP:
+            self.timer_after = float(flow["after_s"])
+            self.timer_to = int(flow["to"])
+        elif kind == WAIT:
+            for event_type, arms in (flow.get("on") or {}).items():
+                self.wait_on[event_type] = [(compile_optional(guard), int(target)) for guard, target in arms]
+            timeout = flow.get("timeout")
+            if timeout:
+                self.timer_to = int(timeout["to"])
+                if timeout.get("after_s") is not None:
+                    self.timer_after = float(timeout["after_s"])
+                elif timeout.get("at") is not None:
+                    self.timer_at = compile_expr(timeout["at"])
+        elif kind == CHOOSE:
+            self.branches = [(compile_expr(cond), int(target)) for cond, target in flow.get("branches", [])]
+            self.otherwise = flow.get("otherwise")
+        elif kind == EXPERIMENT:
+            self.experiment = str(flow["name"])
+            total = 0
+            for variant in flow.get("variants", []):
+                total += int(variant["weight"])
+                name = "control" if variant.get("control") and not variant.get("name") else str(variant["name"])
+                self.variants.append((name, total, int(variant["to"])))
+        elif kind == END:
+            self.outcome = flow.get("outcome")
+
+def _args(raw: Any) -> list[tuple[str, Fn]]:
+    return [(str(name), compile_expr(expr)) for name, expr in (raw or {}).items()]
+
+def _action(raw: dict[str, Any]) -> Action:
+    kind = raw.get("kind")
+    if kind == "send":
+        return ("send", str(raw["channel"]), str(raw["template"]), _args(raw.get("args")))
+    if kind == "set":
+        return ("set", str(raw["field"]), compile_expr(raw["value"]), [])
+    if kind == "emit":
+        return ("emit", str(raw["event"]), None, _args(raw.get("args")))
+    if kind == "call":
+        return ("call", str(raw["name"]), None, _args(raw.get("args")))
+    raise PlanError(f"unknown action kind {kind!r}")
+
+Goal = tuple[str, Fn | None, float | None, Fn | None]  # (name, where, within seconds, value)
+
+class Plan:
+    """One journey version, ready to run."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        try:
+            self._load(raw)
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            if isinstance(err, PlanError):
+                raise
+            raise PlanError(f"malformed plan of {raw.get('journey')!r}: {type(err).__name__}: {err}") from err
+
+    def _load(self, raw: dict[str, Any]) -> None:
+        self.journey: str = str(raw["journey"])
+        self.version: int = int(raw["version"])
+        steps = sorted(raw["steps"], key=lambda s: int(s["id"]))
+        self.steps: list[Step] = [Step(step) for step in steps]
+        for index, step in enumerate(self.steps):
+            if step.id != index:
+                raise PlanError(f"{self.journey} v{self.version}: step ids are not 0..n-1")
+        self.entry_step: int = int(raw.get("entry_step", 0))
+        entry = raw["entry"]
+        self.entry_event: str = str(entry["event"])
+        self.entry_where = compile_optional(entry.get("where"))
+        self.entry_key = compile_optional(entry.get("key"))
+        key = entry.get("key")
+        # `key event.cart_id`: events carrying data.cart_id reach only the instance with that key.
+        self.key_field: str | None = key[2] if isinstance(key, list) and key[:2] == ["ref", "event"] else None
+        self.audience = compile_optional(entry.get("audience", raw.get("audience")))
+        reentry = raw.get("reentry") or {"mode": "never"}
+        self.reentry: str = str(reentry.get("mode", "never"))
+        self.reentry_after: float = float(reentry.get("after_s") or 0)
+        self.exits: dict[str, list[Fn | None]] = {
+            event: [compile_optional(rule.get("where")) for rule in rules]
+            for event, rules in (raw.get("exits") or {}).items()
+        }
+        self.goals: dict[str, list[Goal]] = {}
+        for goal in raw.get("goals") or []:
+            within = goal.get("within_s")
+            self.goals.setdefault(str(goal["event"]), []).append(
+                (str(goal["name"]), compile_optional(goal.get("where")), None if within is None else float(within),
+                 compile_optional(goal.get("value")))
+            )
+        self.caps: dict[str, tuple[int, float]] = {
+            channel: (int(cap["max"]), float(cap["per_s"])) for channel, cap in (raw.get("caps") or {}).items()
+        }
+        quiet = raw.get("quiet")
+        self.quiet: tuple[int, int] | None = (int(quiet["start_min"]), int(quiet["end_min"])) if quiet else None
+        schema = raw.get("schema") or {}
+        self.channels: dict[str, tuple[float, str | None]] = {
+            name: (float(spec.get("cost") or 0), spec.get("requires"))
+            for name, spec in (schema.get("channels") or {}).items()
+        }
+        self.profile_types: dict[str, dict[str, Any]] = dict(schema.get("profile") or {})
+        self.event_types: dict[str, dict[str, dict[str, Any]]] = dict(schema.get("events") or {})
+        self.timestamp_fields: frozenset[str] = frozenset(
+            name for name, spec in self.profile_types.items() if spec.get("type") == "timestamp"
+        )
+        # Every event type this version reacts to once an instance is active.
+        self.listens: frozenset[str] = frozenset(
+            {*self.exits, *self.goals, *(t for step in self.steps for t in step.wait_on)}
+        )

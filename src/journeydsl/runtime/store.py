@@ -1,0 +1,97 @@
+"""The store interface: where the engine keeps customer state, seen event ids, the action outbox
+and the transition log.
+
+The engine works on the per-customer state dicts in `customers` (plain JSON-able data, so a durable
+store can write them as they are) and tells the store what changed. `end_unit()` closes one unit of
+work (one event, or one `advance`); a durable store commits the state change, the outbox, the
+transition log and the seen event id of its units in one transaction. A server-backed store
+(PostgreSQL, several workers splitting customers by a hash of the id) implements the same methods.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+from journeydsl.runtime.timeparse import format_time
+
+# One transition: (journey, version, customer_id, instance, from_step, to_step, at (epoch), via)
+Transition = tuple[str, int, str, str, str | None, str, float, str | None]
+
+TRANSITION_FIELDS = ("journey", "version", "customer_id", "instance", "from_step", "to_step", "at", "via")
+
+
+def transition_dict(row: Transition | tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip(TRANSITION_FIELDS, row, strict=True))
+    record["at"] = format_time(record["at"])
+    return record
+
+
+class StoreError(Exception):
+    """A store URL that cannot be opened, or a store file that is not a journeydsl store."""
+
+
+class Store(ABC):
+    """Base of every store; the engine reads `customers`, `seen` and `clock` directly for speed."""
+
+    durable: bool = False
+
+    def __init__(self) -> None:
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.seen: set[str] = set()
+        self.clock: float | None = None  # the latest event time the engine reached (the timer watermark)
+
+    # ---- changes, reported by the engine
+    @abstractmethod
+    def touch(self, customer_id: str) -> None:
+        """The customer's state dict changed."""
+
+    @abstractmethod
+    def add_seen(self, event_id: str) -> None: ...
+
+    @abstractmethod
+    def log_actions(self, records: list[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    def log_transitions(self, rows: list[Transition]) -> None: ...
+
+    @abstractmethod
+    def end_unit(self) -> None:
+        """One event (or one advance) is done; a durable store commits every `batch` units."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Commit whatever is pending now."""
+
+    # ---- delivery
+    @abstractmethod
+    def take_deliverable(self) -> list[dict[str, Any]]:
+        """Committed records not yet delivered, in order; they count as delivered from now on."""
+
+    # ---- analytics
+    @abstractmethod
+    def transitions(self) -> Iterator[dict[str, Any]]:
+        """Every transition ever logged, in order, as dicts (TRANSITION_FIELDS)."""
+
+    @abstractmethod
+    def actions(self) -> Iterator[dict[str, Any]]:
+        """Every action record ever produced, in order."""
+
+    def close(self) -> None:
+        self.flush()
+
+
+def open_store(url: str | Store, batch: int | None = None) -> Store:
+    """`memory://` or `sqlite:///PATH[?batch=N&synchronous=full]`, or an already open Store."""
+    if isinstance(url, Store):
+        return url
+    if url == "memory://" or url == "memory:":
+        from journeydsl.runtime.store_memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite://"):
+        from journeydsl.runtime.store_sqlite import SqliteStore
+
+        return SqliteStore.from_url(url, batch=batch)
+    raise StoreError(f"unknown store URL {url!r}: use memory:// or sqlite:///PATH")

@@ -1,0 +1,49 @@
+"""`memory://`: everything in Python objects; for tests, the scenario runner and benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from journeydsl.runtime.store import Store, Transition, transition_dict
+
+
+class MemoryStore(Store):
+    def __init__(self, keep_log: bool = True) -> None:
+        super().__init__()
+        # keep_log=False keeps neither records nor transitions: for measuring state memory alone.
+        self.keep_log = keep_log
+        self._actions: list[dict[str, Any]] = []
+        self._transitions: list[Transition] = []
+        self._delivered = 0
+
+    def touch(self, customer_id: str) -> None:
+        pass
+
+    def add_seen(self, event_id: str) -> None:
+        self.seen.add(event_id)
+
+    def log_actions(self, records: list[dict[str, Any]]) -> None:
+        if self.keep_log:
+            self._actions.extend(records)
+
+    def log_transitions(self, rows: list[Transition]) -> None:
+        if self.keep_log:
+            self._transitions.extend(rows)
+
+    def end_unit(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def take_deliverable(self) -> list[dict[str, Any]]:
+        fresh = self._actions[self._delivered:]
+        self._delivered = len(self._actions)
+        return fresh
+
+    def transitions(self) -> Iterator[dict[str, Any]]:
+        return (transition_dict(row) for row in self._transitions)
+
+    def actions(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._actions))

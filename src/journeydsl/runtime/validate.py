@@ -1,0 +1,116 @@
+"""Event checks against the schema held in the plans; what does not fit goes to the dead letters.
+
+Built once per engine: event type -> [(field, check, is_timestamp, type text)]. Data fields that are
+timestamps are turned into epoch seconds here, so expressions compare numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from journeydsl.runtime.plan import Plan
+from journeydsl.runtime.timeparse import TimeError, parse_rfc3339
+
+Check = Callable[[Any], bool]
+FieldRule = tuple[str, Check, bool, str]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_timestamp(value: Any) -> bool:
+    if _is_number(value):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_rfc3339(value)
+    except TimeError:
+        return False
+    return True
+
+
+def type_check(spec: dict[str, Any]) -> Check:
+    """A predicate for one schema type (nullability is handled by the caller)."""
+    name = spec.get("type")
+    if name == "string":
+        return lambda value: isinstance(value, str)
+    if name in ("number", "duration"):
+        return _is_number
+    if name == "bool":
+        return lambda value: isinstance(value, bool)
+    if name == "timestamp":
+        return _is_timestamp
+    if name == "enum":
+        members = frozenset(spec.get("members") or ())
+        return lambda value: isinstance(value, str) and value in members
+    if name == "list":
+        item = type_check(spec.get("item") or {})
+        return lambda value: isinstance(value, list) and all(v is None or item(v) for v in value)
+    return lambda value: True
+
+
+def type_text(spec: dict[str, Any]) -> str:
+    name = str(spec.get("type"))
+    if name == "enum":
+        return "enum(" + ", ".join(spec.get("members") or ()) + ")"
+    if name == "list":
+        return f"list<{type_text(spec.get('item') or {})}>"
+    return name
+
+
+def _rules(fields: dict[str, dict[str, Any]]) -> list[FieldRule]:
+    return [(name, type_check(spec), spec.get("type") == "timestamp", type_text(spec)) for name, spec in fields.items()]
+
+
+class Validator:
+    def __init__(self, plans: Iterable[Plan]) -> None:
+        events: dict[str, dict[str, dict[str, Any]]] = {}
+        profile: dict[str, dict[str, Any]] = {}
+        # Newer versions come later and win, so a field's latest declaration decides.
+        for plan in sorted(plans, key=lambda p: (p.journey, p.version)):
+            for event, fields in plan.event_types.items():
+                events.setdefault(event, {}).update(fields)
+            profile.update(plan.profile_types)
+        self.events: dict[str, list[FieldRule]] = {event: _rules(fields) for event, fields in events.items()}
+        self.profile: dict[str, FieldRule] = {rule[0]: rule for rule in _rules(profile)}
+
+    def data(self, event_type: str, data: dict[str, Any]) -> str | None:
+        """Check and convert (timestamps -> epoch) `data` in place; the reason when it does not fit."""
+        for name, check, is_timestamp, text in self.events[event_type]:
+            value = data.get(name)
+            if value is None:
+                continue  # missing or null: expressions are null-safe
+            if not check(value):
+                return f"data.{name} must be {text}, got {_json_type(value)} {value!r}"
+            if is_timestamp and isinstance(value, str):
+                data[name] = parse_rfc3339(value)
+        return None
+
+    def profile_patch(self, patch: dict[str, Any]) -> str | None:
+        for name, value in patch.items():
+            rule = self.profile.get(name)
+            if rule is None or value is None:
+                continue
+            _, check, is_timestamp, text = rule
+            if not check(value):
+                return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
+            if is_timestamp and isinstance(value, str):
+                patch[name] = parse_rfc3339(value)
+        return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
