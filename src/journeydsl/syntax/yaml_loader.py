@@ -1,0 +1,903 @@
+"""YAML form -> IR (SPEC section 4): one journey or schema per YAML document.
+
+The text is composed (never constructed) with PyYAML's SafeLoader, and the
+node tree is walked by hand: nodes carry their start and end marks, so every
+diagnostic points at a YAML line and column, and no tag can ever build an
+object. Keys are read as the text written (so `on:` is the key "on", not the
+YAML 1.1 boolean). Expression strings go to the DSL's expression parser at the
+column where their text starts. The walk collects diagnostics and never raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from journeydsl.diagnostics import Diagnostic, Sink, codes
+from journeydsl.ir import (
+    Action,
+    Arg,
+    CallAction,
+    Cap,
+    ChannelDef,
+    Choose,
+    Duration,
+    Emit,
+    End,
+    Entry,
+    EventDef,
+    Exit,
+    Experiment,
+    Expr,
+    FieldDef,
+    Flow,
+    Goal,
+    Goto,
+    Journey,
+    Quiet,
+    Reentry,
+    Schema,
+    Send,
+    SetProfile,
+    Sleep,
+    SourceFile,
+    Span,
+    Stage,
+    Step,
+    Target,
+    Timeout,
+    TypeRef,
+    Variant,
+    Wait,
+    WaitArm,
+    When,
+)
+
+MAX_ALIASES = 100  # alias references per document; more is treated as an alias bomb
+# Aliases can make a small document expand into a huge tree; the walk stops beyond this many
+# node visits per unique node (plus a floor), which no honest journey comes near.
+MAX_EXPANSION_FACTOR = 10
+MAX_EXPANSION_FLOOR = 10_000
+
+_YAML = "tag:yaml.org,2002:"
+STR_TAG, INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG = (_YAML + t for t in ("str", "int", "float", "bool", "null"))
+MERGE_TAG = _YAML + "merge"
+# Tags that only describe plain data; anything else (python/*, binary, set, custom !tags) is refused.
+SAFE_TAGS = frozenset(_YAML + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
+
+IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+DURATION = re.compile(r"(\d+)([smhdw])")
+TIME_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+WEIGHT_PERCENT = re.compile(r"(\d+)\s*%")
+
+JOURNEY_KEYS = (
+    "journey", "title", "version", "owner", "team", "description", "tags", "experience", "uses",
+    "entry", "audience", "reentry", "exit", "goals", "caps", "quiet", "stages",
+)  # fmt: skip
+SCHEMA_KEYS = ("schema", "profile", "events", "channels")
+STEP_KEYS = ("do", "next", "wait", "choose", "experiment", "end")
+FLOW_KEYS = ("next", "wait", "choose", "experiment", "end")
+ACTION_KEYS = ("send", "set", "emit", "call")
+
+_DURATION_HINT = "write an integer and a unit: 30s 15m 12h 7d 2w"
+_IDENT_HINT = "names are lowercase letters, digits and `_`, starting with a letter or `_`"
+
+
+class _AliasLimit(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__("too many aliases")
+        self.mark = mark
+
+
+class _Expansion(Exception):
+    """Raised inside the walk when aliases expand the document beyond the budget."""
+
+
+class _Composer(yaml.SafeLoader):
+    """SafeLoader's composer, counting alias references per document."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_count = 0
+
+    def compose_document(self) -> Node | None:
+        self.alias_count = 0
+        return super().compose_document()  # type: ignore[no-any-return]
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.alias_count += 1
+            if self.alias_count > MAX_ALIASES:
+                raise _AliasLimit(self.peek_event().start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
+    """Parse the YAML form; never raises: every problem is a diagnostic with a position."""
+    sink = Sink()
+    schemas: list[Schema] = []
+    journeys: list[Journey] = []
+    documents = compose_documents(text, path, sink)
+    for document in documents:
+        unique = check_tags(document, path, sink)
+        walker = _Walker(path, text, sink, MAX_EXPANSION_FACTOR * unique + MAX_EXPANSION_FLOOR)
+        try:
+            built = walker.document(document)
+        except _Expansion:
+            sink.report(
+                codes.YAML_UNSAFE,
+                "the document's aliases expand into too many nodes",
+                _span(path, document),
+                hint="write the document out instead of repeating anchors",
+            )
+            continue
+        if isinstance(built, Schema):
+            schemas.append(built)
+        elif isinstance(built, Journey):
+            journeys.append(built)
+    if not documents and not sink.diagnostics:
+        sink.report(
+            codes.YAML_STRUCTURE,
+            "the file holds no journey or schema document",
+            Span(path, 1, 1, 1, 1),
+            hint="start the file with `journey: NAME` or `schema: NAME`",
+        )
+    source = SourceFile(path=path, schemas=tuple(schemas), journeys=tuple(journeys), form="yaml")
+    return source, sink.diagnostics
+
+
+def compose_documents(text: str, path: str, sink: Sink) -> list[Node]:
+    """The node tree of every document, composed safely; syntax problems go to the sink."""
+    documents: list[Node] = []
+    loader: _Composer | None = None
+    try:
+        loader = _Composer(text)
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                documents.append(node)
+    except _AliasLimit as err:
+        sink.report(
+            codes.YAML_UNSAFE,
+            f"more than {MAX_ALIASES} alias references in one document",
+            _mark_span(path, err.mark),
+            hint="aliases are bounded so that a small file cannot expand into a huge one",
+        )
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or "the YAML text does not parse"
+        message = f"{problem} ({err.context})" if err.context else problem
+        span = _mark_span(path, mark) if mark is not None else Span(path, 1, 1, 1, 1)
+        sink.report(codes.YAML_SYNTAX, message, span)
+    except yaml.reader.ReaderError as err:
+        line, col = _line_col(text, err.position)
+        what = f"#x{err.character:04x}" if isinstance(err.character, int) else repr(err.character)
+        sink.report(
+            codes.YAML_SYNTAX, f"unacceptable character {what}: {err.reason}", Span(path, line, col, line, col + 1)
+        )
+    except yaml.YAMLError as err:
+        sink.report(codes.YAML_SYNTAX, f"the YAML text does not parse: {err}", Span(path, 1, 1, 1, 1))
+    except RecursionError:
+        sink.report(codes.YAML_SYNTAX, "the YAML text is nested too deeply", Span(path, 1, 1, 1, 1))
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return documents
+
+
+def check_tags(document: Node, path: str, sink: Sink) -> int:
+    """Report every non-standard tag (JD005); returns the number of distinct nodes."""
+    seen: set[int] = set()
+    stack: list[Node] = [document]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in SAFE_TAGS and node.tag != MERGE_TAG:
+            sink.report(
+                codes.YAML_UNSAFE,
+                f"the tag `{node.tag}` is not allowed",
+                _span(path, node),
+                hint="journey files hold plain data: strings, numbers, booleans, lists and mappings",
+            )
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return len(seen)
+
+
+def node_to_data(node: Node) -> Any:
+    """Plain data of a composed node, keys as written (for JSON Schema validation of YAML files)."""
+    if isinstance(node, MappingNode):
+        return {str(key.value) if isinstance(key, ScalarNode) else repr(key): node_to_data(v) for key, v in node.value}
+    if isinstance(node, SequenceNode):
+        return [node_to_data(item) for item in node.value]
+    if node.tag in (INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG):
+        return _CONSTRUCTOR.construct_object(node)
+    return node.value
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used, on nodes already composed
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    index = max(0, min(index, len(text)))
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def _mark_span(path: str, mark: yaml.Mark) -> Span:
+    return Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
+
+
+def _span(path: str, node: Node, end: Node | None = None) -> Span:
+    """pyyaml counts from 0, Span from 1."""
+    start, stop = node.start_mark, (end or node).end_mark
+    return Span(path, start.line + 1, start.column + 1, stop.line + 1, stop.column + 1)
+
+
+def _respan(expr: Expr, span: Span) -> Expr:
+    """Every span in an expression set to `span` (used when inner columns cannot be known)."""
+    changes: dict[str, Any] = {"span": span}
+    for field in dataclasses.fields(expr):
+        value = getattr(expr, field.name)
+        if field.name in ("left", "right", "operand"):
+            changes[field.name] = _respan(value, span)
+        elif field.name in ("items", "args"):
+            changes[field.name] = tuple(_respan(item, span) for item in value)
+    return dataclasses.replace(expr, **changes)
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if node.tag == NULL_TAG:
+        return "nothing"
+    return f"`{node.value}`" if len(str(node.value)) < 40 else "a scalar"
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+class _Walker:
+    """Builds IR nodes from one document's node tree, reporting into the sink."""
+
+    def __init__(self, path: str, text: str, sink: Sink, budget: int) -> None:
+        self.path = path
+        self.text = text
+        self.sink = sink
+        self.budget = budget
+
+    # ------------------------------------------------------------------ reporting helpers
+
+    def span(self, node: Node, end: Node | None = None) -> Span:
+        return _span(self.path, node, end)
+
+    def structure(self, node: Node, message: str, hint: str | None = None) -> None:
+        self.sink.report(codes.YAML_STRUCTURE, message, self.span(node), hint=hint)
+
+    def spend(self, amount: int = 1) -> None:
+        self.budget -= amount
+        if self.budget < 0:
+            raise _Expansion()
+
+    # ------------------------------------------------------------------ shapes
+
+    def mapping(
+        self, node: Node, where: str, allowed: Sequence[str], required: Sequence[str] = ()
+    ) -> dict[str, tuple[Node, Node]] | None:
+        """A mapping with keyword keys: unknown, duplicate and missing keys are JD004."""
+        if not isinstance(node, MappingNode):
+            self.structure(node, f"{where} must be a mapping, not {_kind(node)}", hint=_keys_hint(allowed))
+            return None
+        self.spend(len(node.value) + 1)
+        found: dict[str, tuple[Node, Node]] = {}
+        for key, value in node.value:
+            name = self.key_text(key)
+            if name is None:
+                continue
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f"did you mean `{close[0]}`?" if close else _keys_hint(allowed)
+                self.structure(key, f"unknown key `{name}` in {where}", hint=hint)
+            elif name in found:
+                first = found[name][0].start_mark.line + 1
+                self.structure(key, f"duplicate key `{name}` in {where} (first written on line {first})")
+            else:
+                found[name] = (key, value)
+        for name in required:
+            if name not in found:
+                self.structure(node, f"{where} is missing the key `{name}`")
+        return found
+
+    def named(self, node: Node, where: str, allow_null: bool = True) -> list[tuple[str, Node, Node]]:
+        """A mapping whose keys are names (stages, steps, fields): duplicates are JD101 and kept."""
+        if allow_null and isinstance(node, ScalarNode) and node.tag == NULL_TAG:
+            return []
+        if not isinstance(node, MappingNode):
+            self.structure(node, f"{where} must be a mapping of names, not {_kind(node)}")
+            return []
+        self.spend(len(node.value) + 1)
+        entries: list[tuple[str, Node, Node]] = []
+        first: dict[str, Node] = {}
+        for key, value in node.value:
+            name = self.key_text(key)
+            if name is None or not self.check_ident(name, key, "name"):
+                continue
+            if name in first:
+                self.sink.report(
+                    codes.DUPLICATE_NAME,
+                    f"`{name}` is written twice in {where} (first on line {first[name].start_mark.line + 1})",
+                    self.span(key),
+                )
+            else:
+                first[name] = key
+            entries.append((name, key, value))
+        return entries
+
+    def sequence(self, node: Node, where: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            self.structure(node, f"{where} must be a list, not {_kind(node)}")
+            return []
+        self.spend(len(node.value) + 1)
+        return list(node.value)
+
+    def key_text(self, key: Node) -> str | None:
+        if not isinstance(key, ScalarNode):
+            self.structure(key, f"a key must be a plain name, not {_kind(key)}")
+            return None
+        if key.tag == MERGE_TAG:
+            self.structure(key, "merge keys (`<<`) are not supported", hint="write the keys out")
+            return None
+        return str(key.value)
+
+    # ------------------------------------------------------------------ scalars
+
+    def text_value(self, node: Node, what: str) -> str | None:
+        """Any non-null scalar, as written (a title of `2024` is the text "2024")."""
+        self.spend()
+        if not isinstance(node, ScalarNode) or node.tag == NULL_TAG:
+            self.structure(node, f"{what} must be text, not {_kind(node)}")
+            return None
+        return str(node.value)
+
+    def check_ident(self, name: str, node: Node, what: str) -> bool:
+        if IDENT.fullmatch(name):
+            return True
+        self.structure(node, f"`{name}` is not a valid {what}", hint=_IDENT_HINT)
+        return False
+
+    def ident(self, node: Node, what: str) -> str | None:
+        text = self.text_value(node, what)
+        if text is None or not self.check_ident(text, node, what):
+            return None
+        return text
+
+    def target(self, node: Node) -> Target | None:
+        name = self.ident(node, "step name")
+        return Target(name, span=self.span(node)) if name is not None else None
+
+    def integer(self, node: Node, what: str) -> int | None:
+        self.spend()
+        if isinstance(node, ScalarNode) and node.tag == INT_TAG:
+            value = _CONSTRUCTOR.construct_object(node)
+            if isinstance(value, int):
+                return value
+        self.structure(node, f"{what} must be an integer, not {_kind(node)}")
+        return None
+
+    def number(self, node: Node, what: str) -> int | float | None:
+        self.spend()
+        if isinstance(node, ScalarNode) and node.tag in (INT_TAG, FLOAT_TAG):
+            value = _CONSTRUCTOR.construct_object(node)
+            if isinstance(value, int) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
+                return value  # type: ignore[no-any-return]
+            self.sink.report(codes.BAD_LITERAL, f"{what} must be a finite number", self.span(node))
+            return None
+        self.structure(node, f"{what} must be a number, not {_kind(node)}")
+        return None
+
+    def boolean(self, node: Node, what: str) -> bool | None:
+        self.spend()
+        if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
+            return bool(_CONSTRUCTOR.construct_object(node))
+        self.structure(node, f"{what} must be true or false, not {_kind(node)}")
+        return None
+
+    def duration(self, node: Node, what: str, text: str | None = None) -> Duration | None:
+        raw = text if text is not None else self.text_value(node, what)
+        if raw is None:
+            return None
+        match = DURATION.fullmatch(raw.strip())
+        if match is None:
+            self.sink.report(
+                codes.BAD_LITERAL, f"{what} `{raw}` is not a duration", self.span(node), hint=_DURATION_HINT
+            )
+            return None
+        return Duration(int(match.group(1)), match.group(2), span=self.span(node))
+
+    def origin(self, node: ScalarNode) -> tuple[Span, bool]:
+        """Where the scalar's text starts, and whether columns inside it map one to one onto the file."""
+        start, end = node.start_mark, node.end_mark
+        value = str(node.value)
+        quoted = node.style in ("'", '"')
+        if node.style in (None, "", "'", '"') and "\n" not in value:
+            offset = 1 if quoted else 0
+            raw = self.text[start.index + offset : end.index - offset]
+            if raw == value:
+                col = start.column + 1 + offset
+                return Span(self.path, start.line + 1, col, start.line + 1, col + len(value)), True
+        return self.span(node), False
+
+    def expression(self, node: Node, what: str) -> Expr | None:
+        """An expression string, parsed by the DSL's expression parser at its own column."""
+        from journeydsl.syntax.expr import parse_expression
+
+        self.spend()
+        if not isinstance(node, ScalarNode):
+            self.structure(node, f"{what} must be an expression string, not {_kind(node)}")
+            return None
+        if str(node.value).strip() == "":
+            self.structure(node, f"{what} is empty: it needs an expression")
+            return None
+        origin, exact = self.origin(node)
+        expr, diagnostics = parse_expression(str(node.value), origin)
+        if not exact:
+            scalar = self.span(node)
+            diagnostics = [dataclasses.replace(d, span=scalar) for d in diagnostics]
+            expr = _respan(expr, scalar) if expr is not None else None
+        self.sink.extend(diagnostics)
+        return expr
+
+    def type_ref(self, node: Node, what: str) -> TypeRef | None:
+        from journeydsl.syntax.expr import parse_type
+
+        text = self.text_value(node, what)
+        if text is None:
+            return None
+        assert isinstance(node, ScalarNode)
+        origin, exact = self.origin(node)
+        type_ref, diagnostics = parse_type(text, origin)
+        if not exact:
+            diagnostics = [dataclasses.replace(d, span=self.span(node)) for d in diagnostics]
+        self.sink.extend(diagnostics)
+        return type_ref
+
+    # ------------------------------------------------------------------ documents
+
+    def document(self, node: Node) -> Journey | Schema | None:
+        if not isinstance(node, MappingNode):
+            self.structure(
+                node,
+                f"a journey document must be a mapping, not {_kind(node)}",
+                hint="start the document with `journey: NAME` or `schema: NAME`",
+            )
+            return None
+        keys = {key.value for key, _ in node.value if isinstance(key, ScalarNode)}
+        if "journey" in keys and "schema" in keys:
+            self.structure(
+                node, "a document holds one journey or one schema, not both", hint="separate them with `---`"
+            )
+            return None
+        if "schema" in keys:
+            return self.schema(node)
+        if "journey" in keys:
+            return self.journey(node)
+        close = difflib.get_close_matches("journey", [str(k) for k in keys], n=1) or difflib.get_close_matches(
+            "schema", [str(k) for k in keys], n=1
+        )
+        hint = f"did you mean `journey` or `schema` instead of `{close[0]}`?" if close else None
+        self.structure(node, "a document needs a top-level `journey:` or `schema:` key", hint=hint)
+        return None
+
+    # ------------------------------------------------------------------ schema
+
+    def schema(self, node: Node) -> Schema | None:
+        keys = self.mapping(node, "a schema", SCHEMA_KEYS, required=("schema",))
+        if keys is None:
+            return None
+        name = self.ident(keys["schema"][1], "schema name") if "schema" in keys else None
+        profile: list[FieldDef] = []
+        events: list[EventDef] = []
+        channels: list[ChannelDef] = []
+        if "profile" in keys:
+            profile = self.fields(keys["profile"][1], "`profile`")
+        if "events" in keys:
+            for event, key, value in self.named(keys["events"][1], "`events`"):
+                fields = self.fields(value, f"event `{event}`")
+                events.append(EventDef(event, tuple(fields), span=self.span(key, value)))
+        if "channels" in keys:
+            for channel, key, value in self.named(keys["channels"][1], "`channels`"):
+                channels.append(self.channel(channel, key, value))
+        if name is None:
+            return None
+        return Schema(name, tuple(profile), tuple(events), tuple(channels), span=self.span(node))
+
+    def fields(self, node: Node, where: str) -> list[FieldDef]:
+        found: list[FieldDef] = []
+        for field, key, value in self.named(node, where):
+            type_ref = self.type_ref(value, f"the type of `{field}`")
+            if type_ref is not None:
+                found.append(FieldDef(field, type_ref, span=self.span(key, value)))
+        return found
+
+    def channel(self, name: str, key: Node, node: Node) -> ChannelDef:
+        if isinstance(node, ScalarNode) and node.tag == NULL_TAG:
+            return ChannelDef(name, span=self.span(key, node))
+        keys = self.mapping(node, f"channel `{name}`", ("cost", "requires")) or {}
+        cost: int | float = 0
+        if "cost" in keys:
+            cost = self.number(keys["cost"][1], "`cost`") or 0
+        requires = self.profile_field(keys["requires"][1], "`requires`") if "requires" in keys else None
+        return ChannelDef(name, cost, requires, span=self.span(key, node))
+
+    def profile_field(self, node: Node, what: str) -> str | None:
+        """`profile.segment` -> "segment"."""
+        text = self.text_value(node, what)
+        if text is None:
+            return None
+        head, _, field = text.partition(".")
+        if head != "profile" or not IDENT.fullmatch(field):
+            self.structure(node, f"{what} must name a profile field like `profile.segment`, not `{text}`")
+            return None
+        return field
+
+    # ------------------------------------------------------------------ journey
+
+    def journey(self, node: Node) -> Journey | None:
+        keys = self.mapping(node, "a journey", JOURNEY_KEYS, required=("journey",))
+        if keys is None:
+            return None
+        get: Callable[[str], Node | None] = lambda k: keys[k][1] if k in keys else None  # noqa: E731
+        name = self.ident(keys["journey"][1], "journey name") if "journey" in keys else None
+        fields: dict[str, Any] = {}
+        for key in ("title", "owner", "team", "description"):
+            value = get(key)
+            if value is not None:
+                fields[key] = self.text_value(value, f"`{key}`")
+        for key in ("experience", "uses"):
+            value = get(key)
+            if value is not None:
+                fields[key] = self.ident(value, f"`{key}` name")
+        if (value := get("version")) is not None:
+            fields["version"] = self.integer(value, "`version`")
+        if (value := get("tags")) is not None:
+            tags = [self.text_value(item, "a tag") for item in self.sequence(value, "`tags`")]
+            fields["tags"] = tuple(tag for tag in tags if tag is not None)
+        if (value := get("entry")) is not None:
+            fields["entry"] = self.entry(value)
+        if (value := get("audience")) is not None:
+            fields["audience"] = self.expression(value, "`audience`")
+        if (value := get("reentry")) is not None:
+            fields["reentry"] = self.reentry(value)
+        if (value := get("exit")) is not None:
+            fields["exits"] = tuple(x for x in (self.exit(i) for i in self.sequence(value, "`exit`")) if x)
+        if (value := get("goals")) is not None:
+            fields["goals"] = tuple(g for g in (self.goal(i) for i in self.sequence(value, "`goals`")) if g)
+        if (value := get("caps")) is not None:
+            fields["caps"] = tuple(c for c in (self.cap(i) for i in self.sequence(value, "`caps`")) if c)
+        if (value := get("quiet")) is not None:
+            fields["quiet"] = self.quiet(value)
+        if (value := get("stages")) is not None:
+            fields["stages"] = tuple(self.stage(n, k, v) for n, k, v in self.named(value, "`stages`", allow_null=False))
+        if name is None:
+            return None
+        return Journey(name, span=self.span(node), **fields)
+
+    def entry(self, node: Node) -> Entry | None:
+        keys = self.mapping(node, "`entry`", ("on", "where", "key"), required=("on",))
+        if keys is None or "on" not in keys:
+            return None
+        event = self.ident(keys["on"][1], "event name")
+        where = self.expression(keys["where"][1], "`where`") if "where" in keys else None
+        key = self.expression(keys["key"][1], "`key`") if "key" in keys else None
+        return Entry(event, where, key, span=self.span(node)) if event is not None else None
+
+    def reentry(self, node: Node) -> Reentry | None:
+        text = self.text_value(node, "`reentry`")
+        if text is None:
+            return None
+        words = text.split()
+        if words in (["never"], ["always"]):
+            return Reentry(words[0], span=self.span(node))
+        if len(words) == 2 and words[0] == "after":
+            after = self.duration(node, "`reentry after`", words[1])
+            return Reentry("after", after, span=self.span(node)) if after is not None else None
+        self.sink.report(
+            codes.BAD_LITERAL,
+            f"`reentry` must be `never`, `always` or `after DURATION`, not `{text}`",
+            self.span(node),
+            hint="e.g. `reentry: after 90d`",
+        )
+        return None
+
+    def exit(self, node: Node) -> Exit | None:
+        keys = self.mapping(node, "an `exit`", ("on", "where"), required=("on",))
+        if keys is None or "on" not in keys:
+            return None
+        event = self.ident(keys["on"][1], "event name")
+        where = self.expression(keys["where"][1], "`where`") if "where" in keys else None
+        return Exit(event, where, span=self.span(node)) if event is not None else None
+
+    def goal(self, node: Node) -> Goal | None:
+        keys = self.mapping(node, "a goal", ("name", "on", "where", "within", "value"), required=("name", "on"))
+        if keys is None or "name" not in keys or "on" not in keys:
+            return None
+        name = self.ident(keys["name"][1], "goal name")
+        event = self.ident(keys["on"][1], "event name")
+        where = self.expression(keys["where"][1], "`where`") if "where" in keys else None
+        within = self.duration(keys["within"][1], "`within`") if "within" in keys else None
+        value = self.expression(keys["value"][1], "`value`") if "value" in keys else None
+        if name is None or event is None:
+            return None
+        return Goal(name, event, where, within, value, span=self.span(node))
+
+    def cap(self, node: Node) -> Cap | None:
+        keys = self.mapping(node, "a cap", ("channel", "max", "per"), required=("channel", "max", "per"))
+        if keys is None or len(keys) < 3:
+            return None
+        channel = self.ident(keys["channel"][1], "channel name")
+        most = self.integer(keys["max"][1], "`max`")
+        per = self.duration(keys["per"][1], "`per`")
+        if channel is None or most is None or per is None:
+            return None
+        return Cap(channel, most, per, span=self.span(node))
+
+    def quiet(self, node: Node) -> Quiet | None:
+        text = self.text_value(node, "`quiet`")
+        if text is None:
+            return None
+        match = TIME_RANGE.fullmatch(text.strip())
+        hours = [int(part) for part in match.groups()] if match else []
+        if not hours or hours[0] > 23 or hours[1] > 59 or hours[2] > 23 or hours[3] > 59:
+            self.sink.report(
+                codes.BAD_LITERAL,
+                f"`quiet` must be a time range `HH:MM-HH:MM`, not `{text}`",
+                self.span(node),
+                hint='e.g. `quiet: "21:00-08:00"`',
+            )
+            return None
+        # `8:00` is stored as `08:00`, as the DSL parser does: the IR holds one spelling of a time.
+        return Quiet(f"{hours[0]:02d}:{hours[1]:02d}", f"{hours[2]:02d}:{hours[3]:02d}", span=self.span(node))
+
+    # ------------------------------------------------------------------ stages and steps
+
+    def stage(self, name: str, key: Node, node: Node) -> Stage:
+        steps = tuple(self.step(n, k, v) for n, k, v in self.named(node, f"stage `{name}`"))
+        return Stage(name, steps, span=self.span(key, node))
+
+    def step(self, name: str, key: Node, node: Node) -> Step:
+        span = self.span(key, node)
+        keys = self.mapping(node, f"step `{name}`", STEP_KEYS)
+        if keys is None:
+            return Step(name, (), End(span=span), span=span)
+        actions: list[Action] = []
+        if "do" in keys:
+            for item in self.sequence(keys["do"][1], "`do`"):
+                action = self.action(item)
+                if action is not None:
+                    actions.append(action)
+        flow = self.flow(name, key, keys)
+        # A step without a valid flow keeps its name (so targets resolve) with a placeholder `end`.
+        return Step(name, tuple(actions), flow or End(span=span), span=span)
+
+    def flow(self, name: str, step_key: Node, keys: dict[str, tuple[Node, Node]]) -> Flow | None:
+        present = [k for k in FLOW_KEYS if k in keys]
+        wait_node = keys["wait"][1] if "wait" in keys else None
+        if wait_node is not None and isinstance(wait_node, ScalarNode) and "next" in keys:
+            present.remove("next")  # `wait: 30d` + `next: x` is one flow: a sleep
+        if not present:
+            self.structure(
+                step_key,
+                f"step `{name}` has no flow",
+                hint="add one of `next`, `wait`, `choose`, `experiment` or `end`",
+            )
+            return None
+        # Report extra flows in the order they were written.
+        ordered = sorted(present, key=lambda k: keys[k][0].start_mark.index)
+        for extra in ordered[1:]:
+            self.structure(
+                keys[extra][0],
+                f"step `{name}` has more than one flow (`{ordered[0]}` and `{extra}`)",
+                hint="a step is actions followed by exactly one flow",
+            )
+        kind = ordered[0]
+        key, node = keys[kind]
+        span = self.span(key, node)
+        if kind == "next":
+            target = self.target(node)
+            return Goto(target, span=span) if target else None
+        if kind == "end":
+            if isinstance(node, ScalarNode) and node.tag == NULL_TAG:
+                return End(span=span)
+            outcome = self.ident(node, "outcome")
+            return End(outcome, span=span) if outcome else None
+        if kind == "wait":
+            return self.wait(node, keys, span)
+        if kind == "choose":
+            return self.choose(node, span)
+        return self.experiment(node, span)
+
+    def wait(self, node: Node, keys: dict[str, tuple[Node, Node]], span: Span) -> Flow | None:
+        if isinstance(node, ScalarNode):
+            duration = self.duration(node, "`wait`")
+            if "next" not in keys:
+                self.structure(node, "`wait: DURATION` needs `next: STEP`", hint="or write `wait:` as a list of arms")
+                return None
+            target = self.target(keys["next"][1])
+            if duration is None or target is None:
+                return None
+            last = max((keys[k][1] for k in ("wait", "next")), key=lambda n: n.end_mark.index)
+            return Sleep(duration, target, span=self.span(keys["wait"][0], last))
+        arms: list[WaitArm] = []
+        timeout: Timeout | None = None
+        for item in self.sequence(node, "`wait`"):
+            arm_keys = self.mapping(item, "a wait arm", ("on", "where", "after", "at", "next"), required=("next",))
+            if arm_keys is None:
+                continue
+            kinds = [k for k in ("on", "after", "at") if k in arm_keys]
+            if len(kinds) != 1:
+                self.structure(item, "a wait arm needs exactly one of `on`, `after` or `at`")
+                continue
+            if "where" in arm_keys and kinds[0] != "on":
+                self.structure(arm_keys["where"][0], "`where` belongs to an `on` arm")
+            target = self.target(arm_keys["next"][1]) if "next" in arm_keys else None
+            if kinds[0] == "on":
+                event = self.ident(arm_keys["on"][1], "event name")
+                where = self.expression(arm_keys["where"][1], "`where`") if "where" in arm_keys else None
+                if event is not None and target is not None:
+                    arms.append(WaitArm(event, target, where, span=self.span(item)))
+                continue
+            if timeout is not None:
+                self.structure(item, "a wait has at most one `after` or `at`")
+                continue
+            after = self.duration(arm_keys["after"][1], "`after`") if kinds[0] == "after" else None
+            at = self.expression(arm_keys["at"][1], "`at`") if kinds[0] == "at" else None
+            if target is not None and (after is not None or at is not None):
+                timeout = Timeout(target, after, at, span=self.span(item))
+        return Wait(tuple(arms), timeout, span=span)
+
+    def choose(self, node: Node, span: Span) -> Choose | None:
+        branches: list[When] = []
+        otherwise: Target | None = None
+        for item in self.sequence(node, "`choose`"):
+            keys = self.mapping(item, "a choose branch", ("when", "next", "otherwise"))
+            if keys is None:
+                continue
+            if "otherwise" in keys:
+                for extra in ("when", "next"):
+                    if extra in keys:
+                        self.structure(keys[extra][0], f"`{extra}` does not belong with `otherwise`")
+                if otherwise is not None:
+                    self.structure(item, "a choose has at most one `otherwise`")
+                    continue
+                otherwise = self.target(keys["otherwise"][1])
+                continue
+            if "when" not in keys or "next" not in keys:
+                self.structure(item, "a choose branch is `{when: EXPR, next: STEP}` or `{otherwise: STEP}`")
+                continue
+            condition = self.expression(keys["when"][1], "`when`")
+            target = self.target(keys["next"][1])
+            if condition is not None and target is not None:
+                branches.append(When(condition, target, span=self.span(item)))
+        return Choose(tuple(branches), otherwise, span=span)
+
+    def experiment(self, node: Node, span: Span) -> Experiment | None:
+        keys = self.mapping(node, "`experiment`", ("name", "variants"), required=("name", "variants"))
+        if keys is None or "name" not in keys or "variants" not in keys:
+            return None
+        name = self.ident(keys["name"][1], "experiment name")
+        variants = [self.variant(item) for item in self.sequence(keys["variants"][1], "`variants`")]
+        if name is None:
+            return None
+        return Experiment(name, tuple(v for v in variants if v is not None), span=span)
+
+    def variant(self, node: Node) -> Variant | None:
+        keys = self.mapping(node, "a variant", ("name", "control", "weight", "next"), required=("weight", "next"))
+        if keys is None or "weight" not in keys or "next" not in keys:
+            return None
+        control = self.boolean(keys["control"][1], "`control`") if "control" in keys else False
+        if "name" in keys:
+            name = self.ident(keys["name"][1], "variant name")
+        elif control:
+            name = "control"
+        else:
+            self.structure(node, "a variant needs a `name` (or `control: true`)")
+            name = None
+        weight = self.weight(keys["weight"][1])
+        target = self.target(keys["next"][1])
+        if name is None or weight is None or target is None:
+            return None
+        return Variant(name, weight, target, bool(control), span=self.span(node))
+
+    def weight(self, node: Node) -> int | None:
+        """An integer percentage; `50%` is accepted too."""
+        self.spend()
+        if isinstance(node, ScalarNode) and node.tag == INT_TAG:
+            value = _CONSTRUCTOR.construct_object(node)
+            if isinstance(value, int):
+                return value
+        if isinstance(node, ScalarNode) and (match := WEIGHT_PERCENT.fullmatch(str(node.value).strip())):
+            return int(match.group(1))
+        what = _kind(node)
+        self.sink.report(
+            codes.BAD_LITERAL,
+            f"a weight must be a whole percentage, not {what}",
+            self.span(node),
+            hint="e.g. `weight: 50`",
+        )
+        return None
+
+    # ------------------------------------------------------------------ actions
+
+    def action(self, node: Node) -> Action | None:
+        if not isinstance(node, MappingNode) or len(node.value) != 1:
+            self.structure(
+                node,
+                "an action is a mapping with one key: `send`, `set`, `emit` or `call`",
+                hint="e.g. `- send: {channel: email, template: welcome}`",
+            )
+            return None
+        keys = self.mapping(node, "an action", ACTION_KEYS)
+        if not keys:
+            return None
+        kind, (_, body) = next(iter(keys.items()))
+        span = self.span(node)
+        if kind == "send":
+            fields = self.mapping(body, "`send`", ("channel", "template", "with"), required=("channel", "template"))
+            if fields is None or "channel" not in fields or "template" not in fields:
+                return None
+            channel = self.ident(fields["channel"][1], "channel name")
+            template = self.ident(fields["template"][1], "template name")
+            args = self.args(fields)
+            return Send(channel, template, args, span=span) if channel and template else None
+        if kind == "set":
+            fields = self.mapping(body, "`set`", ("field", "value"), required=("field", "value"))
+            if fields is None or "field" not in fields or "value" not in fields:
+                return None
+            field = self.profile_field(fields["field"][1], "`field`")
+            value = self.expression(fields["value"][1], "`value`")
+            return SetProfile(field, value, span=span) if field and value is not None else None
+        if kind == "emit":
+            fields = self.mapping(body, "`emit`", ("event", "with"), required=("event",))
+            if fields is None or "event" not in fields:
+                return None
+            event = self.ident(fields["event"][1], "event name")
+            return Emit(event, self.args(fields), span=span) if event else None
+        fields = self.mapping(body, "`call`", ("name", "with"), required=("name",))
+        if fields is None or "name" not in fields:
+            return None
+        name = self.ident(fields["name"][1], "integration name")
+        return CallAction(name, self.args(fields), span=span) if name else None
+
+    def args(self, fields: dict[str, tuple[Node, Node]]) -> tuple[Arg, ...]:
+        if "with" not in fields:
+            return ()
+        found: list[Arg] = []
+        for name, key, value in self.named(fields["with"][1], "`with`"):
+            expr = self.expression(value, f"`{name}`")
+            if expr is not None:
+                found.append(Arg(name, expr, span=self.span(key, value)))
+        return tuple(found)
+
+
+def _keys_hint(allowed: Sequence[str]) -> str:
+    return "expected keys: " + ", ".join(f"`{k}`" for k in allowed)

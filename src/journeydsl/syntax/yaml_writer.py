@@ -1,0 +1,231 @@
+"""IR -> the YAML form (SPEC section 4): what `journeydsl convert --to yaml` prints.
+
+Each schema and journey becomes one YAML document (schemas first), separated by
+`---`. Keys come in one fixed order, expressions are printed by the DSL printer
+and emitted as YAML strings, and `load_yaml(to_yaml(x))` gives back the same IR.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from journeydsl.ir import (
+    Action,
+    Arg,
+    CallAction,
+    Choose,
+    Emit,
+    End,
+    Experiment,
+    Expr,
+    Flow,
+    Goto,
+    Journey,
+    Schema,
+    Send,
+    SetProfile,
+    Sleep,
+    SourceFile,
+    Step,
+    TypeRef,
+    Variant,
+    Wait,
+)
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that writes the key `on` plain, as SPEC section 4 does.
+
+    YAML 1.1 reads a plain `on` as a boolean, so the stock dumper quotes it; our loader
+    reads keys as written, so `on:` is safe here. Every other boolean word stays quoted.
+    """
+
+
+_Dumper.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+_Dumper.add_implicit_resolver(
+    _BOOL_TAG,
+    re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|off|Off|OFF)$"),
+    list("yYnNtTfFoO"),
+)
+
+
+def to_yaml(source: SourceFile) -> str:
+    """The YAML form of every schema and journey in `source`, one document each."""
+    documents: list[dict[str, Any]] = [schema_data(s) for s in source.schemas]
+    documents += [journey_data(j) for j in source.journeys]
+    text: str = yaml.dump_all(
+        documents,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=None,  # leaf mappings and lists in flow style: `- {on: x, next: y}`
+        allow_unicode=True,
+        width=1_000_000,  # never fold a long expression over lines: columns inside it stay exact
+    )
+    return text
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def type_text(type_ref: TypeRef) -> str:
+    """`string?`, `list<string>`, `enum(a, b)`, as the DSL writes them."""
+    if type_ref.name == "list":
+        text = f"list<{type_text(type_ref.item) if type_ref.item else 'string'}>"
+    elif type_ref.name == "enum":
+        text = f"enum({', '.join(type_ref.members)})"
+    else:
+        text = type_ref.name
+    return text + ("?" if type_ref.nullable else "")
+
+
+def schema_data(schema: Schema) -> dict[str, Any]:
+    data: dict[str, Any] = {"schema": schema.name}
+    if schema.profile:
+        data["profile"] = {f.name: type_text(f.type) for f in schema.profile}
+    if schema.events:
+        data["events"] = {e.name: {f.name: type_text(f.type) for f in e.fields} for e in schema.events}
+    if schema.channels:
+        channels: dict[str, Any] = {}
+        for channel in schema.channels:
+            body: dict[str, Any] = {"cost": channel.cost}
+            if channel.requires is not None:
+                body["requires"] = f"profile.{channel.requires}"
+            channels[channel.name] = body
+        data["channels"] = channels
+    return data
+
+
+# --------------------------------------------------------------------------- journey
+
+
+def expr_text(expr: Expr) -> str:
+    from journeydsl.syntax.printer import format_expr
+
+    return format_expr(expr)
+
+
+def journey_data(journey: Journey) -> dict[str, Any]:
+    data: dict[str, Any] = {"journey": journey.name}
+    for key in ("title", "version", "owner", "team", "description"):
+        value = getattr(journey, key)
+        if value is not None:
+            data[key] = value
+    if journey.tags:
+        data["tags"] = list(journey.tags)
+    for key in ("experience", "uses"):
+        value = getattr(journey, key)
+        if value is not None:
+            data[key] = value
+    if journey.entry is not None:
+        entry: dict[str, Any] = {"on": journey.entry.event}
+        if journey.entry.where is not None:
+            entry["where"] = expr_text(journey.entry.where)
+        if journey.entry.key is not None:
+            entry["key"] = expr_text(journey.entry.key)
+        data["entry"] = entry
+    if journey.audience is not None:
+        data["audience"] = expr_text(journey.audience)
+    if journey.reentry is not None:
+        after = f" {journey.reentry.after}" if journey.reentry.after is not None else ""
+        data["reentry"] = journey.reentry.mode + after
+    if journey.exits:
+        data["exit"] = [_on_where(x.event, x.where) for x in journey.exits]
+    if journey.goals:
+        goals = []
+        for goal in journey.goals:
+            item: dict[str, Any] = {"name": goal.name, "on": goal.event}
+            if goal.where is not None:
+                item["where"] = expr_text(goal.where)
+            if goal.within is not None:
+                item["within"] = str(goal.within)
+            if goal.value is not None:
+                item["value"] = expr_text(goal.value)
+            goals.append(item)
+        data["goals"] = goals
+    if journey.caps:
+        data["caps"] = [{"channel": c.channel, "max": c.max, "per": str(c.per)} for c in journey.caps]
+    if journey.quiet is not None:
+        data["quiet"] = f"{journey.quiet.start}-{journey.quiet.end}"
+    if journey.stages:
+        data["stages"] = {stage.name: {step.name: step_data(step) for step in stage.steps} for stage in journey.stages}
+    return data
+
+
+def _on_where(event: str, where: Expr | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"on": event}
+    if where is not None:
+        item["where"] = expr_text(where)
+    return item
+
+
+def step_data(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if step.actions:
+        data["do"] = [action_data(action) for action in step.actions]
+    data.update(flow_data(step.flow))
+    return data
+
+
+def _args(args: tuple[Arg, ...]) -> dict[str, Any]:
+    return {"with": {arg.name: expr_text(arg.value) for arg in args}} if args else {}
+
+
+def action_data(action: Action) -> dict[str, Any]:
+    if isinstance(action, Send):
+        return {"send": {"channel": action.channel, "template": action.template, **_args(action.args)}}
+    if isinstance(action, SetProfile):
+        return {"set": {"field": f"profile.{action.field}", "value": expr_text(action.value)}}
+    if isinstance(action, Emit):
+        return {"emit": {"event": action.event, **_args(action.args)}}
+    if isinstance(action, CallAction):
+        return {"call": {"name": action.name, **_args(action.args)}}
+    raise TypeError(f"unknown action node {type(action).__name__}")
+
+
+def flow_data(flow: Flow) -> dict[str, Any]:
+    if isinstance(flow, Goto):
+        return {"next": flow.target.name}
+    if isinstance(flow, Sleep):
+        return {"wait": str(flow.duration), "next": flow.target.name}
+    if isinstance(flow, Wait):
+        arms: list[dict[str, Any]] = []
+        for arm in flow.arms:
+            arms.append({**_on_where(arm.event, arm.where), "next": arm.target.name})
+        if flow.timeout is not None:
+            timeout = flow.timeout
+            when = {"after": str(timeout.after)} if timeout.after is not None else {}
+            if timeout.at is not None:
+                when = {"at": expr_text(timeout.at)}
+            arms.append({**when, "next": timeout.target.name})
+        return {"wait": arms}
+    if isinstance(flow, Choose):
+        branches: list[dict[str, Any]] = [
+            {"when": expr_text(branch.condition), "next": branch.target.name} for branch in flow.branches
+        ]
+        if flow.otherwise is not None:
+            branches.append({"otherwise": flow.otherwise.name})
+        return {"choose": branches}
+    if isinstance(flow, Experiment):
+        return {"experiment": {"name": flow.name, "variants": [variant_data(v) for v in flow.variants]}}
+    if isinstance(flow, End):
+        return {"end": flow.outcome}
+    raise TypeError(f"unknown flow node {type(flow).__name__}")
+
+
+def variant_data(variant: Variant) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if not variant.control or variant.name != "control":
+        data["name"] = variant.name
+    if variant.control:
+        data["control"] = True
+    data["weight"] = variant.weight
+    data["next"] = variant.target.name
+    return data
