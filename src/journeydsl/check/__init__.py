@@ -1,0 +1,56 @@
+"""The checker: SPEC section 5 as an ordered tuple of named passes over a loaded project.
+
+Each pass is `(project, sink) -> None`, reads the IR, and only reports; `check_project` runs them
+all on the files that parsed and returns the parse diagnostics plus theirs, sorted by location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from journeydsl.check.emit_loops import check_emit_loops
+from journeydsl.check.experiments import check_experiments
+from journeydsl.check.graph import check_graph
+from journeydsl.check.names import (
+    check_duplicates,
+    check_header,
+    check_schema_consents,
+    check_schema_names,
+    check_step_targets,
+)
+from journeydsl.check.policy import check_policy
+from journeydsl.check.templates import check_templates
+from journeydsl.check.types import check_types
+from journeydsl.diagnostics import Diagnostic, Sink
+from journeydsl.project import Project
+
+Pass = Callable[[Project, Sink], None]
+
+PASSES: tuple[tuple[str, Pass], ...] = (
+    ("duplicates", check_duplicates),
+    ("header", check_header),
+    ("step-targets", check_step_targets),
+    ("schema-names", check_schema_names),
+    ("schema-consents", check_schema_consents),
+    ("types", check_types),
+    ("graph", check_graph),
+    ("experiments", check_experiments),
+    ("policy", check_policy),
+    ("emit-loops", check_emit_loops),
+    ("templates", check_templates),
+)
+
+
+def check_project(project: Project, passes: tuple[tuple[str, Pass], ...] = PASSES) -> list[Diagnostic]:
+    """Every diagnostic of the project (parse and checks), sorted by file, line and column."""
+    sink = Sink()
+    for _name, run in passes:
+        run(project, sink)
+    # A front end may already report what a pass reports (a YAML duplicate step, a missing version):
+    # keep the front end's diagnostic and drop the pass's one at the same place with the same code.
+    parsed = {(d.code.code, d.span) for d in project.diagnostics}
+    found = [*project.diagnostics, *(d for d in sink.diagnostics if (d.code.code, d.span) not in parsed)]
+    return sorted(found, key=lambda d: d.sort_key)
+
+
+__all__ = ["PASSES", "Pass", "check_project"]

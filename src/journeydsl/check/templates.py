@@ -1,0 +1,120 @@
+"""Message templates: every `send CHANNEL NAME` needs `templates/messages/CHANNEL/NAME.j2`, valid
+Jinja2 whose top-level variables are all in the send's `with`, or `profile`, or `event`.
+
+Each template file is read and parsed once per run, however many sends use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import jinja2.meta
+
+from journeydsl.check.context import checked_journeys
+from journeydsl.check.suggest import did_you_mean, known_list
+from journeydsl.diagnostics import Sink, codes
+from journeydsl.ir import Send, Span
+from journeydsl.project import Project
+
+ALWAYS_DEFINED = frozenset({"profile", "event"})
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    path: Path
+    variables: frozenset[str] | None  # None when the template does not parse
+    error: tuple[int, str] | None = None  # (line, message) of a syntax error
+
+
+def template_path(templates_dir: Path, channel: str, name: str) -> Path:
+    return templates_dir / "messages" / channel / f"{name}.j2"
+
+
+class TemplateCache:
+    """Analysis of each template file, once."""
+
+    def __init__(self) -> None:
+        # Autoescape off and no loader: we only parse, never render, here.
+        self.env = jinja2.Environment(autoescape=False)
+        self.known = frozenset(self.env.globals)
+        self.infos: dict[Path, TemplateInfo | None] = {}
+
+    def get(self, path: Path) -> TemplateInfo | None:
+        if path not in self.infos:
+            self.infos[path] = self._analyse(path)
+        return self.infos[path]
+
+    def _analyse(self, path: Path) -> TemplateInfo | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        try:
+            tree = self.env.parse(text, name=path.name, filename=str(path))
+        except jinja2.TemplateSyntaxError as err:
+            return TemplateInfo(path, None, (err.lineno or 1, err.message or str(err)))
+        return TemplateInfo(path, frozenset(jinja2.meta.find_undeclared_variables(tree)) - self.known)
+
+
+def _existing(templates_dir: Path, channel: str) -> list[str]:
+    folder = templates_dir / "messages" / channel
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(".j2")] for p in folder.iterdir() if p.name.endswith(".j2"))
+
+
+def check_templates(project: Project, sink: Sink) -> None:
+    cache = TemplateCache()
+    reported_syntax: set[Path] = set()
+    existing: dict[str, list[str]] = {}
+    for _file, journey, _index in checked_journeys(project):
+        for step in journey.steps():
+            for action in step.actions:
+                if not isinstance(action, Send):
+                    continue
+                path = template_path(project.templates_dir, action.channel, action.template)
+                info = cache.get(path)
+                if info is None:
+                    if action.channel not in existing:
+                        existing[action.channel] = _existing(project.templates_dir, action.channel)
+                    choices = existing[action.channel]
+                    hint = did_you_mean(action.template, choices)
+                    if hint is None:
+                        hint = (
+                            f"templates for `{action.channel}`: {known_list(choices)}"
+                            if choices
+                            else f"create {path} (or point --templates at the folder holding messages/)"
+                        )
+                    sink.report(
+                        codes.UNKNOWN_TEMPLATE,
+                        f"template `{action.channel}/{action.template}` does not exist (looked for {path})",
+                        action.span,
+                        hint,
+                    )
+                    continue
+                if info.error is not None:
+                    if path not in reported_syntax:
+                        reported_syntax.add(path)
+                        line, message = info.error
+                        sink.report(
+                            codes.TEMPLATE_SYNTAX,
+                            f"template {path} is not valid Jinja2: {message}",
+                            Span(str(path), line, 1, line, 1),
+                            f"used by `send {action.channel} {action.template}` in step `{step.name}`",
+                        )
+                    continue
+                _check_variables(info, action, step.name, sink)
+
+
+def _check_variables(info: TemplateInfo, send: Send, step: str, sink: Sink) -> None:
+    passed = {arg.name for arg in send.args}
+    for variable in sorted((info.variables or frozenset()) - passed - ALWAYS_DEFINED):
+        sink.report(
+            codes.TEMPLATE_UNDEFINED,
+            f"template `{send.channel}/{send.template}` uses `{variable}`, which this send does not pass",
+            send.span,
+            f"pass it in step `{step}`: `send {send.channel} {send.template} with {{ {variable}: … }}`"
+            + (f", or {did_you_mean(variable, passed)}" if did_you_mean(variable, passed) else ""),
+        )
