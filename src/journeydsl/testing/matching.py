@@ -66,20 +66,19 @@ def path_matches(pattern: Sequence[str], actual: Sequence[str]) -> bool:
 
 
 def parting(pattern: Sequence[str], actual: Sequence[str]) -> tuple[int, list[str]]:
-    """Where the paths part: the longest prefix of `actual` that a prefix of `pattern` matches,
-    and the steps the pattern would accept next (empty: the pattern wanted the path to end)."""
+    """Where the paths part: how many steps of `actual` agree with the pattern, and the steps the
+    pattern wanted next (empty: it wanted the path to end). The agreement that gets furthest into the
+    pattern wins, so a `*` does not swallow the step where the paths really part."""
     reach = _reach(pattern, actual)
-    agreed = max(j for j in range(len(actual) + 1) if any(reach[i][j] for i in range(len(pattern) + 1)))
-    wanted: list[str] = []
+    best_i, best_j = 0, 0
     for i in range(len(pattern) + 1):
-        if not reach[i][agreed]:
-            continue
-        k = i
-        while k < len(pattern) and pattern[k] == WILDCARD:
-            k += 1
-        if k < len(pattern) and pattern[k] not in wanted:
-            wanted.append(pattern[k])
-    return agreed, wanted
+        for j in range(len(actual) + 1):
+            if reach[i][j] and (i, j) >= (best_i, best_j):
+                best_i, best_j = i, j
+    k = best_i
+    while k < len(pattern) and pattern[k] == WILDCARD:
+        k += 1
+    return best_j, [pattern[k]] if k < len(pattern) else []
 
 
 def _arrow(steps: Sequence[str]) -> str:
