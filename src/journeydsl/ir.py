@@ -427,6 +427,7 @@ class Comment:
     text: str  # including the leading '#'
     line: int
     col: int
+    trailing: bool = False  # written after code on its line (else alone on its line)
 
 
 @dataclass(frozen=True)

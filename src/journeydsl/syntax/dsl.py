@@ -80,6 +80,7 @@ class ParseState:
     col_offset: int = 0  # added to columns on the first line only
     problems: list[Diagnostic] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
+    text: str = ""  # the text being parsed, to tell trailing comments from comments on their own line
 
     def position(self, line: int, col: int) -> tuple[int, int]:
         """A position in the parsed text -> a position in the file the text came from."""
@@ -144,7 +145,8 @@ class JourneyTransformer(Transformer[Token, Any]):
 
     def _int(self, token: Token, what: str) -> int:
         if "." in token.value:
-            self.state.report(codes.BAD_LITERAL, f"{what} must be a whole number, got `{token.value}`", self._span(token))
+            message = f"{what} must be a whole number, got `{token.value}`"
+            self.state.report(codes.BAD_LITERAL, message, self._span(token))
             return int(float(token.value))
         return int(token.value)
 

@@ -37,7 +37,9 @@ def get_parser() -> tuple[Lark, JourneyTransformer, dict[str, str]]:
     def keep_comment(token: Token) -> Token:
         state = transformer.state
         line, col = state.position(token.line or 1, token.column or 1)
-        state.comments.append(Comment(token.value.rstrip(), line, col))
+        pos = token.start_pos or 0
+        trailing = state.text[state.text.rfind("\n", 0, pos) + 1 : pos].strip() != ""
+        state.comments.append(Comment(token.value.rstrip(), line, col, trailing))
         return token
 
     parser = Lark(
@@ -65,7 +67,7 @@ def parse_text(
     current = text
     with _LOCK:
         for _ in range(_MAX_RECOVERIES):
-            state = ParseState(path, line_offset, col_offset)
+            state = ParseState(path, line_offset, col_offset, text=current)
             transformer.state = state
             try:
                 result = parser.parse(current, start=start)
