@@ -1,7 +1,93 @@
-"""CLI commands of this area; each module lists its commands in COMMANDS."""
+"""`journeydsl fmt`: rewrite DSL files in the canonical layout, or `--check` that they already are."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from journeydsl.diagnostics import Diagnostic, Severity
+from journeydsl.project import DSL_SUFFIXES, YAML_SUFFIXES
+from journeydsl.syntax import format_dsl, parse_dsl
+
+
+def _render(diag: Diagnostic, text: str) -> str:
+    try:
+        from journeydsl.diagnostics.render import render_one
+    except ImportError:  # the shared renderer is optional here; fall back to one plain line
+        where = str(diag.span) if diag.span else "<file>"
+        return f"{where}: {diag.severity}[{diag.code.code}]: {diag.message}"
+    return render_one(diag, {diag.span.file: text} if diag.span else {})
+
+
+def _files(paths: tuple[str, ...]) -> tuple[list[Path], list[Path], list[str]]:
+    """DSL files to format, YAML files skipped, and paths that do not exist."""
+    dsl: list[Path] = []
+    yaml: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            candidates = [path]
+        else:
+            missing.append(raw)
+            continue
+        for candidate in candidates:
+            if candidate.name.endswith(YAML_SUFFIXES):
+                yaml.append(candidate)
+            elif candidate.name.endswith(DSL_SUFFIXES) or path.is_file():
+                dsl.append(candidate)
+    return list(dict.fromkeys(dsl)), yaml, missing
+
+
+@click.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--check", "check_only", is_flag=True, help="Rewrite nothing; list files that would change and exit 1.")
+def fmt(paths: tuple[str, ...], check_only: bool) -> None:
+    """Put .journey files in the one canonical layout (comments are kept).
+
+    YAML files are skipped. A file with syntax errors is never rewritten: its diagnostics are printed and
+    the exit status is 1.
+    """
+    dsl_files, yaml_files, missing = _files(paths)
+    failed = bool(missing)
+    for raw in missing:
+        click.echo(f"{raw}: error: no such file or folder", err=True)
+    for path in yaml_files:
+        click.echo(f"{path}: skipped (YAML; fmt formats the DSL only)", err=True)
+    changed: list[Path] = []
+    unchanged = 0
+    for path in dsl_files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            click.echo(f"{path}: error: cannot read: {err}", err=True)
+            failed = True
+            continue
+        source, diagnostics = parse_dsl(text, str(path))
+        errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+        if errors:
+            for diag in errors:
+                click.echo(_render(diag, text), err=True)
+            click.echo(f"{path}: not formatted: fix the errors above first", err=True)
+            failed = True
+            continue
+        formatted = format_dsl(source)
+        if formatted == text:
+            unchanged += 1
+            continue
+        changed.append(path)
+        if check_only:
+            click.echo(f"would reformat {path}")
+        else:
+            path.write_text(formatted, encoding="utf-8")
+            click.echo(f"reformatted {path}")
+    verb = "would be reformatted" if check_only else "reformatted"
+    click.echo(f"{len(changed)} file(s) {verb}, {unchanged} unchanged", err=True)
+    if failed or (check_only and changed):
+        raise SystemExit(1)
+
+
+COMMANDS: list[click.Command] = [fmt]
