@@ -1,7 +1,90 @@
-"""CLI commands of this area; each module lists its commands in COMMANDS."""
+"""`journeydsl build`, `keygen` and `verify`: the thin CLI over journeydsl.compile and runtime.bundle."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from journeydsl.compile import BuildError, SignError, build, keygen
+from journeydsl.diagnostics.render import render_text
+from journeydsl.runtime.bundle import BundleError, key_fingerprint, load_bundle
+
+
+def _use_color() -> bool:
+    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+
+
+def _journey_list(journeys: list[dict[str, object]]) -> str:
+    return ", ".join(f"{j['id']} v{j['version']}" for j in journeys) or "no journeys"
+
+
+@click.command("build")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--out", required=True, type=click.Path(), help="NAME.jbundle (tar.gz) or a directory.")
+@click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None, help="Sign with this private key.")
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder holding messages/<channel>/<name>.j2 (default: ./templates).",
+)
+def build_command(paths: tuple[str, ...], out: str, sign_key: str | None, templates_dir: str | None) -> None:
+    """Check and compile journeys into a deterministic (optionally signed) rule bundle."""
+    if not paths:
+        raise click.UsageError("name at least one journey file or folder: `journeydsl build journeys/ -o b.jbundle`")
+    try:
+        result = build(list(paths), out, sign_key=sign_key, templates_dir=templates_dir)
+    except BuildError as err:
+        errors = [d for d in err.diagnostics if d.severity.name == "ERROR"]
+        click.echo(render_text(err.diagnostics, err.sources, color=_use_color()), err=True, nl=False)
+        click.echo(f"build refused: {len(errors)} error(s); nothing was written to {out}", err=True)
+        sys.exit(1)
+    except (SignError, OSError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    warnings = [d for d in result.diagnostics if d.severity.name != "ERROR"]
+    if warnings:
+        click.echo(render_text(warnings, {}, color=_use_color()), err=True, nl=False)
+    files = len(result.files)
+    templates = sum(1 for name in result.files if name.startswith("templates/"))
+    click.echo(f"built {result.out}")
+    click.echo(f"  revision  {result.revision}")
+    click.echo(f"  journeys  {_journey_list(result.journeys)}")
+    click.echo(f"  files     {files} ({templates} template{'s' if templates != 1 else ''})")
+    click.echo(f"  signed    {'yes' if result.signed else 'no'}")
+
+
+@click.command("keygen")
+@click.option("-o", "--out", "name", required=True, help="Writes NAME.key (private, 0600) and NAME.pub.")
+def keygen_command(name: str) -> None:
+    """Make an Ed25519 key pair for signing bundles."""
+    try:
+        key_path, pub_path = keygen(name)
+    except (SignError, OSError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {key_path} (private, keep it secret) and {pub_path} (public, give it to the runtime)")
+
+
+@click.command("verify")
+@click.argument("bundle", type=click.Path())
+@click.option("--public-key", "public_key", type=click.Path(dir_okay=False), default=None, help="Require this signer.")
+def verify_command(bundle: str, public_key: str | None) -> None:
+    """Verify a bundle: every file's sha256, the revision, and the signature."""
+    try:
+        loaded = load_bundle(bundle, public_key=Path(public_key) if public_key else None)
+    except BundleError as err:
+        click.echo(f"{bundle}: REFUSED: {err}", err=True)
+        sys.exit(1)
+    signer = key_fingerprint(bytes.fromhex(loaded.signer)) if loaded.signer else "unsigned"
+    click.echo(f"{bundle}: OK")
+    click.echo(f"  revision  {loaded.revision}")
+    click.echo(f"  journeys  {_journey_list(loaded.manifest['journeys'])}")
+    click.echo(f"  signer    {signer}")
+
+
+COMMANDS: list[click.Command] = [build_command, keygen_command, verify_command]

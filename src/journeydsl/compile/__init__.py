@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from journeydsl.check import check_project
 from journeydsl.compile.bundle import CompileError, compile_project, created_from_paths, pack_tar_gz, write_bundle
 from journeydsl.compile.sign import SignError, generate_keypair, keygen, sign_files
 from journeydsl.diagnostics import Diagnostic, Severity
-from journeydsl.project import Project, load_project
+from journeydsl.project import load_project
 from journeydsl.runtime.bundle import MANIFEST, SIGNATURES, load_public_key
 
 __all__ = [
@@ -56,21 +57,6 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and notes of a successful build
 
 
-def check(project: Project) -> list[Diagnostic]:
-    """Parse diagnostics plus the checker's, without duplicates (the checker may repeat the parser's)."""
-    found: list[Diagnostic] = list(project.diagnostics)
-    try:
-        from journeydsl.check import check_project
-    except ImportError:  # the checker is optional for the compiler; the plan lowering still refuses bad IR
-        return found
-    result: Any = check_project(project)
-    more = result.diagnostics if hasattr(result, "diagnostics") else result
-    for diagnostic in more or []:
-        if diagnostic not in found:
-            found.append(diagnostic)
-    return sorted(found, key=lambda d: d.sort_key)
-
-
 def build(
     paths: Sequence[str | Path],
     out: str | Path,
@@ -79,7 +65,7 @@ def build(
 ) -> BuildResult:
     """Load, check, compile, sign and write a bundle; raises BuildError (writing nothing) on errors."""
     project = load_project(paths, templates_dir=templates_dir)
-    diagnostics = check(project)
+    diagnostics = check_project(project)  # parse diagnostics included
     if any(d.severity is Severity.ERROR for d in diagnostics):
         raise BuildError(diagnostics, project.sources)
     try:

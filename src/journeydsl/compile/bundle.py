@@ -24,7 +24,7 @@ from journeydsl import __version__
 from journeydsl.compile.expr import ExprError
 from journeydsl.compile.plan import FORMAT, PlanError, build_index, lower_journey
 from journeydsl.diagnostics import Diagnostic, Sink, codes
-from journeydsl.ir import Send, SourceFile, Span
+from journeydsl.ir import Send, SourceFile
 from journeydsl.project import Project
 from journeydsl.runtime.bundle import GZIP_HEADER, INDEX, MANIFEST, canonical_json, manifest_revision, sha256_hex
 
@@ -70,7 +70,7 @@ def _plans(project: Project, sink: Sink) -> list[_Unit]:
             continue
         units.append(_Unit(file, plan))
     if not units and not sink.has_errors:
-        sink.report(codes.FILE_ERROR, "no journeys to build", Span("<build>", 1, 1, 1, 1))
+        sink.report(codes.FILE_ERROR, "no journeys to build: the paths hold no `journey`")
     return units
 
 
