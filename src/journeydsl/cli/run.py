@@ -1,7 +1,157 @@
-"""CLI commands of this area; each module lists its commands in COMMANDS."""
+"""`journeydsl run`: events from a JSONL file through the runtime, action records to standard output.
+
+With a durable store the records come from the outbox: printed once committed, then marked
+delivered (the mark is written with the next commit), so a run restarted after a crash first prints
+what was committed but not yet delivered, and then skips the events the store has already seen.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from journeydsl.runtime.jsonio import DecodeError, dumps, loads
+
+
+def _write_dead(sink: IO[bytes] | None, line: int, reason: str, event: Any, raw: bytes | None = None) -> None:
+    entry: dict[str, Any] = {"line": line, "reason": reason}
+    if raw is not None:
+        entry["raw"] = raw.decode("utf-8", "replace").rstrip("\n")
+    else:
+        entry["event"] = event
+    if sink is not None:
+        sink.write(dumps(entry) + b"\n")
+    else:
+        click.echo(f"line {line}: dead letter: {reason}", err=True)
+
+
+class Summary:
+    """Counts of the delivered records, for `--summary` (printed to standard error)."""
+
+    def __init__(self) -> None:
+        self.entries: Counter[str] = Counter()
+        self.sends: Counter[tuple[str, str]] = Counter()
+        self.suppressed: Counter[str] = Counter()
+        self.goals: Counter[str] = Counter()
+        self.goal_value: Counter[str] = Counter()
+        self.ends: Counter[str] = Counter()
+        self.errors = 0
+        self.dead = 0
+        self.records = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.records += 1
+        kind = record.get("kind")
+        journey = str(record.get("journey"))
+        if kind == "enter":
+            self.entries[journey] += 1
+        elif kind == "send":
+            self.sends[(str(record.get("channel")), str(record.get("status")))] += 1
+            if record.get("status") == "suppressed":
+                self.suppressed[str(record.get("reason"))] += 1
+        elif kind == "goal":
+            name = f"{journey}.{record.get('goal')}"
+            self.goals[name] += 1
+            value = record.get("value")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.goal_value[name] += value
+        elif kind == "end":
+            self.ends[f"{journey}: {record.get('outcome') or '(none)'}"] += 1
+        elif kind == "exit":
+            self.ends[f"{journey}: exit:{record.get('outcome')}"] += 1
+        elif kind == "error":
+            self.errors += 1
+
+    def lines(self) -> list[str]:
+        rows: list[tuple[str, str]] = [("records", str(self.records))]
+        rows += [(f"entries  {name}", str(n)) for name, n in sorted(self.entries.items())]
+        rows += [(f"sends    {channel} {status}", str(n)) for (channel, status), n in sorted(self.sends.items())]
+        rows += [(f"suppressed  {reason}", str(n)) for reason, n in sorted(self.suppressed.items())]
+        rows += [(f"goals    {name}", f"{n} (value {self.goal_value[name]:g})") for name, n in sorted(self.goals.items())]
+        rows += [(f"ends     {name}", str(n)) for name, n in sorted(self.ends.items())]
+        rows += [("errors", str(self.errors)), ("dead letters", str(self.dead))]
+        width = max(len(label) for label, _ in rows)
+        return [f"{label.ljust(width)}  {value}" for label, value in rows]
+
+
+@click.command("run")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--events", "events_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSONL file, one event per line, taken in file order.")
+@click.option("--store", "store_url", default="memory://", show_default=True, help="memory:// or sqlite:///PATH")
+@click.option("--until", help="After the last event, fire the timers due up to this time (RFC 3339).")
+@click.option("--dead-letter", "dead_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write rejected events here (JSONL, with line number and reason).")
+@click.option("--batch", type=click.IntRange(min=1), default=None, help="Events per commit of a durable store.")
+@click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
+@click.option("--summary", is_flag=True, help="Print a summary table to standard error.")
+def run_command(bundle: Path, events_path: Path, store_url: str, until: str | None, dead_path: Path | None,
+                batch: int | None, public_key: str | None, summary: bool) -> None:
+    """Run EVENTS through BUNDLE and print one JSON action record per line."""
+    from journeydsl.runtime import Engine, EngineError, StoreError
+    from journeydsl.runtime.bundle import BundleError
+    from journeydsl.runtime.timeparse import TimeError, parse_time
+
+    if until is not None:
+        try:
+            parse_time(until)
+        except TimeError as err:
+            raise click.BadParameter(str(err), param_hint="--until") from err
+    try:
+        engine = Engine.open(bundle, store=store_url, public_key=public_key, batch=batch)
+    except BundleError as err:
+        click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
+        sys.exit(1)
+    except (EngineError, StoreError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    counts = Summary()
+    out = sys.stdout.buffer
+    store = engine.store
+
+    def deliver() -> None:
+        records = store.take_deliverable()
+        if records:
+            out.write(b"".join(dumps(record) + b"\n" for record in records))
+            out.flush()
+            for record in records:
+                counts.add(record)
+
+    dead_sink = dead_path.open("wb") if dead_path is not None else None
+    try:
+        deliver()  # committed by an earlier, interrupted run but never delivered
+        with events_path.open("rb") as events:
+            for number, line in enumerate(events, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    event = loads(line)
+                except DecodeError as err:
+                    counts.dead += 1
+                    _write_dead(dead_sink, number, f"not JSON: {err}", None, raw=line)
+                    continue
+                engine.process(event)
+                if engine.dead_letters:
+                    for dead in engine.dead_letters:
+                        counts.dead += 1
+                        _write_dead(dead_sink, number, dead["reason"], dead["event"])
+                    engine.dead_letters.clear()
+                deliver()
+        if until is not None:
+            engine.advance(until)
+        store.flush()
+        deliver()
+    finally:
+        engine.close()
+        if dead_sink is not None:
+            dead_sink.close()
+    if summary:
+        for text in counts.lines():
+            click.echo(text, err=True)
+
+
+COMMANDS: list[click.Command] = [run_command]
