@@ -37,11 +37,12 @@ class JourneyCoverage:
     visited_steps: set[str] = field(default_factory=set)
     visited_edges: set[Edge] = field(default_factory=set)
 
-    def visit(self, path: Sequence[str], transitions: Iterable[Edge] = ()) -> None:
-        """Record a run: its path, and the transitions the engine logged (which can be finer than the path)."""
+    def visit(self, path: Sequence[str], transitions: Iterable[Edge] = (), infer_edges: bool = True) -> None:
+        """Record a run: its steps, and its transitions, given or (by default) read off the path."""
         known_steps, known_edges = set(self.steps), set(self.edges)
         self.visited_steps |= {step for step in path if step in known_steps}
-        self.visited_edges |= {edge for edge in [*path_edges(path), *transitions] if edge in known_edges}
+        inferred = path_edges(path) if infer_edges else []
+        self.visited_edges |= {edge for edge in [*inferred, *transitions] if edge in known_edges}
 
     @property
     def steps_covered(self) -> int:
@@ -85,9 +86,11 @@ class Coverage:
             )
         return coverage
 
-    def visit(self, journey: str, path: Sequence[str], transitions: Iterable[Edge] = ()) -> None:
+    def visit(
+        self, journey: str, path: Sequence[str], transitions: Iterable[Edge] = (), infer_edges: bool = True
+    ) -> None:
         if journey in self.journeys:
-            self.journeys[journey].visit(path, transitions)
+            self.journeys[journey].visit(path, transitions, infer_edges)
 
     @property
     def step_percent(self) -> float:

@@ -216,8 +216,13 @@ def check_variant(expected: dict[str, str], actual: dict[str, str]) -> Mismatch 
 def check_outcome(expected: str, actual: str | None, last_step: str | None) -> Mismatch | None:
     if expected == actual:
         return None
-    shown = actual if actual is not None else f"(still running, at `{last_step}`)" if last_step else "(not entered)"
-    return Mismatch("outcome", f"expected outcome `{expected}`, got `{shown}`", [f"- {expected}", f"+ {shown}"])
+    if actual is not None:
+        shown, said = actual, f"`{actual}`"
+    elif last_step is not None:
+        shown = said = f"no outcome yet (still running, at `{last_step}`)"
+    else:
+        shown = said = "no outcome (the journey was not entered)"
+    return Mismatch("outcome", f"expected outcome `{expected}`, got {said}", [f"- {expected}", f"+ {shown}"])
 
 
 def compare(expect: Expectations, observed: Observed) -> list[Mismatch]:
