@@ -49,7 +49,7 @@ def _check_experiment(experiment: Experiment, step_span: Span | None, sink: Sink
                 variant.span or span,
                 "a 0% arm is dead and a 100% arm is no experiment: remove the arm or the experiment",
             )
-        if variant.name in names:
+        if variant.name in names and not variant.control:  # two controls: JD403 below says it better
             sink.report(
                 codes.DUPLICATE_NAME,
                 f"variant `{variant.name}` is defined twice in experiment `{experiment.name}`",

@@ -1,0 +1,35 @@
+"""The public Python API: load a project, check it, render the findings.
+
+    from journeydsl.api import check_paths, render_text
+    diags = check_paths(["journeys/"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from journeydsl.check import check_project
+from journeydsl.diagnostics import Code, Diagnostic, Severity
+from journeydsl.diagnostics.render import render_github, render_json, render_sarif, render_text
+from journeydsl.project import Project, load_project
+
+
+def check_paths(paths: Sequence[str | Path], templates_dir: str | Path | None = None) -> list[Diagnostic]:
+    """Load and check journey files and folders; every finding, sorted by location. Never raises on bad input."""
+    return check_project(load_project(paths, templates_dir=templates_dir))
+
+
+__all__ = [
+    "Code",
+    "Diagnostic",
+    "Project",
+    "Severity",
+    "check_paths",
+    "check_project",
+    "load_project",
+    "render_github",
+    "render_json",
+    "render_sarif",
+    "render_text",
+]
