@@ -43,7 +43,22 @@ class _Dumper(yaml.SafeDumper):
 
     YAML 1.1 reads a plain `on` as a boolean, so the stock dumper quotes it; our loader
     reads keys as written, so `on:` is safe here. Every other boolean word stays quoted.
+    Lists are indented under their key, as in the SPEC's examples.
     """
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+class _Block(dict[str, Any]):
+    """A mapping always written in block style (a schema's profile would be one very long flow line)."""
+
+
+def _represent_block(dumper: yaml.SafeDumper, data: _Block) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=False)
+
+
+_Dumper.add_representer(_Block, _represent_block)
 
 
 _Dumper.yaml_implicit_resolvers = {
@@ -89,9 +104,9 @@ def type_text(type_ref: TypeRef) -> str:
 def schema_data(schema: Schema) -> dict[str, Any]:
     data: dict[str, Any] = {"schema": schema.name}
     if schema.profile:
-        data["profile"] = {f.name: type_text(f.type) for f in schema.profile}
+        data["profile"] = _Block((f.name, type_text(f.type)) for f in schema.profile)
     if schema.events:
-        data["events"] = {e.name: {f.name: type_text(f.type) for f in e.fields} for e in schema.events}
+        data["events"] = _Block((e.name, {f.name: type_text(f.type) for f in e.fields}) for e in schema.events)
     if schema.channels:
         channels: dict[str, Any] = {}
         for channel in schema.channels:
@@ -99,7 +114,7 @@ def schema_data(schema: Schema) -> dict[str, Any]:
             if channel.requires is not None:
                 body["requires"] = f"profile.{channel.requires}"
             channels[channel.name] = body
-        data["channels"] = channels
+        data["channels"] = _Block(channels)
     return data
 
 
