@@ -25,7 +25,7 @@ ALWAYS_DEFINED = frozenset({"profile", "event"})
 class TemplateInfo:
     path: Path
     variables: frozenset[str] | None  # None when the template does not parse
-    error: tuple[int, str] | None = None  # (line, message) of a syntax error
+    error: tuple[int, int, str] | None = None  # (line, width of that line, message) of a syntax error
 
 
 def template_path(templates_dir: Path, channel: str, name: str) -> Path:
@@ -54,7 +54,10 @@ class TemplateCache:
         try:
             tree = self.env.parse(text, name=path.name, filename=str(path))
         except jinja2.TemplateSyntaxError as err:
-            return TemplateInfo(path, None, (err.lineno or 1, err.message or str(err)))
+            line = err.lineno or 1
+            lines = text.splitlines()
+            width = len(lines[line - 1]) if 0 < line <= len(lines) else 0
+            return TemplateInfo(path, None, (line, width, err.message or str(err)))
         return TemplateInfo(path, frozenset(jinja2.meta.find_undeclared_variables(tree)) - self.known)
 
 
@@ -97,11 +100,11 @@ def check_templates(project: Project, sink: Sink) -> None:
                 if info.error is not None:
                     if path not in reported_syntax:
                         reported_syntax.add(path)
-                        line, message = info.error
+                        line, width, message = info.error
                         sink.report(
                             codes.TEMPLATE_SYNTAX,
                             f"template {path} is not valid Jinja2: {message}",
-                            Span(str(path), line, 1, line, 1),
+                            Span(str(path), line, 1, line, width + 1),
                             f"used by `send {action.channel} {action.template}` in step `{step.name}`",
                         )
                     continue
