@@ -7,7 +7,8 @@ to a store URL. Definitions:
 - entries: `enter` records; reach of a step: distinct instances that reached it (visits: all arrivals);
 - exits by reason (`exit` outcome = exit event), ends by outcome (`end` outcome, `none` when unnamed);
 - goal conversions: `goal` records (once per instance by the engine), value: the sum of their values;
-- cost: the channel cost of every send that goes out (`sent`, and `delayed`, which is sent later);
+- cost: the channel cost (from the plan's schema; without a plan, the `cost` the engine put on the
+  send record) of every send that goes out (`sent`, and `delayed`, which is sent later);
   suppressed sends cost nothing;
 - ROI = (value - cost) / cost, null when the cost is 0;
 - per experiment and variant: instances assigned (the transition out of the experiment step),
@@ -80,6 +81,8 @@ class _Group:
         self.goal_value: dict[str, float] = defaultdict(float)
         self.converted: set[str] = set()
         self.sends: dict[str, Counter[str]] = defaultdict(Counter)  # channel -> status -> n
+        self.record_cost: dict[str, float] = defaultdict(float)  # channel -> sum of the records' own `cost`
+        self.record_cost_known: dict[str, bool] = defaultdict(lambda: True)
         self.instances: set[str] = set()
 
 
@@ -119,7 +122,14 @@ def build_report(
                 group.goal_value[name] += float(value)
             group.converted.add(instance_of(record))
         elif kind == "send":
-            group.sends[str(record.get("channel"))][str(record.get("status"))] += 1
+            channel, status = str(record.get("channel")), str(record.get("status"))
+            group.sends[channel][status] += 1
+            if status in SENT_STATUSES:
+                cost = record.get("cost")
+                if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+                    group.record_cost[channel] += float(cost)
+                else:
+                    group.record_cost_known[channel] = False
     journeys = [_journey_figures(key, groups[key], plans.get(key)) for key in sorted(groups)]
     cost_known = all(j["cost"] is not None for j in journeys)
     total_value = sum(j["value"] for j in journeys)
@@ -153,11 +163,16 @@ def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None
     ]
     channels = ((plan or {}).get("schema") or {}).get("channels") or {}
     sends: dict[str, dict[str, Any]] = {}
-    cost: float | None = 0.0 if plan is not None else None
+    cost: float | None = 0.0
     for channel, statuses in sorted(group.sends.items()):
         out = sum(statuses[status] for status in SENT_STATUSES)
-        unit = (channels.get(channel) or {}).get("cost") if plan is not None else None
-        channel_cost = None if unit is None else out * float(unit)
+        unit = (channels.get(channel) or {}).get("cost")
+        if unit is not None:  # the plan's schema is the reference for prices
+            channel_cost: float | None = out * float(unit)
+        elif group.record_cost_known[channel]:  # without a plan, the engine's send records carry the cost
+            channel_cost = group.record_cost[channel]
+        else:
+            channel_cost = None
         if cost is not None:
             cost = None if channel_cost is None else cost + channel_cost
         sends[channel] = {

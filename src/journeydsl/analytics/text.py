@@ -22,7 +22,7 @@ def render_text(report: dict[str, Any], plans_from: str | None = None) -> str:
     if not report["journeys"]:
         return "no journey activity in this store\n"
     if plans_from is None:
-        lines.append("note: no bundle plans found (use --bundle B): costs and ROI are unknown")
+        lines.append("note: no bundle plans found (use --bundle B): costs come from the send records; no experiments")
         lines.append("")
     for journey in report["journeys"]:
         lines += _journey(journey)

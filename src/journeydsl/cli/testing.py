@@ -1,7 +1,148 @@
-"""CLI commands of this area; each module lists its commands in COMMANDS."""
+"""`journeydsl test` (scenario tests with coverage) and `journeydsl report` (journey analytics).
+
+Exit status of `test`: 0 every scenario passes (and coverage reaches `--min-coverage`), 1 a
+failure, a problem in the input files or coverage below the minimum, 2 a usage error.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from journeydsl.testing.junit import CaseResult, to_junit
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    try:
+        if path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from err
+
+
+def _diagnostics_text(diagnostics: list[Any], sources: dict[str, str]) -> str:
+    from journeydsl.diagnostics.render import render_text
+
+    return render_text(sorted(diagnostics, key=lambda d: d.sort_key), sources)
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fail when step or transition coverage (in total) is below N percent.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report (text or JUnit XML) here.")
+@click.option("--templates", type=click.Path(file_okay=False), help="Folder holding messages/<channel>/<name>.j2.")
+def test_command(
+    paths: tuple[str, ...], min_coverage: float | None, fmt: str, output: str | None, templates: str | None
+) -> None:
+    """Run the *.scenario.yaml files under PATHS on the real engine and report coverage."""
+    from journeydsl.testing.runner import describe_failure, run_tests
+
+    run = run_tests(list(paths), templates_dir=templates)
+    problems = run.errors
+    if problems:
+        click.echo(_diagnostics_text(problems, run.sources), err=True, nl=False)
+    if not run.scenario_files:
+        click.echo(f"no *.scenario.yaml files under {', '.join(paths)}", err=True)
+    lines: list[str] = []
+    for result in run.results:
+        status = "PASS" if result.passed else "FAIL"
+        lines.append(f"{status} {result.scenario.location}: {result.scenario.name}")
+    for result in run.failed:
+        lines.append("")
+        lines.append(describe_failure(result, run.sources))
+    coverage_text = run.coverage.render_text()
+    below = min_coverage is not None and run.coverage.below(min_coverage)
+    coverage_failure = None
+    if below:
+        coverage_failure = (
+            f"coverage below {min_coverage:g}%: steps {run.coverage.step_percent:.1f}%, "
+            f"transitions {run.coverage.edge_percent:.1f}%"
+        )
+    passed = sum(1 for r in run.results if r.passed)
+    summary = f"{len(run.results)} scenario(s): {passed} passed, {len(run.failed)} failed"
+    if problems:
+        summary += f"; {len(problems)} problem(s) in the input files"
+    lines += ["", coverage_text, "", summary]
+    if coverage_failure:
+        lines.append(coverage_failure)
+    text = "\n".join(lines).lstrip("\n") + "\n"
+    if fmt == "junit":
+        results = [
+            CaseResult(
+                file=r.scenario.span.file,
+                line=r.scenario.span.line,
+                name=r.scenario.name,
+                journey=r.scenario.journey,
+                passed=r.passed,
+                failure=r.mismatches[0].summary if r.mismatches else None,
+                details=describe_failure(r, run.sources) if not r.passed else "",
+                seconds=r.seconds,
+            )
+            for r in run.results
+        ]
+        messages = [f"{d.span}: {d.code.code} {d.message}" if d.span else d.message for d in problems]
+        xml = to_junit(results, coverage_text, coverage_failure, messages)
+        if output is None:
+            click.echo(xml, nl=False)
+            click.echo(text, err=True, nl=False)
+        else:
+            _write(xml, output)
+            click.echo(text, nl=False)
+    else:
+        _write(text, output)
+    failed = bool(run.failed or problems or below or not run.scenario_files)
+    sys.exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+@click.command("report")
+@click.option("--store", "store_url", required=True, help="memory:// or sqlite:///PATH of a `journeydsl run`.")
+@click.option(
+    "--bundle",
+    type=click.Path(exists=True),
+    help="The bundle that ran (for step order, channel costs, experiments, diagrams).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+def report_command(store_url: str, bundle: str | None, fmt: str, output: str | None) -> None:
+    """Per journey and version: entries, reach, exits, ends, goals, cost, ROI and experiments."""
+    from journeydsl.analytics.report import build_report
+    from journeydsl.analytics.source import SourceError, gather
+    from journeydsl.analytics.text import render_text
+
+    try:
+        found = gather(store_url, bundle)
+    except SourceError as err:
+        raise click.ClickException(str(err)) from err
+    report = build_report(found.transitions, found.actions, found.plans)
+    source = {"store": store_url, "plans_from": found.plans_from}
+    if fmt == "json":
+        _write(json.dumps({"source": source, **report}, indent=2, sort_keys=True) + "\n", output)
+    elif fmt == "html":
+        from journeydsl.analytics.html import render_html
+
+        _write(render_html(report, found.plans, source), output)
+    else:
+        _write(render_text(report, found.plans_from), output)
+
+
+test_command.name = "test"
+report_command.name = "report"
+
+COMMANDS: list[click.Command] = [test_command, report_command]
