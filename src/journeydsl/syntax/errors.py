@@ -128,7 +128,7 @@ def syntax_diagnostic(
         char = err.char
         hint = None
         if char == '"':
-            message = "unterminated string: a string ends with `\"` on the same line"
+            message = 'unterminated string: a string ends with `"` on the same line'
         else:
             message = f"unexpected character `{char}`"
             allowed = _accepted(err, err.allowed or set())

@@ -54,9 +54,7 @@ def get_parser() -> tuple[Lark, JourneyTransformer, dict[str, str]]:
     return parser, transformer, terminal_words(parser.terminals)
 
 
-def parse_text(
-    text: str, path: str, start: str, line_offset: int = 0, col_offset: int = 0
-) -> tuple[Any, ParseState]:
+def parse_text(text: str, path: str, start: str, line_offset: int = 0, col_offset: int = 0) -> tuple[Any, ParseState]:
     """Parse `text` from a start symbol; never raises. Returns the IR (None if nothing) and the parse state.
 
     For a whole file, a syntax error blanks out the top-level block it is in and parses again, so one broken

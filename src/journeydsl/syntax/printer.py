@@ -343,11 +343,19 @@ def _schema(out: _Layout, schema: Schema) -> None:
 
 
 def _place_comments(lines: list[_Line], comments: tuple[Comment, ...]) -> str:
-    code_ends = sorted({line.last for line in lines if line.last > 0})
+    code_ends = sorted({n for line in lines for n in (line.first, line.last) if n > 0})
     before: dict[int, list[Comment]] = {}
     trailing: dict[int, list[Comment]] = {}
     at_end: list[Comment] = []
-    for comment in sorted(comments, key=lambda c: (c.line, c.col)):
+    ordered = sorted(comments, key=lambda c: (c.line, c.col))
+    header = _file_header(ordered, code_ends[0] if code_ends else None)
+    if header:
+        ordered = ordered[len(header) :]
+        if lines:
+            before[0] = header
+        else:
+            at_end = header
+    for comment in ordered:
         target = _trailing_target(lines, comment.line) if comment.trailing else None
         if target is not None:
             trailing.setdefault(target, []).append(comment)
@@ -373,6 +381,31 @@ def _place_comments(lines: list[_Line], comments: tuple[Comment, ...]) -> str:
     if at_end:
         _emit_group(out, at_end, 0, _previous_code_line(code_ends, at_end[0].line), 0, True)
     return "\n".join(out) + "\n"
+
+
+def _file_header(comments: list[Comment], first_code: int | None) -> list[Comment]:
+    """The comments above the first code that a blank line separates from it: they stay at the top."""
+    header: list[Comment] = []
+    lines = {c.line for c in comments}
+    for index, comment in enumerate(comments):
+        if comment.trailing or (first_code is not None and comment.line >= first_code):
+            break
+        if comment.line + 1 not in lines:
+            header = comments[: index + 1]
+    if first_code is not None and header and header[-1].line + 1 >= first_code:
+        # The last group touches the code: it belongs to the first node; keep only the groups above a gap.
+        return [c for c in header if c.line < _group_start(header)]
+    return header
+
+
+def _group_start(comments: list[Comment]) -> int:
+    """The first line of the last run of comments on consecutive lines."""
+    start = comments[-1].line
+    for comment in reversed(comments[:-1]):
+        if comment.line != start - 1:
+            break
+        start = comment.line
+    return start
 
 
 def _trailing_target(lines: list[_Line], at: int) -> int | None:
