@@ -11,13 +11,16 @@ from journeydsl.analytics.stats import ZTest, two_proportion_z_test
 
 __all__ = ["ZTest", "build_report", "overlay_counts", "overlay_from_transitions", "two_proportion_z_test"]
 
+# The diagram's entry-policy node (journeydsl.render.graph.ENTRY_ID): entries are edges from it.
+ENTRY_NODE = "ENTRY"
+
 StepCounts = dict[str, int]
 EdgeCounts = dict[tuple[str, str], int]
 
 
 def overlay_from_transitions(transitions: Iterable[Mapping[str, Any]]) -> dict[str, tuple[StepCounts, EdgeCounts]]:
     """Per journey (all versions together): distinct instances that reached each step, and how often
-    each `(from, to)` transition was taken."""
+    each `(from, to)` transition was taken (entries count as `(ENTRY_NODE, entry step)`)."""
     reach: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     edges: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for row in transitions:
@@ -25,8 +28,8 @@ def overlay_from_transitions(transitions: Iterable[Mapping[str, Any]]) -> dict[s
         if to_step is None:
             continue
         reach[journey][str(to_step)].add(instance_of(row))
-        if row.get("from_step") is not None:
-            edges[journey][(str(row["from_step"]), str(to_step))] += 1
+        from_step = row.get("from_step")
+        edges[journey][(str(from_step) if from_step is not None else ENTRY_NODE, str(to_step))] += 1
     return {
         journey: ({step: len(ids) for step, ids in reach[journey].items()}, dict(edges[journey]))
         for journey in sorted(reach)

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from journeydsl.analytics import ENTRY_NODE
 from journeydsl.analytics.plan_ir import PlanShapeError, plan_to_journey
 from journeydsl.analytics.text import money, number, percent
 from journeydsl.resources import docs_templates_dir
@@ -83,7 +84,7 @@ def render_html(
     for journey in report["journeys"]:
         key = (journey["journey"], journey["version"])
         steps = {s["step"]: s["reach"] for s in journey["steps"]}
-        edges = {(t["from"], t["to"]): t["count"] for t in journey["transitions"]}
+        edges = {(t["from"] or ENTRY_NODE, t["to"]): t["count"] for t in journey["transitions"]}
         diagram, problem = overlay_svg(plans.get(key), steps, edges)
         sections.append(
             {

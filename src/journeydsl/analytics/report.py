@@ -74,6 +74,7 @@ class _Group:
         self.reach: dict[str, set[str]] = defaultdict(set)
         self.visits: Counter[str] = Counter()
         self.edges: Counter[tuple[str, str]] = Counter()
+        self.entry_edges: Counter[str] = Counter()  # entry step -> entries through it
         self.moves: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # instance -> (from, to, via)
         self.exits: Counter[str] = Counter()
         self.ends: Counter[str] = Counter()
@@ -105,6 +106,8 @@ def build_report(
         if row.get("from_step") is not None:
             group.edges[(str(row["from_step"]), str(to_step))] += 1
             group.moves[instance].append((str(row["from_step"]), str(to_step), row.get("via")))
+        else:  # the entry into the journey: drawn as the edge from the entry policy
+            group.entry_edges[str(to_step)] += 1
     for record in actions:
         group = groups[_key(record)]
         kind = record.get("kind")
@@ -202,9 +205,9 @@ def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None
         "entries": group.entries,
         "active": max(group.entries - sum(group.exits.values()) - sum(group.ends.values()), 0),
         "steps": steps,
-        "transitions": [
-            {"from": a, "to": b, "count": n} for (a, b), n in sorted(group.edges.items(), key=lambda item: item[0])
-        ],
+        # `from` null: entries into the journey at that step.
+        "transitions": [{"from": None, "to": b, "count": n} for b, n in sorted(group.entry_edges.items())]
+        + [{"from": a, "to": b, "count": n} for (a, b), n in sorted(group.edges.items())],
         "exits": dict(sorted(group.exits.items())),
         "ends": dict(sorted(group.ends.items())),
         "goals": goals,

@@ -21,7 +21,10 @@ def render_text(report: dict[str, Any], plans_from: str | None = None) -> str:
     lines: list[str] = []
     if not report["journeys"]:
         return "no journey activity in this store\n"
-    if plans_from is None:
+    if plans_from is not None:
+        lines.append(f"plans: {plans_from}")
+        lines.append("")
+    else:
         lines.append("note: no bundle plans found (use --bundle B): costs come from the send records; no experiments")
         lines.append("")
     for journey in report["journeys"]:
