@@ -246,3 +246,104 @@ def project_factory(templates: Path) -> Callable[..., Project]:
         return make_project(list(journeys) or [solar_journey()], templates)
 
     return factory
+
+
+SOLAR_DSL = """\
+schema customer {
+  profile {
+    email: string
+    first_name: string?            # ? = may be missing (null)
+    segment: enum(new, active, vip, churned)
+    ltv: number
+    roof_area_m2: number?
+    consent_email: bool
+    consent_sms: bool
+    last_purchase_at: timestamp?
+    interests: list<string>
+  }
+  event quote_requested { roof_area_m2: number, zip: string }
+  event contract_signed { amount: number }
+  event contract_cancelled {}
+  event unsubscribed {}
+  event install_scheduled { amount: number }
+  channel email { cost 0.002 requires profile.consent_email }
+  channel sms   { cost 0.04  requires profile.consent_sms }
+  channel push  { cost 0.0 }
+}
+
+journey solar_onboarding {
+  title "Solar onboarding"
+  version 3
+  owner "maria.lopez@sunco.example"      # the journey product manager
+  experience respond_to_desire
+  uses customer                           # the schema
+
+  entry on quote_requested where profile.segment != "churned"
+  reentry after 90d                       # never | always | after DURATION  (default never)
+  exit on unsubscribed
+  exit on contract_cancelled
+  goal signed on contract_signed within 30d value event.amount
+  cap email 3 per 7d                      # frequency cap per channel
+  quiet 21:00-08:00                       # no sends in these hours (customer-local if profile.tz exists)
+
+  stage recognize {
+    step welcome {
+      send email welcome with { roof: event.roof_area_m2 }
+      set profile.segment = "active"
+      -> size_roof
+    }
+  }
+  stage request {
+    step size_roof {
+      choose {
+        when event.roof_area_m2 >= 40 -> offer_full
+        when event.roof_area_m2 >= 15 -> offer_small
+        otherwise -> advisor_call
+      }
+    }
+    step offer_full  { send email offer_full  -> await_signature }
+    step offer_small { send email offer_small -> await_signature }
+    step advisor_call { call crm_task with { kind: "advisor_call" } -> await_signature }
+    step await_signature {
+      wait {
+        on contract_signed -> install
+        on quote_requested -> size_roof          # asked again: re-offer
+        after 7d -> nudge
+      }
+    }
+    step nudge {
+      experiment nudge_copy {
+        variant friendly 50% -> nudge_friendly
+        variant urgent   40% -> nudge_urgent
+        control          10% -> lost              # holdout: no message
+      }
+    }
+    step nudge_friendly { send email nudge_friendly -> last_call }
+    step nudge_urgent   { send sms nudge_urgent -> last_call }
+    step last_call {
+      wait {
+        on contract_signed -> install
+        after 14d -> lost
+      }
+    }
+  }
+  stage respond {
+    step install { emit install_scheduled with { amount: event.amount } wait 30d -> review }
+  }
+  stage repeat {
+    step review { send email review_request -> done }
+    step done { end converted }
+    step lost { end lost }
+  }
+}
+"""
+
+
+@pytest.fixture
+def solar_dir(tmp_path: Path) -> Path:
+    """A project folder on disk: solar.journey (SPEC 3.2) and its templates."""
+    root = tmp_path / "proj"
+    (root / "journeys").mkdir(parents=True)
+    (root / "journeys" / "solar.journey").write_text(SOLAR_DSL, encoding="utf-8")
+    write_templates(root / "templates")
+    return root

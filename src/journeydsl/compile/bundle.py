@@ -26,7 +26,15 @@ from journeydsl.compile.plan import FORMAT, PlanError, build_index, lower_journe
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import Send, SourceFile
 from journeydsl.project import Project
-from journeydsl.runtime.bundle import GZIP_HEADER, INDEX, MANIFEST, canonical_json, manifest_revision, sha256_hex
+from journeydsl.runtime.bundle import (
+    GZIP_COMMENT_PREFIX,
+    GZIP_HEADER,
+    INDEX,
+    MANIFEST,
+    canonical_json,
+    manifest_revision,
+    sha256_hex,
+)
 
 
 class CompileError(Exception):
@@ -148,8 +156,9 @@ def pack_tar_gz(files: Mapping[str, bytes]) -> bytes:
     data = raw.getvalue()
     # Our own gzip framing (not gzip.compress) so the header bytes are ours and the reader can pin them.
     deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-    body = deflater.compress(data) + deflater.flush()
-    return GZIP_HEADER + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    body = deflater.compress(data) + deflater.flush() + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    # The gzip comment carries the body's sha256 so that no compressed byte can change unnoticed.
+    return GZIP_HEADER + GZIP_COMMENT_PREFIX + sha256_hex(body).encode("ascii") + b"\x00" + body
 
 
 def _write_file_atomic(data: bytes, out: Path) -> None:
@@ -200,4 +209,9 @@ def write_bundle(files: Mapping[str, bytes], out_path: str | Path) -> Path:
 
 
 def created_from_paths(paths: Sequence[str | Path]) -> list[str]:
-    return [Path(p).as_posix() + ("/" if Path(p).is_dir() and not str(p).endswith("/") else "") for p in paths]
+    """The paths as given (folders with a trailing slash), without repeats: they go into the manifest."""
+    found: dict[str, None] = {}
+    for raw in paths:
+        path = Path(raw)
+        found.setdefault(path.as_posix() + ("/" if path.is_dir() else ""), None)
+    return list(found)

@@ -46,9 +46,13 @@ MANIFEST = "manifest.json"
 SIGNATURES = "signatures.json"
 INDEX = "index.json"
 SIGNATURE_ALGORITHM = "ed25519"
-# The writer emits exactly this gzip header: deflate, no flags (so no file name), mtime 0,
-# XFL 2 (best compression), OS 255 (unknown). Pinning it makes every header byte tamper-evident.
-GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+# The writer emits exactly this gzip header: deflate, FCOMMENT only (so no file name), mtime 0,
+# XFL 2 (best compression), OS 255 (unknown); the comment holds the sha256 of everything after it.
+# Deflate has redundant encodings (in a run of zeros a copy from distance 1 or 2 gives the same
+# bytes), so a changed compressed byte can inflate to identical data; the body hash catches that,
+# and pinning the header catches the rest, without depending on the compressor's exact output.
+GZIP_HEADER = b"\x1f\x8b\x08\x10\x00\x00\x00\x00\x02\xff"
+GZIP_COMMENT_PREFIX = b"jbundle-body-sha256="
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # decompressed; a bound against gzip bombs
 MANIFEST_KEYS = frozenset({"format", "revision", "compiler", "journeys", "files", "created_from"})
 MODIFIED = "the bundle was modified after it was built"
@@ -154,9 +158,16 @@ def _gunzip(blob: bytes, where: str) -> bytes:
         raise BundleError(f"{where}: not a bundle (not a gzip file)")
     if blob[: len(GZIP_HEADER)] != GZIP_HEADER:
         raise BundleError(f"{where}: unexpected gzip header: {MODIFIED} (or not written by journeydsl build)")
+    comment_end = blob.find(b"\x00", len(GZIP_HEADER))
+    comment = blob[len(GZIP_HEADER) : comment_end] if comment_end > 0 else b""
+    body = blob[comment_end + 1 :]
+    if not comment.startswith(GZIP_COMMENT_PREFIX):
+        raise BundleError(f"{where}: unexpected gzip header: {MODIFIED} (or not written by journeydsl build)")
+    if comment[len(GZIP_COMMENT_PREFIX) :] != sha256_hex(body).encode("ascii"):
+        raise BundleError(f"{where}: the compressed data does not match its sha256: {MODIFIED}")
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
-        data = inflater.decompress(blob[len(GZIP_HEADER) :], MAX_BUNDLE_BYTES + 1)
+        data = inflater.decompress(body, MAX_BUNDLE_BYTES + 1)
     except zlib.error as err:
         raise BundleError(f"{where}: corrupt compressed data ({err}): {MODIFIED}") from None
     if len(data) > MAX_BUNDLE_BYTES:
