@@ -1,4 +1,4 @@
-"""Shared helpers for the checker tests: parse DSL text into a project in a temp folder."""
+"""Fixtures for the checker tests: parse DSL text into a project in a temp folder."""
 
 from __future__ import annotations
 
@@ -6,26 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from check_helpers import FIXTURES, SCHEMA
 
 from journeydsl.check import check_project
 from journeydsl.diagnostics import Diagnostic
 from journeydsl.project import Project, load_project
-
-FIXTURES = Path(__file__).parent / "fixtures"
-SCHEMA = (FIXTURES / "schema.journey").read_text(encoding="utf-8")
-
-HEAD = """journey j {
-  version 1
-  owner "ana@shop.example"
-  uses shop
-  entry on signed_up
-  goal ordered on order_placed value event.amount
-"""
-
-
-def journey(body: str, head: str = HEAD) -> str:
-    """A journey over the fixture schema with the given stages (and a complete header)."""
-    return head + body + "}\n"
 
 
 @pytest.fixture
@@ -48,6 +33,3 @@ def check_text(project_of: Callable[[str], Project]) -> Callable[[str], list[Dia
 
     return run
 
-
-def codes_of(diags: list[Diagnostic]) -> list[str]:
-    return [d.code.code for d in diags]

@@ -360,7 +360,7 @@ def _coalesce(typer: Typer, expr: Call, args: list[Ty]) -> Ty:
         result = joined
     # The result is null only when the last choice can be.
     last = args[-1]
-    return result.with_null(False) if not (last.nullable or last.kind == "null") else result.non_null().with_null(True)
+    return result.with_null(True) if last.nullable or last.kind == "null" else result.non_null()
 
 
 def _min_max(typer: Typer, expr: Call, args: list[Ty]) -> Ty:
