@@ -332,8 +332,19 @@ def _schema(out: _Layout, schema: Schema) -> None:
     for field_def in schema.profile:
         out.add(2, f"{field_def.name}: {format_type(field_def.type)}", field_def.span)
     out.add(1, "}", profile_span, closing=True)
+    if schema.events:
+        out.blank()
     for event in schema.events:
-        out.add(1, _event(event), event.span)
+        line = _event(event)
+        if len(INDENT + line) <= MAX_INLINE:
+            out.add(1, line, event.span)
+            continue
+        out.add(1, f"event {event.name} {{", event.span, whole=False)
+        for field_def in event.fields:
+            out.add(2, f"{field_def.name}: {format_type(field_def.type)}", field_def.span)
+        out.add(1, "}", event.span, closing=True)
+    if schema.channels:
+        out.blank()
     for channel in schema.channels:
         out.add(1, _channel(channel), channel.span)
     out.add(0, "}", schema.span, closing=True)
