@@ -183,3 +183,18 @@ def test_runtime_reader_imports_no_front_end() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_consistent_outer_hash_but_bad_gzip_checksum_is_refused(files: dict[str, bytes]) -> None:
+    """Defence in depth: behind the body hash, the gzip CRC and length are checked too."""
+    import hashlib
+
+    from journeydsl.runtime.bundle import GZIP_COMMENT_PREFIX, GZIP_HEADER
+
+    blob = pack_tar_gz(files)
+    start = blob.index(b"\x00", len(GZIP_HEADER)) + 1
+    body = bytearray(blob[start:])
+    body[-8] ^= 0xFF  # first byte of the CRC32
+    rehashed = GZIP_HEADER + GZIP_COMMENT_PREFIX + hashlib.sha256(body).hexdigest().encode() + b"\x00" + bytes(body)
+    with pytest.raises(BundleError, match="gzip checksum mismatch"):
+        read_tar_gz(rehashed)

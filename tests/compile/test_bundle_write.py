@@ -128,3 +128,12 @@ def test_schema_is_taken_from_the_project(tmp_path: Path) -> None:
     project = make_project([solar_journey()], write_templates(tmp_path / "t"))
     plan = json.loads(compile_project(project, [])["journeys/solar_onboarding/3/plan.json"])
     assert plan["schema"]["name"] == customer_schema().name
+
+
+def test_source_sha256_is_the_file_bytes(solar_dir: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    source = solar_dir / "journeys" / "solar.journey"
+    result = build([source], tmp_path / "s.jbundle", templates_dir=solar_dir / "templates")
+    assert result.journeys[0]["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert result.journeys[0]["source"] == source.as_posix()

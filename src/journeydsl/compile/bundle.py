@@ -106,6 +106,20 @@ def _templates(project: Project, sink: Sink) -> dict[str, bytes]:
     return found
 
 
+def _source_sha256(project: Project, path: str) -> str:
+    """sha256 of the source file's bytes (what `sha256sum` prints), if they are still what was compiled."""
+    text = project.sources.get(path, "")
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        raw = None
+    if raw is not None:
+        on_disk = raw.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+        if on_disk == text:
+            return sha256_hex(raw)
+    return sha256_hex(text.encode("utf-8"))  # in-memory projects, or a file that changed since it was read
+
+
 def compile_project(project: Project, created_from: list[str]) -> dict[str, bytes]:
     """Every bundle entry (manifest.json, index.json, plans, templates) as bytes; raises CompileError."""
     sink = Sink()
@@ -123,7 +137,7 @@ def compile_project(project: Project, created_from: list[str]) -> dict[str, byte
             "id": u.plan["journey"],
             "version": u.plan["version"],
             "source": u.file.path,
-            "source_sha256": sha256_hex(project.sources.get(u.file.path, "").encode("utf-8")),
+            "source_sha256": _source_sha256(project, u.file.path),
         }
         for u in sorted(units, key=lambda u: (u.plan["journey"], u.plan["version"]))
     ]
