@@ -1,12 +1,13 @@
 """Runtime behaviour as data: every tests/runtime/cases/*.yaml runs through the real engine.
 
 A case holds `note`, `journey` (DSL text; `journey_next` for a newer bundle), optional `templates`
-({"email/welcome": "text"}), `force` (all customers), `force_customers` (per customer), `profile` (customer id -> profile patch applied by the first
-event of that customer), `events` (events; `{advance: TIME}`; `{reopen: true}` reopens the engine
-on the same store with a bundle holding both `journey` and `journey_next`; `{raw: ANY}` passes a
-value as is), and the wants: `want` (the records, in order, each given as a subset of its fields;
-`only: [kinds]` limits the comparison to those kinds), `want_dead` (reason substrings, in order),
-`want_profile` (customer id -> subset of the stored profile).
+({"email/welcome": "text"}), `force` (all customers), `force_customers` (per customer), `profile`
+(customer id -> profile patch applied by the first event of that customer), `events` (events;
+`{advance: TIME}`; `{reopen: true}` reopens the engine on the same store with a bundle holding both
+`journey` and `journey_next`; `{raw: ANY}` passes a value as is), and the wants: `want` (the
+records, in order, each given as a subset of its fields; `only: [kinds]` limits the comparison to
+those kinds), `want_dead` (reason substrings, in order), `want_profile` (customer id -> subset of
+the stored profile).
 
 SPEC 8.2 rules and the cases that cover them:
   entry on event, where, audience ............ entry_where_audience

@@ -71,7 +71,9 @@ class Summary:
         rows += [(f"entries  {name}", str(n)) for name, n in sorted(self.entries.items())]
         rows += [(f"sends    {channel} {status}", str(n)) for (channel, status), n in sorted(self.sends.items())]
         rows += [(f"suppressed  {reason}", str(n)) for reason, n in sorted(self.suppressed.items())]
-        rows += [(f"goals    {name}", f"{n} (value {self.goal_value[name]:g})") for name, n in sorted(self.goals.items())]
+        rows += [
+            (f"goals    {name}", f"{n} (value {self.goal_value[name]:g})") for name, n in sorted(self.goals.items())
+        ]
         rows += [(f"ends     {name}", str(n)) for name, n in sorted(self.ends.items())]
         rows += [("errors", str(self.errors)), ("dead letters", str(self.dead))]
         width = max(len(label) for label, _ in rows)
