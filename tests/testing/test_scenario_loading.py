@@ -51,6 +51,15 @@ def test_spec_example_loads() -> None:
     assert scenario.span.line == 3
 
 
+def test_advance_takes_compound_durations_and_times() -> None:
+    text = "journey: j\nscenarios:\n  - name: a\n    events: [{advance: 8d20h}, {advance: 2026-02-01T00:00:00Z}]\n"
+    loaded, diagnostics = parse_scenarios(text, "s.scenario.yaml")
+    assert diagnostics == []
+    first, second = loaded.scenarios[0].steps
+    assert isinstance(first, AdvanceStep) and first.seconds == 8 * 86400 + 20 * 3600
+    assert isinstance(second, AdvanceStep) and second.until == dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+
+
 def test_default_customer_ids_count_from_one() -> None:
     text = "journey: j\nscenarios:\n  - {name: a, events: []}\n  - {name: b, events: []}\n"
     loaded, diagnostics = parse_scenarios(text, "s.scenario.yaml")

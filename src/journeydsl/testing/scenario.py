@@ -41,7 +41,9 @@ EXPECT_KEYS = ("path", "sends", "calls", "sets", "goals", "variant", "outcome")
 SEND_KEYS = ("channel", "template", "status", "reason")
 SEND_STATUSES = ("sent", "suppressed", "delayed")
 
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+# `8d`, and in scenarios also compound amounts such as `8d20h` (largest unit first is not required).
+_DURATION = re.compile(r"^(?:\d+[smhdw])+$")
+_DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -381,9 +383,8 @@ class _Parser:
         value_node = entries["advance"][1]
         raw = self.values.value(value_node)
         text = raw if isinstance(raw, str) else str(raw)
-        match = _DURATION.match(text)
-        if match:
-            seconds = int(match.group(1)) * DURATION_UNITS[match.group(2)]
+        if _DURATION.match(text):
+            seconds = sum(int(amount) * DURATION_UNITS[unit] for amount, unit in _DURATION_PART.findall(text))
             return AdvanceStep(text, seconds=seconds, span=span_of(node, self.path))
         if "T" in text or "-" in text:
             until = self.time(value_node, "`advance`")
@@ -391,7 +392,7 @@ class _Parser:
         self.error(
             value_node,
             f"`advance: {text}` is neither a duration nor a time",
-            "write a duration like 8d, 12h, 30m, or an RFC 3339 time",
+            "write a duration like 8d, 12h, 8d12h, or an RFC 3339 time",
             codes.SCENARIO_BAD_VALUE,
         )
         return None
