@@ -36,14 +36,18 @@ def check_policy(project: Project, sink: Sink) -> None:
                     )
         if index is None:
             continue
+        # One note per channel and journey (at its first send), not one per send: it is about the channel.
+        noted: set[str] = set()
         for step in journey.steps():
             for action in step.actions:
-                if isinstance(action, Send) and action.channel in index.channels:
-                    if index.channels[action.channel] is None:
-                        sink.report(
-                            codes.NO_CONSENT_RULE,
-                            f"channel `{action.channel}` has no `requires`: sends in step `{step.name}` go out "
-                            "without a consent check",
-                            action.span,
-                            f"if `{action.channel}` needs consent, add `requires profile.FIELD` to the channel",
-                        )
+                if not isinstance(action, Send) or action.channel in noted or action.channel not in index.channels:
+                    continue
+                if index.channels[action.channel] is None:
+                    noted.add(action.channel)
+                    sink.report(
+                        codes.NO_CONSENT_RULE,
+                        f"channel `{action.channel}` has no `requires`: sends on it in journey `{journey.name}` "
+                        "go out without a consent check",
+                        action.span,
+                        f"if `{action.channel}` needs consent, add `requires profile.FIELD` to the channel",
+                    )
