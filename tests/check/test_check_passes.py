@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from check_helpers import codes_of, journey
+from check_helpers import SCHEMA, codes_of, journey
 
 from journeydsl.check import PASSES, check_project
 from journeydsl.check.eventflow import event_sets
@@ -142,3 +143,21 @@ def test_results_sorted_by_location(check_text: Callable[[str], list[Diagnostic]
 
 def test_check_project_on_empty_project() -> None:
     assert check_project(Project()) == []
+
+
+def test_public_api_check_paths(tmp_path: Path) -> None:
+    from journeydsl.api import check_paths
+
+    (tmp_path / "schema.journey").write_text(SCHEMA, encoding="utf-8")
+    (tmp_path / "j.journey").write_text(journey("  stage s {\n    step a { -> b }\n  }\n"), encoding="utf-8")
+    diags = check_paths([tmp_path / "j.journey"], templates_dir=tmp_path)
+    assert codes_of(diags) == ["JD102"]
+    assert check_paths([tmp_path / "missing.journey"])[0].code.code == "JD006"
+
+
+def test_unknown_profile_field_without_close_match_lists_fields(
+    check_text: Callable[[str], list[Diagnostic]],
+) -> None:
+    text = journey("  stage s {\n    step a { set profile.zzzzzz = 1 end }\n  }\n")
+    [diag] = [d for d in check_text(text) if d.code.code == "JD104"]
+    assert diag.hint is not None and diag.hint.startswith("profile fields: `consent_email`, `email`")

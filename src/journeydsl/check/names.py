@@ -165,7 +165,8 @@ def check_schema_names(project: Project, sink: Sink) -> None:
                         codes.UNKNOWN_FIELD,
                         f"profile field `{action.field}` is not declared in schema `{index.schema.name}`",
                         action.span,
-                        hint=did_you_mean(action.field, index.profile, "profile."),
+                        hint=did_you_mean(action.field, index.profile, "profile.")
+                        or f"profile fields: {known_list(index.profile)}",
                     )
                 elif isinstance(action, Emit) and action.event in index.events:
                     fields = index.events[action.event]

@@ -145,7 +145,8 @@ class Typer:
                     codes.UNKNOWN_FIELD,
                     f"profile field `{path[1]}` is not declared in schema `{self.index.schema.name}`",
                     expr.span,
-                    did_you_mean(path[1], self.index.profile, "profile."),
+                    did_you_mean(path[1], self.index.profile, "profile.")
+                    or f"profile fields: {known_list(self.index.profile)}",
                 )
                 return ANY
             return from_ref(ref)
