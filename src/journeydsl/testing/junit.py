@@ -52,18 +52,18 @@ def to_junit(
                 failure.text = case.details
     if problems:  # malformed scenario or journey files: an errored suite, so CI shows them
         suite = ET.SubElement(root, "testsuite", name="inputs", tests="1", failures="0", errors="1", skipped="0")
-        case = ET.SubElement(suite, "testcase", name="load scenario and journey files", classname="journeydsl")
+        element = ET.SubElement(suite, "testcase", name="load scenario and journey files", classname="journeydsl")
         message = f"{len(problems)} problem(s) in the input files"
-        error = ET.SubElement(case, "error", message=message, type="InputError")
+        error = ET.SubElement(element, "error", message=message, type="InputError")
         error.text = "\n".join(problems)
     if coverage_text is not None:
         suite = ET.SubElement(
             root, "testsuite", name="coverage", tests="1", failures="1" if coverage_failure else "0", errors="0"
         )
-        case = ET.SubElement(suite, "testcase", name="coverage", classname="journeydsl")
+        element = ET.SubElement(suite, "testcase", name="coverage", classname="journeydsl")
         if coverage_failure:
-            ET.SubElement(case, "failure", message=coverage_failure, type="CoverageBelowMinimum")
-        out = ET.SubElement(case, "system-out")
+            ET.SubElement(element, "failure", message=coverage_failure, type="CoverageBelowMinimum")
+        out = ET.SubElement(element, "system-out")
         out.text = coverage_text
     _totals(root)
     ET.indent(root)

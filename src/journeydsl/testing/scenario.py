@@ -8,6 +8,7 @@ out, the others in the same file still run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -100,7 +101,7 @@ class SetExpect:
     field: str  # without "profile."
     value: Any = None
     has_value: bool = False  # `value: null` is a real expectation; absence is not
-    span: Span | None = field(default=None, compare=False)
+    span: Span | None = dataclasses.field(default=None, compare=False)  # `field` is the attribute above
 
     def __str__(self) -> str:
         return f"profile.{self.field}" + (f" = {self.value!r}" if self.has_value else "")
