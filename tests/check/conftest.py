@@ -32,4 +32,3 @@ def check_text(project_of: Callable[[str], Project]) -> Callable[[str], list[Dia
         return check_project(project_of(text))
 
     return run
-

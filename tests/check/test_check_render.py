@@ -53,7 +53,16 @@ def test_json_shape(graph_diags: tuple[list[Diagnostic], dict[str, str]]) -> Non
     assert len(items) == len(diags)
     first = items[0]
     assert set(first) == {
-        "code", "name", "severity", "message", "file", "line", "column", "end_line", "end_column", "hint"
+        "code",
+        "name",
+        "severity",
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "hint",
     }
     assert first["file"] == "tests/check/fixtures/graph.journey"
     assert {i["severity"] for i in items} == {"error", "warning"}

@@ -160,8 +160,8 @@ class Typer:
             codes.UNKNOWN_NAME,
             f"unknown name `{text}`",
             expr.span,
-            did_you_mean(text, candidates) or "names are profile.FIELD, event.FIELD, journey.entered_at, "
-            "journey.variant and now",
+            did_you_mean(text, candidates)
+            or "names are profile.FIELD, event.FIELD, journey.entered_at, journey.variant and now",
         )
         return ANY
 
@@ -373,8 +373,9 @@ def _min_max(typer: Typer, expr: Call, args: list[Ty]) -> Ty:
     kinds = {t.kind for t in args if t.kind != "null"}
     if len(kinds) != 1 or next(iter(kinds)) not in ("number", "timestamp", "duration"):
         shown = ", ".join(str(t) for t in args)
-        return typer._mismatch(f"`{expr.func}` needs numbers, timestamps or durations of one type, got {shown}",
-                               expr.span)
+        return typer._mismatch(
+            f"`{expr.func}` needs numbers, timestamps or durations of one type, got {shown}", expr.span
+        )
     return Ty(next(iter(kinds))).with_null(any(t.nullable or t.kind == "null" for t in args))
 
 

@@ -18,8 +18,8 @@ SYNTAX_ERROR = Code(
     "the DSL text does not parse",
     E,
     explanation=(
-        'The DSL text does not follow the grammar. The message names what the parser expected at that point, '
-        'in words, and the caret points at the first token it could not use.'
+        "The DSL text does not follow the grammar. The message names what the parser expected at that point, "
+        "in words, and the caret points at the first token it could not use."
     ),
     bad_example="""\
 journey welcome {
@@ -54,8 +54,8 @@ UNEXPECTED_EOF = Code(
     "the file ends in the middle of a construct",
     E,
     explanation=(
-        'The file stops in the middle of a construct, usually a missing closing `}`. The message names the '
-        'block that is still open.'
+        "The file stops in the middle of a construct, usually a missing closing `}`. The message names the "
+        "block that is still open."
     ),
     bad_example="""\
 journey welcome {
@@ -87,9 +87,7 @@ YAML_SYNTAX = Code(
     "yaml-syntax",
     "the YAML text does not parse",
     E,
-    explanation=(
-        'A YAML file that the YAML parser cannot read (bad indentation, an unclosed bracket or quote).'
-    ),
+    explanation=("A YAML file that the YAML parser cannot read (bad indentation, an unclosed bracket or quote)."),
     bad_example="""\
 journey: welcome
 version: 1
@@ -119,8 +117,8 @@ YAML_STRUCTURE = Code(
     "a YAML document has a wrong key, type or shape",
     E,
     explanation=(
-        'A YAML document parses but has an unknown key, a value of the wrong type or shape, or misses a '
-        'required key. Unknown keys get a did-you-mean hint.'
+        "A YAML document parses but has an unknown key, a value of the wrong type or shape, or misses a "
+        "required key. Unknown keys get a did-you-mean hint."
     ),
     bad_example="""\
 journey: welcome
@@ -163,7 +161,7 @@ YAML_UNSAFE = Code(
     "a YAML tag or alias that is not allowed",
     E,
     explanation=(
-        'YAML is loaded safely: tags that would build objects (`!!python/object`, any non-standard tag) are '
+        "YAML is loaded safely: tags that would build objects (`!!python/object`, any non-standard tag) are "
         "refused, and so are documents with too many alias references (a 'billion laughs' bomb)."
     ),
     bad_example="""\
@@ -207,8 +205,8 @@ FILE_ERROR = Code(
     "a file cannot be read (missing, not UTF-8, not a journey file)",
     E,
     explanation=(
-        'A path on the command line does not exist, or a file cannot be read, or it is not UTF-8 text. '
-        'Journey files are UTF-8.'
+        "A path on the command line does not exist, or a file cannot be read, or it is not UTF-8 text. "
+        "Journey files are UTF-8."
     ),
     bad_example="""\
 journey welcome {
@@ -245,8 +243,8 @@ BAD_LITERAL = Code(
     "a literal is malformed (duration, time of day, number)",
     E,
     explanation=(
-        'A literal the grammar accepts but whose value is wrong: a duration unit other than s m h d w, a time'
-        ' of day outside 00:00-23:59, a weight that is not a whole number.'
+        "A literal the grammar accepts but whose value is wrong: a duration unit other than s m h d w, a time"
+        " of day outside 00:00-23:59, a weight that is not a whole number."
     ),
     bad_example="""\
 journey welcome {
@@ -283,8 +281,8 @@ MISSING_VERSION = Code(
     "a journey has no `version` (an integer >= 1)",
     E,
     explanation=(
-        'Every journey has a `version`, an integer from 1. Bundles and running instances are pinned to '
-        '(journey, version), so a journey without one cannot be deployed.'
+        "Every journey has a `version`, an integer from 1. Bundles and running instances are pinned to "
+        "(journey, version), so a journey without one cannot be deployed."
     ),
     bad_example="""\
 journey welcome {
@@ -318,8 +316,8 @@ DUPLICATE_HEADER = Code(
     "a header item or single policy is written twice",
     E,
     explanation=(
-        'A header item (`title`, `version`, `owner`, …) or a single policy (`entry`, `audience`, `reentry`, '
-        '`quiet`) is written twice; which one counts would be a guess.'
+        "A header item (`title`, `version`, `owner`, …) or a single policy (`entry`, `audience`, `reentry`, "
+        "`quiet`) is written twice; which one counts would be a guess."
     ),
     bad_example="""\
 journey welcome {
@@ -355,8 +353,8 @@ MISSING_ENTRY = Code(
     "a journey needs exactly one `entry on EVENT`",
     E,
     explanation=(
-        'A journey starts on exactly one event: `entry on EVENT [where EXPR] [key EXPR]`. Without it no '
-        'customer ever enters.'
+        "A journey starts on exactly one event: `entry on EVENT [where EXPR] [key EXPR]`. Without it no "
+        "customer ever enters."
     ),
     bad_example="""\
 journey welcome {
@@ -392,9 +390,9 @@ DUPLICATE_NAME = Code(
     "a journey, stage, step, variant, goal or schema name is used twice",
     E,
     explanation=(
-        'Names must be unique in their scope: journeys in a project (same name and version; two versions of '
-        'one journey may coexist), schemas, stages and steps in a journey, goals, experiments, and the '
-        'variants of an experiment.'
+        "Names must be unique in their scope: journeys in a project (same name and version; two versions of "
+        "one journey may coexist), schemas, stages and steps in a journey, goals, experiments, and the "
+        "variants of an experiment."
     ),
     bad_example="""\
 journey welcome {
@@ -430,8 +428,8 @@ UNKNOWN_STEP = Code(
     "a transition goes to a step that does not exist",
     E,
     explanation=(
-        'A transition (`->`, a `wait` arm, a `choose` branch, an experiment arm) names a step that the '
-        'journey does not have. The hint suggests the closest step name.'
+        "A transition (`->`, a `wait` arm, a `choose` branch, an experiment arm) names a step that the "
+        "journey does not have. The hint suggests the closest step name."
     ),
     bad_example="""\
 journey welcome {
@@ -466,8 +464,8 @@ UNKNOWN_EVENT = Code(
     "an event type that the schema does not declare",
     E,
     explanation=(
-        '`entry`, `exit`, `goal`, `wait on` and `emit` name event types; each must be declared in the schema '
-        'the journey `uses`.'
+        "`entry`, `exit`, `goal`, `wait on` and `emit` name event types; each must be declared in the schema "
+        "the journey `uses`."
     ),
     bad_example="""\
 journey welcome {
@@ -502,8 +500,8 @@ UNKNOWN_FIELD = Code(
     "a profile or event field that the schema does not declare",
     E,
     explanation=(
-        '`profile.F` must be a profile field of the schema; `event.F` a field of the current event (plus '
-        '`event.id`, `event.type`, `event.at`); `set profile.F` and `emit E with {F: …}` likewise.'
+        "`profile.F` must be a profile field of the schema; `event.F` a field of the current event (plus "
+        "`event.id`, `event.type`, `event.at`); `set profile.F` and `emit E with {F: …}` likewise."
     ),
     bad_example="""\
 journey welcome {
@@ -537,9 +535,7 @@ UNKNOWN_CHANNEL = Code(
     "unknown-channel",
     "a channel that the schema does not declare",
     E,
-    explanation=(
-        '`send` and `cap` name channels; each must be declared in the schema with its cost and consent rule.'
-    ),
+    explanation=("`send` and `cap` name channels; each must be declared in the schema with its cost and consent rule."),
     bad_example="""\
 journey welcome {
   version 1
@@ -573,7 +569,7 @@ UNKNOWN_SCHEMA = Code(
     "`uses` names a schema that cannot be found",
     E,
     explanation=(
-        '`uses NAME` names the schema the journey is checked against. It is looked up among the files checked'
+        "`uses NAME` names the schema the journey is checked against. It is looked up among the files checked"
         " and, failing that, the journey files in the journey's own folder."
     ),
     bad_example="""\
@@ -609,8 +605,8 @@ UNKNOWN_FUNCTION = Code(
     "a function that the expression language does not have",
     E,
     explanation=(
-        'Expressions can call only the built-in functions: lower upper len contains starts_with coalesce min '
-        'max abs round days_since hours_since.'
+        "Expressions can call only the built-in functions: lower upper len contains starts_with coalesce min "
+        "max abs round days_since hours_since."
     ),
     bad_example="""\
 journey welcome {
@@ -645,8 +641,7 @@ UNKNOWN_NAME = Code(
     "a name that is not profile.*, event.*, journey.* or now",
     E,
     explanation=(
-        'A name in an expression must be `profile.F`, `event.F`, `journey.entered_at`, `journey.variant` or '
-        '`now`.'
+        "A name in an expression must be `profile.F`, `event.F`, `journey.entered_at`, `journey.variant` or `now`."
     ),
     bad_example="""\
 journey welcome {
@@ -680,9 +675,7 @@ MISSING_SCHEMA = Code(
     "missing-schema",
     "a journey has no `uses` and so no schema to check against",
     E,
-    explanation=(
-        'Without `uses SCHEMA` nothing in the journey (events, fields, channels, types) can be checked.'
-    ),
+    explanation=("Without `uses SCHEMA` nothing in the journey (events, fields, channels, types) can be checked."),
     bad_example="""\
 journey welcome {
   version 1
@@ -715,8 +708,8 @@ UNKNOWN_EXPERIENCE = Code(
     "`experience` is not one of the four connected experiences",
     E,
     explanation=(
-        '`experience` is one of the four connected experiences: respond_to_desire, curated_offering, '
-        'coach_behavior, automatic_execution.'
+        "`experience` is one of the four connected experiences: respond_to_desire, curated_offering, "
+        "coach_behavior, automatic_execution."
     ),
     bad_example="""\
 journey welcome {
@@ -755,9 +748,9 @@ TYPE_MISMATCH = Code(
     "an operator or function gets operands of the wrong type",
     E,
     explanation=(
-        'Operators and functions are typed: `and`/`or`/`not` take bools; `< <= > >=` two numbers, strings, '
-        'timestamps or durations; `+ -` numbers, or timestamp ± duration (a timestamp), or timestamp − '
-        'timestamp (a duration); `in` needs a list on the right; `==` compares compatible types.'
+        "Operators and functions are typed: `and`/`or`/`not` take bools; `< <= > >=` two numbers, strings, "
+        "timestamps or durations; `+ -` numbers, or timestamp ± duration (a timestamp), or timestamp − "
+        "timestamp (a duration); `in` needs a list on the right; `==` compares compatible types."
     ),
     bad_example="""\
 journey welcome {
@@ -791,9 +784,7 @@ CONDITION_NOT_BOOL = Code(
     "condition-not-bool",
     "a `where`, `when` or `audience` expression is not bool",
     E,
-    explanation=(
-        '`where`, `when` and `audience` decide something, so they must be bool expressions.'
-    ),
+    explanation=("`where`, `when` and `audience` decide something, so they must be bool expressions."),
     bad_example="""\
 journey welcome {
   version 1
@@ -828,9 +819,7 @@ VALUE_NOT_NUMBER = Code(
     "value-not-number",
     "a goal `value` expression is not a number",
     E,
-    explanation=(
-        "A goal's `value` adds up to the journey's value (its ROI), so it must be a number."
-    ),
+    explanation=("A goal's `value` adds up to the journey's value (its ROI), so it must be a number."),
     bad_example="""\
 journey welcome {
   version 1
@@ -863,9 +852,7 @@ SET_TYPE_MISMATCH = Code(
     "set-type-mismatch",
     "a `set` value does not fit the profile field's type",
     E,
-    explanation=(
-        '`set profile.F = X` must give F a value of its declared type (null only when F is nullable).'
-    ),
+    explanation=("`set profile.F = X` must give F a value of its declared type (null only when F is nullable)."),
     bad_example="""\
 journey welcome {
   version 1
@@ -900,7 +887,7 @@ NOT_ENUM_MEMBER = Code(
     E,
     explanation=(
         "A string compared with, put in a list for, or assigned to an enum field must be one of the enum's "
-        'members; otherwise the comparison is always false.'
+        "members; otherwise the comparison is always false."
     ),
     bad_example="""\
 journey welcome {
@@ -935,8 +922,7 @@ WRONG_ARITY = Code(
     "a function is called with the wrong number of arguments",
     E,
     explanation=(
-        'Each function takes a fixed number of arguments (`round` one or two, `coalesce`, `min` and `max` one'
-        ' or more).'
+        "Each function takes a fixed number of arguments (`round` one or two, `coalesce`, `min` and `max` one or more)."
     ),
     bad_example="""\
 journey welcome {
@@ -971,9 +957,9 @@ EVENT_FIELD_NOT_ON_ALL = Code(
     "`event.F` where some event types that can be current lack F",
     E,
     explanation=(
-        'Inside a step, `event` is the last event the instance consumed: the entry event, or the `on` event '
-        'of the `wait` arm that led there. When several can lead to a step, `event.F` must exist on all of '
-        'them.'
+        "Inside a step, `event` is the last event the instance consumed: the entry event, or the `on` event "
+        "of the `wait` arm that led there. When several can lead to a step, `event.F` must exist on all of "
+        "them."
     ),
     bad_example="""\
 journey welcome {
@@ -1021,9 +1007,7 @@ UNREACHABLE_STEP = Code(
     "unreachable-step",
     "no path from the entry step reaches this step",
     W,
-    explanation=(
-        'No path from the entry step (the first step of the first stage) reaches the step; it is dead code.'
-    ),
+    explanation=("No path from the entry step (the first step of the first stage) reaches the step; it is dead code."),
     bad_example="""\
 journey welcome {
   version 1
@@ -1058,8 +1042,8 @@ INSTANT_LOOP = Code(
     "a cycle of steps with no `wait` loops forever within one event",
     E,
     explanation=(
-        '`->`, `choose` and `experiment` go on within the same event. A cycle made only of them never waits, '
-        'so an instance would loop forever; put a `wait` in the cycle.'
+        "`->`, `choose` and `experiment` go on within the same event. A cycle made only of them never waits, "
+        "so an instance would loop forever; put a `wait` in the cycle."
     ),
     bad_example="""\
 journey welcome {
@@ -1094,8 +1078,8 @@ WAIT_FOREVER = Code(
     "a `wait` with no `after` or `at`: a customer can wait forever",
     W,
     explanation=(
-        'A `wait` with only `on` arms has no timeout: a customer who never sends those events waits forever. '
-        'Add `after DURATION -> STEP` or `at EXPR -> STEP`.'
+        "A `wait` with only `on` arms has no timeout: a customer who never sends those events waits forever. "
+        "Add `after DURATION -> STEP` or `at EXPR -> STEP`."
     ),
     bad_example="""\
 journey welcome {
@@ -1139,7 +1123,7 @@ CHOOSE_WITHOUT_OTHERWISE = Code(
     "a `choose` with no `otherwise`",
     W,
     explanation=(
-        'When no `when` holds and there is no `otherwise`, the instance stops in the step with nowhere to go.'
+        "When no `when` holds and there is no `otherwise`, the instance stops in the step with nowhere to go."
     ),
     bad_example="""\
 journey welcome {
@@ -1185,8 +1169,8 @@ DEAD_BRANCH = Code(
     "a `when` after an always-true `when` can never be taken",
     W,
     explanation=(
-        '`choose` takes the first true branch. After a branch that is always true (`true`, `not false`, `x or'
-        ' true`, a comparison of literals) the later branches can never be taken.'
+        "`choose` takes the first true branch. After a branch that is always true (`true`, `not false`, `x or"
+        " true`, a comparison of literals) the later branches can never be taken."
     ),
     bad_example="""\
 journey welcome {
@@ -1235,9 +1219,7 @@ WEIGHTS_SUM = Code(
     "weights-sum",
     "experiment weights do not sum to 100",
     E,
-    explanation=(
-        'An experiment splits customers by a hash into 100 buckets; the weights must cover exactly 100%.'
-    ),
+    explanation=("An experiment splits customers by a hash into 100 buckets; the weights must cover exactly 100%."),
     bad_example="""\
 journey welcome {
   version 1
@@ -1284,9 +1266,7 @@ WEIGHT_RANGE = Code(
     "weight-range",
     "an experiment weight is outside 1-99",
     E,
-    explanation=(
-        'A 0% arm never gets a customer and a 100% arm is not an experiment: each weight is 1-99%.'
-    ),
+    explanation=("A 0% arm never gets a customer and a 100% arm is not an experiment: each weight is 1-99%."),
     bad_example="""\
 journey welcome {
   version 1
@@ -1333,9 +1313,7 @@ MULTIPLE_CONTROLS = Code(
     "multiple-controls",
     "an experiment has more than one control",
     E,
-    explanation=(
-        'The control (holdout) is what the variants are compared with; an experiment has at most one.'
-    ),
+    explanation=("The control (holdout) is what the variants are compared with; an experiment has at most one."),
     bad_example="""\
 journey welcome {
   version 1
@@ -1384,9 +1362,7 @@ MISSING_OWNER = Code(
     "missing-owner",
     "a journey has no owner (no accountable journey product manager)",
     W,
-    explanation=(
-        'Journeys are products: each has an accountable owner, the journey product manager.'
-    ),
+    explanation=("Journeys are products: each has an accountable owner, the journey product manager."),
     bad_example="""\
 journey welcome {
   version 1
@@ -1419,8 +1395,8 @@ MISSING_GOAL = Code(
     "a journey has no goal, so it has no journey ROI",
     W,
     explanation=(
-        'Without a goal a journey has no conversions and no journey ROI (value of conversions over the cost '
-        'of the sends).'
+        "Without a goal a journey has no conversions and no journey ROI (value of conversions over the cost "
+        "of the sends)."
     ),
     bad_example="""\
 journey welcome {
@@ -1454,8 +1430,8 @@ NO_CONSENT_RULE = Code(
     "a send on a channel whose schema has no `requires`",
     N,
     explanation=(
-        'A note: the channel declares no `requires profile.F`, so sends on it go out without a consent check.'
-        ' Fine for transactional channels; add `requires` if the channel needs consent.'
+        "A note: the channel declares no `requires profile.F`, so sends on it go out without a consent check."
+        " Fine for transactional channels; add `requires` if the channel needs consent."
     ),
     bad_example="""\
 journey welcome {
@@ -1490,8 +1466,8 @@ EXIT_ON_ENTRY_EVENT = Code(
     "an exit on the entry event ends instances it starts",
     W,
     explanation=(
-        'Exits are checked before anything else, so an `exit on` the entry event ends the running instance '
-        'when the event comes again; usually `reentry` is what was meant.'
+        "Exits are checked before anything else, so an `exit on` the entry event ends the running instance "
+        "when the event comes again; usually `reentry` is what was meant."
     ),
     bad_example="""\
 journey welcome {
@@ -1528,8 +1504,8 @@ EMIT_LOOP = Code(
     "journeys emit each other's entry events with no wait between",
     E,
     explanation=(
-        'Journey A emits, right after entry and with no `wait` first, the event that enters journey B, and B '
-        'does the same for A (or a longer cycle): the journeys would trigger each other without end.'
+        "Journey A emits, right after entry and with no `wait` first, the event that enters journey B, and B "
+        "does the same for A (or a longer cycle): the journeys would trigger each other without end."
     ),
     bad_example="""\
 journey welcome {
@@ -1591,8 +1567,8 @@ UNKNOWN_TEMPLATE = Code(
     "a `send` names a message template that does not exist",
     E,
     explanation=(
-        '`send CHANNEL NAME` renders `templates/messages/CHANNEL/NAME.j2` (or under `--templates DIR`); the '
-        'file must exist. The hint suggests the closest template of that channel.'
+        "`send CHANNEL NAME` renders `templates/messages/CHANNEL/NAME.j2` (or under `--templates DIR`); the "
+        "file must exist. The hint suggests the closest template of that channel."
     ),
     bad_example="""\
 journey welcome {
@@ -1628,7 +1604,7 @@ TEMPLATE_UNDEFINED = Code(
     E,
     explanation=(
         "A template sees the send's `with` keys, `profile` and `event`, nothing else (templates render with "
-        'StrictUndefined, so a missing variable would fail at send time).'
+        "StrictUndefined, so a missing variable would fail at send time)."
     ),
     bad_example="""\
 journey welcome {
@@ -1662,9 +1638,7 @@ TEMPLATE_SYNTAX = Code(
     "template-syntax",
     "a message template is not valid Jinja2",
     E,
-    explanation=(
-        'A message template is not valid Jinja2; the diagnostic points at the template file and line.'
-    ),
+    explanation=("A message template is not valid Jinja2; the diagnostic points at the template file and line."),
     bad_example="""\
 journey welcome {
   version 1
