@@ -228,3 +228,17 @@ def _seconds(expr: Expr) -> Expr:
 def test_serialized_expressions_survive_json_and_decode_back(expr: Expr) -> None:
     data = json.loads(json.dumps(serialize(expr)))
     assert _decode(data) == _seconds(expr)
+
+
+def test_yaml_twin_lowers_to_the_same_plan() -> None:
+    from journeydsl.syntax import load_yaml, to_yaml
+
+    dsl, _ = parse_dsl(SOLAR_DSL, "solar.journey")
+    journey_only = type(dsl)(dsl.path, journeys=dsl.journeys)
+    twin, diagnostics = load_yaml(to_yaml(journey_only), "solar.journey.yaml")
+    assert not diagnostics
+    plans = [lower_journey(f.journeys[0], dsl.schemas[0]) for f in (dsl, twin)]
+    for p in plans:
+        for step in p["steps"]:
+            step.pop("line")
+    assert plans[0] == plans[1]

@@ -17,8 +17,12 @@ def _use_color() -> bool:
     return sys.stderr.isatty() and "NO_COLOR" not in os.environ
 
 
-def _journey_list(journeys: list[dict[str, object]]) -> str:
-    return ", ".join(f"{j['id']} v{j['version']}" for j in journeys) or "no journeys"
+def _journey_list(journeys: list[dict[str, object]], shown: int = 8) -> str:
+    """`a v1, b v3`; a long list is cut short so the revision stays on screen."""
+    names = [f"{j['id']} v{j['version']}" for j in journeys]
+    if len(names) > shown:
+        return f"{len(names)}: " + ", ".join(names[:shown]) + f", … and {len(names) - shown} more"
+    return ", ".join(names) or "no journeys"
 
 
 @click.command("build")
@@ -48,7 +52,7 @@ def build_command(paths: tuple[str, ...], out: str, sign_key: str | None, templa
         sys.exit(1)
     warnings = [d for d in result.diagnostics if d.severity.name != "ERROR"]
     if warnings:
-        click.echo(render_text(warnings, {}, color=_use_color()), err=True, nl=False)
+        click.echo(render_text(warnings, result.sources, color=_use_color()), err=True, nl=False)
     files = len(result.files)
     templates = sum(1 for name in result.files if name.startswith("templates/"))
     click.echo(f"built {result.out}")

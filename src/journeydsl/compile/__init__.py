@@ -55,6 +55,7 @@ class BuildResult:
     files: dict[str, bytes] = field(repr=False)
     signed: bool
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and notes of a successful build
+    sources: dict[str, str] = field(default_factory=dict, repr=False)  # for caret lines under those
 
 
 def build(
@@ -83,4 +84,5 @@ def build(
         files=files,
         signed=SIGNATURES in files,
         diagnostics=diagnostics,
+        sources=project.sources,
     )
