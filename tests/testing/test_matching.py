@@ -72,6 +72,12 @@ def test_path_failure_message_is_readable() -> None:
     assert mismatch.parting_step == "size_roof"
 
 
+def test_path_of_a_journey_never_entered() -> None:
+    mismatch = check_path(["welcome", "*"], [])
+    assert mismatch is not None
+    assert mismatch.summary == "the journey was not entered (expected a path starting with `welcome`)"
+
+
 def test_path_that_ends_early() -> None:
     mismatch = check_path(["a", "*", "z"], ["a", "b"])
     assert mismatch is not None

@@ -91,6 +91,12 @@ def check_path(pattern: Sequence[str], actual: Sequence[str]) -> Mismatch | None
     agreed, wanted = parting(pattern, actual)
     got = actual[agreed] if agreed < len(actual) else None
     want = " or ".join(f"`{w}`" for w in wanted) if wanted else "the end of the path"
+    if not actual:
+        return Mismatch(
+            "path",
+            f"the journey was not entered (expected a path starting with {want})",
+            [f"- expected: {_arrow(pattern)}", "+ actual:   (no steps)"],
+        )
     if agreed == 0:
         where = "the path starts differently"
     else:

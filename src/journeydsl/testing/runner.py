@@ -275,11 +275,16 @@ def describe_failure(result: ScenarioResult, sources: dict[str, str]) -> str:
     for mismatch in result.mismatches:
         out.append(f"  {mismatch.key}: {mismatch.summary}")
         out.extend(f"    {line}" for line in mismatch.lines)
-        if mismatch.key == "path" and mismatch.parting_step:
-            span = step_location(result.journey, mismatch.parting_step)
-            text = source_line(sources, span)
-            if span is not None:
-                out.append(f"    step `{mismatch.parting_step}` is at {span.file}:{span.line}:")
-                if text is not None:
-                    out.append(f"    {span.line:>5} | {text}")
+        if mismatch.key != "path" or result.journey is None:
+            continue
+        if mismatch.parting_step:
+            span, what = step_location(result.journey, mismatch.parting_step), f"step `{mismatch.parting_step}`"
+        else:  # nothing in common: the entry policy decided
+            entry = result.journey.entry
+            span, what = (entry.span if entry else None), "the entry policy"
+        text = source_line(sources, span)
+        if span is not None:
+            out.append(f"    {what} is at {span.file}:{span.line}:")
+            if text is not None:
+                out.append(f"    {span.line:>5} | {text}")
     return "\n".join(out)
