@@ -1,7 +1,6 @@
 """The public Python API: load a project, check it, render the findings.
 
-from journeydsl.api import check_paths, render_text
-diags = check_paths(["journeys/"])
+Typical use: `print(render_text(check_paths(["journeys/"]), {}))`.
 """
 
 from __future__ import annotations

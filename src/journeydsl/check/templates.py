@@ -72,11 +72,13 @@ def check_templates(project: Project, sink: Sink) -> None:
     cache = TemplateCache()
     reported_syntax: set[Path] = set()
     existing: dict[str, list[str]] = {}
-    for _file, journey, _index in checked_journeys(project):
+    for _file, journey, index in checked_journeys(project):
         for step in journey.steps():
             for action in step.actions:
                 if not isinstance(action, Send):
                     continue
+                if index is not None and action.channel not in index.channels:
+                    continue  # an unknown channel (JD105) says it all; no template lookup on a typo
                 path = template_path(project.templates_dir, action.channel, action.template)
                 info = cache.get(path)
                 if info is None:
