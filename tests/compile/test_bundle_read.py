@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import solar_journey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from journeydsl.compile import compile_project, generate_keypair, sign_files, write_bundle
 from journeydsl.compile.bundle import pack_tar_gz
@@ -198,3 +200,53 @@ def test_consistent_outer_hash_but_bad_gzip_checksum_is_refused(files: dict[str,
     rehashed = GZIP_HEADER + GZIP_COMMENT_PREFIX + hashlib.sha256(body).hexdigest().encode() + b"\x00" + bytes(body)
     with pytest.raises(BundleError, match="gzip checksum mismatch"):
         read_tar_gz(rehashed)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.update(journeys=7),
+        lambda m: m.update(journeys=[{"id": "solar_onboarding", "version": "3"}]),
+        lambda m: m.update(files=["index.json"]),
+    ],
+)
+def test_well_hashed_but_malformed_manifest_is_refused_cleanly(files: dict[str, bytes], change: Callable) -> None:
+    """Someone who recomputes the revision still gets a BundleError, never a traceback."""
+    manifest = json.loads(files["manifest.json"])
+    change(manifest)
+    manifest["revision"] = manifest_revision(manifest)
+    with pytest.raises(BundleError, match="manifest.json"):
+        load_bundle({**files, "manifest.json": canonical_json(manifest)})
+
+
+_BLOB: dict[str, bytes] = {}
+
+
+def _good_blob() -> bytes:
+    """One bundle for the property tests (hypothesis does not mix with function-scoped fixtures)."""
+    if "blob" not in _BLOB:
+        import tempfile
+
+        from conftest import make_project, write_templates
+
+        with tempfile.TemporaryDirectory() as tmp:
+            project = make_project([solar_journey()], write_templates(Path(tmp)))
+            _BLOB["blob"] = pack_tar_gz(compile_project(project, ["journeys/"]))
+    return _BLOB["blob"]
+
+
+@given(st.data())
+def test_any_change_of_any_byte_is_refused(data: st.DataObject) -> None:
+    blob = _good_blob()
+    at = data.draw(st.integers(0, len(blob) - 1))
+    xor = data.draw(st.integers(1, 255))
+    with pytest.raises(BundleError):
+        verify_files(read_tar_gz(blob[:at] + bytes([blob[at] ^ xor]) + blob[at + 1 :]))
+
+
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_give_a_bundle_error_not_a_traceback(blob: bytes) -> None:
+    with pytest.raises(BundleError):
+        verify_files(read_tar_gz(blob))
+    with pytest.raises(BundleError):
+        verify_files(read_tar_gz(_good_blob()[:20] + blob))

@@ -268,6 +268,11 @@ def _check_manifest(files: Mapping[str, bytes]) -> dict[str, Any]:
     listed = manifest["files"]
     if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
         raise BundleError(f"{MANIFEST}: `files` is not a map of path -> sha256: {MODIFIED}")
+    journeys = manifest["journeys"]
+    if not isinstance(journeys, list) or not all(
+        isinstance(j, dict) and isinstance(j.get("id"), str) and type(j.get("version")) is int for j in journeys
+    ):
+        raise BundleError(f"{MANIFEST}: `journeys` is not a list of {{id, version, …}}")
     return manifest
 
 
@@ -318,10 +323,7 @@ def _check_signature(files: Mapping[str, bytes], public_key: str | bytes | Path 
 def _plans(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
     plans: dict[tuple[str, int], dict[str, Any]] = {}
     for entry in manifest["journeys"]:
-        try:
-            ident, version = str(entry["id"]), int(entry["version"])
-        except (KeyError, TypeError, ValueError):
-            raise BundleError(f"{MANIFEST}: a journey entry lacks an id or version") from None
+        ident, version = entry["id"], entry["version"]
         name = f"journeys/{ident}/{version}/plan.json"
         if name not in files:
             raise BundleError(f"{name}: the manifest lists journey {ident} v{version} but it has no plan")
@@ -340,6 +342,8 @@ def verify_files(files: Mapping[str, bytes], public_key: str | bytes | Path | No
     _check_files(files, manifest["files"])
     signer = _check_signature(files, public_key)
     index = _json(files, INDEX) if INDEX in files else {"entries": {}, "exits": {}, "goals": {}, "latest": {}}
+    if not isinstance(index, dict) or not all(isinstance(v, dict) for v in index.values()):
+        raise BundleError(f"{INDEX}: not a map of tables (entries, exits, goals, latest)")
     templates: dict[str, str] = {}
     for name in sorted(files):
         if name.startswith("templates/"):
