@@ -23,7 +23,7 @@ def expected(path: Path) -> set[tuple[str, int]]:
     return found
 
 
-CASES = sorted(p for p in FIXTURES.glob("*.journey") if p.name != "schema.journey")
+CASES = sorted(p for p in FIXTURES.glob("*.journey*") if p.name != "schema.journey")
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
