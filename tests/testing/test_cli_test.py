@@ -146,3 +146,16 @@ def test_no_scenarios_is_a_failure(project: Path) -> None:
     code, _, err = run("journeys")
     assert code == 1
     assert "no *.scenario.yaml files under journeys" in err
+
+
+def test_coverage_scope_follows_the_paths_named(project: Path) -> None:
+    (project / "journeys" / "other.journey").write_text(
+        'journey other {\n  version 1\n  owner "x@example.com"\n  uses customer\n  entry on contract_cancelled\n'
+        "  stage s {\n    step only { end }\n  }\n}\n"
+    )
+    _, whole, _ = run("journeys")
+    assert "other               0/1     0.0%" in whole
+    # Named alone, a scenario file covers its own journey; its neighbours are only loaded to resolve names.
+    code, alone, err = run("journeys/solar.scenario.yaml", "--min-coverage", "100")
+    assert code == 0, alone + err
+    assert "other" not in alone

@@ -77,6 +77,18 @@ def _project_paths(paths: Sequence[str | Path], scenario_files: Sequence[Path]) 
     return list(found)
 
 
+def _in_scope(project: Project, paths: Sequence[str | Path], tested: set[str]) -> list[Journey]:
+    """The journeys coverage is about: those under the journey paths named, and those a scenario tests.
+    A journey loaded only because it sits in a named scenario file's folder does not count."""
+    named = [Path(p).resolve() for p in paths if not str(p).endswith((".scenario.yaml", ".scenario.yml"))]
+
+    def under(file: str) -> bool:
+        path = Path(file).resolve()
+        return any(path == root or root in path.parents for root in named)
+
+    return [journey for file, journey in project.journey_files() if journey.name in tested or under(file.path)]
+
+
 def _compile(project: Project, created_from: list[str], run: TestRun) -> Any | None:
     """Check and compile the project into a loaded in-memory Bundle; None (with diagnostics) on errors."""
     from journeydsl.check import check_project
@@ -113,7 +125,7 @@ def run_tests(paths: Sequence[str | Path], templates_dir: str | Path | None = No
     project_paths = _project_paths(paths, scenario_files)
     project = load_project(project_paths, templates_dir=templates_dir)
     run.sources.update(project.sources)
-    run.coverage = Coverage.of(project.journeys())
+    run.coverage = Coverage.of(_in_scope(project, paths, {s.journey for s in scenarios}))
     if not scenarios:
         return run
     bundle = _compile(project, project_paths, run)
