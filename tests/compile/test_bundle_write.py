@@ -137,3 +137,20 @@ def test_source_sha256_is_the_file_bytes(solar_dir: Path, tmp_path: Path) -> Non
     result = build([source], tmp_path / "s.jbundle", templates_dir=solar_dir / "templates")
     assert result.journeys[0]["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     assert result.journeys[0]["source"] == source.as_posix()
+
+
+def test_build_puts_every_version_named_on_the_command_line_in(solar_dir: Path, tmp_path: Path) -> None:
+    from conftest import SOLAR_DSL
+
+    journey_text = SOLAR_DSL[SOLAR_DSL.index("journey solar_onboarding") :]
+    v4 = solar_dir / "journeys" / "solar_v4.journey"
+    v4.write_text(journey_text.replace("version 3", "version 4", 1), encoding="utf-8")
+    result = build([solar_dir / "journeys"], tmp_path / "two.jbundle", templates_dir=solar_dir / "templates")
+    bundle = load_bundle(result.out)
+    assert sorted(bundle.plans) == [("solar_onboarding", 3), ("solar_onboarding", 4)]
+    assert bundle.index["latest"] == {"solar_onboarding": 4}
+    assert bundle.index["entries"] == {"quote_requested": [["solar_onboarding", 4]]}
+    assert [(j["version"], Path(j["source"]).name) for j in bundle.manifest["journeys"]] == [
+        (3, "solar.journey"),
+        (4, "solar_v4.journey"),
+    ]
