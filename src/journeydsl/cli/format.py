@@ -74,7 +74,12 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
             click.echo(f"{path}: not formatted: fix the errors above first", err=True)
             failed = True
             continue
-        formatted = format_dsl(source)
+        try:
+            formatted = format_dsl(source)
+        except RecursionError:
+            click.echo(f"{path}: error: an expression is nested too deeply to format", err=True)
+            failed = True
+            continue
         if formatted == text:
             unchanged += 1
             continue

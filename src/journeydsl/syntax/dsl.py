@@ -212,9 +212,17 @@ class JourneyTransformer(Transformer[Token, Any]):
 
     # ------------------------------------------------------------- expressions
 
+    def _number(self, token: Token) -> int | float:
+        if "." not in token.value:
+            return int(token.value)
+        value = float(token.value)
+        if value == float("inf"):
+            self.state.report(codes.BAD_LITERAL, f"the number `{token.value[:20]}…` is too large", self._span(token))
+            return 0.0
+        return value
+
     def number(self, token: Token) -> Literal:
-        value: int | float = float(token.value) if "." in token.value else int(token.value)
-        return Literal(value, span=self._span(token))
+        return Literal(self._number(token), span=self._span(token))
 
     def string(self, token: Token) -> Literal:
         return Literal(self._string(token), span=self._span(token))
@@ -335,8 +343,7 @@ class JourneyTransformer(Transformer[Token, Any]):
         return EventDef(name.value, tuple(rest[:-1]), span=self._span(token, rest[-1]))
 
     def cost(self, token: Token, number: Token) -> _Item:
-        value: int | float = float(number.value) if "." in number.value else int(number.value)
-        return _Item("cost", value, self._span(token, number))
+        return _Item("cost", self._number(number), self._span(token, number))
 
     def requires(self, token: Token, root: Token, name: Token) -> _Item:
         span = self._span(token, name)
