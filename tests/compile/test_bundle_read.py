@@ -250,3 +250,25 @@ def test_arbitrary_bytes_give_a_bundle_error_not_a_traceback(blob: bytes) -> Non
         verify_files(read_tar_gz(blob))
     with pytest.raises(BundleError):
         verify_files(read_tar_gz(_good_blob()[:20] + blob))
+
+
+def test_plans_load_back_equal_to_the_lowered_ones(files: dict[str, bytes]) -> None:
+    from conftest import customer_schema
+
+    from journeydsl.compile.plan import lower_journey
+
+    bundle = load_bundle(files)
+    for version in (3, 4):
+        source = f"journeys/solar_onboarding_v{version}.journey"
+        assert bundle.plans[("solar_onboarding", version)] == lower_journey(
+            solar_journey(version), customer_schema(), source=source
+        )
+
+
+def test_signed_directory_bundle(files: dict[str, bytes], keys: tuple[bytes, bytes], tmp_path: Path) -> None:
+    out = write_bundle(sign_files(files, keys[0]), tmp_path / "signed-dir")
+    assert (out / "signatures.json").is_file()
+    assert load_bundle(out, keys[1]).signer is not None
+    (out / "signatures.json").unlink()
+    with pytest.raises(BundleError, match="not signed"):
+        load_bundle(out, keys[1])
