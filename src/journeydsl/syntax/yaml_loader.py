@@ -225,11 +225,24 @@ def node_to_data(node: Node) -> Any:
     if isinstance(node, SequenceNode):
         return [node_to_data(item) for item in node.value]
     if node.tag in (INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG):
-        return _CONSTRUCTOR.construct_object(node)
+        return _scalar(node)
     return node.value
 
 
-_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used, on nodes already composed
+# Only the scalar constructors are used, called directly: construct_object() would cache every node forever.
+_CONSTRUCTOR = yaml.SafeLoader("")
+_SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
+    INT_TAG: _CONSTRUCTOR.construct_yaml_int,
+    FLOAT_TAG: _CONSTRUCTOR.construct_yaml_float,
+    BOOL_TAG: _CONSTRUCTOR.construct_yaml_bool,
+    NULL_TAG: _CONSTRUCTOR.construct_yaml_null,
+}
+
+
+def _scalar(node: Node) -> Any:
+    """The value of an int, float, bool or null scalar node; text for anything else."""
+    construct = _SCALARS.get(node.tag)
+    return construct(node) if construct is not None and isinstance(node, ScalarNode) else node.value
 
 
 # --------------------------------------------------------------------------- positions
@@ -398,7 +411,7 @@ class _Walker:
     def integer(self, node: Node, what: str) -> int | None:
         self.spend()
         if isinstance(node, ScalarNode) and node.tag == INT_TAG:
-            value = _CONSTRUCTOR.construct_object(node)
+            value = _scalar(node)
             if isinstance(value, int):
                 return value
         self.structure(node, f"{what} must be an integer, not {_kind(node)}")
@@ -407,7 +420,7 @@ class _Walker:
     def number(self, node: Node, what: str) -> int | float | None:
         self.spend()
         if isinstance(node, ScalarNode) and node.tag in (INT_TAG, FLOAT_TAG):
-            value = _CONSTRUCTOR.construct_object(node)
+            value = _scalar(node)
             if isinstance(value, int) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
                 return value  # type: ignore[no-any-return]
             self.sink.report(codes.BAD_LITERAL, f"{what} must be a finite number", self.span(node))
@@ -418,7 +431,7 @@ class _Walker:
     def boolean(self, node: Node, what: str) -> bool | None:
         self.spend()
         if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
-            return bool(_CONSTRUCTOR.construct_object(node))
+            return bool(_scalar(node))
         self.structure(node, f"{what} must be true or false, not {_kind(node)}")
         return None
 
@@ -545,7 +558,8 @@ class _Walker:
         keys = self.mapping(node, f"channel `{name}`", ("cost", "requires")) or {}
         cost: int | float = 0
         if "cost" in keys:
-            cost = self.number(keys["cost"][1], "`cost`") or 0
+            number = self.number(keys["cost"][1], "`cost`")
+            cost = number if number is not None else 0
         requires = self.profile_field(keys["requires"][1], "`requires`") if "requires" in keys else None
         return ChannelDef(name, cost, requires, span=self.span(key, node))
 
@@ -832,7 +846,7 @@ class _Walker:
         """An integer percentage; `50%` is accepted too."""
         self.spend()
         if isinstance(node, ScalarNode) and node.tag == INT_TAG:
-            value = _CONSTRUCTOR.construct_object(node)
+            value = _scalar(node)
             if isinstance(value, int):
                 return value
         if isinstance(node, ScalarNode) and (match := WEIGHT_PERCENT.fullmatch(str(node.value).strip())):
