@@ -161,3 +161,13 @@ def test_unknown_profile_field_without_close_match_lists_fields(
     text = journey("  stage s {\n    step a { set profile.zzzzzz = 1 end }\n  }\n")
     [diag] = [d for d in check_text(text) if d.code.code == "JD104"]
     assert diag.hint is not None and diag.hint.startswith("profile fields: `consent_email`, `email`")
+
+
+def test_channel_consent_must_be_a_bool(tmp_path: Path) -> None:
+    from journeydsl.api import check_paths
+
+    schema = SCHEMA.replace("requires profile.consent_email", "requires profile.segment")
+    (tmp_path / "schema.journey").write_text(schema, encoding="utf-8")
+    [diag] = check_paths([tmp_path / "schema.journey"])
+    assert (diag.code.code, diag.span.line if diag.span else 0) == ("JD201", 18)
+    assert "a consent is a bool" in diag.message

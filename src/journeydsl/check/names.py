@@ -192,9 +192,19 @@ def check_schema_consents(project: Project, sink: Sink) -> None:
     """A channel's `requires` must name a profile field of its own schema."""
     for file in checked_files(project):
         for schema in file.schemas:
-            profile = {f.name for f in schema.profile}
+            profile = {f.name: f.type for f in schema.profile}
             for channel in schema.channels:
-                if channel.requires is not None and channel.requires not in profile:
+                if channel.requires is not None and channel.requires in profile:
+                    kind = profile[channel.requires]
+                    if kind.name != "bool":
+                        sink.report(
+                            codes.TYPE_MISMATCH,
+                            f"channel `{channel.name}` requires `profile.{channel.requires}`, a {kind.name}; "
+                            "a consent is a bool",
+                            channel.span,
+                            "name a bool profile field, e.g. `requires profile.consent_email`",
+                        )
+                elif channel.requires is not None:
                     sink.report(
                         codes.UNKNOWN_FIELD,
                         f"channel `{channel.name}` requires `profile.{channel.requires}`, which is not declared",

@@ -438,6 +438,33 @@ def _set(typer: Typer, action: SetProfile) -> None:
         )
 
 
+def _emit(typer: Typer, action: Emit) -> None:
+    """`emit E with {F: X}`: each X must fit E's field F, and every non-nullable field of E be given."""
+    fields = typer.index.events.get(action.event)
+    for arg in action.args:
+        value = typer.infer(arg.value)
+        ref = fields.get(arg.name) if fields is not None else None
+        if ref is None:  # unknown event or field: reported by the names pass
+            continue
+        target = from_ref(ref)
+        if target.kind == "enum" and isinstance(arg.value, Literal) and isinstance(arg.value.value, str):
+            typer._enum_literal(target, arg.value)
+        elif not fits(value, target):
+            typer._mismatch(f"`emit {action.event}` field `{arg.name}` needs a {target}, got {value}", arg.value.span)
+    if fields is None:
+        return
+    given = {arg.name for arg in action.args}
+    missing = [name for name, ref in fields.items() if not ref.nullable and name not in given]
+    if missing:
+        shown = ", ".join(f"`{name}`" for name in missing)
+        typer.sink.report(
+            codes.EMIT_MISSING_FIELD,
+            f"`emit {action.event}` leaves out {shown}, which the event declares as not nullable",
+            action.span,
+            f"add {', '.join(f'{name}: …' for name in missing)} to its `with`, or make the field nullable",
+        )
+
+
 def type_journey(journey: Journey, index: SchemaIndex, sink: Sink) -> None:
     typer = Typer(index, sink)
     entry_events = frozenset({journey.entry.event}) if journey.entry else frozenset()
@@ -468,7 +495,9 @@ def type_journey(journey: Journey, index: SchemaIndex, sink: Sink) -> None:
         for action in step.actions:
             if isinstance(action, SetProfile):
                 _set(typer, action)
-            elif isinstance(action, (Send, Emit, CallAction)):
+            elif isinstance(action, Emit):
+                _emit(typer, action)
+            elif isinstance(action, (Send, CallAction)):
                 _values(typer, (arg.value for arg in action.args))
         flow = step.flow
         if isinstance(flow, Choose):

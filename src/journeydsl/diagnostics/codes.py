@@ -1001,6 +1001,43 @@ journey welcome {
 """,
 )
 
+EMIT_MISSING_FIELD = Code(
+    "JD208",
+    "emit-missing-field",
+    "an `emit` leaves out a field that its event declares as not nullable",
+    W,
+    explanation=(
+        "An emitted event is an event like any other: journeys that enter or wait on it read its fields. "
+        "`emit E with {…}` should give every field of E that is not nullable (`T?`)."
+    ),
+    bad_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { emit cart_updated with { cart_id: "c-1" } -> done }
+    step done { end }
+  }
+}
+""",
+    good_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { emit cart_updated with { cart_id: "c-1", total: 0 } -> done }
+    step done { end }
+  }
+}
+""",
+)
+
 # JD3xx: graph
 UNREACHABLE_STEP = Code(
     "JD301",
@@ -1515,7 +1552,7 @@ journey welcome {
   entry on signed_up
   goal ordered on order_placed within 30d value event.amount
   stage recognize {
-    step hello { emit cart_updated -> done }
+    step hello { emit cart_updated with { cart_id: "c-1", total: 0 } -> done }
     step done { end }
   }
 }
@@ -1527,7 +1564,7 @@ journey cart {
   entry on cart_updated
   goal ordered on order_placed within 30d value event.amount
   stage recognize {
-    step hello { emit signed_up -> done }
+    step hello { emit signed_up with { plan: "pro" } -> done }
     step done { end }
   }
 }
@@ -1540,7 +1577,7 @@ journey welcome {
   entry on signed_up
   goal ordered on order_placed within 30d value event.amount
   stage recognize {
-    step hello { emit cart_updated -> done }
+    step hello { emit cart_updated with { cart_id: "c-1", total: 0 } -> done }
     step done { end }
   }
 }
@@ -1553,7 +1590,7 @@ journey cart {
   goal ordered on order_placed within 30d value event.amount
   stage recognize {
     step hello { wait 1d -> nudge }
-    step nudge { emit signed_up -> done }
+    step nudge { emit signed_up with { plan: "pro" } -> done }
     step done { end }
   }
 }
