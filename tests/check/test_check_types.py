@@ -126,3 +126,10 @@ def test_no_known_event_means_nothing_to_check() -> None:
     t, sink = typer(frozenset())
     assert t.infer(Name(("event", "anything"))).kind == "any"
     assert sink.diagnostics == []
+
+
+def test_unknown_name_hints_the_right_prefix() -> None:
+    t, sink = typer()
+    t.infer(Name(("customer", "ltv")))
+    t.infer(Name(("amount",)))
+    assert [d.hint for d in sink.diagnostics] == ["did you mean `profile.ltv`?", "did you mean `event.amount`?"]

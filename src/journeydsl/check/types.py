@@ -156,12 +156,16 @@ class Typer:
             return _JOURNEY_NAMES[path[1]]
         text = ".".join(path)
         candidates = [*_TOP_NAMES, *(f"profile.{f}" for f in self.index.profile)]
+        hint = did_you_mean(text, candidates)
+        if hint is None and path[-1] in self.index.profile:  # `customer.ltv`, `ltv`: the prefix is what is wrong
+            hint = f"did you mean `profile.{path[-1]}`?"
+        elif hint is None and any(path[-1] in self.index.events.get(e, {}) for e in self.events):
+            hint = f"did you mean `event.{path[-1]}`?"
         self.sink.report(
             codes.UNKNOWN_NAME,
             f"unknown name `{text}`",
             expr.span,
-            did_you_mean(text, candidates)
-            or "names are profile.FIELD, event.FIELD, journey.entered_at, journey.variant and now",
+            hint or "names are profile.FIELD, event.FIELD, journey.entered_at, journey.variant and now",
         )
         return ANY
 
