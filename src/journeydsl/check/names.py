@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from journeydsl.check.context import SchemaIndex, checked_files, checked_journeys
+from journeydsl.check.context import SchemaIndex, checked_files, checked_journeys, header_span
 from journeydsl.check.suggest import did_you_mean, known_list
 from journeydsl.diagnostics import Sink, codes
 from journeydsl.ir import EXPERIENCES, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
@@ -96,14 +96,14 @@ def check_header(project: Project, sink: Sink) -> None:
             sink.report(
                 codes.UNKNOWN_SCHEMA,
                 f"schema `{journey.uses}` is not defined in the files checked or next to this journey",
-                journey.span,
+                header_span(project, journey, "uses"),
                 hint=did_you_mean(journey.uses, known_schemas) or f"known schemas: {known_list(known_schemas)}",
             )
         if journey.experience is not None and journey.experience not in EXPERIENCES:
             sink.report(
                 codes.UNKNOWN_EXPERIENCE,
                 f"`{journey.experience}` is not a connected experience",
-                journey.span,
+                header_span(project, journey, "experience"),
                 hint=did_you_mean(journey.experience, EXPERIENCES) or f"use one of {known_list(EXPERIENCES)}",
             )
 
