@@ -83,10 +83,13 @@ class Validator:
             value = data.get(name)
             if value is None:
                 continue  # missing or null: expressions are null-safe
-            if not check(value):
-                return f"data.{name} must be {text}, got {_json_type(value)} {value!r}"
             if is_timestamp and isinstance(value, str):
-                data[name] = parse_rfc3339(value)
+                try:
+                    data[name] = parse_rfc3339(value)
+                except TimeError:
+                    return f"data.{name} must be {text}, got {_json_type(value)} {value!r}"
+            elif not check(value):
+                return f"data.{name} must be {text}, got {_json_type(value)} {value!r}"
         return None
 
     def profile_patch(self, patch: dict[str, Any]) -> str | None:
@@ -95,10 +98,13 @@ class Validator:
             if rule is None or value is None:
                 continue
             _, check, is_timestamp, text = rule
-            if not check(value):
-                return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
             if is_timestamp and isinstance(value, str):
-                patch[name] = parse_rfc3339(value)
+                try:
+                    patch[name] = parse_rfc3339(value)
+                except TimeError:
+                    return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
+            elif not check(value):
+                return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
         return None
 
 
