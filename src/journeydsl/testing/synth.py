@@ -2,10 +2,10 @@
 
 The stream feeds demos (`make demo`), the runtime benchmark and soak tests. It is read off the
 journeys themselves: each customer gets a profile that fits the schema, an entry event for one or
-two journeys of one schema, then follow-up events drawn from what those journeys listen for
-(`wait` arms, goals, exits) at plausible times, hours to weeks later. A few percent of extra
-events are deliberately bad (an unknown type, a field of the wrong type) so the dead-letter list
-has something to do.
+two journeys of one schema, then follow-up events found by walking each journey as a customer
+might (`wait` arms inside their timeouts, timeouts, exits, goals) at plausible times, minutes to
+weeks later. A few percent of extra events are deliberately bad (an unknown type, a field of the
+wrong type) so the dead-letter list has something to do.
 
     generate_events(project_or_paths, customers=1000, seed=7, start="2026-01-01T00:00:00Z")
     python -m journeydsl.testing.synth journeys/ --customers 1000 --seed 7 -o events.jsonl
@@ -29,14 +29,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from journeydsl.ir import (
+    Choose,
+    End,
+    Experiment,
     FieldDef,
+    Flow,
+    Goto,
     Journey,
     Name,
     Schema,
     SetProfile,
+    Sleep,
     Span,
     TypeRef,
     Wait,
+    flow_targets,
 )
 from journeydsl.project import Project, load_project
 
@@ -46,8 +53,13 @@ Timed = tuple[float, Event]
 DEFAULT_START = "2026-01-01T00:00:00Z"
 DEFAULT_BAD_RATE = 0.02
 ENTRY_SPREAD_DAYS = 30  # entries are spread over this many days after `start`
-_LOG_MIN_GAP = math.log(600)  # follow-ups come 10 minutes ...
-_LOG_GAP_SPAN = math.log(21 * 86400) - _LOG_MIN_GAP  # ... to three weeks after the previous event
+_LOG_MIN_GAP = math.log(600)  # without a timeout, follow-ups come 10 minutes ...
+_LOG_GAP_SPAN = math.log(3 * 86400) - _LOG_MIN_GAP  # ... to three days after the previous event
+_MAX_WALK_STEPS = 60  # steps followed per journey and customer (loops through waits end here)
+_MAX_FOLLOW_UPS = 6  # events per journey and customer after the entry
+_EXIT_SHARE = 0.04  # at a wait: the customer leaves (an exit event) ...
+_TIMEOUT_SHARE = 0.45  # ... or does nothing until the timeout; otherwise an arm's event comes
+_OFF_PATH_GOAL_SHARE = 0.15
 UNKNOWN_TYPES = ("page_viewed_legacy", "app_opened_v0", "loyalty_points_synced")  # never in a schema
 
 # ------------------------------------------------------------------------------------------ vocabulary
@@ -79,15 +91,18 @@ INTEGER_FIELDS = ("rating", "items", "days_inactive", "minutes", "daily_goal_min
 # ------------------------------------------------------------------------------------------ models
 
 
-@dataclass(frozen=True)
+@dataclass
 class JourneyModel:
-    """What one journey listens for, read once from the IR."""
+    """What one journey listens for, read once from the IR: its flows, exits and goals."""
 
     name: str
     schema: Schema
     entry: str
     key_field: str | None  # `key event.cart_id` -> "cart_id"
-    follow_ups: tuple[str, ...]  # event types that move, convert or end an instance, weighted by repetition
+    entry_step: str | None
+    flows: dict[str, Flow]  # step name -> its flow
+    exits: tuple[str, ...] = ()  # exit event types
+    goals: tuple[tuple[str, int], ...] = ()  # (goal event type, `within` in seconds)
     profile_used: tuple[str, ...] = ()  # profile fields the journey reads or sets
 
 
@@ -123,22 +138,24 @@ def _profile_names(node: Any) -> Iterator[str]:
 
 
 def journey_model(journey: Journey, schema: Schema) -> JourneyModel | None:
-    """The follow-up events of a journey: wait arms (twice: they are what customers mostly do), goals, exits."""
+    """The walkable shape of a journey; None for a journey with no entry (nothing would start it)."""
     if journey.entry is None:
         return None
     known = {event.name for event in schema.events}
-    follow: list[str] = []
-    for step in journey.steps():
-        if isinstance(step.flow, Wait):
-            follow.extend(arm.event for arm in step.flow.arms for _ in range(2))
-    follow.extend(goal.event for goal in journey.goals)
-    follow.extend(exit_.event for exit_ in journey.exits)
+    entry_step = journey.entry_step
     return JourneyModel(
         name=journey.name,
         schema=schema,
         entry=journey.entry.event,
         key_field=_key_field(journey),
-        follow_ups=tuple(event for event in follow if event in known),
+        entry_step=entry_step.name if entry_step else None,
+        flows={step.name: step.flow for step in journey.steps()},
+        exits=tuple(exit_.event for exit_ in journey.exits if exit_.event in known),
+        goals=tuple(
+            (goal.event, goal.within.seconds if goal.within else 30 * 86400)
+            for goal in journey.goals
+            if goal.event in known
+        ),
         profile_used=tuple(dict.fromkeys(_profile_names(journey))),
     )
 
@@ -366,14 +383,7 @@ class _Generator:
             entry = self._event(family, model.entry, customer_id, customer, entered)
             drawn.append((entered, entry))
             key = entry["data"].get(model.key_field) if model.key_field else None
-            follow = model.follow_ups
-            if not follow:
-                continue
-            at = entered
-            for _ in range(self._follow_up_count()):
-                # Log-uniform gaps: most reactions come within hours, some after weeks.
-                at += math.exp(_LOG_MIN_GAP + rnd() * _LOG_GAP_SPAN)
-                event = self._event(family, follow[int(rnd() * len(follow))], customer_id, customer, at)
+            for at, event in self._walk(family, model, customer_id, customer, entered):
                 if key is not None and model.key_field in event["data"]:
                     event["data"][model.key_field] = key
                 drawn.append((at, event))
@@ -384,10 +394,64 @@ class _Generator:
             drawn.extend(self._bad_events(drawn, family, customer_id))
         return drawn
 
-    def _follow_up_count(self) -> int:
-        # 0-4 with a mean of about 1.9: with the entry, about three events per customer and journey.
-        draw = self.rnd()
-        return 0 if draw < 0.12 else 1 if draw < 0.37 else 2 if draw < 0.67 else 3 if draw < 0.87 else 4
+    def _walk(
+        self, family: _Family, model: JourneyModel, customer_id: str, customer: _Customer, entered: float
+    ) -> list[Timed]:
+        """Follow the journey as a customer might: at each `wait`, an arm's event, the timeout or an exit.
+
+        Event times fall inside the wait's timeout (or hours to days without one), so the stream
+        exercises both the event arms and the timers; `choose` and experiments are guessed at
+        random, which only decides what the customer is likely to do next: the engine decides
+        where the instance really goes.
+        """
+        rnd = self.rnd
+        out: list[Timed] = []
+        at = entered
+        step = model.entry_step
+        for _ in range(_MAX_WALK_STEPS):
+            flow = model.flows.get(step) if step else None
+            if flow is None or isinstance(flow, End) or len(out) >= _MAX_FOLLOW_UPS:
+                break
+            if isinstance(flow, Goto):
+                step = flow.target.name
+            elif isinstance(flow, Sleep):
+                at += flow.duration.seconds
+                step = flow.target.name
+            elif isinstance(flow, (Choose, Experiment)):
+                targets = flow_targets(flow)
+                step = targets[int(rnd() * len(targets))].name
+            elif isinstance(flow, Wait):
+                timeout = flow.timeout
+                limit = timeout.after.seconds if timeout and timeout.after else None
+                draw = rnd()
+                if draw < _EXIT_SHARE and model.exits:
+                    at += self._gap(limit)
+                    exit_type = model.exits[int(rnd() * len(model.exits))]
+                    out.append((at, self._event(family, exit_type, customer_id, customer, at)))
+                    break
+                if draw < _EXIT_SHARE + _TIMEOUT_SHARE or not flow.arms:
+                    if timeout is None:
+                        break  # a customer who never acts; the checker warns about such waits
+                    at += limit if limit is not None else 86400
+                    step = timeout.target.name
+                    continue
+                arm = flow.arms[int(rnd() * len(flow.arms))]
+                at += self._gap(limit)
+                out.append((at, self._event(family, arm.event, customer_id, customer, at)))
+                step = arm.target.name
+        # Some goals happen off the journey's path (a purchase in the shop): now and then, one inside `within`.
+        produced = {event["type"] for _, event in out}
+        for goal_event, within in model.goals:
+            if goal_event not in produced and rnd() < _OFF_PATH_GOAL_SHARE:
+                when = entered + 600 + rnd() * within
+                out.append((when, self._event(family, goal_event, customer_id, customer, when)))
+        return out
+
+    def _gap(self, limit: int | None) -> float:
+        if limit is not None:  # inside the timeout, so the event arm wins
+            return limit * (0.05 + 0.9 * self.rnd())
+        # Log-uniform: most reactions come within hours, some after days.
+        return math.exp(_LOG_MIN_GAP + self.rnd() * _LOG_GAP_SPAN)
 
     def _event(self, family: _Family, event_type: str, customer_id: str, customer: _Customer, at: float) -> Event:
         makers = family.events.get(event_type, [])
