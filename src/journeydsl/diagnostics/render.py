@@ -118,7 +118,7 @@ def sarif_document(diags: Sequence[Diagnostic]) -> dict[str, Any]:
             "shortDescription": {"text": code.summary},
             "fullDescription": {"text": code.explanation or code.summary},
             "defaultConfiguration": {"level": _SARIF_LEVEL[code.severity]},
-            "helpUri": f"https://github.com/journeydsl/journeydsl/blob/main/docs/diagnostics.md#{code.code.lower()}",
+            "help": {"text": f"docs/diagnostics.md#{code.code.lower()}; `journeydsl check --explain {code.code}`"},
         }
         for code in registry
     ]
@@ -152,7 +152,6 @@ def sarif_document(diags: Sequence[Diagnostic]) -> dict[str, Any]:
                     "driver": {
                         "name": "journeydsl",
                         "version": __version__,
-                        "informationUri": "https://github.com/journeydsl/journeydsl",
                         "rules": rules,
                     }
                 },
