@@ -171,3 +171,11 @@ def test_channel_consent_must_be_a_bool(tmp_path: Path) -> None:
     [diag] = check_paths([tmp_path / "schema.journey"])
     assert (diag.code.code, diag.span.line if diag.span else 0) == ("JD201", 18)
     assert "a consent is a bool" in diag.message
+
+
+def test_choose_ending_in_when_true_needs_no_otherwise(check_text: Callable[[str], list[Diagnostic]]) -> None:
+    body = (
+        "  stage s {\n    step a {\n      choose {\n        when profile.ltv > 1 -> b\n        when true -> b\n"
+        "      }\n    }\n    step b { end }\n  }\n"
+    )
+    assert codes_of(check_text(journey(body))) == []

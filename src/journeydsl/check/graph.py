@@ -132,7 +132,7 @@ def _check_journey(journey: Journey, sink: Sink) -> None:
 
 
 def _check_choose(name: str, flow: Choose, step: Step, sink: Sink) -> None:
-    if flow.otherwise is None:
+    if flow.otherwise is None and not any(always_true(b.condition) for b in flow.branches):
         sink.report(
             codes.CHOOSE_WITHOUT_OTHERWISE,
             f"the `choose` in step `{name}` has no `otherwise`: when no branch holds, the instance stops here",
