@@ -30,6 +30,7 @@ from journeydsl.project import load_project
 from journeydsl.runtime import Engine, MemoryStore
 from journeydsl.runtime.bundle import Bundle, load_bundle
 from journeydsl.runtime.jsonio import dumps, loads
+from journeydsl.runtime.state import ACTIVE
 
 ROOT = Path(__file__).resolve().parent.parent
 START = 1767225600  # 2026-01-01T00:00:00Z
@@ -166,7 +167,7 @@ def memory_per_instance(bundle: Bundle, instances: int) -> tuple[int, int, int]:
     gc.collect()
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    active = sum(1 for c in store.customers.values() for i in c["i"].values() if i["a"])
+    active = sum(1 for c in store.customers.values() for i in c["i"].values() if i[ACTIVE])
     return active, current - before, peak - before
 
 

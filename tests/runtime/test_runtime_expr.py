@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, compile_expr
+from journeydsl.runtime.state import VARIANT, new_instance
 
 PROFILE = {"segment": "vip", "ltv": 120.0, "name": "Ada", "tags": ["a", "b"], "none": None, "since": 1000.0}
 EVENT = {"amount": 5, "id": "e1", "type": "paid", "at": 1000.0 + 3 * 86400}
 
 
-def ev(node: list[Any], instance: dict[str, Any] | None = None) -> Any:
+def ev(node: list[Any], instance: list[Any] | None = None) -> Any:
     return compile_expr(node)(Scope(PROFILE, EVENT, instance, EVENT["at"]))
 
 
@@ -62,7 +63,8 @@ def test_values(node: list[Any], want: Any) -> None:
 
 
 def test_journey_names_read_the_instance() -> None:
-    instance = {"e": 42.0, "vr": "friendly"}
+    instance = new_instance("c1/j/1", "j", 1, None, 1, 42.0, EVENT)
+    instance[VARIANT] = "friendly"
     assert ev(["ref", "journey", "entered_at"], instance) == 42.0
     assert ev(["ref", "journey", "variant"], instance) == "friendly"
 

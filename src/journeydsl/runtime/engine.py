@@ -2,10 +2,8 @@
 
 Per customer the store holds one small JSON-able dict:
     {"p": profile, "i": {instance slot: instance}, "c": {"journey|channel": [send times]}}
-and an instance is
-    {"id", "j" journey, "v" version, "k" key, "n" entry number, "a" active (0/1), "s" step id,
-     "e" entered at, "t" timer due or None, "q" record sequence, "ev" current event,
-     "vr" last variant, "x" {experiment: variant}, "g" [goals counted]}.
+and an instance is a list laid out in `state.py` (id, journey, version, key, entry number, active,
+step, entered at, timer, record sequence, current event, variant, variants, goals).
 The slot is the journey id, or "journey|key" for keyed journeys; an ended instance stays in its
 slot (for `reentry` and late goals) until the next entry replaces it.
 
@@ -23,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Plan, Step
 from journeydsl.runtime.store import Store, Transition, open_store
@@ -116,8 +115,8 @@ class Engine:
         heap = self._heap
         for customer_id, customer in self.store.customers.items():
             for slot, inst in customer["i"].items():
-                if inst["a"] and inst["t"] is not None:
-                    heap.append((inst["t"], customer_id, slot, inst["id"]))
+                if inst[S.ACTIVE] and inst[S.TIMER] is not None:
+                    heap.append((inst[S.TIMER], customer_id, slot, inst[S.ID]))
         heapq.heapify(heap)
 
     def close(self) -> None:
@@ -140,11 +139,11 @@ class Engine:
             return []
         found = []
         for inst in customer["i"].values():
-            plan = self.plans.get((inst["j"], inst["v"]))
-            step = plan.steps[inst["s"]].name if plan and inst["s"] is not None else None
-            found.append({"id": inst["id"], "journey": inst["j"], "version": inst["v"], "key": inst["k"],
-                          "active": bool(inst["a"]), "step": step, "entered_at": format_time(inst["e"]),
-                          "variants": dict(inst.get("x") or {}), "goals": list(inst.get("g") or ())})
+            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
+            step = plan.steps[inst[S.STEP]].name if plan and inst[S.STEP] is not None else None
+            found.append({"id": inst[S.ID], "journey": inst[S.JOURNEY], "version": inst[S.VERSION], "key": inst[S.KEY],
+                          "active": bool(inst[S.ACTIVE]), "step": step, "entered_at": format_time(inst[S.ENTERED]),
+                          "variants": dict(inst[S.VARIANTS] or {}), "goals": list(inst[S.GOALS] or ())})
         return found
 
     def pending_timers(self) -> int:
@@ -268,32 +267,32 @@ class Engine:
         profile = customer["p"]
         instances = customer["i"]
         for slot, inst in list(instances.items()):
-            if inst["j"] == exclude:
+            if inst[S.JOURNEY] == exclude:
                 continue
-            plan = self.plans.get((inst["j"], inst["v"]))
+            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             if plan is None:
-                if inst["a"]:
+                if inst[S.ACTIVE]:
                     self._orphan(cid, inst, now, out)
                 continue
             if event_type not in plan.listens:
                 continue
             key_field = plan.key_field
-            if key_field is not None and inst["k"] is not None and key_field in event:
-                if _key_text(event[key_field]) != inst["k"]:
+            if key_field is not None and inst[S.KEY] is not None and key_field in event:
+                if _key_text(event[key_field]) != inst[S.KEY]:
                     continue
-            if inst["a"]:
+            if inst[S.ACTIVE]:
                 exits = plan.exits.get(event_type)
                 if exits and self._exit(cid, profile, inst, plan, exits, event_type, event, now, out):
                     self._goals(cid, profile, inst, plan, event_type, event, now, out)
                     continue
-                step = plan.steps[inst["s"]]
+                step = plan.steps[inst[S.STEP]]
                 arms = step.wait_on.get(event_type) if step.kind == WAIT else None
                 if arms:
                     scope = Scope(profile, event, inst, now)
                     for guard, target in arms:
                         if guard is None or self._test(guard, scope, cid, inst, step.name, now, out):
-                            inst["ev"] = event
-                            inst["t"] = None
+                            inst[S.EVENT] = event
+                            inst[S.TIMER] = None
                             self._run(cid, customer, slot, inst, plan, target, step.name, now, event_type, out)
                             break
             self._goals(cid, profile, inst, plan, event_type, event, now, out)
@@ -301,9 +300,9 @@ class Engine:
             if plan.journey != exclude:
                 self._enter(cid, customer, plan, event_type, event, now, out)
 
-    def _exit(self, cid: str, profile: dict[str, Any], inst: dict[str, Any], plan: Plan, exits: list[Any],
+    def _exit(self, cid: str, profile: dict[str, Any], inst: S.Instance, plan: Plan, exits: list[Any],
               event_type: str, event: dict[str, Any], now: float, out: list[dict[str, Any]]) -> bool:
-        step_name = plan.steps[inst["s"]].name
+        step_name = plan.steps[inst[S.STEP]].name
         scope = Scope(profile, event, inst, now)
         for where in exits:
             if where is None or self._test(where, scope, cid, inst, step_name, now, out):
@@ -312,16 +311,16 @@ class Engine:
                 return True
         return False
 
-    def _goals(self, cid: str, profile: dict[str, Any], inst: dict[str, Any], plan: Plan, event_type: str,
+    def _goals(self, cid: str, profile: dict[str, Any], inst: S.Instance, plan: Plan, event_type: str,
                event: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
         goals = plan.goals.get(event_type)
         if not goals:
             return
-        step_name = plan.steps[inst["s"]].name
-        counted = inst.get("g") or []
+        step_name = plan.steps[inst[S.STEP]].name
+        counted = inst[S.GOALS] or []
         scope = Scope(profile, event, inst, now)
         for name, where, within, value in goals:
-            if name in counted or (within is not None and now - inst["e"] > within):
+            if name in counted or (within is not None and now - inst[S.ENTERED] > within):
                 continue
             if where is not None and not self._test(where, scope, cid, inst, step_name, now, out):
                 continue
@@ -331,7 +330,7 @@ class Engine:
                 if isinstance(amount, bool) or not isinstance(amount, (int, float)):
                     amount = None
             counted = [*counted, name]
-            inst["g"] = counted
+            inst[S.GOALS] = counted
             out.append(self._record("goal", cid, inst, step_name, now, goal=name, value=amount))
 
     def _enter(self, cid: str, customer: dict[str, Any], plan: Plan, event_type: str, event: dict[str, Any],
@@ -352,14 +351,13 @@ class Engine:
         instances = customer["i"]
         old = instances.get(slot)
         if old is not None:
-            if old["a"] or plan.reentry == "never":
+            if old[S.ACTIVE] or plan.reentry == "never":
                 return
-            if plan.reentry == "after" and now - old["e"] < plan.reentry_after:
+            if plan.reentry == "after" and now - old[S.ENTERED] < plan.reentry_after:
                 return
-        number = old["n"] + 1 if old is not None else 1
+        number = old[S.NUMBER] + 1 if old is not None else 1
         inst_id = f"{cid}/{plan.journey}/{number}" if key is None else f"{cid}/{plan.journey}/{key}/{number}"
-        inst: dict[str, Any] = {"id": inst_id, "j": plan.journey, "v": plan.version, "k": key, "n": number, "a": 1,
-                                "s": None, "e": now, "t": None, "q": 0, "ev": event}
+        inst = S.new_instance(inst_id, plan.journey, plan.version, key, number, now, event)
         instances[slot] = inst
         out.append(self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now, event=event_type))
         self._run(cid, customer, slot, inst, plan, plan.entry_step, None, now, event_type, out)
@@ -375,17 +373,17 @@ class Engine:
             due, cid, slot, inst_id = heapq.heappop(heap)
             customer = customers.get(cid)
             inst = customer["i"].get(slot) if customer else None
-            if inst is None or inst["id"] != inst_id or not inst["a"] or inst["t"] != due:
+            if inst is None or inst[S.ID] != inst_id or not inst[S.ACTIVE] or inst[S.TIMER] != due:
                 continue  # a stale entry: the instance moved on or ended since the timer was set
-            inst["t"] = None
+            inst[S.TIMER] = None
             now = due if floor is None or due >= floor else floor
-            plan = self.plans.get((inst["j"], inst["v"]))
+            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             assert customer is not None
             store.touch(cid)
             if plan is None:
                 self._orphan(cid, inst, now, out)
                 continue
-            step = plan.steps[inst["s"]]
+            step = plan.steps[inst[S.STEP]]
             if step.timer_to is None:
                 continue
             self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
@@ -393,13 +391,13 @@ class Engine:
         if store.clock is None or until > store.clock:
             store.clock = until
 
-    def _set_timer(self, cid: str, slot: str, inst: dict[str, Any], due: float) -> None:
-        inst["t"] = due
-        heapq.heappush(self._heap, (due, cid, slot, inst["id"]))
+    def _set_timer(self, cid: str, slot: str, inst: S.Instance, due: float) -> None:
+        inst[S.TIMER] = due
+        heapq.heappush(self._heap, (due, cid, slot, inst[S.ID]))
 
     # ------------------------------------------------------------------ running steps
 
-    def _run(self, cid: str, customer: dict[str, Any], slot: str, inst: dict[str, Any], plan: Plan, step_id: int,
+    def _run(self, cid: str, customer: dict[str, Any], slot: str, inst: S.Instance, plan: Plan, step_id: int,
              came_from: str | None, now: float, via: str | None, out: list[dict[str, Any]]) -> None:
         """Run from `step_id` until a wait, a sleep or an end (or the step limit)."""
         steps = plan.steps
@@ -408,15 +406,15 @@ class Engine:
         taken = 0
         while True:
             step = steps[step_id]
-            trans.append((plan.journey, plan.version, cid, inst["id"], came_from, step.name, now, via))
-            inst["s"] = step_id
+            trans.append((plan.journey, plan.version, cid, inst[S.ID], came_from, step.name, now, via))
+            inst[S.STEP] = step_id
             taken += 1
             if taken > self.step_limit:
                 out.append(self._record("error", cid, inst, step.name, now,
                                         reason=f"step limit of {self.step_limit} reached within one event"))
                 self._stop(inst)
                 return
-            scope = Scope(profile, inst["ev"], inst, now)
+            scope = Scope(profile, inst[S.EVENT], inst, now)
             if step.actions:
                 self._actions(cid, customer, inst, plan, step, scope, now, out)
             kind = step.kind
@@ -456,7 +454,7 @@ class Engine:
             via = None
             step_id = target  # type: ignore[assignment]
 
-    def _assign(self, cid: str, inst: dict[str, Any], plan: Plan, step: Step) -> int:
+    def _assign(self, cid: str, inst: S.Instance, plan: Plan, step: Step) -> int:
         name = step.experiment or ""
         forced = self.force_by_customer.get(cid, {}).get(name) or self.force.get(name)
         chosen = None
@@ -465,13 +463,13 @@ class Engine:
         if chosen is None:
             bucket = assign_bucket(plan.journey, name, cid)
             chosen = next((v for v in step.variants if bucket < v[1]), step.variants[-1])
-        variants = dict(inst.get("x") or {})
+        variants = dict(inst[S.VARIANTS] or {})
         variants[name] = chosen[0]
-        inst["x"] = variants
-        inst["vr"] = chosen[0]
+        inst[S.VARIANTS] = variants
+        inst[S.VARIANT] = chosen[0]
         return chosen[2]
 
-    def _actions(self, cid: str, customer: dict[str, Any], inst: dict[str, Any], plan: Plan, step: Step, scope: Scope,
+    def _actions(self, cid: str, customer: dict[str, Any], inst: S.Instance, plan: Plan, step: Step, scope: Scope,
                  now: float, out: list[dict[str, Any]]) -> None:
         for kind, name, extra, args in step.actions:
             try:
@@ -492,7 +490,7 @@ class Engine:
             except ExprError as err:
                 out.append(self._record("error", cid, inst, step.name, now, reason=f"{kind} {name}: {err}"))
 
-    def _send(self, cid: str, customer: dict[str, Any], inst: dict[str, Any], plan: Plan, step: Step, channel: str,
+    def _send(self, cid: str, customer: dict[str, Any], inst: S.Instance, plan: Plan, step: Step, channel: str,
               template: str, data: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
         profile = customer["p"]
         cost, requires = plan.channels.get(channel, (0.0, None))
@@ -500,7 +498,7 @@ class Engine:
         reason = None
         at = now
         cap = plan.caps.get(channel)
-        cap_slot = f"{plan.journey}|{channel}"
+        cap_slot = plan.cap_slots.get(channel) or f"{plan.journey}|{channel}"
         if requires is not None and profile.get(requires) is not True:
             status, reason = "suppressed", "consent"
         elif cap is not None:
@@ -517,7 +515,7 @@ class Engine:
         if status == "suppressed":
             fields["reason"] = reason
         else:
-            event = inst["ev"]
+            event = inst[S.EVENT]
             shown_event = dict(event)
             shown_event["at"] = format_time(event["at"])
             try:
@@ -555,12 +553,12 @@ class Engine:
 
     # ------------------------------------------------------------------ helpers
 
-    def _record(self, kind: str, cid: str, inst: dict[str, Any], step: str, now: float,
+    def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float,
                 **fields: Any) -> dict[str, Any]:
-        seq = inst["q"]
-        inst["q"] = seq + 1
-        record = {"kind": kind, "journey": inst["j"], "version": inst["v"], "customer_id": cid,
-                  "instance": inst["id"], "step": step, "at": format_time(now), "key": f"{inst['id']}:{step}:{seq}"}
+        seq = inst[S.SEQ]
+        inst[S.SEQ] = seq + 1
+        record = {"kind": kind, "journey": inst[S.JOURNEY], "version": inst[S.VERSION], "customer_id": cid,
+                  "instance": inst[S.ID], "step": step, "at": format_time(now), "key": f"{inst[S.ID]}:{step}:{seq}"}
         record.update(fields)
         return record
 
@@ -569,17 +567,17 @@ class Engine:
                 "instance": None, "step": None, "at": format_time(now),
                 "key": f"{cid}/{plan.journey}:entry:{event['id']}", "reason": reason}
 
-    def _stop(self, inst: dict[str, Any]) -> None:
-        inst["a"] = 0
-        inst["t"] = None
-        inst.pop("ev", None)  # the current event is only needed while the instance runs
+    def _stop(self, inst: S.Instance) -> None:
+        inst[S.ACTIVE] = 0
+        inst[S.TIMER] = None
+        inst[S.EVENT] = None  # the current event is only needed while the instance runs
 
-    def _orphan(self, cid: str, inst: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
-        out.append(self._record("error", cid, inst, "", now,
-                                reason=f"version {inst['v']} of {inst['j']} is not in this bundle; instance stopped"))
+    def _orphan(self, cid: str, inst: S.Instance, now: float, out: list[dict[str, Any]]) -> None:
+        reason = f"version {inst[S.VERSION]} of {inst[S.JOURNEY]} is not in this bundle; instance stopped"
+        out.append(self._record("error", cid, inst, "", now, reason=reason))
         self._stop(inst)
 
-    def _eval(self, fn: Any, scope: Scope, cid: str, inst: dict[str, Any], step: str, now: float,
+    def _eval(self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float,
               out: list[dict[str, Any]]) -> Any:
         try:
             return fn(scope)
@@ -587,7 +585,7 @@ class Engine:
             out.append(self._record("error", cid, inst, step, now, reason=str(err)))
             return None
 
-    def _test(self, fn: Any, scope: Scope, cid: str, inst: dict[str, Any], step: str, now: float,
+    def _test(self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float,
               out: list[dict[str, Any]]) -> bool:
         return truthy(self._eval(fn, scope, cid, inst, step, now, out))
 

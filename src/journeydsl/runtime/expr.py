@@ -12,6 +12,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from journeydsl.runtime.state import ENTERED, VARIANT
+
 
 class ExprError(Exception):
     """An expression failed at run time; the engine records it and goes on."""
@@ -22,7 +24,7 @@ class Scope:
 
     __slots__ = ("profile", "event", "instance", "now")
 
-    def __init__(self, profile: dict[str, Any], event: dict[str, Any] | None, instance: dict[str, Any] | None,
+    def __init__(self, profile: dict[str, Any], event: dict[str, Any] | None, instance: list[Any] | None,
                  now: float) -> None:
         self.profile = profile
         self.event = event
@@ -83,9 +85,9 @@ def _ref(node: list[Any]) -> Fn:
         return event_field
     if root == "journey":
         if name == "entered_at":
-            return lambda scope: None if scope.instance is None else scope.instance.get("e")
+            return lambda scope: None if scope.instance is None else scope.instance[ENTERED]
         if name == "variant":
-            return lambda scope: None if scope.instance is None else scope.instance.get("vr")
+            return lambda scope: None if scope.instance is None else scope.instance[VARIANT]
     raise PlanError(f"unknown name {'.'.join(map(str, path))!r}")
 
 

@@ -126,6 +126,8 @@ class Plan:
         self.caps: dict[str, tuple[int, float]] = {
             channel: (int(cap["max"]), float(cap["per_s"])) for channel, cap in (raw.get("caps") or {}).items()
         }
+        # One shared key string per capped channel, so customers' cap lists do not each hold a copy.
+        self.cap_slots: dict[str, str] = {channel: f"{self.journey}|{channel}" for channel in self.caps}
         quiet = raw.get("quiet")
         self.quiet: tuple[int, int] | None = (int(quiet["start_min"]), int(quiet["end_min"])) if quiet else None
         schema = raw.get("schema") or {}
