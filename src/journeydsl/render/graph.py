@@ -1,0 +1,228 @@
+"""A journey as a drawing model: nodes in stage clusters and labelled edges, before any back end.
+
+Graphviz, Mermaid and the semantic diff all read this model, so they agree on what a node, an edge and its
+label are. Edges carry a `key` that is unique among the edges leaving one node and stays the same when only
+the target or guard changes (`on:contract_signed`, `when:1`, `variant:friendly`): the diff matches on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from journeydsl.ir import (
+    STAGE_ORDER,
+    Choose,
+    End,
+    Experiment,
+    Goal,
+    Goto,
+    Journey,
+    Sleep,
+    Step,
+    Wait,
+)
+from journeydsl.render.labels import action_summary, expr_text, shorten
+
+ENTRY_ID = "ENTRY"  # upper case: cannot collide with a step name ([a-z_][a-z0-9_]*)
+EXITS_ID = "EXITS"
+GOALS_ID = "GOALS"
+
+STEP_KINDS: tuple[str, ...] = ("action", "sleep", "wait", "choose", "experiment", "end")
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str  # one of STEP_KINDS, or "entry", "exits", "goals"
+    title: str
+    lines: tuple[str, ...] = ()  # detail lines under the title (actions, policies)
+    stage: str | None = None
+    status: str = ""  # "", "added", "removed", "changed": set by the diff
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    key: str
+    label: str
+    kind: str  # next, sleep, on, at, after, when, otherwise, variant, control, entry
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    node_ids: tuple[str, ...]
+
+
+@dataclass
+class JourneyGraph:
+    name: str
+    title: str
+    clusters: list[Cluster] = field(default_factory=list)
+    nodes: dict[str, Node] = field(default_factory=dict)  # insertion order is drawing order
+    edges: list[Edge] = field(default_factory=list)
+    policies: tuple[str, ...] = ()  # reentry, caps, quiet: shown in the graph's caption
+
+    def step_nodes(self) -> list[Node]:
+        return [node for node in self.nodes.values() if node.kind in STEP_KINDS]
+
+
+def step_kind(step: Step) -> str:
+    flow = step.flow
+    if isinstance(flow, Goto):
+        return "action"
+    if isinstance(flow, Sleep):
+        return "sleep"
+    if isinstance(flow, Wait):
+        return "wait"
+    if isinstance(flow, Choose):
+        return "choose"
+    if isinstance(flow, Experiment):
+        return "experiment"
+    if isinstance(flow, End):
+        return "end"
+    raise TypeError(f"unknown flow node {type(flow).__name__}")
+
+
+def ordered_stages(journey: Journey) -> list[tuple[str, list[Step]]]:
+    """Stages in recognize, request, respond, repeat order, others after in source order.
+
+    Two blocks with the same stage name are drawn as one cluster (the checker reports the duplicate).
+    """
+    merged: dict[str, list[Step]] = {}
+    for stage in journey.stages:
+        merged.setdefault(stage.name, []).extend(stage.steps)
+    canonical = [name for name in STAGE_ORDER if name in merged]
+    others = [name for name in merged if name not in STAGE_ORDER]
+    return [(name, merged[name]) for name in canonical + others]
+
+
+def _step_node(step: Step, stage: str) -> Node:
+    kind = step_kind(step)
+    lines = [action_summary(action) for action in step.actions]
+    flow = step.flow
+    if isinstance(flow, Experiment):
+        lines.append(f"experiment {flow.name}")
+    elif isinstance(flow, End) and flow.outcome:
+        lines.append(f"end {flow.outcome}")
+    elif isinstance(flow, End):
+        lines.append("end")
+    elif isinstance(flow, Wait):
+        lines.append("wait")
+    return Node(step.name, kind, step.name, tuple(shorten(line) for line in lines), stage)
+
+
+def _step_edges(step: Step) -> list[Edge]:
+    flow = step.flow
+    name = step.name
+    if isinstance(flow, Goto):
+        return [Edge(name, flow.target.name, "next", "", "next")]
+    if isinstance(flow, Sleep):
+        return [Edge(name, flow.target.name, "next", f"wait {flow.duration}", "sleep")]
+    if isinstance(flow, Wait):
+        edges: list[Edge] = []
+        seen: dict[str, int] = {}
+        for arm in flow.arms:
+            # The same event may appear twice with different guards; number the repeats.
+            seen[arm.event] = seen.get(arm.event, 0) + 1
+            key = f"on:{arm.event}" if seen[arm.event] == 1 else f"on:{arm.event}#{seen[arm.event]}"
+            label = f"on {arm.event}" + (f" where {shorten(expr_text(arm.where))}" if arm.where else "")
+            edges.append(Edge(name, arm.target.name, key, label, "on"))
+        if flow.timeout is not None:
+            timeout = flow.timeout
+            if timeout.after is not None:
+                edges.append(Edge(name, timeout.target.name, "timeout", f"after {timeout.after}", "after"))
+            else:
+                at = expr_text(timeout.at) if timeout.at is not None else "?"
+                edges.append(Edge(name, timeout.target.name, "timeout", f"at {shorten(at)}", "at"))
+        return edges
+    if isinstance(flow, Choose):
+        edges = [
+            Edge(name, branch.target.name, f"when:{index}", f"when {shorten(expr_text(branch.condition))}", "when")
+            for index, branch in enumerate(flow.branches, start=1)
+        ]
+        if flow.otherwise is not None:
+            edges.append(Edge(name, flow.otherwise.name, "otherwise", "otherwise", "otherwise"))
+        return edges
+    if isinstance(flow, Experiment):
+        return [
+            Edge(
+                name,
+                variant.target.name,
+                f"variant:{variant.name}",
+                f"{'control' if variant.control else variant.name} {variant.weight}%",
+                "control" if variant.control else "variant",
+            )
+            for variant in flow.variants
+        ]
+    if isinstance(flow, End):
+        return []
+    raise TypeError(f"unknown flow node {type(flow).__name__}")
+
+
+def _policies(journey: Journey) -> tuple[str, ...]:
+    lines: list[str] = []
+    if journey.audience is not None:
+        lines.append(f"audience {shorten(expr_text(journey.audience))}")
+    if journey.reentry is not None:
+        mode = journey.reentry
+        lines.append(f"reentry after {mode.after}" if mode.mode == "after" else f"reentry {mode.mode}")
+    lines.extend(f"cap {cap.channel} {cap.max} per {cap.per}" for cap in journey.caps)
+    if journey.quiet is not None:
+        lines.append(f"quiet {journey.quiet.start}-{journey.quiet.end}")
+    return tuple(lines)
+
+
+def journey_graph(journey: Journey) -> JourneyGraph:
+    """Build the drawing model of one journey; deterministic for a given IR."""
+    title = journey.title or journey.name
+    if journey.version is not None:
+        title = f"{title} (v{journey.version})"
+    graph = JourneyGraph(journey.name, title, policies=_policies(journey))
+    if journey.entry is not None:
+        entry = journey.entry
+        lines = []
+        if entry.where is not None:
+            lines.append(f"where {shorten(expr_text(entry.where))}")
+        if entry.key is not None:
+            lines.append(f"key {shorten(expr_text(entry.key))}")
+        graph.nodes[ENTRY_ID] = Node(ENTRY_ID, "entry", f"entry on {entry.event}", tuple(lines))
+    for stage_name, steps in ordered_stages(journey):
+        ids: list[str] = []
+        for step in steps:
+            if step.name in graph.nodes:  # a duplicate step: drawn once
+                continue
+            graph.nodes[step.name] = _step_node(step, stage_name)
+            ids.append(step.name)
+        graph.clusters.append(Cluster(stage_name, tuple(ids)))
+    entry_step = journey.entry_step
+    if ENTRY_ID in graph.nodes and entry_step is not None:
+        graph.edges.append(Edge(ENTRY_ID, entry_step.name, "entry", "", "entry"))
+    # Of duplicate steps only the first is drawn (the checker reports the rest), so only its edges count.
+    for step in journey.step_map().values():
+        graph.edges.extend(_step_edges(step))
+    if journey.exits:
+        graph.nodes[EXITS_ID] = Node(
+            EXITS_ID,
+            "exits",
+            "exits",
+            tuple(
+                f"on {e.event}" + (f" where {shorten(expr_text(e.where))}" if e.where else "") for e in journey.exits
+            ),
+        )
+    if journey.goals:
+        graph.nodes[GOALS_ID] = Node(GOALS_ID, "goals", "goals", tuple(_goal_line(goal) for goal in journey.goals))
+    return graph
+
+
+def _goal_line(goal: Goal) -> str:
+    text = f"{goal.name} on {goal.event}"
+    if goal.where is not None:
+        text += f" where {shorten(expr_text(goal.where), 32)}"
+    if goal.within is not None:
+        text += f" within {goal.within}"
+    if goal.value is not None:
+        text += f" value {shorten(expr_text(goal.value), 32)}"
+    return text
