@@ -82,10 +82,11 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "budget": (40, 300), "balance": (-300, 200), "minutes": (3, 75), "daily_goal_min": (5, 45),
     "rating": (1, 5), "items": (1, 8), "days_inactive": (20, 240), "roof_area_m2": (6, 90),
     "speed_mbps": (100, 1000), "days": (1, 30), "streak_days": (0, 20), "coach_nudges": (0, 3),
-    "rides_booked": (0, 6), "feedback_count": (0, 12),
+    "rides_booked": (0, 6), "feedback_count": (0, 12), "checkin_lead": (3 * 3600, 48 * 3600),
 }  # fmt: skip
 INTEGER_FIELDS = ("rating", "items", "days_inactive", "minutes", "daily_goal_min", "days", "streak_days",
-                  "coach_nudges", "rides_booked", "feedback_count", "speed_mbps", "roof_area_m2")  # fmt: skip
+                  "coach_nudges", "rides_booked", "feedback_count", "speed_mbps", "roof_area_m2",
+                  "checkin_lead")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ models
