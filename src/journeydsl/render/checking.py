@@ -37,7 +37,7 @@ def format_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -
         render_text = None
     if render_text is not None:
         try:
-            return str(render_text(diagnostics, sources))
+            return str(render_text(diagnostics, sources, False, None))
         except TypeError:
             pass
     lines = []

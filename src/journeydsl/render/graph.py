@@ -114,7 +114,7 @@ def _step_node(step: Step, stage: str) -> Node:
     return Node(step.name, kind, step.name, tuple(shorten(line) for line in lines), stage)
 
 
-def _step_edges(step: Step) -> list[Edge]:
+def step_edges(step: Step) -> list[Edge]:
     flow = step.flow
     name = step.name
     if isinstance(flow, Goto):
@@ -202,7 +202,7 @@ def journey_graph(journey: Journey) -> JourneyGraph:
         graph.edges.append(Edge(ENTRY_ID, entry_step.name, "entry", "", "entry"))
     # Of duplicate steps only the first is drawn (the checker reports the rest), so only its edges count.
     for step in journey.step_map().values():
-        graph.edges.extend(_step_edges(step))
+        graph.edges.extend(step_edges(step))
     if journey.exits:
         graph.nodes[EXITS_ID] = Node(
             EXITS_ID,

@@ -1,0 +1,204 @@
+"""What the docs pages show, as plain data: one `JourneyPage` per journey, built from the IR.
+
+Templates only lay this out; every decision about wording and order is made here, where it can be tested
+without HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from journeydsl.diagnostics import Diagnostic
+from journeydsl.ir import Experiment, Journey, Send, SourceFile, Step
+from journeydsl.render.graph import ordered_stages, step_edges, step_kind
+from journeydsl.render.labels import action_text, expr_text
+
+
+@dataclass(frozen=True)
+class StepRow:
+    name: str
+    kind: str
+    actions: tuple[str, ...]
+    transitions: tuple[tuple[str, str], ...]  # (label, target)
+
+
+@dataclass(frozen=True)
+class StageSection:
+    name: str
+    steps: tuple[StepRow, ...]
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    step: str
+    name: str
+    variants: tuple[tuple[str, int, str, bool], ...]  # (name, weight, target, control)
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    channel: str
+    name: str
+    steps: tuple[str, ...]
+    path: str
+    text: str | None  # None: the file does not exist
+
+
+@dataclass(frozen=True)
+class DiagnosticRow:
+    severity: str
+    code: str
+    name: str
+    message: str
+    location: str
+    hint: str
+
+
+@dataclass
+class JourneyPage:
+    slug: str
+    name: str
+    title: str
+    version: str
+    owner: str
+    team: str
+    description: str
+    tags: tuple[str, ...]
+    experience: str
+    source: str
+    entry_event: str
+    policies: list[tuple[str, str]] = field(default_factory=list)  # (policy, text)
+    goals: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # name, event, where, within, value
+    stages: list[StageSection] = field(default_factory=list)
+    experiments: list[ExperimentRow] = field(default_factory=list)
+    templates: list[TemplateRow] = field(default_factory=list)
+    diagnostics: list[DiagnosticRow] = field(default_factory=list)
+    svg: str = ""
+    mermaid: str = ""
+
+    @property
+    def search_text(self) -> str:
+        """What the index's filter box matches against."""
+        parts = [self.name, self.title, self.owner, self.team, self.experience, self.entry_event, *self.tags]
+        parts += [stage.name for stage in self.stages] + [goal[0] for goal in self.goals]
+        parts += [experiment.name for experiment in self.experiments]
+        return " ".join(part for part in parts if part).lower()
+
+
+def _transitions(step: Step) -> tuple[tuple[str, str], ...]:
+    return tuple((edge.label or "next", edge.target) for edge in step_edges(step))
+
+
+def _policies(journey: Journey) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if journey.entry is not None:
+        text = f"on {journey.entry.event}"
+        if journey.entry.where is not None:
+            text += f" where {expr_text(journey.entry.where)}"
+        if journey.entry.key is not None:
+            text += f" key {expr_text(journey.entry.key)}"
+        rows.append(("entry", text))
+    if journey.audience is not None:
+        rows.append(("audience", expr_text(journey.audience)))
+    reentry = journey.reentry
+    if reentry is None:
+        rows.append(("re-entry", "never (default)"))
+    else:
+        rows.append(("re-entry", f"after {reentry.after}" if reentry.mode == "after" else reentry.mode))
+    for exit_ in journey.exits:
+        rows.append(("exit", f"on {exit_.event}" + (f" where {expr_text(exit_.where)}" if exit_.where else "")))
+    for cap in journey.caps:
+        rows.append(("cap", f"{cap.channel}: at most {cap.max} per {cap.per}"))
+    if journey.quiet is not None:
+        rows.append(("quiet hours", f"{journey.quiet.start}-{journey.quiet.end}"))
+    return rows
+
+
+def _templates(journey: Journey, templates_dir: Path) -> list[TemplateRow]:
+    used: dict[tuple[str, str], list[str]] = {}
+    for step in journey.step_map().values():
+        for action in step.actions:
+            if isinstance(action, Send):
+                used.setdefault((action.channel, action.template), []).append(step.name)
+    rows = []
+    for (channel, name), steps in used.items():
+        path = templates_dir / "messages" / channel / f"{name}.j2"
+        try:
+            text: str | None = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        rows.append(TemplateRow(channel, name, tuple(steps), str(path), text))
+    return rows
+
+
+def _diagnostic_row(diagnostic: Diagnostic) -> DiagnosticRow:
+    return DiagnosticRow(
+        str(diagnostic.severity),
+        diagnostic.code.code,
+        diagnostic.code.name,
+        diagnostic.message,
+        str(diagnostic.span) if diagnostic.span else "",
+        diagnostic.hint or "",
+    )
+
+
+def _belongs_to(diagnostic: Diagnostic, source: SourceFile, journey: Journey) -> bool:
+    """A diagnostic belongs to a journey when it points inside the journey's text (or its file, if unspanned)."""
+    span = diagnostic.span
+    if span is None or span.file != source.path:
+        return False
+    if journey.span is None:
+        return True
+    return journey.span.line <= span.line <= journey.span.end_line
+
+
+def journey_page(
+    source: SourceFile,
+    journey: Journey,
+    slug: str,
+    templates_dir: Path,
+    diagnostics: list[Diagnostic],
+) -> JourneyPage:
+    page = JourneyPage(
+        slug=slug,
+        name=journey.name,
+        title=journey.title or journey.name,
+        version=str(journey.version) if journey.version is not None else "",
+        owner=journey.owner or "",
+        team=journey.team or "",
+        description=journey.description or "",
+        tags=journey.tags,
+        experience=journey.experience or "",
+        source=source.path,
+        entry_event=journey.entry.event if journey.entry else "",
+        policies=_policies(journey),
+    )
+    for goal in journey.goals:
+        page.goals.append(
+            (
+                goal.name,
+                goal.event,
+                expr_text(goal.where) if goal.where else "",
+                str(goal.within) if goal.within else "",
+                expr_text(goal.value) if goal.value else "",
+            )
+        )
+    for stage_name, steps in ordered_stages(journey):
+        rows = []
+        for step in steps:
+            rows.append(
+                StepRow(step.name, step_kind(step), tuple(action_text(a) for a in step.actions), _transitions(step))
+            )
+            if isinstance(step.flow, Experiment):
+                page.experiments.append(
+                    ExperimentRow(
+                        step.name,
+                        step.flow.name,
+                        tuple((v.name, v.weight, v.target.name, v.control) for v in step.flow.variants),
+                    )
+                )
+        page.stages.append(StageSection(stage_name, tuple(rows)))
+    page.templates = _templates(journey, templates_dir)
+    page.diagnostics = [_diagnostic_row(d) for d in diagnostics if _belongs_to(d, source, journey)]
+    return page
