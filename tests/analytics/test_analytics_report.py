@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from journeydsl.analytics import overlay_counts, overlay_from_transitions
+from journeydsl.analytics import overlay_counts, overlay_counts_by_version, overlay_from_transitions
 from journeydsl.analytics.report import build_report
 from journeydsl.analytics.stats import two_proportion_z_test
 from journeydsl.cli import main
@@ -197,6 +197,7 @@ def test_report_cli_on_a_sqlite_store(bundle_files: dict[str, bytes], tmp_path: 
         assert external not in page
     steps, _ = overlay_counts(store)["solar_onboarding"]
     assert steps["welcome"] == journey["entries"]
+    assert overlay_counts_by_version(store) == {("solar_onboarding", 3): overlay_counts(store)["solar_onboarding"]}
 
 
 def test_report_cli_errors_are_messages(tmp_path: Path) -> None:

@@ -9,7 +9,15 @@ from typing import Any
 from journeydsl.analytics.report import build_report, instance_of
 from journeydsl.analytics.stats import ZTest, two_proportion_z_test
 
-__all__ = ["ZTest", "build_report", "overlay_counts", "overlay_from_transitions", "two_proportion_z_test"]
+__all__ = [
+    "ENTRY_NODE",
+    "ZTest",
+    "build_report",
+    "overlay_counts",
+    "overlay_counts_by_version",
+    "overlay_from_transitions",
+    "two_proportion_z_test",
+]
 
 # The diagram's entry-policy node (journeydsl.render.graph.ENTRY_ID): entries are edges from it.
 ENTRY_NODE = "ENTRY"
@@ -42,3 +50,14 @@ def overlay_counts(store_url: str) -> dict[str, tuple[StepCounts, EdgeCounts]]:
 
     transitions, _, _ = read_store(store_url)
     return overlay_from_transitions(transitions)
+
+
+def overlay_counts_by_version(store_url: str) -> dict[tuple[str, int], tuple[StepCounts, EdgeCounts]]:
+    """The same per `(journey, version)`, for diagrams of one version (`<journey>@<version>`)."""
+    from journeydsl.analytics.source import read_store
+
+    transitions, _, _ = read_store(store_url)
+    by_version: dict[tuple[str, int], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in transitions:
+        by_version[(str(row.get("journey")), int(row.get("version") or 0))].append(row)
+    return {key: overlay_from_transitions(rows)[key[0]] for key, rows in sorted(by_version.items())}
