@@ -60,6 +60,18 @@ def _represent_block(dumper: yaml.SafeDumper, data: _Block) -> yaml.Node:
 
 _Dumper.add_representer(_Block, _represent_block)
 
+# Line breaks YAML knows beyond \n and \r: the emitter writes them raw in plain or single-quoted
+# scalars, where reading folds them into spaces, so such strings are double-quoted (and escaped).
+_UNICODE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = '"' if _UNICODE_BREAKS.search(data) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
 
 _Dumper.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
