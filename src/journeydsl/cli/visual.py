@@ -13,6 +13,7 @@ import click
 from journeydsl.project import Project, load_project
 from journeydsl.render import FORMATS, RenderError, render_journeys
 from journeydsl.render.checking import format_diagnostics, has_errors, project_diagnostics
+from journeydsl.render.output import staged_files
 
 _TEMPLATES_OPTION = click.option(
     "--templates",
@@ -74,4 +75,52 @@ def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None
     click.echo(f"wrote {len(written)} files to {out_dir} (open {Path(out_dir) / 'index.html'})")
 
 
-COMMANDS: list[click.Command] = [render_command, docs_command]
+@click.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "svg"]), default="text", show_default=True, help="Output."
+)
+@click.option("--journey", default=None, help="With --format svg and several journeys: the one to draw.")
+@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False), default=None, help="Write to a file.")
+@_TEMPLATES_OPTION
+def diff_command(
+    old: str, new: str, fmt: str, journey: str | None, out_file: str | None, templates_dir: str | None
+) -> None:
+    """Semantic diff of two journey files; either may be PATH@REV (read with `git show REV:PATH`).
+
+    Exits 0 whether or not there are differences (the output says which), 1 when either side has errors.
+    """
+    from journeydsl.diff import diff_journeys, read_side, render_json, render_svg, render_text
+
+    sides = [read_side(old, templates_dir), read_side(new, templates_dir)]
+    failed = False
+    for side in sides:
+        errors = [d for d in side.diagnostics if d.severity.name == "ERROR"]
+        if errors or side.source is None:
+            failed = True
+            click.echo(f"errors in {side.label}:", err=True)
+            click.echo(format_diagnostics(errors, side.sources), err=True, nl=False)
+    if failed:
+        raise SystemExit(1)
+    old_journeys = list(sides[0].source.journeys) if sides[0].source else []
+    new_journeys = list(sides[1].source.journeys) if sides[1].source else []
+    changes = diff_journeys(old_journeys, new_journeys)
+    try:
+        if fmt == "text":
+            text = render_text(changes, sides[0].label, sides[1].label)
+        elif fmt == "json":
+            text = render_json(changes, sides[0].label, sides[1].label)
+        else:
+            text = render_svg(old_journeys, new_journeys, changes, journey)
+    except (ValueError, RenderError) as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from err
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    with staged_files(Path(out_file).parent) as staging:
+        (staging / Path(out_file).name).write_text(text, encoding="utf-8")
+
+
+COMMANDS: list[click.Command] = [render_command, docs_command, diff_command]
