@@ -43,7 +43,10 @@ def test_template_syntax_error_points_into_the_template() -> None:
     diags = check_project(load_project([path], templates_dir=FIXTURES / "templates"))
     outside = [d for d in diags if d.span and d.span.file != str(path)]
     # Two sends use the broken template; it is parsed and reported once, at its own file and line.
-    assert [(d.code.code, Path(d.span.file).name, d.span.line) for d in outside if d.span] == [
-        ("JD603", "broken.j2", 2)
+    # A template that reads an undeclared profile field is reported once, at the field in the template.
+    assert [(d.code.code, Path(d.span.file).name, d.span.line, d.span.col) for d in outside if d.span] == [
+        ("JD603", "broken.j2", 2, 1),
+        ("JD104", "typo.j2", 1, 7),
     ]
     assert "endfor" in outside[0].message
+    assert outside[1].hint == "did you mean `profile.first_name`?"

@@ -26,6 +26,7 @@ class TemplateInfo:
     path: Path
     variables: frozenset[str] | None  # None when the template does not parse
     error: tuple[int, int, str] | None = None  # (line, width of that line, message) of a syntax error
+    profile_fields: tuple[tuple[str, Span], ...] = ()  # each `profile.F` the template reads, where
 
 
 def template_path(templates_dir: Path, channel: str, name: str) -> Path:
@@ -58,7 +59,21 @@ class TemplateCache:
             lines = text.splitlines()
             width = len(lines[line - 1]) if 0 < line <= len(lines) else 0
             return TemplateInfo(path, None, (line, width, err.message or str(err)))
-        return TemplateInfo(path, frozenset(jinja2.meta.find_undeclared_variables(tree)) - self.known)
+        variables = frozenset(jinja2.meta.find_undeclared_variables(tree)) - self.known
+        return TemplateInfo(path, variables, None, _profile_fields(tree, text, path))
+
+
+def _profile_fields(tree: jinja2.nodes.Template, text: str, path: Path) -> tuple[tuple[str, Span], ...]:
+    """`profile.F` reads in a template, with the span of the first `profile.F` on the node's line."""
+    lines = text.splitlines()
+    found: list[tuple[str, Span]] = []
+    for node in tree.find_all(jinja2.nodes.Getattr):
+        if isinstance(node.node, jinja2.nodes.Name) and node.node.name == "profile":
+            line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
+            needle = f"profile.{node.attr}"
+            col = line.find(needle) + 1 or 1
+            found.append((node.attr, Span(str(path), node.lineno, col, node.lineno, col + len(needle))))
+    return tuple(found)
 
 
 def _existing(templates_dir: Path, channel: str) -> list[str]:
@@ -71,6 +86,7 @@ def _existing(templates_dir: Path, channel: str) -> list[str]:
 def check_templates(project: Project, sink: Sink) -> None:
     cache = TemplateCache()
     reported_syntax: set[Path] = set()
+    reported_fields: set[tuple[Path, str, str]] = set()
     existing: dict[str, list[str]] = {}
     for _file, journey, index in checked_journeys(project):
         for step in journey.steps():
@@ -111,6 +127,19 @@ def check_templates(project: Project, sink: Sink) -> None:
                         )
                     continue
                 _check_variables(info, action, step.name, sink)
+                if index is not None:
+                    for name, span in info.profile_fields:
+                        key = (path, name, index.schema.name)
+                        if name not in index.profile and key not in reported_fields:
+                            reported_fields.add(key)
+                            sink.report(
+                                codes.UNKNOWN_FIELD,
+                                f"template `{action.channel}/{action.template}` reads `profile.{name}`, which "
+                                f"schema `{index.schema.name}` does not declare",
+                                span,
+                                did_you_mean(name, index.profile, "profile.")
+                                or f"profile fields: {known_list(index.profile)}",
+                            )
 
 
 def _check_variables(info: TemplateInfo, send: Send, step: str, sink: Sink) -> None:
