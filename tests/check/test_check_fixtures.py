@@ -46,7 +46,9 @@ def test_template_syntax_error_points_into_the_template() -> None:
     # A template that reads an undeclared profile field is reported once, at the field in the template.
     assert [(d.code.code, Path(d.span.file).name, d.span.line, d.span.col) for d in outside if d.span] == [
         ("JD603", "broken.j2", 2, 1),
+        ("JD104", "order.j2", 2, 4),  # sent where `event` is `signed_up`
+        ("JD207", "order.j2", 2, 4),  # sent where `event` is `signed_up` or `order_placed`
         ("JD104", "typo.j2", 1, 7),
     ]
     assert "endfor" in outside[0].message
-    assert outside[1].hint == "did you mean `profile.first_name`?"
+    assert outside[3].hint == "did you mean `profile.first_name`?"

@@ -12,7 +12,8 @@ from pathlib import Path
 import jinja2
 import jinja2.meta
 
-from journeydsl.check.context import checked_journeys
+from journeydsl.check.context import SchemaIndex, checked_journeys
+from journeydsl.check.eventflow import event_sets
 from journeydsl.check.suggest import did_you_mean, known_list
 from journeydsl.diagnostics import Sink, codes
 from journeydsl.ir import Send, Span
@@ -26,7 +27,7 @@ class TemplateInfo:
     path: Path
     variables: frozenset[str] | None  # None when the template does not parse
     error: tuple[int, int, str] | None = None  # (line, width of that line, message) of a syntax error
-    profile_fields: tuple[tuple[str, Span], ...] = ()  # each `profile.F` the template reads, where
+    reads: tuple[tuple[str, str, Span], ...] = ()  # each `profile.F` / `event.F` the template reads, where
 
 
 def template_path(templates_dir: Path, channel: str, name: str) -> Path:
@@ -60,19 +61,20 @@ class TemplateCache:
             width = len(lines[line - 1]) if 0 < line <= len(lines) else 0
             return TemplateInfo(path, None, (line, width, err.message or str(err)))
         variables = frozenset(jinja2.meta.find_undeclared_variables(tree)) - self.known
-        return TemplateInfo(path, variables, None, _profile_fields(tree, text, path))
+        return TemplateInfo(path, variables, None, _reads(tree, text, path))
 
 
-def _profile_fields(tree: jinja2.nodes.Template, text: str, path: Path) -> tuple[tuple[str, Span], ...]:
-    """`profile.F` reads in a template, with the span of the first `profile.F` on the node's line."""
+def _reads(tree: jinja2.nodes.Template, text: str, path: Path) -> tuple[tuple[str, str, Span], ...]:
+    """`profile.F` and `event.F` in a template, each with the span of its first spelling on the node's line."""
     lines = text.splitlines()
-    found: list[tuple[str, Span]] = []
+    found: list[tuple[str, str, Span]] = []
     for node in tree.find_all(jinja2.nodes.Getattr):
-        if isinstance(node.node, jinja2.nodes.Name) and node.node.name == "profile":
+        if isinstance(node.node, jinja2.nodes.Name) and node.node.name in ("profile", "event"):
             line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
-            needle = f"profile.{node.attr}"
+            needle = f"{node.node.name}.{node.attr}"
             col = line.find(needle) + 1 or 1
-            found.append((node.attr, Span(str(path), node.lineno, col, node.lineno, col + len(needle))))
+            span = Span(str(path), node.lineno, col, node.lineno, col + len(needle))
+            found.append((node.node.name, node.attr, span))
     return tuple(found)
 
 
@@ -86,9 +88,10 @@ def _existing(templates_dir: Path, channel: str) -> list[str]:
 def check_templates(project: Project, sink: Sink) -> None:
     cache = TemplateCache()
     reported_syntax: set[Path] = set()
-    reported_fields: set[tuple[Path, str, str]] = set()
+    reported_fields: set[tuple[object, ...]] = set()
     existing: dict[str, list[str]] = {}
     for _file, journey, index in checked_journeys(project):
+        events = event_sets(journey) if index is not None else {}
         for step in journey.steps():
             for action in step.actions:
                 if not isinstance(action, Send):
@@ -128,18 +131,12 @@ def check_templates(project: Project, sink: Sink) -> None:
                     continue
                 _check_variables(info, action, step.name, sink)
                 if index is not None:
-                    for name, span in info.profile_fields:
-                        key = (path, name, index.schema.name)
-                        if name not in index.profile and key not in reported_fields:
+                    current = events.get(step.name, frozenset())
+                    for root, name, span in info.reads:
+                        key = (path, root, name, index.schema.name, current if root == "event" else None)
+                        if key not in reported_fields:
                             reported_fields.add(key)
-                            sink.report(
-                                codes.UNKNOWN_FIELD,
-                                f"template `{action.channel}/{action.template}` reads `profile.{name}`, which "
-                                f"schema `{index.schema.name}` does not declare",
-                                span,
-                                did_you_mean(name, index.profile, "profile.")
-                                or f"profile fields: {known_list(index.profile)}",
-                            )
+                            _check_read(index, current, action, step.name, root, name, span, sink)
 
 
 def _check_variables(info: TemplateInfo, send: Send, step: str, sink: Sink) -> None:
@@ -151,4 +148,50 @@ def _check_variables(info: TemplateInfo, send: Send, step: str, sink: Sink) -> N
             send.span,
             f"pass it in step `{step}`: `send {send.channel} {send.template} with {{ {variable}: … }}`"
             + (f", or {did_you_mean(variable, passed)}" if did_you_mean(variable, passed) else ""),
+        )
+
+
+_BUILTIN_EVENT_FIELDS = frozenset({"id", "type", "at"})
+
+
+def _check_read(
+    index: SchemaIndex,
+    events: frozenset[str],
+    send: Send,
+    step: str,
+    root: str,
+    name: str,
+    span: Span,
+    sink: Sink,
+) -> None:
+    """A template's `profile.F` must be in the schema; its `event.F` on every event current at the step."""
+    where = f"template `{send.channel}/{send.template}` (sent in step `{step}`)"
+    if root == "profile":
+        if name not in index.profile:
+            sink.report(
+                codes.UNKNOWN_FIELD,
+                f"{where} reads `profile.{name}`, which schema `{index.schema.name}` does not declare",
+                span,
+                did_you_mean(name, index.profile, "profile.") or f"profile fields: {known_list(index.profile)}",
+            )
+        return
+    known = sorted(e for e in events if e in index.events)
+    if name in _BUILTIN_EVENT_FIELDS or not known:
+        return
+    lacking = [e for e in known if name not in index.events[e]]
+    if len(lacking) == len(known):
+        fields = set.intersection(*(set(index.events[e]) for e in known)) | _BUILTIN_EVENT_FIELDS
+        sink.report(
+            codes.UNKNOWN_FIELD,
+            f"{where} reads `event.{name}`, and no event current there ({', '.join(f'`{e}`' for e in known)}) has it",
+            span,
+            did_you_mean(name, fields, "event.") or f"fields: {known_list(fields)}",
+        )
+    elif lacking:
+        sink.report(
+            codes.EVENT_FIELD_NOT_ON_ALL,
+            f"{where} reads `event.{name}`, which {', '.join(f'`{e}`' for e in lacking)} "
+            f"{'lacks' if len(lacking) == 1 else 'lack'}",
+            span,
+            "pass the value with `with { … }` from a step where every current event has it",
         )
