@@ -20,7 +20,7 @@ def codes_of(diagnostics: list[Diagnostic]) -> list[str]:
 
 def assert_positioned(diagnostics: list[Diagnostic], text: str) -> None:
     """Every diagnostic has a file position inside (or just past) the text."""
-    lines = text.count("\n") + text.count("\r") + 2
+    lines = sum(text.count(brk) for brk in "\n\r\x85\u2028\u2029") + 2  # the line breaks pyyaml counts
     for diagnostic in diagnostics:
         assert diagnostic.span is not None, diagnostic
         assert diagnostic.span.file == "fuzz.journey.yaml"
