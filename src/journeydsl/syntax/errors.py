@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -31,6 +32,11 @@ _GOT_KIND: dict[str, str] = {
 }
 # Shown together as "an operator" when an expression could go on, to keep the message short.
 _OPERATORS = {"or", "and", "not", "==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*", "/", "%", ".", "("}
+_JOURNEY_ITEMS = (
+    "title version owner team description tags experience uses entry audience reentry exit goal cap quiet stage"
+).split()
+# Rough tokens for finding the block left open at the end of the text: strings and comments are skipped.
+_BRACES = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]|[a-z_][a-z0-9_]*')
 _FLOW_HINT = "a step ends with exactly one flow: `-> STEP`, `wait`, `choose`, `experiment` or `end`"
 
 
@@ -48,6 +54,9 @@ def describe_expected(expected: set[str] | frozenset[str], words: dict[str, str]
     operators = {f"`{op}`" for op in _OPERATORS} & shown
     if len(operators) >= 3:
         shown = (shown - operators) | {"an operator"}
+    items = {f"`{word}`" for word in _JOURNEY_ITEMS} & shown
+    if len(items) >= 8:
+        shown = (shown - items) | {"a journey item (`title`, `version`, `entry`, `goal`, `stage`, …)"}
     # Plain words (`->`, `}`) first, then the kinds (an identifier, a number), each alphabetically.
     ordered = sorted(shown, key=lambda w: (not w.startswith("`"), w))
     if len(ordered) > 16:
@@ -113,7 +122,7 @@ def syntax_diagnostic(
                 f"unexpected end of the {what}: expected {describe_expected(expected, words)}",
                 state,
                 (line, col, line, col),
-                _hint(expected, None, words),
+                _open_block(text) or _hint(expected, None, words),
             )
         start = (token.line or 1, token.column or 1)
         end = (token.end_line or start[0], token.end_column or start[1] + max(len(token.value), 1))
@@ -144,6 +153,28 @@ def syntax_diagnostic(
         return _make(codes.UNEXPECTED_EOF, f"unexpected end: expected {expected_words}", state, (line, col, line, col))
     line, col = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
     return _make(codes.SYNTAX_ERROR, str(err).splitlines()[0], state, (line, col, line, col + 1))
+
+
+def _open_block(text: str) -> str | None:
+    """`step a` (line 3) is not closed: names the innermost block still open at the end of the text."""
+    stack: list[tuple[str, int]] = []
+    recent: list[str] = []
+    for match in _BRACES.finditer(text):
+        token = match.group()
+        if token == "{":
+            label = " ".join(recent[-2:]) if recent else "a block"
+            stack.append((label, text.count("\n", 0, match.start()) + 1))
+            recent = []
+        elif token == "}":
+            if stack:
+                stack.pop()
+            recent = []
+        elif token[0] not in '"#':
+            recent.append(token)
+    if not stack:
+        return None
+    label, line = stack[-1]
+    return f"`{label} {{` (line {line}) is not closed with `}}`"
 
 
 def _end_of_text(text: str) -> tuple[int, int]:
