@@ -108,3 +108,20 @@ def test_empty_and_garbage_files() -> None:
     assert diags("# only a comment\n") == []
     [(code, line, col, _)] = diags("\n\n  @@@")
     assert (code, line, col) == ("JD001", 3, 3)
+
+
+def test_unexpected_end_names_the_open_block() -> None:
+    text = 'journey j {\n  stage s {\n    step a { wait {\n      on e -> b\n    }\n  # "}"\n'
+    _, found = parse_dsl(text, "e.journey")
+    [diag] = found
+    assert diag.code.code == "JD002"
+    assert diag.hint == "`step a {` (line 3) is not closed with `}`"
+
+
+def test_long_expected_lists_are_summarised() -> None:
+    [(code, _, col, message)] = diags("journey j { entry on e key event.id where true }")
+    assert (code, col) == ("JD001", 37)
+    assert message == (
+        "expected `}`, a journey item (`title`, `version`, `entry`, `goal`, `stage`, …) or an operator, "
+        "got keyword `where`"
+    )
