@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from render_fixtures import FIXTURES, TEMPLATES
 
 from journeydsl.project import Project, load_project
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).parent / "fixtures"
-TEMPLATES = REPO / "templates"
 
 
 @pytest.fixture(scope="session")

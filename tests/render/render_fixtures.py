@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from journeydsl.ir import (
     Binary,
     Choose,
@@ -24,6 +26,10 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"  # frozen copies of example journeys, so goldens stay put
+TEMPLATES = REPO / "templates"
 
 
 def every_kind_journey() -> Journey:

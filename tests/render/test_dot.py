@@ -42,7 +42,7 @@ def test_one_statement_per_line_label_first_then_sorted(fixture_project: Project
     for journey in fixture_project.journeys():
         for line in dot_source(journey).splitlines():
             # Every quoted string closes on its line: no statement spans two lines.
-            assert line.replace('\\\\', "").replace('\\"', "").count('"') % 2 == 0, line
+            assert line.replace("\\\\", "").replace('\\"', "").count('"') % 2 == 0, line
             stripped = line.strip()
             if "[" in stripped and stripped.endswith("]"):
                 names = [name for name, _ in _ATTR.findall(stripped[stripped.index("[") :])]
