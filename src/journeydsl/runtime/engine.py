@@ -2,7 +2,7 @@
 
 Per customer the store holds one small JSON-able dict:
     {"p": profile, "i": {instance slot: instance}, "c": {"journey|channel": [send times]}}
-and an instance is a list laid out in `state.py` (id, journey, version, key, entry number, active,
+and an instance is a list laid out in `state.py` (journey, version, key, entry number, active,
 step, entered at, timer, record sequence, current event, variant, variants, goals).
 The slot is the journey id, or "journey|key" for keyed journeys; an ended instance stays in its
 slot (for `reentry` and late goals) until the next entry replaces it.
@@ -90,8 +90,9 @@ class Engine:
         # Event types any version reacts to; other (declared) types only merge their profile patch.
         self.listened: frozenset[str] = frozenset({*self.entries, *(t for p in self.plans.values() for t in p.listens)})
         self.validator = Validator(self.plans.values())
+        self._types: dict[str, str] = {name: name for name in self.validator.events}
         self.templates = Templates(getattr(bundle, "templates", {}) or {})
-        self._heap: list[tuple[float, str, str, str]] = []
+        self._heap: list[tuple[float, str, str, int]] = []
         self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
         self._trans: list[Transition] = []
         self._rebuild_timers()
@@ -116,7 +117,7 @@ class Engine:
         for customer_id, customer in self.store.customers.items():
             for slot, inst in customer["i"].items():
                 if inst[S.ACTIVE] and inst[S.TIMER] is not None:
-                    heap.append((inst[S.TIMER], customer_id, slot, inst[S.ID]))
+                    heap.append((inst[S.TIMER], customer_id, slot, inst[S.NUMBER]))
         heapq.heapify(heap)
 
     def close(self) -> None:
@@ -141,8 +142,9 @@ class Engine:
         for inst in customer["i"].values():
             plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             step = plan.steps[inst[S.STEP]].name if plan and inst[S.STEP] is not None else None
-            found.append({"id": inst[S.ID], "journey": inst[S.JOURNEY], "version": inst[S.VERSION], "key": inst[S.KEY],
-                          "active": bool(inst[S.ACTIVE]), "step": step, "entered_at": format_time(inst[S.ENTERED]),
+            found.append({"id": S.instance_id(customer_id, inst), "journey": inst[S.JOURNEY],
+                          "version": inst[S.VERSION], "key": inst[S.KEY], "active": bool(inst[S.ACTIVE]),
+                          "step": step, "entered_at": format_time(inst[S.ENTERED]),
                           "variants": dict(inst[S.VARIANTS] or {}), "goals": list(inst[S.GOALS] or ())})
         return found
 
@@ -232,9 +234,11 @@ class Engine:
         except TimeError as err:
             self._dead(raw, str(err))
             return None
-        if event_type not in self.validator.events:
+        canonical = self._types.get(event_type)
+        if canonical is None:
             self._dead(raw, f"unknown event type {event_type!r}")
             return None
+        event_type = canonical  # one shared string per type: instances keep the event, so this saves memory
         data = raw.get("data")
         if data is None:
             data = {}
@@ -356,8 +360,7 @@ class Engine:
             if plan.reentry == "after" and now - old[S.ENTERED] < plan.reentry_after:
                 return
         number = old[S.NUMBER] + 1 if old is not None else 1
-        inst_id = f"{cid}/{plan.journey}/{number}" if key is None else f"{cid}/{plan.journey}/{key}/{number}"
-        inst = S.new_instance(inst_id, plan.journey, plan.version, key, number, now, event)
+        inst = S.new_instance(plan.journey, plan.version, key, number, now, event)
         instances[slot] = inst
         out.append(self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now, event=event_type))
         self._run(cid, customer, slot, inst, plan, plan.entry_step, None, now, event_type, out)
@@ -370,10 +373,10 @@ class Engine:
         heap = self._heap
         customers = store.customers
         while heap and heap[0][0] <= until:
-            due, cid, slot, inst_id = heapq.heappop(heap)
+            due, cid, slot, number = heapq.heappop(heap)
             customer = customers.get(cid)
             inst = customer["i"].get(slot) if customer else None
-            if inst is None or inst[S.ID] != inst_id or not inst[S.ACTIVE] or inst[S.TIMER] != due:
+            if inst is None or inst[S.NUMBER] != number or not inst[S.ACTIVE] or inst[S.TIMER] != due:
                 continue  # a stale entry: the instance moved on or ended since the timer was set
             inst[S.TIMER] = None
             now = due if floor is None or due >= floor else floor
@@ -393,7 +396,7 @@ class Engine:
 
     def _set_timer(self, cid: str, slot: str, inst: S.Instance, due: float) -> None:
         inst[S.TIMER] = due
-        heapq.heappush(self._heap, (due, cid, slot, inst[S.ID]))
+        heapq.heappush(self._heap, (due, cid, slot, inst[S.NUMBER]))
 
     # ------------------------------------------------------------------ running steps
 
@@ -403,10 +406,11 @@ class Engine:
         steps = plan.steps
         trans = self._trans
         profile = customer["p"]
+        ident = S.instance_id(cid, inst)
         taken = 0
         while True:
             step = steps[step_id]
-            trans.append((plan.journey, plan.version, cid, inst[S.ID], came_from, step.name, now, via))
+            trans.append((plan.journey, plan.version, cid, ident, came_from, step.name, now, via))
             inst[S.STEP] = step_id
             taken += 1
             if taken > self.step_limit:
@@ -557,8 +561,9 @@ class Engine:
                 **fields: Any) -> dict[str, Any]:
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
+        ident = S.instance_id(cid, inst)
         record = {"kind": kind, "journey": inst[S.JOURNEY], "version": inst[S.VERSION], "customer_id": cid,
-                  "instance": inst[S.ID], "step": step, "at": format_time(now), "key": f"{inst[S.ID]}:{step}:{seq}"}
+                  "instance": ident, "step": step, "at": format_time(now), "key": f"{ident}:{step}:{seq}"}
         record.update(fields)
         return record
 

@@ -8,24 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-ID = 0  # "customer/journey[/key]/N"
-JOURNEY = 1
-VERSION = 2
-KEY = 3  # the instance key as text, or None
-NUMBER = 4  # the customer's entry count into this journey (slot)
-ACTIVE = 5  # 1 while running, 0 once ended
-STEP = 6  # the current (or last) step id
-ENTERED = 7  # entry time, epoch seconds
-TIMER = 8  # the due time of the pending timer, or None
-SEQ = 9  # the next record sequence number
-EVENT = 10  # the current event (the one `event.*` reads), None once ended
-VARIANT = 11  # the latest experiment variant (journey.variant), or None
-VARIANTS = 12  # {experiment: variant} or None
-GOALS = 13  # [goal names counted] or None
+JOURNEY = 0
+VERSION = 1
+KEY = 2  # the instance key as text, or None
+NUMBER = 3  # the customer's entry count into this journey (slot)
+ACTIVE = 4  # 1 while running, 0 once ended
+STEP = 5  # the current (or last) step id
+ENTERED = 6  # entry time, epoch seconds
+TIMER = 7  # the due time of the pending timer, or None
+SEQ = 8  # the next record sequence number
+EVENT = 9  # the current event (the one `event.*` reads), None once ended
+VARIANT = 10  # the latest experiment variant (journey.variant), or None
+VARIANTS = 11  # {experiment: variant} or None
+GOALS = 12  # [goal names counted] or None
 
 Instance = list[Any]
 
 
-def new_instance(ident: str, journey: str, version: int, key: str | None, number: int, entered: float,
+def new_instance(journey: str, version: int, key: str | None, number: int, entered: float,
                  event: dict[str, Any]) -> Instance:
-    return [ident, journey, version, key, number, 1, None, entered, None, 0, event, None, None, None]
+    return [journey, version, key, number, 1, None, entered, None, 0, event, None, None, None]
+
+
+def instance_id(customer_id: str, inst: Instance) -> str:
+    """`customer/journey/N`, or `customer/journey/KEY/N` with an instance key; derived, not stored (memory)."""
+    if inst[KEY] is None:
+        return f"{customer_id}/{inst[JOURNEY]}/{inst[NUMBER]}"
+    return f"{customer_id}/{inst[JOURNEY]}/{inst[KEY]}/{inst[NUMBER]}"
