@@ -5,6 +5,7 @@ templates) in a temporary folder and measures, best of N runs each:
 - parse: `parse_dsl` over the texts in memory (LALR with the IR transformer inline);
 - parse, tree then transform: the same grammar building a parse tree and a separate transformer pass
   (the baseline that STYLE.md practice 3 compares against);
+- Lark parse tree only: no IR at all, the ceiling for this grammar on this machine;
 - load: `load_project` (read + parse, what every command does first);
 - load + check: `load_project` then `check_project`; the ratio to `load` is what checking costs.
 Target: checking costs at most twice the bare parse (ratio <= 2.0).
@@ -199,8 +200,8 @@ def best_of(runs: int, work: Callable[[], object]) -> tuple[float, float]:
     return best_wall, best_cpu
 
 
-def _tree_then_transform(texts: list[str]) -> Callable[[], object]:
-    """The same grammar without the inline transformer: build the tree, then transform it."""
+def _tree_parsers(texts: list[str]) -> tuple[Callable[[], object], Callable[[], object]]:
+    """The same grammar without the inline transformer: (tree only, tree then a transformer pass)."""
     from lark import Lark
 
     from journeydsl.resources import grammar_path
@@ -215,12 +216,16 @@ def _tree_then_transform(texts: list[str]) -> Callable[[], object]:
     )
     transformer = JourneyTransformer()
 
-    def work() -> None:
+    def tree_only() -> None:
+        for text in texts:
+            parser.parse(text)
+
+    def tree_then_transform() -> None:
         for text in texts:
             transformer.state = ParseState("bench.journey", text=text)
             transformer.transform(parser.parse(text))
 
-    return work
+    return tree_only, tree_then_transform
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -252,11 +257,14 @@ def main(argv: list[str] | None = None) -> None:
 
         templates = root / "templates"
         folder = [str(root / "journeys")]
+        tree_only, tree_then_transform = _tree_parsers(texts)
         parse_time = best_of(args.runs, parse_all)
-        tree_time = best_of(args.runs, _tree_then_transform(texts))
+        tree_time = best_of(args.runs, tree_then_transform)
+        bare_time = best_of(args.runs, tree_only)
         load_time = best_of(args.runs, lambda: load_project(folder, templates))
         _row("parse (inline transformer)", lines, parse_time)
         _row("parse, tree then transform", lines, tree_time)
+        _row("Lark parse tree only, no IR", lines, bare_time)
         print(f"  inline transformer speed-up: {tree_time[1] / parse_time[1]:.2f}x (CPU time)")
         _row("load (read + parse)", lines, load_time)
         if check_project is None:
