@@ -137,9 +137,20 @@ class JourneyTransformer(Transformer[Token, Any]):
         return (span.end_line, span.end_col) if span else (1, 1)
 
     def _span(self, first: Positioned, last: Positioned | None = None) -> Span:
+        if last is None:
+            last = first
+        state = self.state
+        # Fast path (the DSL itself: no offsets, tokens or nodes with spans); this runs once per node.
+        if not (state.line_offset or state.col_offset):
+            start = first if type(first) is Span else (None if type(first) is Token else first.span)
+            end = last if type(last) is Span else (None if type(last) is Token else last.span)
+            if start is None and type(first) is Token and end is None and type(last) is Token:
+                return Span(state.path, first.line, first.column, last.end_line, last.end_column)
+            if start is not None and end is not None:
+                return Span(state.path, start.line, start.col, end.end_line, end.end_col)
         line, col = self._start(first)
-        end_line, end_col = self._end(last if last is not None else first)
-        return Span(self.state.path, line, col, end_line, end_col)
+        end_line, end_col = self._end(last)
+        return Span(state.path, line, col, end_line, end_col)
 
     # ------------------------------------------------------------- literals
 
