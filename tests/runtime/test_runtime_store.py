@@ -59,6 +59,10 @@ def test_memory_and_sqlite_agree(bundle: Any, tmp_path: Path) -> None:
                               "from_step": None, "to_step": "hello", "at": "2026-01-01T10:00:00Z", "via": "start"}
     assert {"timer", "done", None} <= {t["via"] for t in transitions}
     sqlite.close()
+    reopened = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    assert list(reopened.plans()) == [("j", 1)] and reopened.plans() == memory.store.plans()
+    assert list(reopened.actions()) == list(memory.store.actions())
+    reopened.close()
 
 
 def test_sqlite_keeps_timers_and_seen_ids_across_a_reopen(bundle: Any, tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ class Engine:
         self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
         self._trans: list[Transition] = []
         self._rebuild_timers()
+        store.record_plans({(j, v): raw for (j, v), raw in bundle.plans.items()})
 
     # ------------------------------------------------------------------ opening
 

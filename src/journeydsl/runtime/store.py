@@ -11,7 +11,7 @@ transition log and the seen event id of its units in one transaction. A server-b
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from journeydsl.runtime.timeparse import format_time
@@ -41,6 +41,15 @@ class Store(ABC):
         self.customers: dict[str, dict[str, Any]] = {}
         self.seen: set[str] = set()
         self.clock: float | None = None  # the latest event time the engine reached (the timer watermark)
+        self._plans: dict[tuple[str, int], dict[str, Any]] = {}
+
+    # ---- the plans the engine ran, so analytics can read step order, costs and experiments
+    def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
+        self._plans.update(plans)
+
+    def plans(self) -> dict[tuple[str, int], dict[str, Any]]:
+        """Every plan (journey, version) an engine ran on this store."""
+        return dict(self._plans)
 
     # ---- changes, reported by the engine
     @abstractmethod

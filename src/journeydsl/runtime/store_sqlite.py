@@ -12,7 +12,7 @@ also survives a power cut at the price of an fsync per commit.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NULL, plan BLOB NOT NULL,
+  PRIMARY KEY (journey, version));
 CREATE TABLE IF NOT EXISTS transitions (
   seq INTEGER PRIMARY KEY, journey TEXT NOT NULL, version INTEGER NOT NULL, customer_id TEXT NOT NULL,
   instance TEXT NOT NULL, from_step TEXT, to_step TEXT NOT NULL, at REAL NOT NULL, via TEXT);
@@ -71,6 +73,8 @@ class SqliteStore(Store):
         for customer_id, state in db.execute("SELECT id, state FROM customers"):
             self.customers[customer_id] = loads(state)
         self.seen = {row[0] for row in db.execute("SELECT id FROM seen")}
+        rows = db.execute("SELECT journey, version, plan FROM plans")
+        self._plans = {(str(j), int(v)): loads(plan) for j, v, plan in rows}
         meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
         self.clock = float(meta["clock"]) if "clock" in meta else None
         self._delivered = int(meta.get("delivered", "0"))
@@ -83,6 +87,17 @@ class SqliteStore(Store):
             for row in db.execute("SELECT record FROM outbox WHERE seq > ? ORDER BY seq", (self._delivered,))
         ]
         self._deliverable_upto = self._seq
+
+    def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
+        fresh = {key: plan for key, plan in plans.items() if key not in self._plans}
+        if fresh:
+            with self._db:  # its own small transaction, before any event
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO plans (journey, version, plan) VALUES (?, ?, ?)",
+                    [(j, v, dumps(plan)) for (j, v), plan in sorted(fresh.items())],
+                )
+            super().record_plans(fresh)
 
     # ---- changes
     def touch(self, customer_id: str) -> None:
