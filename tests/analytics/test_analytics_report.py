@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from journeydsl.analytics import overlay_counts, overlay_counts_by_version, overlay_from_transitions
 from journeydsl.analytics.report import build_report
+from journeydsl.analytics.source import _beside
 from journeydsl.analytics.stats import two_proportion_z_test
 from journeydsl.cli import main
 from journeydsl.compile import compile_project
@@ -182,7 +183,8 @@ def test_report_cli_on_a_sqlite_store(bundle_files: dict[str, bytes], tmp_path: 
     result = runner.invoke(main, ["report", "--store", store, "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["source"]["plans_from"].endswith("journeys.jbundle (beside the store)")
+    assert report["source"]["plans_from"] == "the store"  # the runtime records the plans it ran
+    assert _beside(store) == tmp_path / "journeys.jbundle"  # the fallback for stores that do not
     (journey,) = report["journeys"]
     assert journey["entries"] == sum(1 for r in records if r["kind"] == "enter")
     assert [e["experiment"] for e in journey["experiments"]] == ["nudge_copy"]
@@ -209,3 +211,24 @@ def test_report_cli_errors_are_messages(tmp_path: Path) -> None:
     (tmp_path / "not.db").write_text("this is not sqlite")
     garbage = runner.invoke(main, ["report", "--store", f"sqlite:///{tmp_path / 'not.db'}"])
     assert garbage.exit_code == 1 and "Traceback" not in garbage.output
+
+
+def test_render_overlay_draws_the_store_counts(bundle_files: dict[str, bytes], tmp_path: Path) -> None:
+    engine = Engine.open(bundle_files, store=f"sqlite:///{tmp_path / 'state.db'}")
+    for event in events(40, seed=2):
+        engine.process(event)
+    engine.advance("2026-06-01T00:00:00Z")
+    engine.close()
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    steps, edges = overlay_counts(store)["solar_onboarding"]
+    runner = CliRunner()
+    args = ["render", str(FIXTURE / "journeys"), "--templates", str(FIXTURE / "templates"), "-o", str(tmp_path / "d")]
+    result = runner.invoke(main, [*args, "--format", "dot", "--overlay", store])
+    assert result.exit_code == 0, result.output
+    dot = (tmp_path / "d" / "solar_onboarding.dot").read_text()
+    assert f"reached {steps['welcome']}" in dot and f"reached {steps['lost']}" in dot
+    assert f"({edges[('ENTRY', 'welcome')]})" in dot and "penwidth=6.00" in dot  # the busiest edge is widest
+    mermaid = runner.invoke(main, [*args, "--format", "mermaid", "--overlay", store])
+    assert mermaid.exit_code == 1 and "Mermaid has no edge widths" in mermaid.output
+    missing = runner.invoke(main, [*args, "--overlay", f"sqlite:///{tmp_path / 'none.db'}"])
+    assert missing.exit_code == 1 and "no store at" in missing.output

@@ -46,11 +46,25 @@ def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Pr
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="Diagram format.")
 @_TEMPLATES_OPTION
-def render_command(paths: tuple[str, ...], out_dir: str, fmt: str, templates_dir: str | None) -> None:
+@click.option(
+    "--overlay",
+    "overlay_store",
+    default=None,
+    metavar="STORE",
+    help="Draw run-time counts from a store (memory:// or sqlite:///PATH): reach per step, edge widths.",
+)
+def render_command(
+    paths: tuple[str, ...], out_dir: str, fmt: str, templates_dir: str | None, overlay_store: str | None = None
+) -> None:
     """Draw one diagram per journey: <journey>.svg, or <journey>@<version>.svg with several versions."""
     project, _ = _load_or_exit(paths, templates_dir)
     try:
-        written = render_journeys(project.journeys(), Path(out_dir), fmt)
+        if overlay_store is not None:  # SPEC 8.5: the counts come from journeydsl.analytics
+            from journeydsl.analytics.overlay import render_overlays
+
+            written = render_overlays(project.journeys(), Path(out_dir), fmt, overlay_store)
+        else:
+            written = render_journeys(project.journeys(), Path(out_dir), fmt)
     except RenderError as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(1) from err
