@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from journeydsl.analytics import overlay_counts, overlay_counts_by_version, overlay_from_transitions
 from journeydsl.analytics.report import build_report
-from journeydsl.analytics.source import _beside
+from journeydsl.analytics.source import bundle_beside
 from journeydsl.analytics.stats import two_proportion_z_test
 from journeydsl.cli import main
 from journeydsl.compile import compile_project
@@ -184,7 +184,7 @@ def test_report_cli_on_a_sqlite_store(bundle_files: dict[str, bytes], tmp_path: 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["source"]["plans_from"] == "the store"  # the runtime records the plans it ran
-    assert _beside(store) == tmp_path / "journeys.jbundle"  # the fallback for stores that do not
+    assert bundle_beside(store) == tmp_path / "journeys.jbundle"  # the fallback for stores that do not
     (journey,) = report["journeys"]
     assert journey["entries"] == sum(1 for r in records if r["kind"] == "enter")
     assert [e["experiment"] for e in journey["experiments"]] == ["nudge_copy"]

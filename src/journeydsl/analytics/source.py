@@ -61,7 +61,7 @@ def load_plans(bundle: str | Path | Mapping[str, bytes]) -> dict[PlanKey, dict[s
     return {(str(key[0]), int(key[1])): dict(plan) for key, plan in loaded.plans.items()}
 
 
-def _beside(store_url: str) -> Path | None:
+def bundle_beside(store_url: str) -> Path | None:
     if not store_url.startswith("sqlite:///"):
         return None
     folder = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0]).parent
@@ -82,7 +82,7 @@ def gather(store_url: str, bundle: str | Path | None = None) -> ReportInput:
             found.plans = {(str(k[0]), int(k[1])): dict(v) for k, v in plans.items()}
             found.plans_from = "the store"
             return found
-    beside = _beside(store_url)
+    beside = bundle_beside(store_url)
     if beside is not None:
         try:
             found.plans, found.plans_from = load_plans(beside), f"{beside} (beside the store)"
