@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from journeydsl.ir import (
     Send,
     SetProfile,
     Sleep,
+    Span,
     Target,
     Timeout,
     TypeRef,
@@ -39,11 +41,35 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+from journeydsl.syntax import yaml_loader
 from journeydsl.syntax.dsl import parse_dsl
 from journeydsl.syntax.yaml_loader import load_yaml
 
 HERE = Path(__file__).parent
 SPEC_YAML = (HERE / "spec_example.journey.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "python"])
+def composer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both composers: libyaml's (the fast path) and PyYAML's pure-Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(yaml_loader, "_CSafeLoader", None)
+    elif yaml_loader._CSafeLoader is None:
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
+
+
+def all_spans(node: object) -> list[tuple[str, Span | None]]:
+    """Every span in an IR tree, in field order."""
+    found: list[tuple[str, Span | None]] = []
+    if dataclasses.is_dataclass(node) and not isinstance(node, Span):
+        found.append((type(node).__name__, getattr(node, "span", None)))
+        for field in dataclasses.fields(node):
+            found.extend(all_spans(getattr(node, field.name)))
+    elif isinstance(node, tuple):
+        for item in node:
+            found.extend(all_spans(item))
+    return found
 
 
 def load(text: str) -> tuple[Journey | None, list[Diagnostic]]:
@@ -472,3 +498,11 @@ def test_an_empty_file_is_reported() -> None:
     source, diagnostics = load_yaml("# only a comment\n", "empty.journey.yaml")
     assert codes_of(diagnostics) == ["JD004"]
     assert source.journeys == () and source.schemas == ()
+
+
+def test_both_composers_give_the_same_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, _ = load_yaml(SPEC_YAML, "spec.journey.yaml")
+    monkeypatch.setattr(yaml_loader, "_CSafeLoader", None)
+    slow, _ = load_yaml(SPEC_YAML, "spec.journey.yaml")
+    assert all_spans(fast.journeys) == all_spans(slow.journeys)
+    assert all(span is not None for _, span in all_spans(fast.journeys))
