@@ -125,3 +125,20 @@ def test_long_expected_lists_are_summarised() -> None:
         "expected `}`, a journey item (`title`, `version`, `entry`, `goal`, `stage`, …) or an operator, "
         "got keyword `where`"
     )
+
+
+def test_every_lark_error_kind_becomes_a_positioned_diagnostic() -> None:
+    from lark.exceptions import UnexpectedEOF, UnexpectedInput
+
+    from journeydsl.syntax.dsl import ParseState
+    from journeydsl.syntax.errors import syntax_diagnostic
+    from journeydsl.syntax.grammar import get_parser
+
+    words = get_parser()[2]
+    state = ParseState("k.journey")
+    eof = syntax_diagnostic(UnexpectedEOF(["RBRACE"]), "journey j {\n", state, words)
+    assert (eof.code.code, eof.span.line, eof.span.col) == ("JD002", 1, 12)  # type: ignore[union-attr]
+    assert eof.message == "unexpected end of the file: expected `}`"
+    assert eof.hint == "`journey j {` (line 1) is not closed with `}`"
+    other = syntax_diagnostic(UnexpectedInput(), "x", state, words)
+    assert other.code.code == "JD001" and other.span is not None and other.message

@@ -142,10 +142,10 @@ class JourneyTransformer(Transformer[Token, Any]):
         state = self.state
         # Fast path (the DSL itself: no offsets, tokens or nodes with spans); this runs once per node.
         if not (state.line_offset or state.col_offset):
-            start = first if type(first) is Span else (None if type(first) is Token else first.span)
-            end = last if type(last) is Span else (None if type(last) is Token else last.span)
-            if start is None and type(first) is Token and end is None and type(last) is Token:
-                return Span(state.path, first.line, first.column, last.end_line, last.end_column)
+            if type(first) is Token and type(last) is Token:
+                return Span(state.path, first.line, first.column, last.end_line, last.end_column)  # type: ignore[arg-type]
+            start = first if type(first) is Span else getattr(first, "span", None)
+            end = last if type(last) is Span else getattr(last, "span", None)
             if start is not None and end is not None:
                 return Span(state.path, start.line, start.col, end.end_line, end.end_col)
         line, col = self._start(first)
@@ -185,7 +185,7 @@ class JourneyTransformer(Transformer[Token, Any]):
         return Duration(int(amount_text), unit, span=span)
 
     def _string(self, token: Token) -> str:
-        raw = token.value[1:-1]
+        raw: str = token.value[1:-1]
         if "\\" not in raw:
             return raw
         out: list[str] = []

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr, TerminalDef
 
-from journeydsl.diagnostics import Diagnostic, codes
+from journeydsl.diagnostics import Code, Diagnostic, codes
 from journeydsl.ir import Span
 from journeydsl.syntax.dsl import ParseState
 
@@ -40,7 +41,7 @@ _BRACES = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]|[a-z_][a-z0-9_]*')
 _FLOW_HINT = "a step ends with exactly one flow: `-> STEP`, `wait`, `choose`, `experiment` or `end`"
 
 
-def terminal_words(terminals: list[TerminalDef]) -> dict[str, str]:
+def terminal_words(terminals: Collection[TerminalDef]) -> dict[str, str]:
     """Terminal name -> how a message names it."""
     words = dict(_REGEX_WORDS)
     for term in terminals:
@@ -150,9 +151,11 @@ def syntax_diagnostic(
     if isinstance(err, UnexpectedEOF):
         line, col = _end_of_text(text)
         expected_words = describe_expected(set(err.expected), words)
-        return _make(codes.UNEXPECTED_EOF, f"unexpected end: expected {expected_words}", state, (line, col, line, col))
+        message = f"unexpected end of the {what}: expected {expected_words}"
+        return _make(codes.UNEXPECTED_EOF, message, state, (line, col, line, col), _open_block(text))
     line, col = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
-    return _make(codes.SYNTAX_ERROR, str(err).splitlines()[0], state, (line, col, line, col + 1))
+    message = (str(err).splitlines() or ["syntax error"])[0]
+    return _make(codes.SYNTAX_ERROR, message, state, (line, col, line, col + 1), None)
 
 
 def _open_block(text: str) -> str | None:
@@ -185,7 +188,7 @@ def _end_of_text(text: str) -> tuple[int, int]:
 
 
 def _make(
-    code: codes.Code, message: str, state: ParseState, where: tuple[int, int, int, int], hint: str | None
+    code: Code, message: str, state: ParseState, where: tuple[int, int, int, int], hint: str | None
 ) -> Diagnostic:
     line, col = state.position(where[0], where[1])
     end_line, end_col = state.position(where[2], where[3])
