@@ -42,6 +42,7 @@ _PRECEDENCE: dict[str, int] = {
     "%": 6,
 }
 _NOT = 3
+_COMPARISON = 4
 _UNARY_MINUS = 7
 _ATOM = 8
 
@@ -89,8 +90,10 @@ def expr_text(expr: Expr) -> str:
         return "-" + _wrapped(expr.operand, _UNARY_MINUS)
     if isinstance(expr, Binary):
         strength = _PRECEDENCE.get(expr.op, 0)
-        # Left-associative: the right operand needs parentheses at equal strength too.
-        return f"{_wrapped(expr.left, strength)} {expr.op} {_wrapped(expr.right, strength + 1)}"
+        # Left-associative: the right operand needs parentheses at equal strength too; comparisons do not
+        # chain in the grammar, so a comparison inside a comparison is wrapped on either side.
+        left_min = strength + 1 if strength == _COMPARISON else strength
+        return f"{_wrapped(expr.left, left_min)} {expr.op} {_wrapped(expr.right, strength + 1)}"
     raise TypeError(f"unknown expression node {type(expr).__name__}")
 
 
