@@ -282,8 +282,9 @@ class Engine:
             if event_type not in plan.listens:
                 continue
             key_field = plan.key_field
-            if key_field is not None and inst[S.KEY] is not None and key_field in event:
-                if _key_text(event[key_field]) != inst[S.KEY]:
+            if key_field is not None and inst[S.KEY] is not None:
+                carried = event.get(key_field)  # an event without the key field (or with null) reaches them all
+                if carried is not None and _key_text(carried) != inst[S.KEY]:
                     continue
             if inst[S.ACTIVE]:
                 exits = plan.exits.get(event_type)
