@@ -134,3 +134,10 @@ def test_edits_of_a_valid_file_never_raise(data: st.DataObject) -> None:
         text = text[:at] + insert + text[at + cut :]
     _, diagnostics = load_yaml(text, "fuzz.journey.yaml")
     assert_positioned(diagnostics, text)
+
+
+def test_a_deeply_nested_expression_in_an_escaped_string_loads() -> None:
+    text = 'journey: j\nentry: {on: e, where: "' + "not " * 5000 + 'true\\u0020"}\n'
+    source, diagnostics = load_yaml(text, "deep.journey.yaml")
+    assert diagnostics == []
+    assert source.journeys[0].entry is not None and source.journeys[0].entry.where is not None

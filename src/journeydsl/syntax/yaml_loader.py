@@ -108,14 +108,14 @@ class _Composer(yaml.SafeLoader):
 
     def compose_document(self) -> Node | None:
         self.alias_count = 0
-        return super().compose_document()  # type: ignore[no-any-return]
+        return super().compose_document()
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
-                raise _AliasLimit(self.peek_event().start_mark)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                raise _AliasLimit(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -138,6 +138,12 @@ def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
                 "the document's aliases expand into too many nodes",
                 _span(path, document),
                 hint="write the document out instead of repeating anchors",
+            )
+            continue
+        except RecursionError:
+            # The walk itself is as deep as the YAML form; an expression nested thousands deep is not.
+            sink.report(
+                codes.YAML_STRUCTURE, "an expression in this document is nested too deeply", _span(path, document)
             )
             continue
         if isinstance(built, Schema):
@@ -469,7 +475,7 @@ class _Walker:
         if isinstance(node, ScalarNode) and node.tag in (INT_TAG, FLOAT_TAG):
             value = _scalar(node)
             if isinstance(value, int) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
-                return value  # type: ignore[no-any-return]
+                return value
             self.sink.report(codes.BAD_LITERAL, f"{what} must be a finite number", self.span(node))
             return None
         self.structure(node, f"{what} must be a number, not {_kind(node)}")
@@ -523,7 +529,10 @@ class _Walker:
         if not exact:
             scalar = self.span(node)
             diagnostics = [dataclasses.replace(d, span=scalar) for d in diagnostics]
-            expr = _respan(expr, scalar) if expr is not None else None
+            try:
+                expr = _respan(expr, scalar) if expr is not None else None
+            except RecursionError:  # thousands of nested operators: keep the parser's spans
+                pass
         self.sink.extend(diagnostics)
         return expr
 
