@@ -1,0 +1,58 @@
+"""The Python API around the engine: Event objects, epoch times, bundle sources, orphaned versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from runtime_support import build_bundle
+
+from journeydsl.compile import write_bundle
+from journeydsl.runtime import Engine, Event, MemoryStore
+from journeydsl.runtime.bundle import BundleError
+
+JOURNEY = """
+schema s {
+  profile { email: string }
+  event start {}
+  event go {}
+  channel push { cost 0 }
+}
+journey j {
+  version VERSION
+  owner "o@x"
+  uses s
+  entry on start
+  stage recognize {
+    step waiting { wait { on go -> done  after 1d -> done } }
+    step done { end ok }
+  }
+}
+"""
+
+
+def test_event_objects_epoch_times_and_bundle_sources(tmp_path: Path) -> None:
+    files = build_bundle(tmp_path / "src", [JOURNEY.replace("VERSION", "1")])
+    path = write_bundle(files, tmp_path / "b.jbundle")
+    for source in (files, path, str(path)):
+        engine = Engine.open(source)
+        records = engine.process(Event(id="1", type="start", customer_id="c1", at="2026-01-01T10:00:00Z"))
+        assert [r["kind"] for r in records] == ["enter"]
+        assert engine.instances("c1")[0]["step"] == "waiting"
+        assert [r["kind"] for r in engine.advance(1767261600 + 86400)] == ["end"]
+    with pytest.raises(BundleError):
+        Engine.open(tmp_path / "missing.jbundle")
+    with pytest.raises(ValueError):
+        Engine.open(files).advance("tomorrow")
+
+
+def test_an_instance_whose_version_left_the_bundle_stops_with_an_error(tmp_path: Path) -> None:
+    store = MemoryStore()
+    old = Engine.open(build_bundle(tmp_path / "v1", [JOURNEY.replace("VERSION", "1")]), store=store)
+    old.process({"id": "1", "type": "start", "customer_id": "c1", "at": "2026-01-01T10:00:00Z"})
+    new = Engine.open(build_bundle(tmp_path / "v2", [JOURNEY.replace("VERSION", "2")]), store=store)
+    records = new.process({"id": "2", "type": "go", "customer_id": "c1", "at": "2026-01-01T11:00:00Z"})
+    assert [(r["kind"], r["version"]) for r in records] == [("error", 1)]
+    assert "not in this bundle" in records[0]["reason"]
+    again = new.process({"id": "3", "type": "start", "customer_id": "c1", "at": "2026-01-01T12:00:00Z"})
+    assert again == []  # reentry never: the stopped instance still counts as the customer's one entry
