@@ -1705,12 +1705,83 @@ journey welcome {
 )
 
 # JD7xx: scenario tests (`*.scenario.yaml`)
-SCENARIO_STRUCTURE = Code("JD701", "scenario-structure", "a scenario file has a wrong key, type or shape", E)
+SCENARIO_STRUCTURE = Code(
+    "JD701",
+    "scenario-structure",
+    "a scenario file has a wrong key, type or shape",
+    E,
+    explanation=(
+        "A `*.scenario.yaml` file (SPEC section 9) has a key that is not allowed where it stands, a value of the "
+        "wrong kind (a mapping where a list belongs), or misses what it needs (`scenarios`, an event's `type` "
+        "and `at`). Unknown keys get a did-you-mean hint. Only the scenario with the problem is left out."
+    ),
+    bad_example="""\
+journey: welcome
+scenarios:
+  - name: signs up
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00Z}
+    expect: {pth: [hello, done]}
+""",
+    good_example="""\
+journey: welcome
+scenarios:
+  - name: signs up
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00Z}
+    expect: {path: [hello, done]}
+""",
+)
 SCENARIO_BAD_VALUE = Code(
-    "JD702", "scenario-bad-value", "a scenario time, duration or name is malformed (RFC 3339 `at`, `8d`)", E
+    "JD702",
+    "scenario-bad-value",
+    "a scenario time, duration or name is malformed (RFC 3339 `at`, `8d`)",
+    E,
+    explanation=(
+        "Event times are RFC 3339 with a UTC offset (`2026-01-01T10:00:00Z`), so a run means the same on every "
+        "machine; `advance` takes a duration (`8d`, `12h`, `8d12h`) or such a time; step, experiment and "
+        "variant names are identifiers; a send `status` is `sent`, `suppressed` or `delayed`."
+    ),
+    bad_example="""\
+journey: welcome
+scenarios:
+  - name: signs up
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00}
+      - {advance: 8 days}
+""",
+    good_example="""\
+journey: welcome
+scenarios:
+  - name: signs up
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00Z}
+      - {advance: 8d}
+""",
 )
 SCENARIO_UNKNOWN_JOURNEY = Code(
-    "JD703", "scenario-unknown-journey", "a scenario names a journey that is not among the loaded files", E
+    "JD703",
+    "scenario-unknown-journey",
+    "a scenario names a journey that is not among the loaded files",
+    E,
+    explanation=(
+        "`journeydsl test` loads the journeys of the paths it is given and of each scenario file's folder; the "
+        "scenario's `journey:` must name one of them. The hint suggests the closest name."
+    ),
+    bad_example="""\
+journey: welcom
+scenarios:
+  - name: signs up
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00Z}
+""",
+    good_example="""\
+journey: welcome
+scenarios:
+  - name: signs up
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00Z}
+""",
 )
 
 
