@@ -143,7 +143,12 @@ def run_tests(paths: Sequence[str | Path], templates_dir: str | Path | None = No
                 hint=f"did you mean `{close[0]}`?" if close else "name the folder that holds the journey",
             )
             continue
-        run.results.append(run_scenario(scenario, bundle, journeys, run.coverage))
+        try:
+            result = run_scenario(scenario, bundle, journeys, run.coverage)
+        except Exception as err:  # a runner reports an engine crash as a failed scenario, it does not crash
+            crash = Mismatch("engine", f"the engine raised {type(err).__name__}: {err}")
+            result = ScenarioResult(scenario, Observed(), [crash])
+        run.results.append(result)
     return run
 
 
