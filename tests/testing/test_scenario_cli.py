@@ -159,3 +159,16 @@ def test_coverage_scope_follows_the_paths_named(project: Path) -> None:
     code, alone, err = run("journeys/solar.scenario.yaml", "--min-coverage", "100")
     assert code == 0, alone + err
     assert "other" not in alone
+
+
+def test_an_engine_crash_fails_the_scenario_not_the_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from journeydsl.runtime import Engine
+
+    def boom(self: Engine, event: object) -> list[dict[str, object]]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Engine, "process", boom)
+    code, out, err = run("journeys")
+    assert code == 1
+    assert "engine: the engine raised RuntimeError: disk on fire" in out
+    assert "Traceback" not in out + err
