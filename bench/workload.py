@@ -1,0 +1,259 @@
+"""Shared pieces of the runtime-side benchmarks (engine, rules, scaling, endtoend): bundles, workloads, meters.
+
+No `main()` here, so `python -m bench` does not run this module as a benchmark.
+
+- `solar_bundle()` / `examples_bundle()`: the reference journey alone, or every example journey, compiled in memory.
+- `solar_events()`: a deterministic stream for the reference journey (solar_onboarding): an entry per customer,
+  then signatures, re-quotes, unsubscribes or silence (so the 7-day and 14-day timeouts fire), in time order.
+- `example_events()`: the example journeys' workload from `journeydsl.testing.synth` (the demo's generator).
+- `Meter`: wall and CPU time plus the peak resident memory the measured block added (Linux VmHWM, reset before the
+  block through /proc/self/clear_refs, so measuring costs nothing while the block runs).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import random
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from journeydsl.compile import compile_project
+from journeydsl.project import load_project
+from journeydsl.runtime.bundle import Bundle, load_bundle
+
+ROOT = Path(__file__).resolve().parent.parent
+JOURNEYS = ROOT / "journeys"
+TEMPLATES = ROOT / "templates"
+START = 1767225600  # 2026-01-01T00:00:00Z
+DAY = 86400
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- bundles
+
+
+def bundle_files(paths: list[Path]) -> dict[str, bytes]:
+    """The bundle's files ({path: bytes}) for these journey files or folders; raises if they do not compile."""
+    project = load_project([str(p) for p in paths], templates_dir=TEMPLATES)
+    return compile_project(project, [str(p) for p in paths])
+
+
+def solar_bundle() -> Bundle:
+    """The reference journey of SPEC 3.2 (solar_onboarding) alone, with its schema."""
+    return load_bundle(bundle_files([JOURNEYS / "solar_onboarding.journey", JOURNEYS / "customer.journey"]))
+
+
+def examples_bundle() -> Bundle:
+    return load_bundle(bundle_files([JOURNEYS]))
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def stamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+FIRST_NAMES = ("Ana", "Ben", "Chen", "Dara", None, "Fatima", "Goran", None, "Ivo", "Jana")
+
+
+def solar_profile(rng: random.Random) -> dict[str, Any]:
+    # No `tz`: quiet hours are then UTC in the engine and in the hand-written loops alike.
+    return {
+        "email": "someone@example.com",
+        "first_name": rng.choice(FIRST_NAMES),
+        "segment": rng.choices(("new", "active", "vip", "churned"), (60, 25, 10, 5))[0],
+        "ltv": rng.randint(0, 5000),
+        "consent_email": rng.random() < 0.9,
+        "consent_sms": rng.random() < 0.7,
+        "interests": [],
+    }
+
+
+def solar_events(customers: int, seed: int = 7, spread_days: int = 30) -> list[dict[str, Any]]:
+    """About 2.2 events per customer for solar_onboarding, sorted by `at` (ties by id); ids unique.
+
+    Each customer asks for a quote (with the profile as a patch), then: signs within 10 days (45%), asks again
+    first (15%), unsubscribes (5%), or does nothing so the timeouts fire (35%); a few sign late (after the nudge).
+    """
+    rng = random.Random(seed)
+    drawn: list[tuple[int, int, dict[str, Any]]] = []
+    number = 0
+
+    def add(at: int, cid: str, kind: str, data: dict[str, Any], profile: dict[str, Any] | None = None) -> None:
+        nonlocal number
+        event: dict[str, Any] = {"id": f"s{number}", "type": kind, "customer_id": cid, "at": stamp(at), "data": data}
+        if profile is not None:
+            event["profile"] = profile
+        drawn.append((at, number, event))
+        number += 1
+
+    for index in range(customers):
+        cid = f"c{index}"
+        at = START + rng.randint(0, spread_days * DAY)
+        add(at, cid, "quote_requested", {"roof_area_m2": rng.randint(5, 80), "zip": "28001"}, solar_profile(rng))
+        roll = rng.random()
+        if roll < 0.15:
+            at += rng.randint(3600, 5 * DAY)
+            add(at, cid, "quote_requested", {"roof_area_m2": rng.randint(5, 80), "zip": "28002"})
+            roll = rng.random() * 0.8
+        if roll < 0.45:
+            add(at + rng.randint(3600, 10 * DAY), cid, "contract_signed", {"amount": rng.randint(4000, 20000)})
+        elif roll < 0.50:
+            add(at + rng.randint(3600, 6 * DAY), cid, "unsubscribed", {})
+        elif roll < 0.58:
+            add(at + rng.randint(8 * DAY, 20 * DAY), cid, "contract_signed", {"amount": rng.randint(4000, 20000)})
+    drawn.sort(key=lambda item: (item[0], item[1]))
+    return [event for _, _, event in drawn]
+
+
+def example_events(customers: int, seed: int = 7) -> list[dict[str, Any]]:
+    """The example journeys' workload (journeydsl.testing.synth, as `make demo` uses), decoded."""
+    from journeydsl.testing.synth import generate_events
+
+    project = load_project([str(JOURNEYS)], templates_dir=TEMPLATES)
+    return list(generate_events(project, customers, seed, stamp(START)))
+
+
+def last_time(events: list[dict[str, Any]], extra_days: int = 120) -> str:
+    """An `advance` horizon past every timer the stream can set."""
+    return stamp(max(_epoch(e["at"]) for e in events if isinstance(e.get("at"), str)) + extra_days * DAY)
+
+
+def _epoch(text: str) -> float:
+    from journeydsl.runtime.timeparse import parse_rfc3339
+
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        return float(START)
+
+
+def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --------------------------------------------------------------------------- meters
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's resident high-water mark of this process (Linux >= 4.0); False when not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Meter:
+    """`with Meter() as m: work()` then m.wall, m.cpu (seconds) and m.peak_mb (resident memory the block added)."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    peak_mb: float | None = None
+    _rss0: int | None = None
+    _exact: bool = False
+    _cpu0: float = 0.0
+    _wall0: float = 0.0
+
+    def __enter__(self) -> Meter:
+        gc.collect()
+        self._exact = _reset_peak()
+        self._rss0 = _status_kb("VmRSS") if self._exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self._cpu0 = time.process_time()
+        self._wall0 = time.perf_counter()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        self.wall = time.perf_counter() - self._wall0
+        self.cpu = time.process_time() - self._cpu0
+        peak = _status_kb("VmHWM") if self._exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if peak is not None and self._rss0 is not None:
+            self.peak_mb = max(peak - self._rss0, 0) / 1024
+
+    def rate(self, count: int) -> float:
+        return count / self.wall if self.wall > 0 else float("inf")
+
+    def memory(self) -> str:
+        if self.peak_mb is None:
+            return "peak n/a"
+        return f"peak +{self.peak_mb:,.0f} MB" + ("" if self._exact else " (high-water mark, not reset)")
+
+
+def isolated(work: Callable[[Meter], T]) -> tuple[T, Meter]:
+    """Run `work(meter)` in a forked child and return its result and meter.
+
+    Each measurement then starts from the same parent heap: memory freed by an earlier run (which CPython keeps
+    in its arenas) cannot hide the next run's growth, and one run's garbage does not slow the next. `work` opens
+    the meter itself (`with meter: ...`) around the part it times. Falls back to running in-process without fork.
+    """
+    if not hasattr(os, "fork"):
+        meter = Meter()
+        return work(meter), meter
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: measure, send back, leave without running the parent's cleanup
+        status = 0
+        try:
+            meter = Meter()
+            payload = pickle.dumps((work(meter), meter))
+        except BaseException as err:  # noqa: BLE001 - reported in the parent as a failed benchmark
+            payload = pickle.dumps(RuntimeError(f"{type(err).__name__}: {err}"))
+            status = 1
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+        os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result = pickle.loads(data)
+    if isinstance(result, Exception):
+        raise result
+    value, meter = result
+    return value, meter
+
+
+def row(label: str, count: int, meter: Meter, unit: str = "events/s", note: str = "") -> float:
+    """Print one figure line; returns the rate per CPU second, which the ratios use.
+
+    The ratios compare CPU rates because the benchmark machines are shared: other jobs on the same cores stretch
+    wall time far more than the work this process does. Both rates are printed."""
+    rate = meter.rate(count)
+    cpu_rate = count / meter.cpu if meter.cpu > 0 else float("inf")
+    print(f"  {label:<44} {cpu_rate:>10,.0f} {unit} CPU ({rate:>10,.0f} wall)  {meter.memory():<14} {note}".rstrip(),
+          flush=True)
+    return cpu_rate
+
+
+def verdict(name: str, ratio: float, target: float, text: str) -> None:
+    ok = "MET" if ratio >= target else "NOT MET"
+    print(f"  ratio {name}: {ratio:.2f} ({text}, CPU time; target >= {target:g}: {ok})", flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
