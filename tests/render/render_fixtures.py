@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from journeydsl.ir import (
@@ -26,10 +27,19 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+from journeydsl.project import Project, load_project
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"  # frozen copies of example journeys, so goldens stay put
 TEMPLATES = REPO / "templates"
+
+
+@functools.cache
+def fixture_project() -> Project:
+    """The frozen example journeys, parsed once; they must be free of errors."""
+    project = load_project([FIXTURES], templates_dir=TEMPLATES)
+    assert not project.has_errors, project.diagnostics
+    return project
 
 
 def every_kind_journey() -> Journey:

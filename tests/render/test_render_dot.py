@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from render_fixtures import every_kind_journey
+import render_fixtures
 
 from journeydsl.project import Project
 from journeydsl.render import dot_source, journey_to_dot, journey_to_mermaid
@@ -17,6 +17,11 @@ GOLDEN = Path(__file__).parent / "golden"
 # Set JOURNEYDSL_UPDATE_GOLDENS=1 to rewrite the golden files after an intended layout change.
 UPDATE = os.environ.get("JOURNEYDSL_UPDATE_GOLDENS") == "1"
 GOLDEN_JOURNEYS = ["solar_onboarding", "abandoned_cart", "day_of_travel", "daily_move_coach"]
+
+
+@pytest.fixture(name="fixture_project")
+def _fixture_project() -> Project:
+    return render_fixtures.fixture_project()
 
 
 @pytest.mark.parametrize("name", GOLDEN_JOURNEYS)
@@ -51,7 +56,7 @@ def test_one_statement_per_line_label_first_then_sorted(fixture_project: Project
 
 
 def test_each_step_kind_has_its_shape() -> None:
-    source = dot_source(every_kind_journey())
+    source = dot_source(render_fixtures.every_kind_journey())
     shapes = {
         "hello": "box",
         "pause": "component",
@@ -67,7 +72,7 @@ def test_each_step_kind_has_its_shape() -> None:
 
 
 def test_edge_labels() -> None:
-    source = dot_source(every_kind_journey())
+    source = dot_source(render_fixtures.every_kind_journey())
     assert 'listen -> pick [label="on clicked"' in source
     assert 'listen -> done [label="after 7d"' in source
     assert 'pick -> split [label="when profile.ltv > 100"' in source
@@ -79,9 +84,9 @@ def test_edge_labels() -> None:
 
 
 def test_stages_in_r_order_then_others() -> None:
-    graph = journey_graph(every_kind_journey())
+    graph = journey_graph(render_fixtures.every_kind_journey())
     assert [cluster.name for cluster in graph.clusters] == ["recognize", "repeat", "extra"]
-    source = dot_source(every_kind_journey())
+    source = dot_source(render_fixtures.every_kind_journey())
     assert source.index("cluster_recognize") < source.index("cluster_repeat") < source.index("cluster_extra")
 
 
@@ -95,7 +100,7 @@ def test_entry_exits_goals_and_policies_shown(fixture_project: Project) -> None:
 
 
 def test_overlay_counts_draw_reach_and_edge_width() -> None:
-    journey = every_kind_journey()
+    journey = render_fixtures.every_kind_journey()
     dot = journey_to_dot(journey, step_counts={"hello": 40, "listen": 12}, edge_counts={("listen", "pick"): 10})
     source = dot.source
     assert "reached 40" in source and "reached 12" in source and "reached 0" in source
@@ -107,7 +112,7 @@ def test_overlay_counts_draw_reach_and_edge_width() -> None:
 
 
 def test_mermaid_flowchart_with_subgraphs() -> None:
-    text = journey_to_mermaid(every_kind_journey())
+    text = journey_to_mermaid(render_fixtures.every_kind_journey())
     lines = text.splitlines()
     assert lines[0] == "flowchart TB"
     assert '  subgraph stage_recognize["recognize"]' in lines

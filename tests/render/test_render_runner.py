@@ -7,9 +7,15 @@ import stat
 from pathlib import Path
 
 import pytest
+import render_fixtures
 
 from journeydsl.project import Project
 from journeydsl.render import RenderError, render_journey, render_journeys, runner
+
+
+@pytest.fixture(name="fixture_project")
+def _fixture_project() -> Project:
+    return render_fixtures.fixture_project()
 
 
 def _fake_dot(folder: Path) -> Path:
