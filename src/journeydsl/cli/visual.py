@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from journeydsl.diagnostics import Diagnostic
 from journeydsl.project import Project, load_project
 from journeydsl.render import FORMATS, RenderError, render_journeys
 from journeydsl.render.checking import format_diagnostics, has_errors, project_diagnostics
@@ -24,7 +25,7 @@ _TEMPLATES_OPTION = click.option(
 )
 
 
-def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Project, list]:  # type: ignore[type-arg]
+def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Project, list[Diagnostic]]:
     """Load and check; on errors print every diagnostic and exit 1 before any output is written."""
     if not paths:
         raise click.UsageError("name at least one journey file or folder, e.g. `journeys/`")

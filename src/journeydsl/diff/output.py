@@ -42,10 +42,15 @@ def render_json(changes: list[Change], old_label: str, new_label: str) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def _name(pair: tuple[Journey | None, Journey | None]) -> str:
+    journey = pair[1] or pair[0]
+    return journey.name if journey is not None else ""
+
+
 def diff_dot(old: Journey | None, new: Journey | None, changes: list[Change]) -> str:
-    name = (new or old).name if (new or old) is not None else "diff"
+    name = _name((old, new))
     mine = [change for change in changes if change.journey == name]
-    return graph_to_dot(diff_graph(old, new, mine)).source
+    return str(graph_to_dot(diff_graph(old, new, mine)).source)
 
 
 def render_svg(
@@ -54,11 +59,11 @@ def render_svg(
     """The SVG of one journey's diff: the one named, or the only one there is."""
     pairs = pair_journeys(old_journeys, new_journeys)
     if journey is not None:
-        pairs = [pair for pair in pairs if (pair[1] or pair[0]) is not None and (pair[1] or pair[0]).name == journey]
+        pairs = [pair for pair in pairs if _name(pair) == journey]
         if not pairs:
             raise ValueError(f"no journey named {journey!r} on either side")
     if len(pairs) != 1:
-        names = ", ".join(sorted({(p[1] or p[0]).name for p in pairs if (p[1] or p[0]) is not None}))
+        names = ", ".join(sorted({_name(pair) for pair in pairs}))
         raise ValueError(f"the files hold several journeys ({names}); choose one with --journey NAME")
     old, new = pairs[0]
     return render_dot(diff_dot(old, new, changes), "svg").decode("utf-8")

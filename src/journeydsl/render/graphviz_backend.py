@@ -9,7 +9,7 @@ as edge widths: the `--overlay` of SPEC 8.5 only has to supply the numbers.
 
 from __future__ import annotations
 
-import graphviz
+import graphviz  # type: ignore[import-untyped]
 
 from journeydsl.ir import Journey
 from journeydsl.render.graph import Edge, JourneyGraph, Node, journey_graph
@@ -149,4 +149,4 @@ def journey_to_dot(
 
 def dot_source(journey: Journey) -> str:
     """The DOT text of a journey: what `render --format dot` writes and the golden files hold."""
-    return journey_to_dot(journey).source
+    return str(journey_to_dot(journey).source)
