@@ -144,7 +144,7 @@ def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 # --------------------------------------------------------------------------- meters
 
 
-def _status_kb(field: str) -> int | None:
+def status_kb(field: str) -> int | None:
     try:
         with open("/proc/self/status", encoding="ascii") as handle:
             for line in handle:
@@ -180,7 +180,7 @@ class Meter:
     def __enter__(self) -> Meter:
         gc.collect()
         self._exact = _reset_peak()
-        self._rss0 = _status_kb("VmRSS") if self._exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self._rss0 = status_kb("VmRSS") if self._exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         self._cpu0 = time.process_time()
         self._wall0 = time.perf_counter()
         return self
@@ -188,7 +188,7 @@ class Meter:
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         self.wall = time.perf_counter() - self._wall0
         self.cpu = time.process_time() - self._cpu0
-        peak = _status_kb("VmHWM") if self._exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = status_kb("VmHWM") if self._exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if peak is not None and self._rss0 is not None:
             self.peak_mb = max(peak - self._rss0, 0) / 1024
 
