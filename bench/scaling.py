@@ -19,7 +19,7 @@ import argparse
 import os
 from typing import Any
 
-from bench.workload import Meter, status_kb, isolated, last_time, solar_bundle, solar_events
+from bench.workload import Meter, isolated, last_time, solar_bundle, solar_events, status_kb
 from journeydsl.runtime import Engine, MemoryStore
 from journeydsl.runtime.bundle import Bundle
 from journeydsl.runtime.state import ACTIVE
