@@ -296,14 +296,14 @@ def test_variant_named_control_and_percent_weight() -> None:
               name: e
               variants:
                 - {name: a, weight: 60%, next: t}
-                - {name: holdout, control: true, weight: 40, next: t}
+                - {control: true, weight: 40, next: t}
             """
         )
     )
     assert diagnostics == []
     assert journey is not None
     assert journey.steps()[0].flow == Experiment(
-        "e", (Variant("a", 60, Target("t")), Variant("holdout", 40, Target("t"), control=True))
+        "e", (Variant("a", 60, Target("t")), Variant("control", 40, Target("t"), control=True))
     )
 
 
@@ -422,6 +422,13 @@ def test_escaped_or_block_scalars_point_at_the_scalar() -> None:
         ("journey: j\nquiet: 25:00-08:00\n", "JD007", 2, 8),
         ("journey: j\ncaps: [{channel: email, max: 3, per: 7 days}]\n", "JD007", 2, 38),
         ("journey: j\ngoals: [{name: g}]\n", "JD004", 2, 9),
+        ("journey: j\ntitle: a\x00b\n", "JD003", 2, 9),
+        (
+            journey_with("experiment: {name: e, variants: [{name: hold, control: true, weight: 9, next: t}]}"),
+            "JD004",
+            6,
+            40,
+        ),
     ],
 )
 def test_bad_input_gives_a_positioned_diagnostic(text: str, code: str, line: int, col: int) -> None:

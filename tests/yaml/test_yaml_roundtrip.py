@@ -143,7 +143,7 @@ timeouts = st.one_of(
     st.builds(Timeout, targets, after=durations),
     st.builds(Timeout, targets, at=exprs),
 )
-variants = st.builds(Variant, names, st.integers(0, 100), targets, st.booleans())
+variants = st.builds(Variant, names, st.integers(0, 100), targets, st.just(False))
 control_variants = st.builds(Variant, st.just("control"), st.integers(0, 100), targets, st.just(True))
 flows = st.one_of(
     st.builds(Goto, targets),

@@ -887,6 +887,10 @@ class _Walker:
         control = self.boolean(keys["control"][1], "`control`") if "control" in keys else False
         if "name" in keys:
             name = self.ident(keys["name"][1], "variant name")
+            if control and name not in (None, "control"):
+                # The DSL writes the holdout as `control N% -> step`: a name here could not survive `convert`.
+                self.structure(keys["name"][0], f"the control variant is always named `control`, not `{name}`")
+                name = None
         elif control:
             name = "control"
         else:
