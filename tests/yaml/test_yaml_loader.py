@@ -427,7 +427,7 @@ def test_escaped_or_block_scalars_point_at_the_scalar() -> None:
             journey_with("experiment: {name: e, variants: [{name: hold, control: true, weight: 9, next: t}]}"),
             "JD004",
             6,
-            40,
+            41,
         ),
     ],
 )
