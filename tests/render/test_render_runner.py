@@ -77,3 +77,16 @@ def test_failed_layout_writes_nothing(
         render_journeys(fixture_project.journeys(), out, "svg")
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bin"]  # no staging folder left behind
+
+
+def test_every_example_journey_renders_without_system_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live examples in journeys/ (not the frozen fixtures): what `make demo` draws on a bare machine."""
+    from journeydsl.project import load_project
+
+    project = load_project([render_fixtures.REPO / "journeys"], templates_dir=render_fixtures.TEMPLATES)
+    assert not project.has_errors, project.diagnostics
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    for fmt, magic in (("svg", b"<?xml"), ("png", b"\x89PNG")):
+        written = render_journeys(project.journeys(), tmp_path / fmt, fmt)
+        assert len(written) == len(project.journeys()) >= 5
+        assert all(path.read_bytes().startswith(magic) for path in written)
