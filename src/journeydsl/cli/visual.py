@@ -42,6 +42,12 @@ def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Pr
     return project, diagnostics
 
 
+def _describe(err: Exception) -> str:
+    if isinstance(err, OSError) and err.filename:
+        return f"cannot write {err.filename}: {err.strerror or err}"
+    return str(err)
+
+
 @click.command("render")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
@@ -66,8 +72,8 @@ def render_command(
             written = render_overlays(project.journeys(), Path(out_dir), fmt, overlay_store)
         else:
             written = render_journeys(project.journeys(), Path(out_dir), fmt)
-    except RenderError as err:
-        click.echo(f"error: {err}", err=True)
+    except (RenderError, OSError) as err:
+        click.echo(f"error: {_describe(err)}", err=True)
         raise SystemExit(1) from err
     for path in written:
         click.echo(str(path))
@@ -84,8 +90,8 @@ def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None
     project, diagnostics = _load_or_exit(paths, templates_dir)
     try:
         written = build_site(project.journey_files(), Path(out_dir), project.templates_dir, diagnostics, paths)
-    except RenderError as err:
-        click.echo(f"error: {err}", err=True)
+    except (RenderError, OSError) as err:
+        click.echo(f"error: {_describe(err)}", err=True)
         raise SystemExit(1) from err
     click.echo(f"wrote {len(written)} files to {out_dir} (open {Path(out_dir) / 'index.html'})")
 
@@ -128,14 +134,18 @@ def diff_command(
             text = render_json(changes, sides[0].label, sides[1].label)
         else:
             text = render_svg(old_journeys, new_journeys, changes, journey)
-    except (ValueError, RenderError) as err:
+    except (ValueError, RenderError, OSError) as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(1) from err
     if out_file is None:
         click.echo(text, nl=False)
         return
-    with staged_files(Path(out_file).parent) as staging:
-        (staging / Path(out_file).name).write_text(text, encoding="utf-8")
+    try:
+        with staged_files(Path(out_file).parent) as staging:
+            (staging / Path(out_file).name).write_text(text, encoding="utf-8")
+    except OSError as err:
+        click.echo(f"error: cannot write {out_file}: {err.strerror or err}", err=True)
+        raise SystemExit(1) from err
 
 
 COMMANDS: list[click.Command] = [render_command, docs_command, diff_command]
