@@ -347,19 +347,35 @@ def profile_examples(bundle: Bundle, events: list[dict[str, Any]], until: str, t
 
 
 def _self_time_table(session: Any, top: int) -> None:
-    """Sum of self time per function across the whole call tree: the flat hot-spot list."""
-    totals: dict[str, float] = {}
+    """Flat hot-spot lists: inclusive time per function (once per call path) and self time per function.
+
+    pyinstrument puts a function's own time in a synthetic `[self]` child; it is counted for the parent here."""
+    inclusive: dict[str, float] = {}
+    own: dict[str, float] = {}
     root = session.root_frame()
-    stack = [root] if root is not None else []
-    while stack:
-        frame = stack.pop()
-        name = f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
-        totals[name] = totals.get(name, 0.0) + frame.total_self_time
-        stack.extend(frame.children)
-    whole = sum(totals.values()) or 1.0
-    print(f"  top {top} functions by self time:")
-    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"    {seconds * 1000:8.0f} ms {seconds / whole:6.1%}  {name}")
+    if root is None:
+        return
+    whole = root.time or 1.0
+
+    def name_of(frame: Any) -> str:
+        return f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
+
+    def visit(frame: Any, parent: str | None, open_names: frozenset[str]) -> None:
+        if frame.function.startswith("[") and parent is not None:  # [self] and other synthetic frames
+            own[parent] = own.get(parent, 0.0) + frame.time
+            return
+        name = name_of(frame)
+        if name not in open_names:
+            inclusive[name] = inclusive.get(name, 0.0) + frame.time
+        own[name] = own.get(name, 0.0) + frame.time - sum(child.time for child in frame.children)
+        for child in frame.children:
+            visit(child, name, open_names | {name})
+
+    visit(root, None, frozenset())
+    for title, table in (("inclusive", inclusive), ("self", own)):
+        print(f"  top {top} functions by {title} time (share of {whole:.2f} s sampled):")
+        for name, seconds in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {seconds * 1000:8.0f} ms {seconds / whole:6.1%}  {name}")
 
 
 def main(argv: list[str] | None = None) -> None:
