@@ -211,3 +211,15 @@ def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: lis
     again, diagnostics = load_yaml(text, "gen.journey.yaml")
     assert diagnostics == [], text
     assert again == source, text
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=2))
+def test_generated_ir_survives_yaml_then_dsl(schema_list: list[Schema], journey_list: list[Journey]) -> None:
+    """`convert --to yaml` then `convert --to dsl`: the IR is unchanged."""
+    source = SourceFile("gen.journey.yaml", tuple(schema_list), tuple(journey_list), form="yaml")
+    from_yaml, _ = load_yaml(to_yaml(source), "gen.journey.yaml")
+    text = format_dsl(from_yaml)
+    again, diagnostics = parse_dsl(text, "gen.journey")
+    assert errors(diagnostics) == [], text
+    assert (again.schemas, again.journeys) == (source.schemas, source.journeys), text
