@@ -380,7 +380,7 @@ def _self_time_table(session: Any, top: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=env_int("JD_BENCH_ENGINE_CUSTOMERS", 100_000))
+    parser.add_argument("--customers", type=int, default=env_int("JD_BENCH_ENGINE_CUSTOMERS", 50_000))
     parser.add_argument("--example-customers", type=int, default=20_000)
     parser.add_argument("--check", type=int, default=20_000, help="customers compared record by record")
     parser.add_argument("--profile", action="store_true", help="profile the examples workload with pyinstrument")
