@@ -261,3 +261,30 @@ def test_format_dsl_round_trips_generated_ir(schema_list: list[Schema], journey_
     assert diagnostics == [], text
     assert back == source, text
     assert format_dsl(back) == text
+
+
+@FAST
+@given(st.data())
+def test_comments_anywhere_are_kept_and_formatting_is_idempotent(data: st.DataObject) -> None:
+    lines = SPEC_EXAMPLE.splitlines()
+    out: list[str] = []
+    texts: list[str] = []
+    for index, line in enumerate(lines):
+        where = data.draw(st.sampled_from(["none", "none", "none", "above", "trailing", "blank"]), label=f"l{index}")
+        if where == "above":
+            texts.append(f"# c{index}!")
+            out.append(" " * data.draw(st.integers(0, 6)) + texts[-1])
+        elif where == "blank":
+            out.append("")
+        out.append(line + (f"  # t{index}!" if where == "trailing" else ""))
+        if where == "trailing":
+            texts.append(f"# t{index}!")
+    text = "\n".join(out) + "\n"
+    source, diagnostics = parse_dsl(text, "c.journey")
+    assert diagnostics == []
+    once = format_dsl(source)
+    for comment in texts:
+        assert once.count(comment) == 1, (comment, once)
+    again, _ = parse_dsl(once, "c.journey")
+    assert again == source
+    assert format_dsl(again) == once
