@@ -130,7 +130,7 @@ def _parse(text: str) -> Expr:
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True)
 texts = st.text(max_size=24)
 durations = st.builds(Duration, st.integers(0, 10_000), st.sampled_from("smhdw"))
-exprs = st.sampled_from(_EXPRESSIONS).map(_parse)
+exprs = st.sampled_from([_parse(text) for text in _EXPRESSIONS])
 targets = st.builds(Target, names)
 args = st.lists(st.builds(Arg, names, exprs), max_size=3, unique_by=lambda a: a.name).map(tuple)
 actions = st.one_of(
@@ -203,7 +203,7 @@ schemas = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=2))
 def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     source = SourceFile("gen.journey.yaml", tuple(schema_list), tuple(journey_list), form="yaml")
@@ -213,7 +213,7 @@ def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: lis
     assert again == source, text
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=2))
 def test_generated_ir_survives_yaml_then_dsl(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     """`convert --to yaml` then `convert --to dsl`: the IR is unchanged."""
