@@ -8,6 +8,8 @@ goals and exits listen for), writes it as JSONL, and measures in the same run:
 - memory://: read, decode, `Engine.process` each event, then `advance` to the end;
 - sqlite:// batched (`batch=1000`) and per-event commits (`batch=1`, on a prefix of the events);
 - memory per 100,000 active instances (tracemalloc; a separate run with the record log off).
+Each engine loop is the loop of `journeydsl run` without printing (deliver from the outbox after each
+event) with the collector thresholds `journeydsl run` sets (runtime/gctune.py).
 Aims: memory:// >= 25% of the baseline's rate; batched sqlite >= 50% of memory://.
 
 Run: `python -m bench runtime` or `python -m bench.runtime [--customers N] [--events N]`.
@@ -29,6 +31,7 @@ from journeydsl.compile import compile_project
 from journeydsl.project import load_project
 from journeydsl.runtime import Engine, MemoryStore
 from journeydsl.runtime.bundle import Bundle, load_bundle
+from journeydsl.runtime.gctune import relax_gc
 from journeydsl.runtime.jsonio import dumps, loads
 from journeydsl.runtime.state import ACTIVE
 from journeydsl.runtime.timeparse import format_time
@@ -131,19 +134,23 @@ def baseline(path: Path) -> tuple[int, float]:
 
 def run_engine(bundle: Bundle, path: Path, store: str | MemoryStore, until: str, limit: int | None = None,
                batch: int | None = None) -> tuple[int, int, float]:
+    """The loop of `journeydsl run` without the printing: decode, process, deliver from the outbox."""
     engine = Engine.open(bundle, store=store, batch=batch)
     gc.collect()
     started = time.perf_counter()
     count = records = 0
     process = engine.process
+    deliver = engine.store.take_deliverable
     with path.open("rb") as handle:
         for line in handle:
-            records += len(process(loads(line)))
+            process(loads(line))
+            records += len(deliver())
             count += 1
             if limit is not None and count >= limit:
                 break
-    records += len(engine.advance(until))
+    engine.advance(until)
     engine.store.flush()
+    records += len(deliver())
     elapsed = time.perf_counter() - started
     engine.close()
     return count, records, elapsed
@@ -194,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--journeys", type=Path, default=ROOT / "journeys")
     args = parser.parse_args(argv if argv is not None else [])
+    relax_gc()  # as `journeydsl run` does
     bundle = build(args.journeys)
     until = _stamp(START + 120 * 86400)
     with tempfile.TemporaryDirectory() as folder:

@@ -96,6 +96,7 @@ def run_command(bundle: Path, events_path: Path, store_url: str, until: str | No
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
     from journeydsl.runtime import Engine, EngineError, StoreError
     from journeydsl.runtime.bundle import BundleError
+    from journeydsl.runtime.gctune import relax_gc
     from journeydsl.runtime.timeparse import TimeError, parse_time
 
     if until is not None:
@@ -111,6 +112,7 @@ def run_command(bundle: Path, events_path: Path, store_url: str, until: str | No
     except (EngineError, StoreError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+    relax_gc()
     counts = Summary()
     out = sys.stdout.buffer
     store = engine.store
