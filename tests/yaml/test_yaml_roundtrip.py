@@ -132,7 +132,7 @@ texts = st.text(max_size=24)
 durations = st.builds(Duration, st.integers(0, 10_000), st.sampled_from("smhdw"))
 exprs = st.sampled_from([_parse(text) for text in _EXPRESSIONS])
 targets = st.builds(Target, names)
-args = st.lists(st.builds(Arg, names, exprs), max_size=3, unique_by=lambda a: a.name).map(tuple)
+args = st.lists(st.builds(Arg, names, exprs), max_size=2, unique_by=lambda a: a.name).map(tuple)
 actions = st.one_of(
     st.builds(Send, names, names, args),
     st.builds(SetProfile, names, exprs),
@@ -157,8 +157,8 @@ flows = st.one_of(
     st.builds(Experiment, names, st.lists(st.one_of(variants, control_variants), max_size=4).map(tuple)),
     st.builds(End, st.none() | names),
 )
-steps = st.builds(Step, names, st.lists(actions, max_size=3).map(tuple), flows)
-stages = st.builds(Stage, names, st.lists(steps, max_size=4, unique_by=lambda s: s.name).map(tuple))
+steps = st.builds(Step, names, st.lists(actions, max_size=2).map(tuple), flows)
+stages = st.builds(Stage, names, st.lists(steps, max_size=3, unique_by=lambda s: s.name).map(tuple))
 hours = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
 journeys = st.builds(
     Journey,
@@ -182,7 +182,7 @@ journeys = st.builds(
     ).map(tuple),
     caps=st.lists(st.builds(Cap, names, st.integers(0, 1000), durations), max_size=2).map(tuple),
     quiet=st.none() | st.builds(Quiet, hours, hours),
-    stages=st.lists(stages, max_size=3, unique_by=lambda s: s.name).map(tuple),
+    stages=st.lists(stages, max_size=2, unique_by=lambda s: s.name).map(tuple),
 )
 scalar_types = st.builds(TypeRef, st.sampled_from(["string", "number", "bool", "timestamp", "duration"]), st.booleans())
 types = st.one_of(
@@ -204,7 +204,7 @@ schemas = st.builds(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=2))
+@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=1))
 def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     source = SourceFile("gen.journey.yaml", tuple(schema_list), tuple(journey_list), form="yaml")
     text = to_yaml(source)
@@ -214,7 +214,7 @@ def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: lis
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=2))
+@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=1))
 def test_generated_ir_survives_yaml_then_dsl(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     """`convert --to yaml` then `convert --to dsl`: the IR is unchanged."""
     source = SourceFile("gen.journey.yaml", tuple(schema_list), tuple(journey_list), form="yaml")
