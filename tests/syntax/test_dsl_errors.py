@@ -142,3 +142,12 @@ def test_every_lark_error_kind_becomes_a_positioned_diagnostic() -> None:
     assert eof.hint == "`journey j {` (line 1) is not closed with `}`"
     other = syntax_diagnostic(UnexpectedInput(), "x", state, words)
     assert other.code.code == "JD001" and other.span is not None and other.message
+
+
+def test_crlf_and_byte_order_mark_parse_like_plain_text() -> None:
+    text = 'journey j {  # c\n  title "t"\n}\n'
+    plain, _ = parse_dsl(text, "e.journey")
+    for variant in (text.replace("\n", "\r\n"), "\ufeff" + text):
+        source, found = parse_dsl(variant, "e.journey")
+        assert found == [] and source == plain
+        assert [c.text for c in source.comments] == ["# c"]

@@ -629,6 +629,8 @@ def parse_dsl(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
     """Parse one `.journey` file; never raises. On a syntax error the IR holds what could be parsed."""
     from journeydsl.syntax.grammar import parse_text
 
+    if text.startswith("\ufeff"):  # a byte-order mark from an editor: a space keeps every column where it was
+        text = " " + text[1:]
     items, state = parse_text(text, path, "start")
     schemas = tuple(item for item in items or () if isinstance(item, Schema))
     journeys = tuple(item for item in items or () if isinstance(item, Journey))
