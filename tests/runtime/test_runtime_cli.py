@@ -130,3 +130,15 @@ def test_refuses_tampered_bundle_and_wrong_key(tmp_path: Path) -> None:
     plan.write_text(plan.read_text().replace("converted", "hacked"))
     tampered = CliRunner().invoke(main, ["run", str(folder), "--events", str(events)])
     assert tampered.exit_code == 1 and "sha256 mismatch" in tampered.stderr
+
+
+def test_unusable_store_is_a_clear_error(tmp_path: Path) -> None:
+    bundle, events, _ = _setup(tmp_path)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    result = CliRunner().invoke(main, ["run", str(bundle), "--events", str(events), "--store", f"sqlite:///{folder}"])
+    assert result.exit_code == 1 and "cannot open SQLite store" in result.stderr
+    wrong = CliRunner().invoke(main, ["run", str(bundle), "--events", str(events), "--store", "redis://x"])
+    assert wrong.exit_code == 1 and "unknown store URL" in wrong.stderr
+    bad_until = CliRunner().invoke(main, ["run", str(bundle), "--events", str(events), "--until", "soon"])
+    assert bad_until.exit_code == 2

@@ -149,8 +149,11 @@ def run_command(bundle: Path, events_path: Path, store_url: str, until: str | No
             engine.advance(until)
         store.flush()
         deliver()
-    finally:
         engine.close()
+    except StoreError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    finally:
         if dead_sink is not None:
             dead_sink.close()
     if summary:

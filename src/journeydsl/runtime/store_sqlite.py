@@ -153,8 +153,13 @@ class SqliteStore(Store):
                 meta.append(("clock", repr(self.clock)))
             db.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", meta)
             db.execute("COMMIT")
+        except sqlite3.Error as err:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StoreError(f"cannot commit to the SQLite store {self.path}: {err}") from err
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         self._delivered_written = self._delivered
         self._deliverable.extend(record for _, record in self._new_records)
