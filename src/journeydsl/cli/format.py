@@ -35,9 +35,9 @@ def _files(paths: tuple[str, ...]) -> tuple[list[Path], list[Path], list[str]]:
             missing.append(raw)
             continue
         for candidate in candidates:
-            if candidate.name.endswith(YAML_SUFFIXES):
+            if candidate.name.endswith((*YAML_SUFFIXES, ".yaml", ".yml")):
                 yaml.append(candidate)
-            elif candidate.name.endswith(DSL_SUFFIXES) or path.is_file():
+            elif candidate.name.endswith(DSL_SUFFIXES) or path.is_file():  # a file named on its own is DSL
                 dsl.append(candidate)
     return list(dict.fromkeys(dsl)), yaml, missing
 
@@ -56,7 +56,8 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     for raw in missing:
         click.echo(f"{raw}: error: no such file or folder", err=True)
     for path in yaml_files:
-        click.echo(f"{path}: skipped (YAML; fmt formats the DSL only)", err=True)
+        if path.name.endswith(YAML_SUFFIXES) or any(path == Path(raw) for raw in paths):
+            click.echo(f"{path}: skipped (YAML; fmt formats the DSL only)", err=True)
     changed: list[Path] = []
     unchanged = 0
     for path in dsl_files:
