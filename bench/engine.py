@@ -73,7 +73,9 @@ def _body_formats(bundle: Bundle) -> dict[tuple[str, str], str]:
 class SolarLoop:
     """solar_onboarding by hand: process(event) -> records, advance(epoch) -> records."""
 
-    def __init__(self, bundle: Bundle, guards: dict[str, Callable[..., bool]] | None = None) -> None:
+    def __init__(self, bundle: Bundle, guards: dict[str, Callable[..., bool]] | None = None,
+                 keep_log: bool = True) -> None:
+        self.keep_log = keep_log  # like MemoryStore(keep_log=...): timing runs keep neither records nor transitions
         self.customers: dict[str, list[Any]] = {}  # cid -> [profile, instance or None, email send times]
         self.seen: set[str] = set()
         self.heap: list[tuple[float, str, int]] = []
@@ -98,7 +100,7 @@ class SolarLoop:
         self._fire(now, out)
         event_id = raw["id"]
         if event_id in self.seen:
-            self.log.extend(out)
+            self._keep(out)
             return out
         self.seen.add(event_id)
         cid = raw["customer_id"]
@@ -116,14 +118,20 @@ class SolarLoop:
             self._existing(cid, customer, inst, kind, event, now, out)
         if kind == "quote_requested":
             self._enter(cid, customer, event, now, out)
-        self.log.extend(out)
+        self._keep(out)
         return out
 
     def advance(self, until: float) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         self._fire(until, out)
-        self.log.extend(out)
+        self._keep(out)
         return out
+
+    def _keep(self, out: list[dict[str, Any]]) -> None:
+        if self.keep_log:
+            self.log.extend(out)
+        else:
+            self.transitions.clear()
 
     # ---------------------------------------------------------------- semantics
 
@@ -277,10 +285,12 @@ _UTC = _utc()
 
 
 def run_engine(bundle: Bundle, events: list[dict[str, Any]], until: str) -> tuple[int, Meter]:
-    """Records produced and the meter of `Engine.process` over every event, then `advance`, in a fresh process."""
+    """Records produced and the meter of `Engine.process` over every event, then `advance`, in a fresh process.
+
+    The store keeps no record log (a run delivers records and drops them), so memory is the customers' state."""
 
     def work(meter: Meter) -> int:
-        engine = Engine.open(bundle, store=MemoryStore())
+        engine = Engine.open(bundle, store=MemoryStore(keep_log=False))
         process = engine.process
         records = 0
         with meter:
@@ -295,7 +305,7 @@ def run_engine(bundle: Bundle, events: list[dict[str, Any]], until: str) -> tupl
 def run_loop(bundle: Bundle, events: list[dict[str, Any]], until: str,
              guards: dict[str, Callable[..., bool]] | None = None) -> tuple[int, Meter]:
     def work(meter: Meter) -> int:
-        loop = SolarLoop(bundle, guards)
+        loop = SolarLoop(bundle, guards, keep_log=False)
         process = loop.process
         records = 0
         with meter:
