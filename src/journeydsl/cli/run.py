@@ -37,7 +37,7 @@ class Summary:
         self.sends: Counter[tuple[str, str]] = Counter()
         self.suppressed: Counter[str] = Counter()
         self.goals: Counter[str] = Counter()
-        self.goal_value: Counter[str] = Counter()
+        self.goal_value: dict[str, float] = {}
         self.ends: Counter[str] = Counter()
         self.errors = 0
         self.dead = 0
@@ -58,7 +58,7 @@ class Summary:
             self.goals[name] += 1
             value = record.get("value")
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.goal_value[name] += value
+                self.goal_value[name] = self.goal_value.get(name, 0.0) + value
         elif kind == "end":
             self.ends[f"{journey}: {record.get('outcome') or '(none)'}"] += 1
         elif kind == "exit":
@@ -72,7 +72,8 @@ class Summary:
         rows += [(f"sends    {channel} {status}", str(n)) for (channel, status), n in sorted(self.sends.items())]
         rows += [(f"suppressed  {reason}", str(n)) for reason, n in sorted(self.suppressed.items())]
         rows += [
-            (f"goals    {name}", f"{n} (value {self.goal_value[name]:g})") for name, n in sorted(self.goals.items())
+            (f"goals    {name}", f"{n} (value {self.goal_value.get(name, 0.0):g})")
+            for name, n in sorted(self.goals.items())
         ]
         rows += [(f"ends     {name}", str(n)) for name, n in sorted(self.ends.items())]
         rows += [("errors", str(self.errors)), ("dead letters", str(self.dead))]

@@ -153,7 +153,7 @@ def _equality(node: list[Any]) -> Fn:
         b = right(scope)
         if b is None:
             return False
-        return (a != b) if negated else (a == b)
+        return bool(a != b) if negated else bool(a == b)
 
     return compare
 
