@@ -132,8 +132,9 @@ def baseline(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def run_engine(bundle: Bundle, path: Path, store: str | MemoryStore, until: str, limit: int | None = None,
-               batch: int | None = None) -> tuple[int, int, float]:
+def run_engine(
+    bundle: Bundle, path: Path, store: str | MemoryStore, until: str, limit: int | None = None, batch: int | None = None
+) -> tuple[int, int, float]:
     """The loop of `journeydsl run` without the printing: decode, process, deliver from the outbox."""
     engine = Engine.open(bundle, store=store, batch=batch)
     gc.collect()
@@ -166,22 +167,42 @@ def memory_per_instance(bundle: Bundle, instances: int) -> tuple[int, int, int, 
     store = MemoryStore(keep_log=False)
     engine = Engine.open(bundle, store=store)
     quiet = sorted(set(engine.validator.events) - engine.listened)
-    profile = {"segment": "new", "consent_email": True, "consent_sms": True, "email": "a@b.example", "ltv": 10,
-               "interests": []}
+    profile = {
+        "segment": "new",
+        "consent_email": True,
+        "consent_sms": True,
+        "email": "a@b.example",
+        "ltv": 10,
+        "interests": [],
+    }
     kind = plan["entry"]["event"]
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     if quiet:
         for number in range(instances):
-            engine.process({"id": f"p{number}", "type": quiet[0], "customer_id": f"c{number}",
-                            "at": _stamp(START), "profile": profile})
+            engine.process(
+                {
+                    "id": f"p{number}",
+                    "type": quiet[0],
+                    "customer_id": f"c{number}",
+                    "at": _stamp(START),
+                    "profile": profile,
+                }
+            )
         store.seen.clear()
         gc.collect()
     middle = tracemalloc.get_traced_memory()[0]
     for number in range(instances):
-        engine.process({"id": f"m{number}", "type": kind, "customer_id": f"c{number}",
-                        "at": _stamp(START + number), "data": {"roof_area_m2": 20 + number % 40, "zip": "28001"}})
+        engine.process(
+            {
+                "id": f"m{number}",
+                "type": kind,
+                "customer_id": f"c{number}",
+                "at": _stamp(START + number),
+                "data": {"roof_area_m2": 20 + number % 40, "zip": "28001"},
+            }
+        )
     store.seen.clear()  # event ids are not per-instance state
     format_time.cache_clear()  # nor is the cache of formatted times
     gc.collect()
@@ -196,8 +217,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=300_000)
-    parser.add_argument("--per-event-commits", type=int, default=30_000,
-                        help="events measured with one commit per event (a prefix of the file)")
+    parser.add_argument(
+        "--per-event-commits",
+        type=int,
+        default=30_000,
+        help="events measured with one commit per event (a prefix of the file)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--journeys", type=Path, default=ROOT / "journeys")
     args = parser.parse_args(argv if argv is not None else [])
@@ -212,30 +237,41 @@ def main(argv: list[str] | None = None) -> None:
                 handle.write(dumps(event) + b"\n")
                 written += 1
         customers = args.customers
-        print(f"workload: {written:,} events, {customers:,} customers, {len(bundle.plans)} journeys; "
-              f"{path.stat().st_size / 1e6:.0f} MB JSONL")
+        print(
+            f"workload: {written:,} events, {customers:,} customers, {len(bundle.plans)} journeys; "
+            f"{path.stat().st_size / 1e6:.0f} MB JSONL"
+        )
         count, base_s = baseline(path)
         base_rate = count / base_s
         print(f"baseline (read + JSON decode only):   {base_rate:12,.0f} events/s")
         count, records, mem_s = run_engine(bundle, path, "memory://", until)
         mem_rate = count / mem_s
-        print(f"memory://                             {mem_rate:12,.0f} events/s  ({records:,} records)  "
-              f"= {mem_rate / base_rate:.1%} of baseline (aim >= 25%)")
+        print(
+            f"memory://                             {mem_rate:12,.0f} events/s  ({records:,} records)  "
+            f"= {mem_rate / base_rate:.1%} of baseline (aim >= 25%)"
+        )
         db = Path(folder) / "batched.db"
         count, records, sql_s = run_engine(bundle, path, f"sqlite:///{db}", until, batch=1000)
         sql_rate = count / sql_s
-        print(f"sqlite:// batch=1000                  {sql_rate:12,.0f} events/s  ({records:,} records)  "
-              f"= {sql_rate / mem_rate:.1%} of memory:// (aim >= 50%)")
+        print(
+            f"sqlite:// batch=1000                  {sql_rate:12,.0f} events/s  ({records:,} records)  "
+            f"= {sql_rate / mem_rate:.1%} of memory:// (aim >= 50%)"
+        )
         db = Path(folder) / "each.db"
-        count, records, each_s = run_engine(bundle, path, f"sqlite:///{db}", until, limit=args.per_event_commits,
-                                            batch=1)
+        count, records, each_s = run_engine(
+            bundle, path, f"sqlite:///{db}", until, limit=args.per_event_commits, batch=1
+        )
         each_rate = count / each_s
-        print(f"sqlite:// batch=1 (first {count:,})   {each_rate:12,.0f} events/s  "
-              f"= {each_rate / mem_rate:.1%} of memory://")
+        print(
+            f"sqlite:// batch=1 (first {count:,})   {each_rate:12,.0f} events/s  "
+            f"= {each_rate / mem_rate:.1%} of memory://"
+        )
     active, per_customer, per_instance, peak = memory_per_instance(bundle, 100_000)
-    print(f"memory (tracemalloc, memory://, {active:,} active instances): {per_instance:,} B per instance "
-          f"({per_instance * 100_000 / 1e6:.1f} MB per 100,000), {per_customer:,} B per customer with its "
-          f"profile ({per_customer * 100_000 / 1e6:.1f} MB per 100,000); peak {peak / 1e6:.1f} MB")
+    print(
+        f"memory (tracemalloc, memory://, {active:,} active instances): {per_instance:,} B per instance "
+        f"({per_instance * 100_000 / 1e6:.1f} MB per 100,000), {per_customer:,} B per customer with its "
+        f"profile ({per_customer * 100_000 / 1e6:.1f} MB per 100,000); peak {peak / 1e6:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,16 @@ def _event(number: int, kind: str, customer: str, at: str, **data: object) -> st
 
 EVENTS = "\n".join(
     [
-        json.dumps({"id": "e1", "type": "quote", "customer_id": "c1", "at": "2026-01-01T10:00:00Z",
-                    "data": {"roof": 50}, "profile": {"consent_email": True}}),
+        json.dumps(
+            {
+                "id": "e1",
+                "type": "quote",
+                "customer_id": "c1",
+                "at": "2026-01-01T10:00:00Z",
+                "data": {"roof": 50},
+                "profile": {"consent_email": True},
+            }
+        ),
         _event(2, "quote", "c2", "2026-01-01T10:00:00Z", roof=20),
         "{not json",
         _event(4, "quote", "c3", "2026-01-01T10:00:00Z", roof="big"),
@@ -73,16 +81,29 @@ def test_run_prints_records_and_dead_letters(tmp_path: Path) -> None:
     bundle, events, _ = _setup(tmp_path)
     dead = tmp_path / "dead.jsonl"
     result = CliRunner().invoke(
-        main, ["run", str(bundle), "--events", str(events), "--until", "2026-02-01T00:00:00Z",
-               "--dead-letter", str(dead), "--summary"]
+        main,
+        [
+            "run",
+            str(bundle),
+            "--events",
+            str(events),
+            "--until",
+            "2026-02-01T00:00:00Z",
+            "--dead-letter",
+            str(dead),
+            "--summary",
+        ],
     )
     assert result.exit_code == 0, result.output
     records = _records(result.stdout)
     kinds = [(r["customer_id"], r["kind"], r.get("status") or r.get("outcome") or r.get("goal")) for r in records]
     assert kinds == [
-        ("c1", "enter", None), ("c1", "send", "sent"),
-        ("c2", "enter", None), ("c2", "send", "suppressed"),
-        ("c1", "end", "converted"), ("c1", "goal", "signed"),
+        ("c1", "enter", None),
+        ("c1", "send", "sent"),
+        ("c2", "enter", None),
+        ("c2", "send", "suppressed"),
+        ("c1", "end", "converted"),
+        ("c1", "goal", "signed"),
         ("c2", "end", "lost"),
     ]
     assert records[-1]["at"] == "2026-01-04T10:00:00Z"

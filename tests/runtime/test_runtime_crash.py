@@ -72,8 +72,21 @@ def _events(count: int, seed: int) -> list[str]:
 def _run(bundle: Path, events: Path, store: Path, kill_after_lines: int | None) -> str:
     """One run; with `kill_after_lines`, SIGKILL as soon as that many lines were printed (so mid-run, at a point
     that depends on scheduling), plus a random extra delay so kills also land between prints."""
-    command = [sys.executable, "-c", CLI, "run", str(bundle), "--events", str(events), "--store",
-               f"sqlite:///{store}", "--until", "2026-03-01T00:00:00Z", "--batch", "3"]
+    command = [
+        sys.executable,
+        "-c",
+        CLI,
+        "run",
+        str(bundle),
+        "--events",
+        str(events),
+        "--store",
+        f"sqlite:///{store}",
+        "--until",
+        "2026-03-01T00:00:00Z",
+        "--batch",
+        "3",
+    ]
     errors = store.with_suffix(".stderr")
     with errors.open("wb") as err_sink:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err_sink)

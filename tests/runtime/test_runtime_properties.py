@@ -65,8 +65,9 @@ BUNDLE = build_bundle(Path(_DIR.name), [JOURNEY])
 
 CUSTOMERS = st.sampled_from(["c1", "c2", "c3"])
 TIMES = st.integers(min_value=0, max_value=40 * 86400).map(lambda s: 1767225600 + s)
-JSONISH = st.one_of(st.none(), st.booleans(), st.integers(-100, 100), st.floats(allow_nan=False, width=32),
-                    st.text(max_size=4))
+JSONISH = st.one_of(
+    st.none(), st.booleans(), st.integers(-100, 100), st.floats(allow_nan=False, width=32), st.text(max_size=4)
+)
 
 
 def _stamp(seconds: int) -> str:
@@ -82,8 +83,10 @@ def events(draw: Any) -> dict[str, Any] | tuple[str, int]:
     kind = draw(st.sampled_from(["quote", "signed", "stop", "noted", "bogus"]))
     data: dict[str, Any] = {}
     if kind == "quote":
-        data = {"roof": draw(st.one_of(st.integers(-5, 80), JSONISH)),
-                "cart": draw(st.one_of(st.none(), st.sampled_from(["A", "B"])))}
+        data = {
+            "roof": draw(st.one_of(st.integers(-5, 80), JSONISH)),
+            "cart": draw(st.one_of(st.none(), st.sampled_from(["A", "B"]))),
+        }
     elif kind in ("signed", "noted"):
         data = {"amount": draw(st.one_of(st.integers(0, 50), JSONISH))}
     event: dict[str, Any] = {

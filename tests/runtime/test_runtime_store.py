@@ -55,8 +55,16 @@ def test_memory_and_sqlite_agree(bundle: Any, tmp_path: Path) -> None:
     assert list(memory.store.actions()) == list(sqlite.store.actions())
     transitions = list(sqlite.store.transitions())
     assert transitions == list(memory.store.transitions())
-    assert transitions[0] == {"journey": "j", "version": 1, "customer_id": "c0", "instance": "c0/j/1",
-                              "from_step": None, "to_step": "hello", "at": "2026-01-01T10:00:00Z", "via": "start"}
+    assert transitions[0] == {
+        "journey": "j",
+        "version": 1,
+        "customer_id": "c0",
+        "instance": "c0/j/1",
+        "from_step": None,
+        "to_step": "hello",
+        "at": "2026-01-01T10:00:00Z",
+        "via": "start",
+    }
     assert {"timer", "done", None} <= {t["via"] for t in transitions}
     sqlite.close()
     reopened = open_store(f"sqlite:///{tmp_path / 's.db'}")

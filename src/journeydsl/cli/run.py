@@ -83,17 +83,34 @@ class Summary:
 
 @click.command("run")
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-@click.option("--events", "events_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSONL file, one event per line, taken in file order.")
+@click.option(
+    "--events",
+    "events_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSONL file, one event per line, taken in file order.",
+)
 @click.option("--store", "store_url", default="memory://", show_default=True, help="memory:// or sqlite:///PATH")
 @click.option("--until", help="After the last event, fire the timers due up to this time (RFC 3339).")
-@click.option("--dead-letter", "dead_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write rejected events here (JSONL, with line number and reason).")
+@click.option(
+    "--dead-letter",
+    "dead_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected events here (JSONL, with line number and reason).",
+)
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Events per commit of a durable store.")
 @click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
 @click.option("--summary", is_flag=True, help="Print a summary table to standard error.")
-def run_command(bundle: Path, events_path: Path, store_url: str, until: str | None, dead_path: Path | None,
-                batch: int | None, public_key: str | None, summary: bool) -> None:
+def run_command(
+    bundle: Path,
+    events_path: Path,
+    store_url: str,
+    until: str | None,
+    dead_path: Path | None,
+    batch: int | None,
+    public_key: str | None,
+    summary: bool,
+) -> None:
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
     from journeydsl.runtime import Engine, EngineError, StoreError
     from journeydsl.runtime.bundle import BundleError

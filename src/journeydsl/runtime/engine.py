@@ -45,8 +45,13 @@ class Event:
     profile: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        event: dict[str, Any] = {"id": self.id, "type": self.type, "customer_id": self.customer_id, "at": self.at,
-                                 "data": dict(self.data)}
+        event: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type,
+            "customer_id": self.customer_id,
+            "at": self.at,
+            "data": dict(self.data),
+        }
         if self.profile is not None:
             event["profile"] = dict(self.profile)
         return event
@@ -63,8 +68,9 @@ def assign_bucket(journey: str, experiment: str, customer_id: str) -> int:
 
 
 class Engine:
-    def __init__(self, bundle: Any, store: Store, force: Mapping[str, str] | None = None,
-                 step_limit: int = STEP_LIMIT) -> None:
+    def __init__(
+        self, bundle: Any, store: Store, force: Mapping[str, str] | None = None, step_limit: int = STEP_LIMIT
+    ) -> None:
         self.bundle = bundle
         self.store = store
         self.step_limit = step_limit
@@ -101,9 +107,15 @@ class Engine:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, bundle: Any, store: str | Store = "memory://", public_key: Any = None,
-             force: Mapping[str, str] | None = None, batch: int | None = None,
-             step_limit: int = STEP_LIMIT) -> Engine:
+    def open(
+        cls,
+        bundle: Any,
+        store: str | Store = "memory://",
+        public_key: Any = None,
+        force: Mapping[str, str] | None = None,
+        batch: int | None = None,
+        step_limit: int = STEP_LIMIT,
+    ) -> Engine:
         """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle.
 
         Raises BundleError (tampered, unsigned with a key, unreadable) or EngineError."""
@@ -143,10 +155,19 @@ class Engine:
         for inst in customer["i"].values():
             plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             step = plan.steps[inst[S.STEP]].name if plan and inst[S.STEP] is not None else None
-            found.append({"id": S.instance_id(customer_id, inst), "journey": inst[S.JOURNEY],
-                          "version": inst[S.VERSION], "key": inst[S.KEY], "active": bool(inst[S.ACTIVE]),
-                          "step": step, "entered_at": format_time(inst[S.ENTERED]),
-                          "variants": dict(inst[S.VARIANTS] or {}), "goals": list(inst[S.GOALS] or ())})
+            found.append(
+                {
+                    "id": S.instance_id(customer_id, inst),
+                    "journey": inst[S.JOURNEY],
+                    "version": inst[S.VERSION],
+                    "key": inst[S.KEY],
+                    "active": bool(inst[S.ACTIVE]),
+                    "step": step,
+                    "entered_at": format_time(inst[S.ENTERED]),
+                    "variants": dict(inst[S.VARIANTS] or {}),
+                    "goals": list(inst[S.GOALS] or ()),
+                }
+            )
         return found
 
     def pending_timers(self) -> int:
@@ -266,8 +287,16 @@ class Engine:
         context["at"] = when
         return customer_id, event_type, context, patch
 
-    def _handle(self, cid: str, customer: dict[str, Any], event_type: str, event: dict[str, Any], now: float,
-                exclude: str | None, out: list[dict[str, Any]]) -> None:
+    def _handle(
+        self,
+        cid: str,
+        customer: dict[str, Any],
+        event_type: str,
+        event: dict[str, Any],
+        now: float,
+        exclude: str | None,
+        out: list[dict[str, Any]],
+    ) -> None:
         """One event for one customer: exits, waits and goals of existing instances, then entries."""
         profile = customer["p"]
         instances = customer["i"]
@@ -306,8 +335,18 @@ class Engine:
             if plan.journey != exclude:
                 self._enter(cid, customer, plan, event_type, event, now, out)
 
-    def _exit(self, cid: str, profile: dict[str, Any], inst: S.Instance, plan: Plan, exits: list[Any],
-              event_type: str, event: dict[str, Any], now: float, out: list[dict[str, Any]]) -> bool:
+    def _exit(
+        self,
+        cid: str,
+        profile: dict[str, Any],
+        inst: S.Instance,
+        plan: Plan,
+        exits: list[Any],
+        event_type: str,
+        event: dict[str, Any],
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> bool:
         step_name = plan.steps[inst[S.STEP]].name
         scope = Scope(profile, event, inst, now)
         for where in exits:
@@ -317,8 +356,17 @@ class Engine:
                 return True
         return False
 
-    def _goals(self, cid: str, profile: dict[str, Any], inst: S.Instance, plan: Plan, event_type: str,
-               event: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
+    def _goals(
+        self,
+        cid: str,
+        profile: dict[str, Any],
+        inst: S.Instance,
+        plan: Plan,
+        event_type: str,
+        event: dict[str, Any],
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> None:
         goals = plan.goals.get(event_type)
         if not goals:
             return
@@ -339,8 +387,16 @@ class Engine:
             inst[S.GOALS] = counted
             out.append(self._record("goal", cid, inst, step_name, now, goal=name, value=amount))
 
-    def _enter(self, cid: str, customer: dict[str, Any], plan: Plan, event_type: str, event: dict[str, Any],
-               now: float, out: list[dict[str, Any]]) -> None:
+    def _enter(
+        self,
+        cid: str,
+        customer: dict[str, Any],
+        plan: Plan,
+        event_type: str,
+        event: dict[str, Any],
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> None:
         scope = Scope(customer["p"], event, None, now)
         key: str | None = None
         try:
@@ -402,8 +458,19 @@ class Engine:
 
     # ------------------------------------------------------------------ running steps
 
-    def _run(self, cid: str, customer: dict[str, Any], slot: str, inst: S.Instance, plan: Plan, step_id: int,
-             came_from: str | None, now: float, via: str | None, out: list[dict[str, Any]]) -> None:
+    def _run(
+        self,
+        cid: str,
+        customer: dict[str, Any],
+        slot: str,
+        inst: S.Instance,
+        plan: Plan,
+        step_id: int,
+        came_from: str | None,
+        now: float,
+        via: str | None,
+        out: list[dict[str, Any]],
+    ) -> None:
         """Run from `step_id` until a wait, a sleep or an end (or the step limit)."""
         steps = plan.steps
         trans = self._trans
@@ -416,8 +483,16 @@ class Engine:
             inst[S.STEP] = step_id
             taken += 1
             if taken > self.step_limit:
-                out.append(self._record("error", cid, inst, step.name, now,
-                                        reason=f"step limit of {self.step_limit} reached within one event"))
+                out.append(
+                    self._record(
+                        "error",
+                        cid,
+                        inst,
+                        step.name,
+                        now,
+                        reason=f"step limit of {self.step_limit} reached within one event",
+                    )
+                )
                 self._stop(inst)
                 return
             scope = Scope(profile, inst[S.EVENT], inst, now)
@@ -448,8 +523,16 @@ class Engine:
                         target = branch
                         break
                 if target is None:
-                    out.append(self._record("error", cid, inst, step.name, now,
-                                            reason="no `when` of the choose is true and it has no `otherwise`"))
+                    out.append(
+                        self._record(
+                            "error",
+                            cid,
+                            inst,
+                            step.name,
+                            now,
+                            reason="no `when` of the choose is true and it has no `otherwise`",
+                        )
+                    )
                     self._stop(inst)
                     return
             elif kind == EXPERIMENT:
@@ -475,8 +558,17 @@ class Engine:
         inst[S.VARIANT] = chosen[0]
         return chosen[2]
 
-    def _actions(self, cid: str, customer: dict[str, Any], inst: S.Instance, plan: Plan, step: Step, scope: Scope,
-                 now: float, out: list[dict[str, Any]]) -> None:
+    def _actions(
+        self,
+        cid: str,
+        customer: dict[str, Any],
+        inst: S.Instance,
+        plan: Plan,
+        step: Step,
+        scope: Scope,
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> None:
         for kind, name, extra, args in step.actions:
             try:
                 data = {arg: fn(scope) for arg, fn in args}
@@ -496,8 +588,19 @@ class Engine:
             except ExprError as err:
                 out.append(self._record("error", cid, inst, step.name, now, reason=f"{kind} {name}: {err}"))
 
-    def _send(self, cid: str, customer: dict[str, Any], inst: S.Instance, plan: Plan, step: Step, channel: str,
-              template: str, data: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
+    def _send(
+        self,
+        cid: str,
+        customer: dict[str, Any],
+        inst: S.Instance,
+        plan: Plan,
+        step: Step,
+        channel: str,
+        template: str,
+        data: dict[str, Any],
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> None:
         profile = customer["p"]
         cost, requires = plan.channels.get(channel, (0.0, None))
         status = "sent"
@@ -527,8 +630,11 @@ class Engine:
             try:
                 body = self.templates.render(channel, template, {**data, "profile": profile, "event": shown_event})
             except RenderError as err:
-                out.append(self._record("error", cid, inst, step.name, now, reason=str(err), channel=channel,
-                                        template=template))
+                out.append(
+                    self._record(
+                        "error", cid, inst, step.name, now, reason=str(err), channel=channel, template=template
+                    )
+                )
                 return
             fields["body"] = body
             fields["cost"] = cost
@@ -546,8 +652,10 @@ class Engine:
             cid, event_type, data, now, source, key = emits.popleft()
             handled += 1
             if handled > EMIT_LIMIT:
-                self._dead({"type": event_type, "customer_id": cid, "source": source},
-                           f"more than {EMIT_LIMIT} emitted events within one input event: an emit loop")
+                self._dead(
+                    {"type": event_type, "customer_id": cid, "source": source},
+                    f"more than {EMIT_LIMIT} emitted events within one input event: an emit loop",
+                )
                 emits.clear()
                 return
             context = dict(data)
@@ -559,20 +667,35 @@ class Engine:
 
     # ------------------------------------------------------------------ helpers
 
-    def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float,
-                **fields: Any) -> dict[str, Any]:
+    def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float, **fields: Any) -> dict[str, Any]:
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
         ident = S.instance_id(cid, inst)
-        record = {"kind": kind, "journey": inst[S.JOURNEY], "version": inst[S.VERSION], "customer_id": cid,
-                  "instance": ident, "step": step, "at": format_time(now), "key": f"{ident}:{step}:{seq}"}
+        record = {
+            "kind": kind,
+            "journey": inst[S.JOURNEY],
+            "version": inst[S.VERSION],
+            "customer_id": cid,
+            "instance": ident,
+            "step": step,
+            "at": format_time(now),
+            "key": f"{ident}:{step}:{seq}",
+        }
         record.update(fields)
         return record
 
     def _entry_error(self, cid: str, plan: Plan, event: dict[str, Any], now: float, reason: str) -> dict[str, Any]:
-        return {"kind": "error", "journey": plan.journey, "version": plan.version, "customer_id": cid,
-                "instance": None, "step": None, "at": format_time(now),
-                "key": f"{cid}/{plan.journey}:entry:{event['id']}", "reason": reason}
+        return {
+            "kind": "error",
+            "journey": plan.journey,
+            "version": plan.version,
+            "customer_id": cid,
+            "instance": None,
+            "step": None,
+            "at": format_time(now),
+            "key": f"{cid}/{plan.journey}:entry:{event['id']}",
+            "reason": reason,
+        }
 
     def _stop(self, inst: S.Instance) -> None:
         inst[S.ACTIVE] = 0
@@ -584,16 +707,18 @@ class Engine:
         out.append(self._record("error", cid, inst, "", now, reason=reason))
         self._stop(inst)
 
-    def _eval(self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float,
-              out: list[dict[str, Any]]) -> Any:
+    def _eval(
+        self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
+    ) -> Any:
         try:
             return fn(scope)
         except ExprError as err:
             out.append(self._record("error", cid, inst, step, now, reason=str(err)))
             return None
 
-    def _test(self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float,
-              out: list[dict[str, Any]]) -> bool:
+    def _test(
+        self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
+    ) -> bool:
         return truthy(self._eval(fn, scope, cid, inst, step, now, out))
 
 

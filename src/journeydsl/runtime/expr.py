@@ -24,8 +24,9 @@ class Scope:
 
     __slots__ = ("profile", "event", "instance", "now")
 
-    def __init__(self, profile: dict[str, Any], event: dict[str, Any] | None, instance: list[Any] | None,
-                 now: float) -> None:
+    def __init__(
+        self, profile: dict[str, Any], event: dict[str, Any] | None, instance: list[Any] | None, now: float
+    ) -> None:
         self.profile = profile
         self.event = event
         self.instance = instance

@@ -14,9 +14,25 @@ FLOW_KINDS = {"goto": GOTO, "sleep": SLEEP, "wait": WAIT, "choose": CHOOSE, "exp
 # template of a send or the value closure of a set; args is [(name, closure), ...].
 Action = tuple[str, str, Any, list[tuple[str, Fn]]]
 
+
 class Step:
-    __slots__ = ("id", "name", "stage", "actions", "kind", "to", "wait_on", "timer_after", "timer_at", "timer_to",
-                 "branches", "otherwise", "experiment", "variants", "outcome")
+    __slots__ = (
+        "id",
+        "name",
+        "stage",
+        "actions",
+        "kind",
+        "to",
+        "wait_on",
+        "timer_after",
+        "timer_at",
+        "timer_to",
+        "branches",
+        "otherwise",
+        "experiment",
+        "variants",
+        "outcome",
+    )
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.id: int = int(raw["id"])
@@ -64,8 +80,10 @@ class Step:
         elif kind == END:
             self.outcome = flow.get("outcome")
 
+
 def _args(raw: Any) -> list[tuple[str, Fn]]:
     return [(str(name), compile_expr(expr)) for name, expr in (raw or {}).items()]
+
 
 def _action(raw: dict[str, Any]) -> Action:
     kind = raw.get("kind")
@@ -79,7 +97,9 @@ def _action(raw: dict[str, Any]) -> Action:
         return ("call", str(raw["name"]), None, _args(raw.get("args")))
     raise PlanError(f"unknown action kind {kind!r}")
 
+
 Goal = tuple[str, Fn | None, float | None, Fn | None]  # (name, where, within seconds, value)
+
 
 class Plan:
     """One journey version, ready to run."""
@@ -120,8 +140,12 @@ class Plan:
         for goal in raw.get("goals") or []:
             within = goal.get("within_s")
             self.goals.setdefault(str(goal["event"]), []).append(
-                (str(goal["name"]), compile_optional(goal.get("where")), None if within is None else float(within),
-                 compile_optional(goal.get("value")))
+                (
+                    str(goal["name"]),
+                    compile_optional(goal.get("where")),
+                    None if within is None else float(within),
+                    compile_optional(goal.get("value")),
+                )
             )
         self.caps: dict[str, tuple[int, float]] = {
             channel: (int(cap["max"]), float(cap["per_s"])) for channel, cap in (raw.get("caps") or {}).items()

@@ -25,8 +25,9 @@ GOALS = 12  # [goal names counted] or None
 Instance = list[Any]
 
 
-def new_instance(journey: str, version: int, key: str | None, number: int, entered: float,
-                 event: dict[str, Any]) -> Instance:
+def new_instance(
+    journey: str, version: int, key: str | None, number: int, entered: float, event: dict[str, Any]
+) -> Instance:
     return [journey, version, key, number, 1, None, entered, None, 0, event, None, None, None]
 
 

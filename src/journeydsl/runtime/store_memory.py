@@ -38,7 +38,7 @@ class MemoryStore(Store):
         pass
 
     def take_deliverable(self) -> list[dict[str, Any]]:
-        fresh = self._actions[self._delivered:]
+        fresh = self._actions[self._delivered :]
         self._delivered = len(self._actions)
         return fresh
 

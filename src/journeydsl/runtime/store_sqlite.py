@@ -60,7 +60,7 @@ class SqliteStore(Store):
     def from_url(cls, url: str, batch: int | None = None) -> SqliteStore:
         parts = urlsplit(url)
         # sqlite:///rel/path -> "rel/path"; sqlite:////abs/path -> "/abs/path"
-        path = url[len("sqlite:///"):].split("?", 1)[0] if url.startswith("sqlite:///") else parts.path
+        path = url[len("sqlite:///") :].split("?", 1)[0] if url.startswith("sqlite:///") else parts.path
         if not path:
             raise StoreError(f"the SQLite store URL {url!r} names no file: use sqlite:///PATH")
         query = parse_qs(parts.query)

@@ -22,7 +22,7 @@ class Templates:
         # Bundles hold `templates/messages/<channel>/<name>.j2`; accept the path with or without the prefix.
         self._texts: dict[str, str] = {}
         for path, text in texts.items():
-            name = path[len("templates/"):] if path.startswith("templates/") else path
+            name = path[len("templates/") :] if path.startswith("templates/") else path
             self._texts[name] = text
         self._env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
         self._compiled: dict[tuple[str, str], Any] = {}
