@@ -300,8 +300,10 @@ def _full_build(folder: list[str], templates: Path, root: Path, lines: int, runs
         return
     _row("full build (.jbundle written)", lines, build_time)
     verdict = "within" if build_time[0] < 2.0 else "OVER"
-    print(f"  full build of {lines:,} lines: {build_time[0]:.2f} s wall, {build_time[1]:.2f} s CPU"
-          f"  ({verdict} the target of 2 s, wall)")
+    print(
+        f"  full build of {lines:,} lines: {build_time[0]:.2f} s wall, {build_time[1]:.2f} s CPU"
+        f"  ({verdict} the target of 2 s, wall)"
+    )
 
 
 def _row(label: str, lines: int, seconds: tuple[float, float]) -> None:
