@@ -208,3 +208,38 @@ def test_parse_type() -> None:
     )
     value, diagnostics = parse_type("strng", ORIGIN)
     assert value is not None and diagnostics[0].hint is not None and "string" in diagnostics[0].hint
+
+
+def test_keywords_are_plain_names_wherever_a_keyword_cannot_stand() -> None:
+    text = """
+schema step {
+  profile { on: string, value: number?, key: list<string>, list: bool, end: enum(wait, send) }
+  event wait { at: timestamp, where: string }
+  channel send { cost 1 requires profile.list }
+}
+journey end {
+  version 1
+  uses step
+  entry on wait where event.where == "x" key event.at
+  goal value on wait where profile.on != null within 1d value profile.value
+  cap send 1 per 1d
+  stage stage {
+    step wait { send send end with { key: profile.key, on: event.at } -> end }
+    step end { wait { on wait where profile.end == "send" -> wait  at event.at + 1h -> choose } }
+    step choose { end end }
+  }
+}
+"""
+    source = parse_ok(text)
+    schema, journey = source.schemas[0], source.journeys[0]
+    assert [f.name for f in schema.profile] == ["on", "value", "key", "list", "end"]
+    assert schema.channels[0].requires == "list"
+    assert journey.name == "end" and journey.goals[0].name == "value"
+    steps = journey.step_map()
+    assert set(steps) == {"wait", "end", "choose"}
+    send = steps["wait"].actions[0]
+    assert isinstance(send, Send) and (send.channel, send.template) == ("send", "end")
+    assert steps["choose"].flow == End("end")
+    from journeydsl.syntax import format_dsl
+
+    assert parse_ok(format_dsl(source)) == source
