@@ -43,11 +43,25 @@ class Child:
     stderr: str
 
 
+# The child runs the same `main` as the installed `journeydsl` script, and reports its own peak resident memory
+# (VmHWM belongs to the new program image, while the rusage of a forked child also counts the parent's pages it
+# started with).
+WRAPPER = """
+import atexit, sys
+def _peak():
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmHWM:'):
+                sys.stderr.write('\\nJD_BENCH_PEAK_KB ' + line.split()[1] + '\\n')
+atexit.register(_peak)
+from journeydsl.cli import main
+sys.argv[0] = 'journeydsl'
+main()
+"""
+
+
 def command() -> list[str]:
-    script = Path(sys.executable).with_name("journeydsl")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from journeydsl.cli import main; main()"]
+    return [sys.executable, "-c", WRAPPER]
 
 
 def run_cli(args: list[str], out: Path) -> Child:
@@ -60,7 +74,11 @@ def run_cli(args: list[str], out: Path) -> Child:
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    return Child(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode, stderr)
+    peak_kb = usage.ru_maxrss  # fallback: without /proc the wrapper prints nothing
+    for line in stderr.splitlines():
+        if line.startswith("JD_BENCH_PEAK_KB "):
+            peak_kb = int(line.split()[1])
+    return Child(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, child.returncode, stderr)
 
 
 def decode_rate(path: Path, decode: object) -> Meter:
@@ -87,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         one.write_bytes(lines[0])
         count = len(lines)
         print(f"example journeys: {count:,} events ({path.stat().st_size / 1e6:.1f} MB JSONL), "
-              f"{args.customers:,} customers; `{' '.join(command())} run` in a child process")
+              f"{args.customers:,} customers; `journeydsl run` (journeydsl.cli.main) in a child process")
 
         base = row("baseline: read + json.loads (stdlib)", count, decode_rate(path, json.loads))
         row("reference: read + orjson.loads", count, decode_rate(path, loads))

@@ -3,8 +3,9 @@
 For each size N, in a fresh forked process each:
 - time: the solar_onboarding stream of N customers (`bench.workload.solar_events`, about 2.2 events per
   customer, timers firing) through `Engine.process` on memory:// without the record log (a real run delivers
-  records and forgets them); prints microseconds per event (should stay flat), resident memory per customer
-  at the end of the stream (should stay flat, i.e. total memory linear) and the active instances left;
+  records and forgets them); prints microseconds per event (should stay flat), the process's resident memory
+  at the end of the stream and the active instances left; between two sizes, the growth of resident memory
+  per extra customer (a difference, so the interpreter's and the workload's own memory cancel out);
 - memory: bytes per active instance, excluding the profile, measured with tracemalloc by
   `bench.runtime.memory_per_instance` (the runtime engineer's measurement, reused rather than repeated).
 Target (issue 6): under 1 KB per active instance (excluding the profile) in memory://.
@@ -37,15 +38,14 @@ def timed_stream(bundle: Bundle, customers: int) -> tuple[dict[str, Any], Meter]
         engine = Engine.open(bundle, store=store)
         process = engine.process
         records = 0
-        rss0 = status_kb("VmRSS") or 0
         with meter:
             for event in events:
                 records += len(process(event))
-        rss1 = status_kb("VmRSS") or 0
+        rss = status_kb("VmRSS") or 0
         active = sum(1 for c in store.customers.values() for i in c["i"].values() if i[ACTIVE])
         records += len(engine.advance(until))
         return {"events": len(events), "records": records, "active": active,
-                "rss_per_customer": (rss1 - rss0) * 1024 / customers}
+                "rss_mb": rss / 1024}
 
     return isolated(work)
 
@@ -68,12 +68,14 @@ def main(argv: list[str] | None = None) -> None:
     bundle = solar_bundle()
     print("solar_onboarding on memory:// (no record log); per size a fresh process")
     print(f"  {'customers':>10} {'events':>10} {'us/event CPU':>12} {'(wall)':>8} {'ev/s CPU':>10} "
-          f"{'RSS/customer':>13} {'active':>9} {'B/instance':>11} {'B/customer':>11}")
+          f"{'RSS at end':>11} {'active':>9} {'B/instance':>11} {'B/customer':>11}")
     flat: list[float] = []
+    resident: list[tuple[int, float]] = []
     for size in sizes:
         stats, meter = timed_stream(bundle, size)
         per_event = meter.cpu / stats["events"] * 1e6
         flat.append(per_event)
+        resident.append((size, stats["rss_mb"]))
         memory = instance_bytes(bundle, size)
         if isinstance(memory, str):
             instance_text, customer_text = "n/a", "n/a"
@@ -84,10 +86,14 @@ def main(argv: list[str] | None = None) -> None:
             if per_instance >= 1024:
                 note = "  (OVER the 1 KB per instance target)"
         print(f"  {size:>10,} {stats['events']:>10,} {per_event:>12.1f} {meter.wall / stats['events'] * 1e6:>8.1f} "
-              f"{stats['events'] / meter.cpu:>10,.0f} {stats['rss_per_customer']:>11,.0f} B {stats['active']:>9,} "
+              f"{stats['events'] / meter.cpu:>10,.0f} {stats['rss_mb']:>8,.0f} MB {stats['active']:>9,} "
               f"{instance_text:>11} {customer_text:>11}{note}", flush=True)
     if len(flat) > 1:
         print(f"  cost per event, largest / smallest size: {flat[-1] / flat[0]:.2f}x (flat = 1.0)")
+    for (small, small_mb), (large, large_mb) in zip(resident, resident[1:], strict=False):
+        grown = (large_mb - small_mb) * 1024 * 1024 / (large - small)
+        print(f"  resident memory from {small:,} to {large:,} customers: +{grown:,.0f} B per extra customer "
+              "(events held in memory included)")
     print("  B/instance: tracemalloc, one active instance without its profile (target < 1,024 B); B/customer adds the"
           " profile and the customer's containers")
 
