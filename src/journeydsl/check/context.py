@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from journeydsl.diagnostics import codes
+from journeydsl.diagnostics.lines import source_lines
 from journeydsl.ir import EventDef, Journey, Schema, SourceFile, Span, TypeRef
 from journeydsl.project import Project
 
@@ -92,7 +93,7 @@ def header_span(project: Project, journey: Journey, keyword: str) -> Span | None
     if span is None or span.file not in project.sources:
         return span
     pattern = re.compile(rf"^(\s*{re.escape(keyword)}\s*:?\s*)(\S+)")
-    lines = project.sources[span.file].splitlines()
+    lines = source_lines(project.sources[span.file], span.file)
     for number in range(span.line, min(span.end_line, len(lines)) + 1):
         match = pattern.match(lines[number - 1])
         if match:

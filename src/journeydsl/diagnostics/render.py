@@ -12,6 +12,7 @@ from typing import Any
 
 from journeydsl import __version__
 from journeydsl.diagnostics import codes
+from journeydsl.diagnostics.lines import source_lines
 from journeydsl.diagnostics.model import Diagnostic, Severity
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
@@ -41,7 +42,7 @@ def _caret_lines(diag: Diagnostic, sources: Mapping[str, str]) -> list[str]:
     span = diag.span
     if span is None or span.file not in sources:
         return []
-    lines = sources[span.file].splitlines()
+    lines = source_lines(sources[span.file], span.file)
     if not 1 <= span.line <= len(lines):
         return []
     text = lines[span.line - 1].expandtabs(1)  # tabs count as one column, as in the spans

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from journeydsl.diagnostics import Diagnostic, Severity, Sink, codes
+from journeydsl.diagnostics.lines import source_lines
 from journeydsl.ir import Journey, Span
 from journeydsl.project import Project, load_project
 from journeydsl.testing.coverage import Coverage
@@ -281,7 +282,7 @@ def step_location(journey: Journey | None, step: str | None) -> Span | None:
 def source_line(sources: dict[str, str], span: Span | None) -> str | None:
     if span is None:
         return None
-    lines = sources.get(span.file, "").splitlines()
+    lines = source_lines(sources.get(span.file, ""), span.file)
     return lines[span.line - 1] if 0 < span.line <= len(lines) else None
 
 
