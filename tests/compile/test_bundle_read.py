@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import solar_journey
+from compile_support import solar_journey
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -227,7 +227,7 @@ def _good_blob() -> bytes:
     if "blob" not in _BLOB:
         import tempfile
 
-        from conftest import make_project, write_templates
+        from compile_support import make_project, write_templates
 
         with tempfile.TemporaryDirectory() as tmp:
             project = make_project([solar_journey()], write_templates(Path(tmp)))
@@ -253,7 +253,7 @@ def test_arbitrary_bytes_give_a_bundle_error_not_a_traceback(blob: bytes) -> Non
 
 
 def test_plans_load_back_equal_to_the_lowered_ones(files: dict[str, bytes]) -> None:
-    from conftest import customer_schema
+    from compile_support import customer_schema
 
     from journeydsl.compile.plan import lower_journey
 

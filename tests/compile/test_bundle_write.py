@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import customer_schema, make_project, solar_journey, write_templates
+from compile_support import customer_schema, make_project, solar_journey, write_templates
 
 from journeydsl import __version__
 from journeydsl.compile import BuildError, build, compile_project, write_bundle
@@ -140,7 +140,7 @@ def test_source_sha256_is_the_file_bytes(solar_dir: Path, tmp_path: Path) -> Non
 
 
 def test_build_puts_every_version_named_on_the_command_line_in(solar_dir: Path, tmp_path: Path) -> None:
-    from conftest import SOLAR_DSL
+    from compile_support import SOLAR_DSL
 
     journey_text = SOLAR_DSL[SOLAR_DSL.index("journey solar_onboarding") :]
     v4 = solar_dir / "journeys" / "solar_v4.journey"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import SOLAR_DSL, customer_schema, solar_journey
+from compile_support import SOLAR_DSL, customer_schema, solar_journey
 from hypothesis import given
 from hypothesis import strategies as st
 
