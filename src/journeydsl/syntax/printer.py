@@ -182,7 +182,8 @@ def _args(args: tuple[Arg, ...]) -> str:
     return " with { " + ", ".join(f"{arg.name}: {format_expr(arg.value)}" for arg in args) + " }"
 
 
-def _action(action: object) -> str:
+def format_action(action: object) -> str:
+    """One action as the DSL writes it: `send email welcome with { roof: event.roof_area_m2 }`."""
     if isinstance(action, Send):
         return f"send {action.channel} {action.template}{_args(action.args)}"
     if isinstance(action, SetProfile):
@@ -241,14 +242,14 @@ def _block_flow(out: _Layout, flow: Flow, depth: int) -> None:
 def _step(out: _Layout, step: Step, depth: int) -> None:
     simple = _simple_flow(step.flow)
     if simple is not None and len(step.actions) <= 1:
-        body = " ".join([*(_action(a) for a in step.actions), simple])
+        body = " ".join([*(format_action(a) for a in step.actions), simple])
         line = f"step {step.name} {{ {body} }}"
         if len(INDENT * depth + line) <= MAX_INLINE:
             out.add(depth, line, step.span)
             return
     out.add(depth, f"step {step.name} {{", step.span, whole=False)
     for action in step.actions:
-        out.add(depth + 1, _action(action), action.span)
+        out.add(depth + 1, format_action(action), action.span)
     if simple is not None:
         out.add(depth + 1, simple, step.flow.span)
     else:
