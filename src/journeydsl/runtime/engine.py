@@ -101,6 +101,12 @@ class Engine:
         self._heap: list[tuple[float, str, str, int]] = []
         self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
         self._trans: list[Transition] = []
+        self._now = -1.0
+        self._now_text = ""
+        self._quiet_question: tuple[float, tuple[int, int], Any] | None = None
+        self._quiet_answer: float | None = None
+        self._ident_of: S.Instance | None = None
+        self._ident = ""
         self._rebuild_timers()
         store.record_plans({(j, v): raw for (j, v), raw in bundle.plans.items()})
 
@@ -617,7 +623,11 @@ class Engine:
             if len(times) >= limit:
                 status, reason = "suppressed", "cap"
         if status == "sent" and plan.quiet is not None:
-            ends = quiet_end(now, plan.quiet[0], plan.quiet[1], zone(profile.get("tz")))
+            question = (now, plan.quiet, profile.get("tz"))
+            if question != self._quiet_question:  # sends of one event mostly ask the same: answer once
+                self._quiet_question = question
+                self._quiet_answer = quiet_end(now, plan.quiet[0], plan.quiet[1], zone(question[2]))
+            ends = self._quiet_answer
             if ends is not None:
                 status, at = "delayed", ends
         fields: dict[str, Any] = {"channel": channel, "template": template, "status": status, "data": data}
@@ -670,7 +680,13 @@ class Engine:
     def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float, **fields: Any) -> dict[str, Any]:
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
-        ident = S.instance_id(cid, inst)
+        if inst is not self._ident_of:  # consecutive records mostly belong to one instance
+            self._ident_of = inst
+            self._ident = S.instance_id(cid, inst)
+        ident = self._ident
+        if now != self._now:  # the records of one event share its time: format it once
+            self._now = now
+            self._now_text = format_time(now)
         record = {
             "kind": kind,
             "journey": inst[S.JOURNEY],
@@ -678,7 +694,7 @@ class Engine:
             "customer_id": cid,
             "instance": ident,
             "step": step,
-            "at": format_time(now),
+            "at": self._now_text,
             "key": f"{ident}:{step}:{seq}",
         }
         record.update(fields)
