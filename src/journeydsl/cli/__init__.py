@@ -1,22 +1,50 @@
 """The command line: a thin click layer over the public API.
 
-Each area keeps its commands in its own module and lists them in `COMMANDS`.
+Each area keeps its commands in its own module (listed in its `COMMANDS`). The group imports a module only
+when one of its commands runs, so `journeydsl check` does not pay for loading the runtime, Graphviz or the
+compiler.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from journeydsl import __version__
-from journeydsl.cli import bundle, check, convert, format, run, testing, visual
+
+# command name -> the module that defines it
+_COMMAND_MODULES: dict[str, str] = {
+    "check": "check",
+    "fmt": "format",
+    "convert": "convert",
+    "schema": "convert",
+    "render": "visual",
+    "docs": "visual",
+    "diff": "visual",
+    "build": "bundle",
+    "keygen": "bundle",
+    "verify": "bundle",
+    "run": "run",
+    "test": "testing",
+    "report": "testing",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = _COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"journeydsl.cli.{module_name}")
+        found = {command.name: command for command in module.COMMANDS}
+        return found.get(cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="journeydsl")
 def main() -> None:
     """Journeys as code: check, format, draw, document, build and run customer journeys."""
-
-
-for _module in (check, format, convert, visual, bundle, run, testing):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)
