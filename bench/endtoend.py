@@ -101,46 +101,75 @@ def main(argv: list[str] | None = None) -> None:
         path, prefix, one = folder / "events.jsonl", folder / "prefix.jsonl", folder / "one.jsonl"
         lines = [dumps(event) + b"\n" for event in events]
         path.write_bytes(b"".join(lines))
-        prefix.write_bytes(b"".join(lines[:args.per_event]))
+        prefix.write_bytes(b"".join(lines[: args.per_event]))
         one.write_bytes(lines[0])
         count = len(lines)
-        print(f"example journeys: {count:,} events ({path.stat().st_size / 1e6:.1f} MB JSONL), "
-              f"{args.customers:,} customers; `journeydsl run` (journeydsl.cli.main) in a child process")
+        print(
+            f"example journeys: {count:,} events ({path.stat().st_size / 1e6:.1f} MB JSONL), "
+            f"{args.customers:,} customers; `journeydsl run` (journeydsl.cli.main) in a child process"
+        )
 
         base = row("baseline: read + json.loads (stdlib)", count, decode_rate(path, json.loads))
         row("reference: read + orjson.loads", count, decode_rate(path, loads))
 
         startup = run_cli(["run", str(bundle), "--events", str(one), "--until", until], folder / "one.out")
-        print(f"  start-up of `journeydsl run` (1 event): {startup.wall * 1000:.0f} ms wall, "
-              f"{startup.cpu * 1000:.0f} ms CPU, {startup.peak_mb:.0f} MB peak RSS")
+        print(
+            f"  start-up of `journeydsl run` (1 event): {startup.wall * 1000:.0f} ms wall, "
+            f"{startup.cpu * 1000:.0f} ms CPU, {startup.peak_mb:.0f} MB peak RSS"
+        )
 
         def measure(label: str, events_file: Path, n: int, store: list[str]) -> tuple[float, float] | None:
             """(net events/s CPU, net events/s wall), or None when the command failed."""
-            child = run_cli(["run", str(bundle), "--events", str(events_file), "--until", until,
-                             "--dead-letter", str(folder / "dead.jsonl"), *store], folder / "actions.jsonl")
+            child = run_cli(
+                [
+                    "run",
+                    str(bundle),
+                    "--events",
+                    str(events_file),
+                    "--until",
+                    until,
+                    "--dead-letter",
+                    str(folder / "dead.jsonl"),
+                    *store,
+                ],
+                folder / "actions.jsonl",
+            )
             if child.status != 0:
                 print(f"  {label}: FAILED (exit {child.status}): {child.stderr.strip()[:500]}")
                 return None
             records = sum(1 for _ in (folder / "actions.jsonl").open("rb"))
             net_cpu = max(child.cpu - startup.cpu, 1e-9)
             net_wall = max(child.wall - startup.wall, 1e-9)
-            print(f"  {label:<44} {n / net_cpu:>10,.0f} events/s CPU ({n / net_wall:>10,.0f} wall) net of start-up; "
-                  f"raw {n / child.cpu:,.0f} CPU; peak RSS {child.peak_mb:,.0f} MB; {records:,} records", flush=True)
+            print(
+                f"  {label:<44} {n / net_cpu:>10,.0f} events/s CPU ({n / net_wall:>10,.0f} wall) net of start-up; "
+                f"raw {n / child.cpu:,.0f} CPU; peak RSS {child.peak_mb:,.0f} MB; {records:,} records",
+                flush=True,
+            )
             return n / net_cpu, n / net_wall
 
         memory = measure("journeydsl run, memory://", path, count, ["--store", "memory://"])
-        batched = measure("journeydsl run, sqlite:// --batch 1000", path, count,
-                          ["--store", f"sqlite:///{folder / 'batched.db'}", "--batch", "1000"])
-        each = measure(f"journeydsl run, sqlite:// --batch 1 ({min(count, args.per_event):,} ev)", prefix,
-                       min(count, args.per_event), ["--store", f"sqlite:///{folder / 'each.db'}", "--batch", "1"])
+        batched = measure(
+            "journeydsl run, sqlite:// --batch 1000",
+            path,
+            count,
+            ["--store", f"sqlite:///{folder / 'batched.db'}", "--batch", "1000"],
+        )
+        each = measure(
+            f"journeydsl run, sqlite:// --batch 1 ({min(count, args.per_event):,} ev)",
+            prefix,
+            min(count, args.per_event),
+            ["--store", f"sqlite:///{folder / 'each.db'}", "--batch", "1"],
+        )
         if memory is not None:
             verdict("run memory:// / json.loads", memory[0] / base, 0.5, "events/s, same file")
         if memory is not None and batched is not None:
             verdict("run sqlite batched / run memory://", batched[0] / memory[0], 0.5, "events/s, same file")
             print(f"  (wall time: {batched[1] / memory[1]:.2f})")
         if memory is not None and each is not None:
-            print(f"  ratio run sqlite per event / run memory://: {each[1] / memory[1]:.2f} in wall time "
-                  f"({each[0] / memory[0]:.2f} CPU; no target: a commit per event waits on the disk, not the CPU)")
+            print(
+                f"  ratio run sqlite per event / run memory://: {each[1] / memory[1]:.2f} in wall time "
+                f"({each[0] / memory[0]:.2f} CPU; no target: a commit per event waits on the disk, not the CPU)"
+            )
 
 
 if __name__ == "__main__":

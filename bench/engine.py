@@ -58,10 +58,16 @@ NUMBER, ACTIVE, STEP, ENTERED, TIMER, SEQ, EVENT, VARIANT, GOAL = range(9)
 def _body_formats(bundle: Bundle) -> dict[tuple[str, str], str]:
     """The journey's templates as str.format patterns: the hand loop renders without Jinja (its limit)."""
     formats = {}
-    for channel, name in (("email", "welcome"), ("email", "offer_full"), ("email", "offer_small"),
-                          ("email", "nudge_friendly"), ("email", "review_request"), ("sms", "nudge_urgent")):
+    for channel, name in (
+        ("email", "welcome"),
+        ("email", "offer_full"),
+        ("email", "offer_small"),
+        ("email", "nudge_friendly"),
+        ("email", "review_request"),
+        ("sms", "nudge_urgent"),
+    ):
         text = bundle.template(channel, name) or ""
-        text = text.replace("{{ profile.first_name or \"there\" }}", "{name}").replace("{{ roof }}", "{roof}")
+        text = text.replace('{{ profile.first_name or "there" }}', "{name}").replace("{{ roof }}", "{roof}")
         if "{{" in text:
             raise RuntimeError(f"the hand-written loop cannot render {channel}/{name}: {text!r}")
         if text.endswith("\n"):  # Jinja drops one trailing newline (keep_trailing_newline=False)
@@ -73,8 +79,9 @@ def _body_formats(bundle: Bundle) -> dict[tuple[str, str], str]:
 class SolarLoop:
     """solar_onboarding by hand: process(event) -> records, advance(epoch) -> records."""
 
-    def __init__(self, bundle: Bundle, guards: dict[str, Callable[..., bool]] | None = None,
-                 keep_log: bool = True) -> None:
+    def __init__(
+        self, bundle: Bundle, guards: dict[str, Callable[..., bool]] | None = None, keep_log: bool = True
+    ) -> None:
         self.keep_log = keep_log  # like MemoryStore(keep_log=...): timing runs keep neither records nor transitions
         self.customers: dict[str, list[Any]] = {}  # cid -> [profile, instance or None, email send times]
         self.seen: set[str] = set()
@@ -87,9 +94,11 @@ class SolarLoop:
         self.roof_full = g.get("full", lambda p, e: (e.get("roof_area_m2") or 0) >= 40)
         self.roof_small = g.get("small", lambda p, e: (e.get("roof_area_m2") or 0) >= 15)
         # (step, event type) -> target step: the dispatch table of the two waits.
-        self.arms = {("await_signature", "contract_signed"): "install",
-                     ("await_signature", "quote_requested"): "size_roof",
-                     ("last_call", "contract_signed"): "install"}
+        self.arms = {
+            ("await_signature", "contract_signed"): "install",
+            ("await_signature", "quote_requested"): "size_roof",
+            ("last_call", "contract_signed"): "install",
+        }
         self.timer_to = {"await_signature": "nudge", "last_call": "lost", "install": "review"}
 
     # ---------------------------------------------------------------- entry points
@@ -135,8 +144,16 @@ class SolarLoop:
 
     # ---------------------------------------------------------------- semantics
 
-    def _existing(self, cid: str, customer: list[Any], inst: list[Any], kind: str, event: dict[str, Any],
-                  now: float, out: list[dict[str, Any]]) -> None:
+    def _existing(
+        self,
+        cid: str,
+        customer: list[Any],
+        inst: list[Any],
+        kind: str,
+        event: dict[str, Any],
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> None:
         if inst[ACTIVE]:
             if kind in EXITS:
                 out.append(self._record("exit", cid, inst, inst[STEP], now, outcome=kind))
@@ -151,8 +168,9 @@ class SolarLoop:
             inst[GOAL] = "signed"
             out.append(self._record("goal", cid, inst, inst[STEP], now, goal="signed", value=event.get("amount")))
 
-    def _enter(self, cid: str, customer: list[Any], event: dict[str, Any], now: float,
-               out: list[dict[str, Any]]) -> None:
+    def _enter(
+        self, cid: str, customer: list[Any], event: dict[str, Any], now: float, out: list[dict[str, Any]]
+    ) -> None:
         if not self.entry_ok(customer[0], event):
             return
         old = customer[1]
@@ -175,8 +193,17 @@ class SolarLoop:
             inst[TIMER] = None
             self._run(cid, customer, inst, self.timer_to[inst[STEP]], inst[STEP], due, "timer", out)
 
-    def _run(self, cid: str, customer: list[Any], inst: list[Any], step: str, came_from: str | None, now: float,
-             via: str | None, out: list[dict[str, Any]]) -> None:
+    def _run(
+        self,
+        cid: str,
+        customer: list[Any],
+        inst: list[Any],
+        step: str,
+        came_from: str | None,
+        now: float,
+        via: str | None,
+        out: list[dict[str, Any]],
+    ) -> None:
         profile = customer[0]
         ident = f"{cid}/{JOURNEY}/{inst[NUMBER]}"
         while True:
@@ -185,8 +212,7 @@ class SolarLoop:
             event = inst[EVENT]
             came_from, via = step, None
             if step == "welcome":
-                self._send(cid, customer, inst, step, "email", "welcome", {"roof": event.get("roof_area_m2")}, now,
-                           out)
+                self._send(cid, customer, inst, step, "email", "welcome", {"roof": event.get("roof_area_m2")}, now, out)
                 profile["segment"] = "active"
                 out.append(self._record("set", cid, inst, step, now, field="segment", value="active"))
                 step = "size_roof"
@@ -205,8 +231,17 @@ class SolarLoop:
                 step = "await_signature"
             elif step in WAIT_STEPS or step == "install":
                 if step == "install":
-                    out.append(self._record("emit", cid, inst, step, now, event="install_scheduled",
-                                            data={"amount": event.get("amount")}))
+                    out.append(
+                        self._record(
+                            "emit",
+                            cid,
+                            inst,
+                            step,
+                            now,
+                            event="install_scheduled",
+                            data={"amount": event.get("amount")},
+                        )
+                    )
                 due = now + (7 * DAY if step == "await_signature" else 14 * DAY if step == "last_call" else 30 * DAY)
                 inst[TIMER] = due
                 heapq.heappush(self.heap, (due, cid, inst[NUMBER]))
@@ -230,8 +265,18 @@ class SolarLoop:
                 self._stop(inst)
                 return
 
-    def _send(self, cid: str, customer: list[Any], inst: list[Any], step: str, channel: str, template: str,
-              data: dict[str, Any], now: float, out: list[dict[str, Any]]) -> None:
+    def _send(
+        self,
+        cid: str,
+        customer: list[Any],
+        inst: list[Any],
+        step: str,
+        channel: str,
+        template: str,
+        data: dict[str, Any],
+        now: float,
+        out: list[dict[str, Any]],
+    ) -> None:
         profile = customer[0]
         status, reason, at = "sent", None, now
         if profile.get(CONSENT[channel]) is not True:
@@ -250,7 +295,8 @@ class SolarLoop:
             fields["reason"] = reason
         else:
             fields["body"] = self.formats[(channel, template)].format(
-                name=profile.get("first_name") or "there", roof=data.get("roof"))
+                name=profile.get("first_name") or "there", roof=data.get("roof")
+            )
             fields["cost"] = COST[channel]
             if channel == "email":
                 customer[2].append(at)
@@ -260,8 +306,16 @@ class SolarLoop:
         seq = inst[SEQ]
         inst[SEQ] = seq + 1
         ident = f"{cid}/{JOURNEY}/{inst[NUMBER]}"
-        record = {"kind": kind, "journey": JOURNEY, "version": VERSION, "customer_id": cid, "instance": ident,
-                  "step": step, "at": format_time(now), "key": f"{ident}:{step}:{seq}"}
+        record = {
+            "kind": kind,
+            "journey": JOURNEY,
+            "version": VERSION,
+            "customer_id": cid,
+            "instance": ident,
+            "step": step,
+            "at": format_time(now),
+            "key": f"{ident}:{step}:{seq}",
+        }
         record.update(fields)
         return record
 
@@ -302,8 +356,9 @@ def run_engine(bundle: Bundle, events: list[dict[str, Any]], until: str) -> tupl
     return isolated(work)
 
 
-def run_loop(bundle: Bundle, events: list[dict[str, Any]], until: str,
-             guards: dict[str, Callable[..., bool]] | None = None) -> tuple[int, Meter]:
+def run_loop(
+    bundle: Bundle, events: list[dict[str, Any]], until: str, guards: dict[str, Callable[..., bool]] | None = None
+) -> tuple[int, Meter]:
     def work(meter: Meter) -> int:
         loop = SolarLoop(bundle, guards, keep_log=False)
         process = loop.process
@@ -417,8 +472,10 @@ def main(argv: list[str] | None = None) -> None:
     examples = examples_bundle()
     many = example_events(args.example_customers)
     until = last_time(many)
-    print(f"example journeys: {len(many):,} pre-decoded events, {args.example_customers:,} customers, "
-          f"{len(examples.plans)} journeys (no hand-written twin)")
+    print(
+        f"example journeys: {len(many):,} pre-decoded events, {args.example_customers:,} customers, "
+        f"{len(examples.plans)} journeys (no hand-written twin)"
+    )
     records, meter = run_engine(examples, many, until)
     row("Engine.process, memory://", len(many), meter, note=f"{records:,} records")
     if args.profile:

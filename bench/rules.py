@@ -52,15 +52,23 @@ def _offers(source: str, event: str, prefix: str, first: tuple[str, ...]) -> lis
     """The `size_roof` choose as three exclusive transitions."""
     return [
         Transition(source, event, f"{prefix}roof_area_m2 >= 40", "await_signature", (*first, "send offer_full")),
-        Transition(source, event, f"{prefix}roof_area_m2 >= 15 and roof_area_m2 < 40", "await_signature",
-                   (*first, "send offer_small")),
+        Transition(
+            source,
+            event,
+            f"{prefix}roof_area_m2 >= 15 and roof_area_m2 < 40",
+            "await_signature",
+            (*first, "send offer_small"),
+        ),
         Transition(source, event, f"{prefix}roof_area_m2 < 15", "await_signature", (*first, "call crm_task")),
     ]
 
 
 ENTER = ("enter", "send welcome", "set segment")
-EXITS = [Transition(state, kind, "", "idle", ("exit",)) for state in TIMERS
-         for kind in ("unsubscribed", "contract_cancelled")]
+EXITS = [
+    Transition(state, kind, "", "idle", ("exit",))
+    for state in TIMERS
+    for kind in ("unsubscribed", "contract_cancelled")
+]
 TABLE: list[Transition] = [
     *_offers("idle", "quote_requested", f"{ENTRY} and ", ENTER),
     *EXITS,
@@ -159,7 +167,8 @@ def _by_state() -> dict[str, list[int]]:
 def lambda_selector() -> Selector:
     """The guards as Python closures (what the table means, written by hand)."""
     ops: dict[str, Callable[[Any, Any], bool]] = {
-        ">=": lambda a, b: a is not None and a >= b, "<": lambda a, b: a is not None and a < b,
+        ">=": lambda a, b: a is not None and a >= b,
+        "<": lambda a, b: a is not None and a < b,
         "!=": lambda a, b: a != b,
     }
 
@@ -212,8 +221,11 @@ def durable_selector(customers: int) -> Selector:
     from durable.lang import m, post, state, statechart, to, when_all
 
     fired: list[int] = []
-    ops: dict[str, Callable[[Any, Any], Any]] = {">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
-                                                 "!=": lambda a, b: a != b}
+    ops: dict[str, Callable[[Any, Any], Any]] = {
+        ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "!=": lambda a, b: a != b,
+    }
 
     def condition(move: Transition) -> Any:
         cond = m.type == move.event
@@ -279,15 +291,21 @@ def _importable(module: str) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.rules", description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=env_int("JD_BENCH_RULES_CUSTOMERS", 30_000))
-    parser.add_argument("--durable-customers", type=int, default=2_000,
-                        help="durable-rules is slow and takes about 290 MB per chart of 500 customers here: it gets "
-                             "a prefix of the customers (rates compare per event)")
+    parser.add_argument(
+        "--durable-customers",
+        type=int,
+        default=2_000,
+        help="durable-rules is slow and takes about 290 MB per chart of 500 customers here: it gets "
+        "a prefix of the customers (rates compare per event)",
+    )
     args = parser.parse_args(argv if argv is not None else [])
     bundle = solar_bundle()
     events = solar_events(args.customers, seed=13)
     until = last_time(events)
-    print(f"solar_onboarding as a {len(TABLE)}-transition table: {len(events):,} pre-decoded events, "
-          f"{args.customers:,} customers")
+    print(
+        f"solar_onboarding as a {len(TABLE)}-transition table: {len(events):,} pre-decoded events, "
+        f"{args.customers:,} customers"
+    )
     records, meter = run_engine(bundle, events, until)
     engine_rate = row("journeydsl Engine.process (full semantics)", len(events), meter, note=f"{records:,} records")
     records, meter = measure(events, until, lambda_selector)

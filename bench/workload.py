@@ -138,7 +138,7 @@ def _epoch(text: str) -> float:
 
 def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # --------------------------------------------------------------------------- meters
@@ -246,8 +246,10 @@ def row(label: str, count: int, meter: Meter, unit: str = "events/s", note: str 
     wall time far more than the work this process does. Both rates are printed."""
     rate = meter.rate(count)
     cpu_rate = count / meter.cpu if meter.cpu > 0 else float("inf")
-    print(f"  {label:<44} {cpu_rate:>10,.0f} {unit} CPU ({rate:>10,.0f} wall)  {meter.memory():<14} {note}".rstrip(),
-          flush=True)
+    print(
+        f"  {label:<44} {cpu_rate:>10,.0f} {unit} CPU ({rate:>10,.0f} wall)  {meter.memory():<14} {note}".rstrip(),
+        flush=True,
+    )
     return cpu_rate
 
 
