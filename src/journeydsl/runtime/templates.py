@@ -17,6 +17,26 @@ class RenderError(Exception):
     """A template is missing or fails to render; the engine records an `error` action."""
 
 
+# One sandbox and one cache of compiled templates per process, keyed by the template's text: engines
+# opened again and again on the same bundle (the scenario runner opens one per scenario) compile each
+# template once. The environment has no loader and no state a template could change.
+_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+_COMPILED: dict[str, Any] = {}
+_COMPILED_MAX = 4096
+
+
+def _compile(text: str) -> Any:
+    compiled = _COMPILED.get(text)
+    if compiled is None:
+        compiled = _ENV.from_string(text)
+        # Template.globals is a ChainMap that every render copies; a plain dict copies several times faster.
+        compiled.globals = dict(compiled.globals)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[text] = compiled
+    return compiled
+
+
 class Templates:
     def __init__(self, texts: Mapping[str, str]) -> None:
         # Bundles hold `templates/messages/<channel>/<name>.j2`; accept the path with or without the prefix.
@@ -24,7 +44,6 @@ class Templates:
         for path, text in texts.items():
             name = path[len("templates/") :] if path.startswith("templates/") else path
             self._texts[name] = text
-        self._env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
         self._compiled: dict[tuple[str, str], Any] = {}
 
     def has(self, channel: str, template: str) -> bool:
@@ -38,11 +57,9 @@ class Templates:
             if text is None:
                 raise RenderError(f"template messages/{channel}/{template}.j2 is not in the bundle")
             try:
-                compiled = self._env.from_string(text)
+                compiled = _compile(text)
             except TemplateError as err:
                 raise RenderError(f"template messages/{channel}/{template}.j2 does not compile: {err}") from err
-            # Template.globals is a ChainMap that every render copies; a plain dict copies several times faster.
-            compiled.globals = dict(compiled.globals)
             self._compiled[key] = compiled
         try:
             return str(compiled.render(context))
