@@ -46,6 +46,11 @@ class SqliteStore(Store):
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
+            # A larger page cache keeps the customers/seen B-trees in memory across batches (64 MB), and
+            # fewer, larger WAL checkpoints cut the time spent copying pages back into the database.
+            self._db.execute("PRAGMA cache_size=-65536")
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")
+            self._db.execute("PRAGMA temp_store=MEMORY")
             self._db.executescript(SCHEMA)
             self._load()
         except sqlite3.DatabaseError as err:
