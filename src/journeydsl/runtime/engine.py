@@ -202,8 +202,9 @@ class Engine:
             customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
         if patch:
             customer["p"].update(patch)
-        store.touch(customer_id)
+            store.touch_profile(customer_id)
         if event_type in self.listened:
+            store.touch(customer_id)
             self._handle(customer_id, customer, event_type, context, now, None, out)
             self._drain_emits(out)
         self._finish(out)
@@ -583,6 +584,7 @@ class Engine:
                 elif kind == "set":
                     value = extra(scope)
                     customer["p"][name] = value
+                    self.store.touch_profile(cid)
                     shown = format_time(value) if name in plan.timestamp_fields and _is_number(value) else value
                     out.append(self._record("set", cid, inst, step.name, now, field=name, value=shown))
                 elif kind == "emit":

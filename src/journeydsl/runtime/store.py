@@ -54,7 +54,12 @@ class Store(ABC):
     # ---- changes, reported by the engine
     @abstractmethod
     def touch(self, customer_id: str) -> None:
-        """The customer's state dict changed."""
+        """The customer's instances or cap counts changed."""
+
+    def touch_profile(self, customer_id: str) -> None:
+        """The customer's profile changed (a store may write it apart from the instances: it is larger and
+        changes less often)."""
+        self.touch(customer_id)
 
     @abstractmethod
     def add_seen(self, event_id: str) -> None: ...

@@ -23,6 +23,7 @@ from journeydsl.runtime.store import Store, StoreError, Transition, transition_d
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS profiles (id TEXT PRIMARY KEY, profile BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NULL, plan BLOB NOT NULL,
@@ -56,6 +57,7 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as err:
             raise StoreError(f"cannot open SQLite store {path}: {err}") from err
         self._dirty: set[str] = set()
+        self._dirty_profiles: set[str] = set()
         self._new_seen: list[str] = []
         self._new_records: list[tuple[int, dict[str, Any]]] = []
         self._new_transitions: list[Transition] = []
@@ -75,8 +77,15 @@ class SqliteStore(Store):
 
     def _load(self) -> None:
         db = self._db
+        # The profile lives in its own table: it is most of a customer's bytes and changes far less often
+        # than the instances, so a commit rewrites it only when it changed.
         for customer_id, state in db.execute("SELECT id, state FROM customers"):
-            self.customers[customer_id] = loads(state)
+            customer = loads(state)
+            customer.setdefault("p", {})
+            self.customers[customer_id] = customer
+        for customer_id, profile in db.execute("SELECT id, profile FROM profiles"):
+            customer = self.customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})
+            customer["p"] = loads(profile)
         self.seen = {row[0] for row in db.execute("SELECT id FROM seen")}
         rows = db.execute("SELECT journey, version, plan FROM plans")
         self._plans = {(str(j), int(v)): loads(plan) for j, v, plan in rows}
@@ -108,6 +117,9 @@ class SqliteStore(Store):
     def touch(self, customer_id: str) -> None:
         self._dirty.add(customer_id)
 
+    def touch_profile(self, customer_id: str) -> None:
+        self._dirty_profiles.add(customer_id)
+
     def add_seen(self, event_id: str) -> None:
         self.seen.add(event_id)
         self._new_seen.append(event_id)
@@ -127,9 +139,9 @@ class SqliteStore(Store):
 
     def flush(self) -> None:
         self._units = 0
-        if not (self._dirty or self._new_seen or self._new_records or self._new_transitions) and (
-            self._delivered == self._delivered_written
-        ):
+        if not (
+            self._dirty or self._dirty_profiles or self._new_seen or self._new_records or self._new_transitions
+        ) and (self._delivered == self._delivered_written):
             return
         db = self._db
         customers = self.customers
@@ -138,7 +150,12 @@ class SqliteStore(Store):
             if self._dirty:
                 db.executemany(
                     "INSERT OR REPLACE INTO customers (id, state) VALUES (?, ?)",
-                    [(cid, dumps(customers[cid])) for cid in self._dirty],
+                    [(cid, dumps({"i": customers[cid]["i"], "c": customers[cid]["c"]})) for cid in self._dirty],
+                )
+            if self._dirty_profiles:
+                db.executemany(
+                    "INSERT OR REPLACE INTO profiles (id, profile) VALUES (?, ?)",
+                    [(cid, dumps(customers[cid]["p"])) for cid in self._dirty_profiles],
                 )
             if self._new_seen:
                 db.executemany("INSERT OR IGNORE INTO seen (id) VALUES (?)", [(eid,) for eid in self._new_seen])
@@ -171,6 +188,7 @@ class SqliteStore(Store):
         if self._new_records:
             self._deliverable_upto = self._new_records[-1][0]
         self._dirty.clear()
+        self._dirty_profiles.clear()
         self._new_seen.clear()
         self._new_records.clear()
         self._new_transitions.clear()
