@@ -636,11 +636,8 @@ class Engine:
         if status == "suppressed":
             fields["reason"] = reason
         else:
-            event = inst[S.EVENT]
-            shown_event = dict(event)
-            shown_event["at"] = format_time(event["at"])
             try:
-                body = self.templates.render(channel, template, {**data, "profile": profile, "event": shown_event})
+                body = self.templates.render(channel, template, data, profile, inst[S.EVENT])
             except RenderError as err:
                 out.append(
                     self._record(

@@ -1,0 +1,96 @@
+"""A fast path for the simplest message templates, with exactly Jinja2's output.
+
+Most message bodies are text with `{{ name }}`, `{{ a.b }}` and `{{ x or "literal" }}`. Rendering those
+through Jinja2 costs a `Context` per render (most of the engine's template time). For a template whose
+parsed tree holds only those shapes, `plan` returns a list of parts that `render` joins: text, and
+lookups in plain dicts whose result is shown with `str()`, as Jinja's generated code does with
+autoescape off. Nothing here calls a method or reads a Python attribute, so the sandbox has nothing
+to guard. Anything outside the shapes (a template with tags, filters, calls, subscripts, globals) has no
+plan and renders through the sandbox; so does a render that meets a value the plan does not handle
+(`Fallback`), e.g. `a.b` where `a` is not a dict, which Jinja answers with an attribute lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import nodes
+
+UNDEFINED: Any = object()  # Jinja's Undefined: shown as "", false in `or`
+_DICT_ATTRIBUTES = frozenset(dir({}))  # `d.items` is the dict's method in Jinja, not d["items"]
+
+Getter = Callable[[Mapping[str, Any]], Any]
+Part = str | Getter
+
+
+class Fallback(Exception):
+    """This render needs Jinja's full semantics."""
+
+
+def plan(tree: nodes.Template, reserved: frozenset[str]) -> tuple[list[Part], frozenset[str]] | None:
+    """The parts of a simple template and the names it reads, or None. `reserved`: names Jinja would
+    take from its globals (a plan would not see them)."""
+    parts: list[Part] = []
+    names: set[str] = set()
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append(node.data)
+                continue
+            getter = _expression(node, reserved, names)
+            if getter is None:
+                return None
+            parts.append(_shown(getter))
+    return parts, frozenset(names)
+
+
+def render(parts: list[Part], scope: Mapping[str, Any]) -> str:
+    return "".join([part if type(part) is str else part(scope) for part in parts])  # type: ignore[operator]
+
+
+def _shown(getter: Getter) -> Getter:
+    def show(scope: Mapping[str, Any]) -> str:
+        value = getter(scope)
+        return "" if value is UNDEFINED else str(value)
+
+    return show
+
+
+def _expression(node: nodes.Node, reserved: frozenset[str], names: set[str]) -> Getter | None:
+    if isinstance(node, nodes.Name) and node.ctx == "load" and node.name not in reserved:
+        name = node.name
+        names.add(name)
+        return lambda scope: scope.get(name, UNDEFINED)
+    if isinstance(node, nodes.Getattr) and node.attr not in _DICT_ATTRIBUTES and not node.attr.startswith("_"):
+        base = _expression(node.node, reserved, names)
+        if base is None:
+            return None
+        attr = node.attr
+
+        def member(scope: Mapping[str, Any]) -> Any:
+            value = base(scope)
+            if type(value) is not dict:
+                raise Fallback  # Undefined raises in Jinja, other objects have attributes
+            return value.get(attr, UNDEFINED)
+
+        return member
+    if isinstance(node, nodes.Const) and type(node.value) in (str, int, float):
+        value = node.value
+        return lambda scope: value
+    if isinstance(node, nodes.Or):
+        left = _expression(node.left, reserved, names)
+        right = _expression(node.right, reserved, names)
+        if left is None or right is None:
+            return None
+
+        def either(scope: Mapping[str, Any]) -> Any:
+            value = left(scope)
+            if value is UNDEFINED or not value:
+                return right(scope)
+            return value
+
+        return either
+    return None
