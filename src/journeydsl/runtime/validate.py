@@ -61,8 +61,24 @@ def type_text(spec: dict[str, Any]) -> str:
     return name
 
 
+# Value types that pass a schema type without calling its check: JSON decoders give exactly these, so
+# most fields are settled by one `type(value) in ...`; any other value goes through the full check.
+_PLAIN: dict[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "number": frozenset({int, float}),
+    "duration": frozenset({int, float}),
+    "bool": frozenset({bool}),
+    "timestamp": frozenset({int, float}),  # strings are parsed (and converted) instead
+}
+_NONE: frozenset[type] = frozenset()
+
+
 def _rules(fields: dict[str, dict[str, Any]]) -> list[FieldRule]:
     return [(name, type_check(spec), spec.get("type") == "timestamp", type_text(spec)) for name, spec in fields.items()]
+
+
+def _plain(fields: dict[str, dict[str, Any]]) -> dict[str, frozenset[type]]:
+    return {name: _PLAIN.get(str(spec.get("type")), _NONE) for name, spec in fields.items()}
 
 
 class Validator:
@@ -76,13 +92,18 @@ class Validator:
             profile.update(plan.profile_types)
         self.events: dict[str, list[FieldRule]] = {event: _rules(fields) for event, fields in events.items()}
         self.profile: dict[str, FieldRule] = {rule[0]: rule for rule in _rules(profile)}
+        self._event_plain = {
+            event: [(rule, plain[rule[0]]) for rule in self.events[event]]
+            for event, plain in ((event, _plain(fields)) for event, fields in events.items())
+        }
+        self._profile_plain: dict[str, frozenset[type]] = _plain(profile)
 
     def data(self, event_type: str, data: dict[str, Any]) -> str | None:
         """Check and convert (timestamps -> epoch) `data` in place; the reason when it does not fit."""
-        for name, check, is_timestamp, text in self.events[event_type]:
+        for (name, check, is_timestamp, text), plain in self._event_plain[event_type]:
             value = data.get(name)
-            if value is None:
-                continue  # missing or null: expressions are null-safe
+            if value is None or type(value) in plain:
+                continue  # missing or null (expressions are null-safe), or a plain JSON value of the type
             if is_timestamp and isinstance(value, str):
                 try:
                     data[name] = parse_rfc3339(value)
@@ -93,9 +114,12 @@ class Validator:
         return None
 
     def profile_patch(self, patch: dict[str, Any]) -> str | None:
+        plain = self._profile_plain
         for name, value in patch.items():
+            if value is None or type(value) in plain.get(name, _NONE):
+                continue
             rule = self.profile.get(name)
-            if rule is None or value is None:
+            if rule is None:
                 continue
             _, check, is_timestamp, text = rule
             if is_timestamp and isinstance(value, str):
