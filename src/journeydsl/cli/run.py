@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from journeydsl.runtime.jsonio import DecodeError, dumps, loads
+from journeydsl.runtime.jsonio import DecodeError, dumps, dumps_lines, loads
 
 
 def _write_dead(sink: IO[bytes] | None, line: int, reason: str, event: Any, raw: bytes | None = None) -> None:
@@ -112,7 +112,7 @@ def run_command(
     summary: bool,
 ) -> None:
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
-    from journeydsl.runtime import Engine, EngineError, StoreError
+    from journeydsl.runtime import Engine, EngineError, MemoryStore, Store, StoreError
     from journeydsl.runtime.bundle import BundleError
     from journeydsl.runtime.gctune import relax_gc
     from journeydsl.runtime.timeparse import TimeError, parse_time
@@ -122,8 +122,10 @@ def run_command(
             parse_time(until)
         except TimeError as err:
             raise click.BadParameter(str(err), param_hint="--until") from err
+    # memory:// keeps nothing once the run ends: print what `process` returns and keep no record log.
+    store_arg: str | Store = MemoryStore(keep_log=False) if store_url in ("memory://", "memory:") else store_url
     try:
-        engine = Engine.open(bundle, store=store_url, public_key=public_key, batch=batch)
+        engine = Engine.open(bundle, store=store_arg, public_key=public_key, batch=batch)
     except BundleError as err:
         click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
         sys.exit(1)
@@ -135,13 +137,27 @@ def run_command(
     out = sys.stdout.buffer
     store = engine.store
 
-    def deliver() -> None:
-        records = store.take_deliverable()
-        if records:
-            out.write(b"".join(dumps(record) + b"\n" for record in records))
-            out.flush()
+    # A durable store marks what it hands out as delivered with its next commit, so its records must
+    # reach standard output before that commit: deliver after each event and flush. memory:// keeps
+    # nothing across runs: its records are written in large chunks, flushed at the end.
+    durable = store.durable
+    pending: list[dict[str, Any]] = []
+
+    def write(records: list[dict[str, Any]]) -> None:
+        out.write(dumps_lines(records))
+        if summary:
             for record in records:
                 counts.add(record)
+
+    def deliver() -> None:
+        if durable:
+            records = store.take_deliverable()
+            if records:
+                write(records)
+                out.flush()
+        elif pending:
+            write(pending)
+            pending.clear()
 
     dead_sink = dead_path.open("wb") if dead_path is not None else None
     try:
@@ -156,17 +172,25 @@ def run_command(
                     counts.dead += 1
                     _write_dead(dead_sink, number, f"not JSON: {err}", None, raw=line)
                     continue
-                engine.process(event)
+                records = engine.process(event)
                 if engine.dead_letters:
                     for dead in engine.dead_letters:
                         counts.dead += 1
                         _write_dead(dead_sink, number, dead["reason"], dead["event"])
                     engine.dead_letters.clear()
-                deliver()
+                if durable:
+                    deliver()
+                elif records:
+                    pending += records
+                    if len(pending) >= 4096:
+                        deliver()
         if until is not None:
-            engine.advance(until)
+            records = engine.advance(until)
+            if not durable:
+                pending += records
         store.flush()
         deliver()
+        out.flush()
         engine.close()
     except StoreError as err:
         click.echo(f"error: {err}", err=True)

@@ -14,6 +14,12 @@ try:
     def loads(data: bytes | str) -> Any:
         return orjson.loads(data)
 
+    def dumps_lines(values: list[Any]) -> bytes:
+        """JSON Lines: each value encoded, newline-terminated, joined."""
+        line = orjson.dumps
+        option = orjson.OPT_APPEND_NEWLINE
+        return b"".join([line(value, option=option) for value in values])
+
     DecodeError: type[Exception] = orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - orjson is a declared dependency
 
@@ -22,5 +28,8 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
 
     def loads(data: bytes | str) -> Any:
         return json.loads(data)
+
+    def dumps_lines(values: list[Any]) -> bytes:
+        return b"".join(dumps(value) + b"\n" for value in values)
 
     DecodeError = json.JSONDecodeError
