@@ -483,13 +483,17 @@ class Engine:
         trans = self._trans
         profile = customer["p"]
         ident = S.instance_id(cid, inst)
+        # One scope for the whole run: the profile (a dict changed in place), the instance's current event
+        # and `now` stay the same until the run stops.
+        scope = Scope(profile, inst[S.EVENT], inst, now)
+        step_limit = self.step_limit
         taken = 0
         while True:
             step = steps[step_id]
             trans.append((plan.journey, plan.version, cid, ident, came_from, step.name, now, via))
             inst[S.STEP] = step_id
             taken += 1
-            if taken > self.step_limit:
+            if taken > step_limit:
                 out.append(
                     self._record(
                         "error",
@@ -502,7 +506,6 @@ class Engine:
                 )
                 self._stop(inst)
                 return
-            scope = Scope(profile, inst[S.EVENT], inst, now)
             if step.actions:
                 self._actions(cid, customer, inst, plan, step, scope, now, out)
             kind = step.kind
@@ -578,7 +581,7 @@ class Engine:
     ) -> None:
         for kind, name, extra, args in step.actions:
             try:
-                data = {arg: fn(scope) for arg, fn in args}
+                data = {arg: fn(scope) for arg, fn in args} if args else {}
                 if kind == "send":
                     self._send(cid, customer, inst, plan, step, name, extra, data, now, out)
                 elif kind == "set":
@@ -610,12 +613,10 @@ class Engine:
         out: list[dict[str, Any]],
     ) -> None:
         profile = customer["p"]
-        cost, requires = plan.channels.get(channel, (0.0, None))
+        cost, requires, cap, cap_slot = plan.send_rules(channel)
         status = "sent"
         reason = None
         at = now
-        cap = plan.caps.get(channel)
-        cap_slot = plan.cap_slots.get(channel) or f"{plan.journey}|{channel}"
         if requires is not None and profile.get(requires) is not True:
             status, reason = "suppressed", "consent"
         elif cap is not None:

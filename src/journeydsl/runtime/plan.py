@@ -164,7 +164,17 @@ class Plan:
         self.timestamp_fields: frozenset[str] = frozenset(
             name for name, spec in self.profile_types.items() if spec.get("type") == "timestamp"
         )
+        self._send_rules: dict[str, tuple[float, str | None, tuple[int, float] | None, str]] = {}
         # Every event type this version reacts to once an instance is active.
         self.listens: frozenset[str] = frozenset(
             {*self.exits, *self.goals, *(t for step in self.steps for t in step.wait_on)}
         )
+
+    def send_rules(self, channel: str) -> tuple[float, str | None, tuple[int, float] | None, str]:
+        """(cost, consent field, cap, cap slot) of a send on `channel`, looked up once per channel."""
+        rules = self._send_rules.get(channel)
+        if rules is None:
+            cost, requires = self.channels.get(channel, (0.0, None))
+            cap_slot = self.cap_slots.get(channel) or f"{self.journey}|{channel}"
+            rules = self._send_rules[channel] = (cost, requires, self.caps.get(channel), cap_slot)
+        return rules

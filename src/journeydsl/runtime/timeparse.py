@@ -18,34 +18,8 @@ class TimeError(ValueError):
     """A text that is not an RFC 3339 timestamp with a time zone."""
 
 
-_DAYS: dict[str, float] = {}  # "YYYY-MM-DD" -> epoch seconds of its midnight UTC (valid dates only)
-_DAYS_MAX = 100_000
-_DIGITS = frozenset("0123456789")
-
-
 def parse_rfc3339(text: str) -> float:
     """`2026-01-01T10:00:00Z` (or with an offset) -> epoch seconds; raises TimeError otherwise."""
-    # Fast path for the common whole-second UTC shape: the midnight of each date is computed once, the
-    # time of day by arithmetic. Anything else (offsets, fractions, odd values) takes the general path.
-    if len(text) == 20 and text[19] == "Z" and text[13] == ":" and text[16] == ":" and text[10] in "Tt ":
-        clock = text[11:13] + text[14:16] + text[17:19]
-        if _DIGITS.issuperset(clock):
-            hour, minute, second = int(clock[0:2]), int(clock[2:4]), int(clock[4:6])
-            if hour < 24 and minute < 60 and second < 60:
-                midnight = _DAYS.get(text[:10])
-                if midnight is None:
-                    try:
-                        midnight = _parse_general(text[:10] + "T00:00:00Z")
-                    except TimeError:
-                        return _parse_general(text)  # raises, naming the whole text
-                    if len(_DAYS) >= _DAYS_MAX:
-                        _DAYS.clear()
-                    _DAYS[text[:10]] = midnight
-                return midnight + (hour * 3600 + minute * 60 + second)
-    return _parse_general(text)
-
-
-def _parse_general(text: str) -> float:
     # fromisoformat accepts more than RFC 3339 (dates alone, no zone): insist on a date, a time and a zone.
     if len(text) < 20 or text[4] != "-" or text[10] not in "Tt ":
         raise TimeError(f"not an RFC 3339 timestamp: {text!r}")
@@ -71,25 +45,11 @@ def parse_time(value: str | int | float) -> float:
         return parse_rfc3339(text)
 
 
-_DATE_TEXT: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT"
-_CLOCK_TEXT = [f"{n:02d}" for n in range(60)]
-
-
 @lru_cache(maxsize=65536)
 def format_time(epoch: float) -> str:
     """Epoch seconds -> `2026-01-01T10:00:00Z` (fractions kept to the millisecond when present)."""
     whole = int(epoch // 1)
-    day, rest = divmod(whole, 86400)
-    date_text = _DATE_TEXT.get(day)
-    if date_text is None:  # gmtime + strftime once per day; the clock is arithmetic
-        date_text = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-        if len(_DATE_TEXT) >= 100_000:
-            _DATE_TEXT.clear()
-        _DATE_TEXT[day] = date_text
-    minutes, second = divmod(rest, 60)
-    hour, minute = divmod(minutes, 60)
-    clock = _CLOCK_TEXT
-    text = f"{date_text}{clock[hour]}:{clock[minute]}:{clock[second]}"
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
     fraction = epoch - whole
     if fraction >= 0.0005:
         return f"{text}.{round(fraction * 1000):03d}Z"
