@@ -1,6 +1,7 @@
 """A fast path for the simplest message templates, with exactly Jinja2's output.
 
-Most message bodies are text with `{{ name }}`, `{{ a.b }}` and `{{ x or "literal" }}`. Rendering those
+Most message bodies are text with `{{ name }}`, `{{ a.b }}`, `{{ a[0] }}`, `{{ x or "literal" }}` and
+`{% if x %}...{% elif y %}...{% else %}...{% endif %}`. Rendering those
 through Jinja2 costs a `Context` per render (most of the engine's template time). For a template whose
 parsed tree holds only those shapes, `plan` returns a list of parts that `render` joins: text, and
 lookups in plain dicts whose result is shown with `str()`, as Jinja's generated code does with
@@ -31,9 +32,20 @@ class Fallback(Exception):
 def plan(tree: nodes.Template, reserved: frozenset[str]) -> tuple[list[Part], frozenset[str]] | None:
     """The parts of a simple template and the names it reads, or None. `reserved`: names Jinja would
     take from its globals (a plan would not see them)."""
-    parts: list[Part] = []
     names: set[str] = set()
-    for statement in tree.body:
+    parts = _body(tree.body, reserved, names)
+    return None if parts is None else (parts, frozenset(names))
+
+
+def _body(statements: list[nodes.Node], reserved: frozenset[str], names: set[str]) -> list[Part] | None:
+    parts: list[Part] = []
+    for statement in statements:
+        if isinstance(statement, nodes.If):
+            branch = _if(statement, reserved, names)
+            if branch is None:
+                return None
+            parts.append(branch)
+            continue
         if not isinstance(statement, nodes.Output):
             return None
         for node in statement.nodes:
@@ -44,7 +56,30 @@ def plan(tree: nodes.Template, reserved: frozenset[str]) -> tuple[list[Part], fr
             if getter is None:
                 return None
             parts.append(_shown(getter))
-    return parts, frozenset(names)
+    return parts
+
+
+def _if(node: nodes.If, reserved: frozenset[str], names: set[str]) -> Getter | None:
+    """`{% if %}`: the first arm whose test is true (Python truth; Undefined is false) renders."""
+    arms: list[tuple[Getter, list[Part]]] = []
+    for arm in [node, *node.elif_]:
+        test = _expression(arm.test, reserved, names)
+        body = _body(arm.body, reserved, names)
+        if test is None or body is None:
+            return None
+        arms.append((test, body))
+    otherwise = _body(node.else_, reserved, names)
+    if otherwise is None:
+        return None
+
+    def branch(scope: Mapping[str, Any]) -> str:
+        for test, body in arms:
+            value = test(scope)
+            if value is not UNDEFINED and value:
+                return render(body, scope)
+        return render(otherwise, scope)
+
+    return branch
 
 
 def render(parts: list[Part], scope: Mapping[str, Any]) -> str:
@@ -77,6 +112,22 @@ def _expression(node: nodes.Node, reserved: frozenset[str], names: set[str]) -> 
             return value.get(attr, UNDEFINED)
 
         return member
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and type(node.arg.value) is int:
+        base = _expression(node.node, reserved, names)
+        if base is None:
+            return None
+        index = node.arg.value
+
+        def item(scope: Mapping[str, Any]) -> Any:
+            value = base(scope)
+            if type(value) not in (list, dict, str):
+                raise Fallback  # Undefined and other objects: Jinja's own rules
+            try:
+                return value[index]
+            except LookupError:
+                return UNDEFINED
+
+        return item
     if isinstance(node, nodes.Const) and type(node.value) in (str, int, float):
         value = node.value
         return lambda scope: value
