@@ -687,7 +687,7 @@ class Engine:
         if now != self._now:  # the records of one event share its time: format it once
             self._now = now
             self._now_text = format_time(now)
-        record = {
+        return {
             "kind": kind,
             "journey": inst[S.JOURNEY],
             "version": inst[S.VERSION],
@@ -696,9 +696,8 @@ class Engine:
             "step": step,
             "at": self._now_text,
             "key": f"{ident}:{step}:{seq}",
+            **fields,
         }
-        record.update(fields)
-        return record
 
     def _entry_error(self, cid: str, plan: Plan, event: dict[str, Any], now: float, reason: str) -> dict[str, Any]:
         return {

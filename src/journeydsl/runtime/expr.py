@@ -359,6 +359,15 @@ def _call(node: list[Any]) -> Fn:
     if not low <= len(args) <= high:
         raise PlanError(f"{node[1]}() takes {low}-{high} arguments, got {len(args)}")
 
+    # Fixed arities build the argument list as a display (no comprehension frame per call); every
+    # argument is still evaluated, in order, before the function runs.
+    if len(args) == 1:
+        (first,) = args
+        return lambda scope: impl([first(scope)], scope)
+    if len(args) == 2:
+        first, second = args
+        return lambda scope: impl([first(scope), second(scope)], scope)
+
     def call(scope: Scope) -> Any:
         return impl([arg(scope) for arg in args], scope)
 
