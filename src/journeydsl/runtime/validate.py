@@ -81,6 +81,12 @@ def _plain(fields: dict[str, dict[str, Any]]) -> dict[str, frozenset[type]]:
     return {name: _PLAIN.get(str(spec.get("type")), _NONE) for name, spec in fields.items()}
 
 
+def _members(spec: dict[str, Any]) -> frozenset[str] | None:
+    if spec.get("type") != "enum":
+        return None
+    return frozenset(member for member in spec.get("members") or () if isinstance(member, str))
+
+
 class Validator:
     def __init__(self, plans: Iterable[Plan]) -> None:
         events: dict[str, dict[str, dict[str, Any]]] = {}
@@ -96,7 +102,11 @@ class Validator:
             event: [(rule, plain[rule[0]]) for rule in self.events[event]]
             for event, plain in ((event, _plain(fields)) for event, fields in events.items())
         }
-        self._profile_plain: dict[str, frozenset[type]] = _plain(profile)
+        plain = _plain(profile)
+        # name -> (plain types, enum members or None, rule): one lookup per patched field.
+        self._profile_fast: dict[str, tuple[frozenset[type], frozenset[str] | None, FieldRule]] = {
+            name: (plain[name], _members(spec), self.profile[name]) for name, spec in profile.items()
+        }
 
     def data(self, event_type: str, data: dict[str, Any]) -> str | None:
         """Check and convert (timestamps -> epoch) `data` in place; the reason when it does not fit."""
@@ -114,12 +124,15 @@ class Validator:
         return None
 
     def profile_patch(self, patch: dict[str, Any]) -> str | None:
-        plain = self._profile_plain
+        fast = self._profile_fast
         for name, value in patch.items():
-            if value is None or type(value) in plain.get(name, _NONE):
+            if value is None:
                 continue
-            rule = self.profile.get(name)
-            if rule is None:
+            known = fast.get(name)
+            if known is None:
+                continue
+            plain, members, rule = known
+            if type(value) in plain or (members is not None and type(value) is str and value in members):
                 continue
             _, check, is_timestamp, text = rule
             if is_timestamp and isinstance(value, str):
