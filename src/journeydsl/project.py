@@ -60,7 +60,8 @@ class Project:
 
 def parse_source(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
     """Parse one file's text with the parser its name calls for."""
-    from journeydsl.syntax import load_yaml, parse_dsl
+    from journeydsl.syntax.dsl import parse_dsl
+    from journeydsl.syntax.yaml_loader import load_yaml
 
     if path.endswith(YAML_SUFFIXES) or path.endswith((".yaml", ".yml")):
         return load_yaml(text, path)

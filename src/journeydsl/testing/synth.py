@@ -575,9 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(err))
     project = load_project(args.paths)
     errors = [d for d in project.diagnostics if d.severity.name == "ERROR"]
-    for diagnostic in errors:
-        span = diagnostic.span
-        print(f"{span.file}:{span.line}:{span.col}: error: {diagnostic.message}", file=sys.stderr)
+    if errors:
+        from journeydsl.diagnostics.render import render_text
+
+        print(render_text(errors, project.sources), file=sys.stderr)
     if errors:
         print("synth: fix the journey files first (journeydsl check shows the details)", file=sys.stderr)
         return 1
