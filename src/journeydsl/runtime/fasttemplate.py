@@ -100,9 +100,10 @@ def _expression(node: nodes.Node, reserved: frozenset[str], names: set[str]) -> 
         names.add(name)
         return lambda scope: scope.get(name, UNDEFINED)
     if isinstance(node, nodes.Getattr) and node.attr not in _DICT_ATTRIBUTES and not node.attr.startswith("_"):
-        base = _expression(node.node, reserved, names)
-        if base is None:
+        found = _expression(node.node, reserved, names)
+        if found is None:
             return None
+        base: Getter = found  # a closure does not keep the narrowing of `found`
         attr = node.attr
 
         def member(scope: Mapping[str, Any]) -> Any:
