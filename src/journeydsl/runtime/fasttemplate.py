@@ -114,13 +114,14 @@ def _expression(node: nodes.Node, reserved: frozenset[str], names: set[str]) -> 
 
         return member
     if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and type(node.arg.value) is int:
-        base = _expression(node.node, reserved, names)
-        if base is None:
+        inner = _expression(node.node, reserved, names)
+        if inner is None:
             return None
+        container: Getter = inner
         index = node.arg.value
 
         def item(scope: Mapping[str, Any]) -> Any:
-            value = base(scope)
+            value = container(scope)
             if type(value) not in (list, dict, str):
                 raise Fallback  # Undefined and other objects: Jinja's own rules
             try:
