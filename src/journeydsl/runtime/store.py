@@ -36,6 +36,8 @@ class Store(ABC):
     """Base of every store; the engine reads `customers`, `seen` and `clock` directly for speed."""
 
     durable: bool = False
+    # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
+    keeps_transitions: bool = True
 
     def __init__(self) -> None:
         self.customers: dict[str, dict[str, Any]] = {}

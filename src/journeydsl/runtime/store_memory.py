@@ -17,6 +17,10 @@ class MemoryStore(Store):
         self._transitions: list[Transition] = []
         self._delivered = 0
 
+    @property
+    def keeps_transitions(self) -> bool:  # type: ignore[override]
+        return self.keep_log
+
     def touch(self, customer_id: str) -> None:
         pass
 
