@@ -327,7 +327,8 @@ class Engine:
             if inst[S.ACTIVE]:
                 exits = plan.exits.get(event_type)
                 if exits and self._exit(cid, profile, inst, plan, exits, event_type, event, now, out):
-                    self._goals(cid, profile, inst, plan, event_type, event, now, out)
+                    if plan.goals.get(event_type):
+                        self._goals(cid, profile, inst, plan, event_type, event, now, out)
                     continue
                 step = plan.steps[inst[S.STEP]]
                 arms = step.wait_on.get(event_type) if step.kind == WAIT else None
@@ -339,7 +340,8 @@ class Engine:
                             inst[S.TIMER] = None
                             self._run(cid, customer, slot, inst, plan, target, step.name, now, event_type, out)
                             break
-            self._goals(cid, profile, inst, plan, event_type, event, now, out)
+            if plan.goals.get(event_type):  # most events count no goal: skip the call
+                self._goals(cid, profile, inst, plan, event_type, event, now, out)
         for plan in self.entries.get(event_type, ()):
             if plan.journey != exclude:
                 self._enter(cid, customer, plan, event_type, event, now, out)
@@ -484,7 +486,11 @@ class Engine:
         steps = plan.steps
         trans = self._trans if self.store.keeps_transitions else None
         profile = customer["p"]
-        ident = S.instance_id(cid, inst)
+        if inst is self._ident_of:  # the instance `_record` named last: reuse its id (the `enter` record's)
+            ident = self._ident
+        else:
+            ident = self._ident = S.instance_id(cid, inst)
+            self._ident_of = inst
         # One scope for the whole run: the profile (a dict changed in place), the instance's current event
         # and `now` stay the same until the run stops.
         scope = Scope(profile, inst[S.EVENT], inst, now)
@@ -624,7 +630,8 @@ class Engine:
             status, reason = "suppressed", "consent"
         elif cap is not None:
             limit, window = cap
-            times = [t for t in customer["c"].get(cap_slot, ()) if t > now - window]
+            sent = customer["c"].get(cap_slot)
+            times = [t for t in sent if t > now - window] if sent else []
             customer["c"][cap_slot] = times
             if len(times) >= limit:
                 status, reason = "suppressed", "cap"
