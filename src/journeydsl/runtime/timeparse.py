@@ -69,8 +69,15 @@ def zone(name: object) -> ZoneInfo | timezone:
 
 def quiet_end(now: float, start_min: int, end_min: int, tz: ZoneInfo | timezone) -> float | None:
     """If `now` lies inside the quiet window [start, end) in `tz`, the epoch time the window ends; else None."""
-    local = datetime.fromtimestamp(now, tz)
-    minute = local.hour * 60 + local.minute
+    if tz is UTC and now % 1 == 0:
+        # UTC has no offset: for whole seconds (datetime rounds fractions to microseconds) the minute of the
+        # day is arithmetic, and most sends fall outside the window, so the datetime is only built when the
+        # window's end is needed.
+        local: datetime | None = None
+        minute = int(now // 60 % 1440)
+    else:
+        local = datetime.fromtimestamp(now, tz)
+        minute = local.hour * 60 + local.minute
     if start_min == end_min:
         return None
     if start_min < end_min:
@@ -79,6 +86,8 @@ def quiet_end(now: float, start_min: int, end_min: int, tz: ZoneInfo | timezone)
         inside = minute >= start_min or minute < end_min
     if not inside:
         return None
+    if local is None:
+        local = datetime.fromtimestamp(now, tz)
     day: date = local.date()
     if minute >= end_min:
         day = day + timedelta(days=1)
