@@ -192,7 +192,11 @@ class Engine:
         now = context["at"]
         out: list[dict[str, Any]] = []
         store = self.store
-        self._fire(now, out)
+        heap = self._heap
+        if heap and heap[0][0] <= now:
+            self._fire(now, out)
+        elif store.clock is None or now > store.clock:  # no timer due: only the watermark moves (as in _fire)
+            store.clock = now
         if context["id"] in store.seen:
             self._finish(out)
             return out
