@@ -7,47 +7,20 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ir_strategies import durations, ir_strategies, names, numbers, scalar_types
 from journeydsl.ir import (
-    Arg,
     Binary,
     Call,
-    CallAction,
-    Cap,
-    ChannelDef,
-    Choose,
-    Duration,
-    Emit,
-    End,
-    Entry,
-    EventDef,
-    Exit,
-    Experiment,
     Expr,
-    FieldDef,
-    Goal,
-    Goto,
     Journey,
     ListLit,
     Literal,
     Name,
-    Quiet,
-    Reentry,
     Schema,
-    Send,
-    SetProfile,
-    Sleep,
     SourceFile,
     Span,
-    Stage,
-    Step,
-    Target,
-    Timeout,
     TypeRef,
     Unary,
-    Variant,
-    Wait,
-    WaitArm,
-    When,
 )
 from journeydsl.syntax import format_dsl, format_expr, parse_dsl, parse_expression
 
@@ -137,10 +110,6 @@ def test_every_mutation_is_reported_not_raised(at: int, length: int, insert: str
 
 # --------------------------------------------------------------------------- generated IR -> text -> the same IR
 
-RESERVED = {"not", "true", "false", "null", "list", "enum"}
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda n: n not in RESERVED)
-durations = st.builds(Duration, st.integers(0, 9999), st.sampled_from("smhdw"))
-numbers = st.integers(0, 10**6) | st.floats(0, 1e6, allow_nan=False, allow_infinity=False)
 literals = st.one_of(
     st.builds(Literal, numbers | st.integers(-(10**6), -1)),
     st.builds(Literal, st.text(max_size=8)),
@@ -180,80 +149,16 @@ def test_format_expr_round_trips_generated_trees(expr: Expr) -> None:
     assert back == expr, text
 
 
-targets = st.builds(Target, names)
-args = st.lists(st.builds(Arg, names, exprs), max_size=2).map(tuple)
-actions = st.one_of(
-    st.builds(Send, names, names, args),
-    st.builds(SetProfile, names, exprs),
-    st.builds(Emit, names, args),
-    st.builds(CallAction, names, args),
-)
-timeouts = st.builds(Timeout, targets, after=durations) | st.builds(Timeout, targets, at=exprs)
-flows = st.one_of(
-    st.builds(Goto, targets),
-    st.builds(Sleep, durations, targets),
-    st.builds(End, st.none() | names),
-    st.builds(
-        Wait,
-        st.lists(st.builds(WaitArm, names, targets, st.none() | exprs), max_size=3).map(tuple),
-        st.none() | timeouts,
-    ),
-    st.builds(Choose, st.lists(st.builds(When, exprs, targets), max_size=3).map(tuple), st.none() | targets),
-    st.builds(
-        Experiment,
-        names,
-        st.lists(
-            st.builds(Variant, names, st.integers(0, 100), targets)
-            | st.builds(Variant, st.just("control"), st.integers(0, 100), targets, st.just(True)),
-            max_size=3,
-        ).map(tuple),
-    ),
-)
-steps = st.builds(Step, names, st.lists(actions, max_size=3).map(tuple), flows)
-hours = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
-strings = st.text(max_size=12)
-journeys = st.builds(
-    Journey,
-    names,
-    version=st.none() | st.integers(0, 99),
-    owner=st.none() | strings,
-    title=st.none() | strings,
-    team=st.none() | strings,
-    description=st.none() | strings,
-    tags=st.lists(strings, max_size=3).map(tuple),
-    experience=st.none() | names,
-    uses=st.none() | names,
-    entry=st.none() | st.builds(Entry, names, st.none() | exprs, st.none() | exprs),
-    audience=st.none() | exprs,
-    reentry=st.none()
-    | st.builds(Reentry, st.sampled_from(["never", "always"]))
-    | st.builds(Reentry, st.just("after"), durations),
-    exits=st.lists(st.builds(Exit, names, st.none() | exprs), max_size=2).map(tuple),
-    goals=st.lists(
-        st.builds(Goal, names, names, st.none() | exprs, st.none() | durations, st.none() | exprs), max_size=2
-    ).map(tuple),
-    caps=st.lists(st.builds(Cap, names, st.integers(0, 99), durations), max_size=2).map(tuple),
-    quiet=st.none() | st.builds(Quiet, hours, hours),
-    stages=st.lists(st.builds(Stage, names, st.lists(steps, max_size=3).map(tuple)), max_size=3).map(tuple),
-)
-scalar_types = st.builds(TypeRef, st.sampled_from(["string", "number", "bool", "timestamp", "duration"]), st.booleans())
 types = st.recursive(
     scalar_types | st.builds(TypeRef, st.just("enum"), st.booleans(), members=st.lists(names, max_size=3).map(tuple)),
     lambda inner: st.builds(TypeRef, st.just("list"), st.booleans(), inner),
     max_leaves=3,
 )
-fields = st.lists(st.builds(FieldDef, names, types), max_size=3).map(tuple)
-schemas = st.builds(
-    Schema,
-    names,
-    fields,
-    st.lists(st.builds(EventDef, names, fields), max_size=3).map(tuple),
-    st.lists(st.builds(ChannelDef, names, numbers, st.none() | names), max_size=2).map(tuple),
-)
+generated = ir_strategies(exprs, st.text(max_size=12), types)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(schemas, max_size=1), st.lists(journeys, max_size=2))
+@given(st.lists(generated.schemas, max_size=1), st.lists(generated.journeys, max_size=2))
 def test_format_dsl_round_trips_generated_ir(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     source = SourceFile("g.journey", tuple(schema_list), tuple(journey_list))
     text = format_dsl(source)

@@ -9,43 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ir_strategies import ir_strategies, names, scalar_types
 from journeydsl.diagnostics import Diagnostic
 from journeydsl.diagnostics.model import Severity
 from journeydsl.ir import (
-    Arg,
-    CallAction,
-    Cap,
-    ChannelDef,
-    Choose,
-    Duration,
-    Emit,
-    End,
-    Entry,
-    EventDef,
-    Exit,
-    Experiment,
     Expr,
-    FieldDef,
-    Goal,
-    Goto,
     Journey,
-    Quiet,
-    Reentry,
     Schema,
-    Send,
-    SetProfile,
-    Sleep,
     SourceFile,
     Span,
-    Stage,
-    Step,
-    Target,
-    Timeout,
     TypeRef,
-    Variant,
-    Wait,
-    WaitArm,
-    When,
 )
 from journeydsl.syntax import format_dsl, load_yaml, parse_dsl, parse_expression, to_yaml
 
@@ -127,64 +100,6 @@ def _parse(text: str) -> Expr:
     return expr
 
 
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True)
-texts = st.text(max_size=24)
-durations = st.builds(Duration, st.integers(0, 10_000), st.sampled_from("smhdw"))
-exprs = st.sampled_from([_parse(text) for text in _EXPRESSIONS])
-targets = st.builds(Target, names)
-args = st.lists(st.builds(Arg, names, exprs), max_size=2, unique_by=lambda a: a.name).map(tuple)
-actions = st.one_of(
-    st.builds(Send, names, names, args),
-    st.builds(SetProfile, names, exprs),
-    st.builds(Emit, names, args),
-    st.builds(CallAction, names, args),
-)
-timeouts = st.one_of(
-    st.builds(Timeout, targets, after=durations),
-    st.builds(Timeout, targets, at=exprs),
-)
-variants = st.builds(Variant, names, st.integers(0, 100), targets, st.just(False))
-control_variants = st.builds(Variant, st.just("control"), st.integers(0, 100), targets, st.just(True))
-flows = st.one_of(
-    st.builds(Goto, targets),
-    st.builds(Sleep, durations, targets),
-    st.builds(
-        Wait,
-        st.lists(st.builds(WaitArm, names, targets, st.none() | exprs), max_size=3).map(tuple),
-        st.none() | timeouts,
-    ),
-    st.builds(Choose, st.lists(st.builds(When, exprs, targets), max_size=3).map(tuple), st.none() | targets),
-    st.builds(Experiment, names, st.lists(st.one_of(variants, control_variants), max_size=4).map(tuple)),
-    st.builds(End, st.none() | names),
-)
-steps = st.builds(Step, names, st.lists(actions, max_size=2).map(tuple), flows)
-stages = st.builds(Stage, names, st.lists(steps, max_size=3, unique_by=lambda s: s.name).map(tuple))
-hours = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
-journeys = st.builds(
-    Journey,
-    names,
-    version=st.none() | st.integers(1, 10**6),
-    owner=st.none() | texts,
-    title=st.none() | texts,
-    team=st.none() | texts,
-    description=st.none() | texts,
-    tags=st.lists(texts, max_size=3).map(tuple),
-    experience=st.none() | names,
-    uses=st.none() | names,
-    entry=st.none() | st.builds(Entry, names, st.none() | exprs, st.none() | exprs),
-    audience=st.none() | exprs,
-    reentry=st.none()
-    | st.builds(Reentry, st.sampled_from(["never", "always"]))
-    | st.builds(Reentry, st.just("after"), durations),
-    exits=st.lists(st.builds(Exit, names, st.none() | exprs), max_size=2).map(tuple),
-    goals=st.lists(
-        st.builds(Goal, names, names, st.none() | exprs, st.none() | durations, st.none() | exprs), max_size=2
-    ).map(tuple),
-    caps=st.lists(st.builds(Cap, names, st.integers(0, 1000), durations), max_size=2).map(tuple),
-    quiet=st.none() | st.builds(Quiet, hours, hours),
-    stages=st.lists(stages, max_size=2, unique_by=lambda s: s.name).map(tuple),
-)
-scalar_types = st.builds(TypeRef, st.sampled_from(["string", "number", "bool", "timestamp", "duration"]), st.booleans())
 types = st.one_of(
     scalar_types,
     st.builds(TypeRef, st.just("list"), st.booleans(), scalar_types),
@@ -192,19 +107,11 @@ types = st.one_of(
         TypeRef, st.just("enum"), st.booleans(), members=st.lists(names, min_size=1, max_size=3, unique=True).map(tuple)
     ),
 )
-fields = st.lists(st.builds(FieldDef, names, types), max_size=4, unique_by=lambda f: f.name).map(tuple)
-costs = st.integers(0, 100) | st.floats(0, 10, allow_nan=False, allow_infinity=False)
-schemas = st.builds(
-    Schema,
-    names,
-    fields,
-    st.lists(st.builds(EventDef, names, fields), max_size=3, unique_by=lambda e: e.name).map(tuple),
-    st.lists(st.builds(ChannelDef, names, costs, st.none() | names), max_size=3, unique_by=lambda c: c.name).map(tuple),
-)
+generated = ir_strategies(st.sampled_from([_parse(text) for text in _EXPRESSIONS]), st.text(max_size=24), types)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=1))
+@given(st.lists(generated.schemas, max_size=1), st.lists(generated.journeys, min_size=1, max_size=1))
 def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     source = SourceFile("gen.journey.yaml", tuple(schema_list), tuple(journey_list), form="yaml")
     text = to_yaml(source)
@@ -214,7 +121,7 @@ def test_generated_ir_survives_yaml(schema_list: list[Schema], journey_list: lis
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(schemas, max_size=1), st.lists(journeys, min_size=1, max_size=1))
+@given(st.lists(generated.schemas, max_size=1), st.lists(generated.journeys, min_size=1, max_size=1))
 def test_generated_ir_survives_yaml_then_dsl(schema_list: list[Schema], journey_list: list[Journey]) -> None:
     """`convert --to yaml` then `convert --to dsl`: the IR is unchanged."""
     source = SourceFile("gen.journey.yaml", tuple(schema_list), tuple(journey_list), form="yaml")
