@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeydsl.ir import Binary, Call, Expr, ListLit, Literal, Name, Span, Unary
-from journeydsl.render.labels import expr_text
 from journeydsl.syntax import parse_expression
+from journeydsl.syntax.printer import format_expr
 
 _ORIGIN = Span("label", 1, 1, 1, 1)
 
@@ -34,14 +34,14 @@ def _extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
 @settings(max_examples=150, deadline=None)
 @given(st.recursive(atoms, _extend, max_leaves=8))
 def test_expr_text_round_trips(expr: Expr) -> None:
-    parsed, diagnostics = parse_expression(expr_text(expr), _ORIGIN)
+    parsed, diagnostics = parse_expression(format_expr(expr), _ORIGIN)
     assert diagnostics == []
     assert parsed == expr
 
 
 def test_minimal_parentheses() -> None:
     a, b, c = Name(("profile", "a")), Name(("profile", "b")), Name(("profile", "c"))
-    assert expr_text(Binary("*", Binary("+", a, b), c)) == "(profile.a + profile.b) * profile.c"
-    assert expr_text(Binary("+", a, Binary("*", b, c))) == "profile.a + profile.b * profile.c"
-    assert expr_text(Binary("-", a, Binary("-", b, c))) == "profile.a - (profile.b - profile.c)"
-    assert expr_text(Unary("not", Binary("and", a, b))) == "not (profile.a and profile.b)"
+    assert format_expr(Binary("*", Binary("+", a, b), c)) == "(profile.a + profile.b) * profile.c"
+    assert format_expr(Binary("+", a, Binary("*", b, c))) == "profile.a + profile.b * profile.c"
+    assert format_expr(Binary("-", a, Binary("-", b, c))) == "profile.a - (profile.b - profile.c)"
+    assert format_expr(Unary("not", Binary("and", a, b))) == "not (profile.a and profile.b)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from journeydsl.ir import Journey, Step
 from journeydsl.render.graph import Edge, ordered_stages, step_edges, step_kind
-from journeydsl.render.labels import action_text, expr_text
+from journeydsl.syntax.printer import format_action, format_expr
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -59,17 +59,17 @@ def _policies(journey: Journey) -> dict[str, str]:
     if journey.entry is not None:
         entry = journey.entry
         text = f"on {entry.event}"
-        text += f" where {expr_text(entry.where)}" if entry.where else ""
-        text += f" key {expr_text(entry.key)}" if entry.key else ""
+        text += f" where {format_expr(entry.where)}" if entry.where else ""
+        text += f" key {format_expr(entry.key)}" if entry.key else ""
         found["entry"] = text
     if journey.audience is not None:
-        found["audience"] = expr_text(journey.audience)
+        found["audience"] = format_expr(journey.audience)
     reentry = journey.reentry
     found["reentry"] = "never" if reentry is None else (f"after {reentry.after}" if reentry.after else reentry.mode)
     for index, exit_ in enumerate(journey.exits):
         key = f"exit on {exit_.event}"
         key = key if key not in found else f"{key} #{index + 1}"
-        found[key] = f"on {exit_.event}" + (f" where {expr_text(exit_.where)}" if exit_.where else "")
+        found[key] = f"on {exit_.event}" + (f" where {format_expr(exit_.where)}" if exit_.where else "")
     for cap in journey.caps:
         found[f"cap {cap.channel}"] = f"{cap.max} per {cap.per}"
     if journey.quiet is not None:
@@ -81,9 +81,9 @@ def _goals(journey: Journey) -> dict[str, str]:
     found: dict[str, str] = {}
     for goal in journey.goals:
         text = f"on {goal.event}"
-        text += f" where {expr_text(goal.where)}" if goal.where else ""
+        text += f" where {format_expr(goal.where)}" if goal.where else ""
         text += f" within {goal.within}" if goal.within else ""
-        text += f" value {expr_text(goal.value)}" if goal.value else ""
+        text += f" value {format_expr(goal.value)}" if goal.value else ""
         found.setdefault(goal.name, text)
     return found
 
@@ -213,8 +213,8 @@ def _compare_steps(old: Journey, new: Journey) -> list[Change]:
                 )
             if step_kind(before) != step_kind(after):
                 changes.append(Change(CHANGED, "step", name, subject, step_kind(before), step_kind(after), step_name))
-            old_actions = "; ".join(action_text(a) for a in before.actions)
-            new_actions = "; ".join(action_text(a) for a in after.actions)
+            old_actions = "; ".join(format_action(a) for a in before.actions)
+            new_actions = "; ".join(format_action(a) for a in after.actions)
             if old_actions != new_actions:
                 changes.append(
                     Change(

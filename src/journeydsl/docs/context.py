@@ -12,7 +12,7 @@ from pathlib import Path
 from journeydsl.diagnostics import Diagnostic
 from journeydsl.ir import Experiment, Journey, Send, SourceFile, Step
 from journeydsl.render.graph import ordered_stages, step_edges, step_kind
-from journeydsl.render.labels import action_text, expr_text
+from journeydsl.syntax.printer import format_action, format_expr
 
 
 @dataclass(frozen=True)
@@ -95,19 +95,19 @@ def _policies(journey: Journey) -> list[tuple[str, str]]:
     if journey.entry is not None:
         text = f"on {journey.entry.event}"
         if journey.entry.where is not None:
-            text += f" where {expr_text(journey.entry.where)}"
+            text += f" where {format_expr(journey.entry.where)}"
         if journey.entry.key is not None:
-            text += f" key {expr_text(journey.entry.key)}"
+            text += f" key {format_expr(journey.entry.key)}"
         rows.append(("entry", text))
     if journey.audience is not None:
-        rows.append(("audience", expr_text(journey.audience)))
+        rows.append(("audience", format_expr(journey.audience)))
     reentry = journey.reentry
     if reentry is None:
         rows.append(("re-entry", "never (default)"))
     else:
         rows.append(("re-entry", f"after {reentry.after}" if reentry.mode == "after" else reentry.mode))
     for exit_ in journey.exits:
-        rows.append(("exit", f"on {exit_.event}" + (f" where {expr_text(exit_.where)}" if exit_.where else "")))
+        rows.append(("exit", f"on {exit_.event}" + (f" where {format_expr(exit_.where)}" if exit_.where else "")))
     for cap in journey.caps:
         rows.append(("cap", f"{cap.channel}: at most {cap.max} per {cap.per}"))
     if journey.quiet is not None:
@@ -179,16 +179,16 @@ def journey_page(
             (
                 goal.name,
                 goal.event,
-                expr_text(goal.where) if goal.where else "",
+                format_expr(goal.where) if goal.where else "",
                 str(goal.within) if goal.within else "",
-                expr_text(goal.value) if goal.value else "",
+                format_expr(goal.value) if goal.value else "",
             )
         )
     for stage_name, steps in ordered_stages(journey):
         rows = []
         for step in steps:
             rows.append(
-                StepRow(step.name, step_kind(step), tuple(action_text(a) for a in step.actions), _transitions(step))
+                StepRow(step.name, step_kind(step), tuple(format_action(a) for a in step.actions), _transitions(step))
             )
             if isinstance(step.flow, Experiment):
                 page.experiments.append(

@@ -21,7 +21,8 @@ from journeydsl.ir import (
     Step,
     Wait,
 )
-from journeydsl.render.labels import action_summary, expr_text, shorten
+from journeydsl.render.labels import action_summary, shorten
+from journeydsl.syntax.printer import format_expr
 
 ENTRY_ID = "ENTRY"  # upper case: cannot collide with a step name ([a-z_][a-z0-9_]*)
 EXITS_ID = "EXITS"
@@ -128,19 +129,19 @@ def step_edges(step: Step) -> list[Edge]:
             # The same event may appear twice with different guards; number the repeats.
             seen[arm.event] = seen.get(arm.event, 0) + 1
             key = f"on:{arm.event}" if seen[arm.event] == 1 else f"on:{arm.event}#{seen[arm.event]}"
-            label = f"on {arm.event}" + (f" where {shorten(expr_text(arm.where))}" if arm.where else "")
+            label = f"on {arm.event}" + (f" where {shorten(format_expr(arm.where))}" if arm.where else "")
             edges.append(Edge(name, arm.target.name, key, label, "on"))
         if flow.timeout is not None:
             timeout = flow.timeout
             if timeout.after is not None:
                 edges.append(Edge(name, timeout.target.name, "timeout", f"after {timeout.after}", "after"))
             else:
-                at = expr_text(timeout.at) if timeout.at is not None else "?"
+                at = format_expr(timeout.at) if timeout.at is not None else "?"
                 edges.append(Edge(name, timeout.target.name, "timeout", f"at {shorten(at)}", "at"))
         return edges
     if isinstance(flow, Choose):
         edges = [
-            Edge(name, branch.target.name, f"when:{index}", f"when {shorten(expr_text(branch.condition))}", "when")
+            Edge(name, branch.target.name, f"when:{index}", f"when {shorten(format_expr(branch.condition))}", "when")
             for index, branch in enumerate(flow.branches, start=1)
         ]
         if flow.otherwise is not None:
@@ -165,7 +166,7 @@ def step_edges(step: Step) -> list[Edge]:
 def _policies(journey: Journey) -> tuple[str, ...]:
     lines: list[str] = []
     if journey.audience is not None:
-        lines.append(f"audience {shorten(expr_text(journey.audience))}")
+        lines.append(f"audience {shorten(format_expr(journey.audience))}")
     if journey.reentry is not None:
         mode = journey.reentry
         lines.append(f"reentry after {mode.after}" if mode.mode == "after" else f"reentry {mode.mode}")
@@ -185,9 +186,9 @@ def journey_graph(journey: Journey) -> JourneyGraph:
         entry = journey.entry
         lines = []
         if entry.where is not None:
-            lines.append(f"where {shorten(expr_text(entry.where))}")
+            lines.append(f"where {shorten(format_expr(entry.where))}")
         if entry.key is not None:
-            lines.append(f"key {shorten(expr_text(entry.key))}")
+            lines.append(f"key {shorten(format_expr(entry.key))}")
         graph.nodes[ENTRY_ID] = Node(ENTRY_ID, "entry", f"entry on {entry.event}", tuple(lines))
     for stage_name, steps in ordered_stages(journey):
         ids: list[str] = []
@@ -209,7 +210,7 @@ def journey_graph(journey: Journey) -> JourneyGraph:
             "exits",
             "exits",
             tuple(
-                f"on {e.event}" + (f" where {shorten(expr_text(e.where))}" if e.where else "") for e in journey.exits
+                f"on {e.event}" + (f" where {shorten(format_expr(e.where))}" if e.where else "") for e in journey.exits
             ),
         )
     if journey.goals:
@@ -220,9 +221,9 @@ def journey_graph(journey: Journey) -> JourneyGraph:
 def _goal_line(goal: Goal) -> str:
     text = f"{goal.name} on {goal.event}"
     if goal.where is not None:
-        text += f" where {shorten(expr_text(goal.where), 32)}"
+        text += f" where {shorten(format_expr(goal.where), 32)}"
     if goal.within is not None:
         text += f" within {goal.within}"
     if goal.value is not None:
-        text += f" value {shorten(expr_text(goal.value), 32)}"
+        text += f" value {shorten(format_expr(goal.value), 32)}"
     return text

@@ -10,27 +10,11 @@ from __future__ import annotations
 from journeydsl.ir import (
     Action,
     CallAction,
-    Duration,
     Emit,
-    Expr,
     Send,
     SetProfile,
 )
-from journeydsl.syntax.printer import format_action, format_expr, format_literal
-
-
-def literal_text(value: int | float | str | bool | Duration | None) -> str:
-    return format_literal(value)
-
-
-def expr_text(expr: Expr) -> str:
-    """An expression in DSL syntax, with only the parentheses its structure needs."""
-    return format_expr(expr)
-
-
-def action_text(action: Action) -> str:
-    """One action as the DSL writes it: `send email welcome`, `set profile.segment = "active"`."""
-    return format_action(action)
+from journeydsl.syntax.printer import format_expr
 
 
 def action_summary(action: Action) -> str:
@@ -38,7 +22,7 @@ def action_summary(action: Action) -> str:
     if isinstance(action, Send):
         return f"send {action.channel} {action.template}"
     if isinstance(action, SetProfile):
-        return f"set {action.field} = {expr_text(action.value)}"
+        return f"set {action.field} = {format_expr(action.value)}"
     if isinstance(action, Emit):
         return f"emit {action.event}"
     if isinstance(action, CallAction):

@@ -34,6 +34,7 @@ from journeydsl.ir import (
     Variant,
     Wait,
 )
+from journeydsl.syntax.printer import format_expr
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
@@ -133,12 +134,6 @@ def schema_data(schema: Schema) -> dict[str, Any]:
 # --------------------------------------------------------------------------- journey
 
 
-def expr_text(expr: Expr) -> str:
-    from journeydsl.syntax.printer import format_expr
-
-    return format_expr(expr)
-
-
 def journey_data(journey: Journey) -> dict[str, Any]:
     data: dict[str, Any] = {"journey": journey.name}
     for key in ("title", "version", "owner", "team", "description"):
@@ -154,12 +149,12 @@ def journey_data(journey: Journey) -> dict[str, Any]:
     if journey.entry is not None:
         entry: dict[str, Any] = {"on": journey.entry.event}
         if journey.entry.where is not None:
-            entry["where"] = expr_text(journey.entry.where)
+            entry["where"] = format_expr(journey.entry.where)
         if journey.entry.key is not None:
-            entry["key"] = expr_text(journey.entry.key)
+            entry["key"] = format_expr(journey.entry.key)
         data["entry"] = entry
     if journey.audience is not None:
-        data["audience"] = expr_text(journey.audience)
+        data["audience"] = format_expr(journey.audience)
     if journey.reentry is not None:
         after = f" {journey.reentry.after}" if journey.reentry.after is not None else ""
         data["reentry"] = journey.reentry.mode + after
@@ -170,11 +165,11 @@ def journey_data(journey: Journey) -> dict[str, Any]:
         for goal in journey.goals:
             item: dict[str, Any] = {"name": goal.name, "on": goal.event}
             if goal.where is not None:
-                item["where"] = expr_text(goal.where)
+                item["where"] = format_expr(goal.where)
             if goal.within is not None:
                 item["within"] = str(goal.within)
             if goal.value is not None:
-                item["value"] = expr_text(goal.value)
+                item["value"] = format_expr(goal.value)
             goals.append(item)
         data["goals"] = goals
     if journey.caps:
@@ -189,7 +184,7 @@ def journey_data(journey: Journey) -> dict[str, Any]:
 def _on_where(event: str, where: Expr | None) -> dict[str, Any]:
     item: dict[str, Any] = {"on": event}
     if where is not None:
-        item["where"] = expr_text(where)
+        item["where"] = format_expr(where)
     return item
 
 
@@ -202,14 +197,14 @@ def step_data(step: Step) -> dict[str, Any]:
 
 
 def _args(args: tuple[Arg, ...]) -> dict[str, Any]:
-    return {"with": {arg.name: expr_text(arg.value) for arg in args}} if args else {}
+    return {"with": {arg.name: format_expr(arg.value) for arg in args}} if args else {}
 
 
 def action_data(action: Action) -> dict[str, Any]:
     if isinstance(action, Send):
         return {"send": {"channel": action.channel, "template": action.template, **_args(action.args)}}
     if isinstance(action, SetProfile):
-        return {"set": {"field": f"profile.{action.field}", "value": expr_text(action.value)}}
+        return {"set": {"field": f"profile.{action.field}", "value": format_expr(action.value)}}
     if isinstance(action, Emit):
         return {"emit": {"event": action.event, **_args(action.args)}}
     if isinstance(action, CallAction):
@@ -230,12 +225,12 @@ def flow_data(flow: Flow) -> dict[str, Any]:
             timeout = flow.timeout
             when = {"after": str(timeout.after)} if timeout.after is not None else {}
             if timeout.at is not None:
-                when = {"at": expr_text(timeout.at)}
+                when = {"at": format_expr(timeout.at)}
             arms.append({**when, "next": timeout.target.name})
         return {"wait": arms}
     if isinstance(flow, Choose):
         branches: list[dict[str, Any]] = [
-            {"when": expr_text(branch.condition), "next": branch.target.name} for branch in flow.branches
+            {"when": format_expr(branch.condition), "next": branch.target.name} for branch in flow.branches
         ]
         if flow.otherwise is not None:
             branches.append({"otherwise": flow.otherwise.name})
