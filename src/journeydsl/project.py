@@ -115,12 +115,12 @@ def load_project(paths: Sequence[str | Path], templates_dir: str | Path | None =
         project.sources[str(path)] = text
         project.files.append(source)
         sink.extend(diagnostics)
-    _load_neighbours(project, sink)
+    _load_neighbours(project)
     project.diagnostics = sink.diagnostics
     return project
 
 
-def _load_neighbours(project: Project, sink: Sink) -> None:
+def _load_neighbours(project: Project) -> None:
     """Resolve `uses` that the named files do not satisfy from the journey's own folder."""
     known = set(project.schemas())
     loaded = set(project.sources)
@@ -132,7 +132,7 @@ def _load_neighbours(project: Project, sink: Sink) -> None:
         for sibling in sorted(p for p in folder.iterdir() if p.is_file() and is_journey_file(p)):
             if str(sibling) in loaded:
                 continue
-            text = _read(sibling, Sink())
+            text = _read(sibling, Sink())  # a neighbour only helps resolve `uses`: its problems are not ours
             if text is None:
                 continue
             source, _ = parse_source(text, str(sibling))
