@@ -507,17 +507,7 @@ class Engine:
             inst[S.STEP] = step_id
             taken += 1
             if taken > step_limit:
-                out.append(
-                    self._record(
-                        "error",
-                        cid,
-                        inst,
-                        step.name,
-                        now,
-                        reason=f"step limit of {self.step_limit} reached within one event",
-                    )
-                )
-                self._stop(inst)
+                self._fail(cid, inst, step.name, now, f"step limit of {self.step_limit} reached within one event", out)
                 return
             if step.actions:
                 self._actions(cid, customer, inst, plan, step, scope, now, out)
@@ -546,17 +536,8 @@ class Engine:
                         target = branch
                         break
                 if target is None:
-                    out.append(
-                        self._record(
-                            "error",
-                            cid,
-                            inst,
-                            step.name,
-                            now,
-                            reason="no `when` of the choose is true and it has no `otherwise`",
-                        )
-                    )
-                    self._stop(inst)
+                    reason = "no `when` of the choose is true and it has no `otherwise`"
+                    self._fail(cid, inst, step.name, now, reason, out)
                     return
             elif kind == EXPERIMENT:
                 target = self._assign(cid, inst, plan, step)
@@ -757,10 +738,14 @@ class Engine:
         inst[S.TIMER] = None
         inst[S.EVENT] = None  # the current event is only needed while the instance runs
 
+    def _fail(self, cid: str, inst: S.Instance, step: str, now: float, reason: str, out: list[dict[str, Any]]) -> None:
+        """An instance that cannot go on: an `error` record, and the instance stops."""
+        out.append(self._record("error", cid, inst, step, now, reason=reason))
+        self._stop(inst)
+
     def _orphan(self, cid: str, inst: S.Instance, now: float, out: list[dict[str, Any]]) -> None:
         reason = f"version {inst[S.VERSION]} of {inst[S.JOURNEY]} is not in this bundle; instance stopped"
-        out.append(self._record("error", cid, inst, "", now, reason=reason))
-        self._stop(inst)
+        self._fail(cid, inst, "", now, reason, out)
 
     def _eval(
         self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
