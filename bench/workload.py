@@ -6,6 +6,8 @@ No `main()` here, so `python -m bench` does not run this module as a benchmark.
 - `solar_events()`: a deterministic stream for the reference journey (solar_onboarding): an entry per customer,
   then signatures, re-quotes, unsubscribes or silence (so the 7-day and 14-day timeouts fire), in time order.
 - `example_events()`: the example journeys' workload from `journeydsl.testing.synth` (the demo's generator).
+- `stream_events()`: a whole event stream: example_events interleaved with behavioural events (page_viewed,
+  app_opened) that no journey acts on, for journey customers and for customers in no journey, at a chosen share.
 - `Meter`: wall and CPU time plus the peak resident memory the measured block added (Linux VmHWM, reset before the
   block through /proc/self/clear_refs, so measuring costs nothing while the block runs).
 """
@@ -13,6 +15,8 @@ No `main()` here, so `python -m bench` does not run this module as a benchmark.
 from __future__ import annotations
 
 import gc
+import heapq
+import itertools
 import os
 import pickle
 import random
@@ -114,12 +118,124 @@ def solar_events(customers: int, seed: int = 7, spread_days: int = 30) -> list[d
     return [event for _, _, event in drawn]
 
 
-def example_events(customers: int, seed: int = 7) -> list[dict[str, Any]]:
-    """The example journeys' workload (journeydsl.testing.synth, as `make demo` uses), decoded."""
-    from journeydsl.testing.synth import generate_events
+def example_events(customers: int, seed: int = 7, bad_rate: float | None = None) -> list[dict[str, Any]]:
+    """The example journeys' workload (journeydsl.testing.synth, as `make demo` uses), decoded.
+
+    `bad_rate`: the share of deliberately bad extra events (dead letters); None keeps synth's default (2%)."""
+    from journeydsl.testing.synth import DEFAULT_BAD_RATE, generate_events
 
     project = load_project([str(JOURNEYS)], templates_dir=TEMPLATES)
-    return list(generate_events(project, customers, seed, stamp(START)))
+    rate = DEFAULT_BAD_RATE if bad_rate is None else bad_rate
+    return list(generate_events(project, customers, seed, stamp(START), bad_rate=rate))
+
+
+# Behavioural events (declared in journeys/customer.journey, no journey listens to them): what most of a product's
+# event stream is. Paths and referrers read like a shop's web analytics; {} fills in an id or a category.
+PAGES: tuple[tuple[str, int], ...] = (
+    ("/", 18), ("/products/{category}/{id}", 30), ("/category/{category}", 14), ("/search", 8), ("/cart", 7),
+    ("/checkout", 3), ("/account", 4), ("/account/orders", 3), ("/help/{id}", 3), ("/blog/{id}", 5),
+    ("/pricing", 3), ("/offers", 2),
+)  # fmt: skip
+PAGE_CATEGORIES = ("knitwear", "shoes", "outdoor", "denim", "belts", "dresses", "shirts", "bags", "solar", "fitness")
+REFERRERS = ("https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/", "https://t.co/",
+             "https://www.facebook.com/", "https://www.instagram.com/", "https://newsletter.example.com/")  # fmt: skip
+PLATFORMS: tuple[tuple[str, int], ...] = (("ios", 45), ("android", 40), ("web", 15))
+PATCH_TIMEZONES = ("Europe/Madrid", "Europe/Berlin", "Europe/London", "America/New_York", "Asia/Singapore")
+# UTC hour -> relative traffic: quiet at night, peaks around lunch and the evening.
+HOURLY = (2, 1, 1, 1, 1, 2, 4, 6, 8, 9, 10, 11, 12, 11, 10, 10, 11, 12, 13, 13, 12, 9, 6, 3)
+PATCH_SHARE = 0.05  # behavioural events that carry a profile patch (a tz from the app, an ltv from the warehouse)
+APP_SHARE = 0.3  # app_opened among behavioural events; the rest are page_viewed
+OTHERS_PER_CUSTOMER = 2.0  # customers in no journey per journey customer who can send behavioural events
+
+
+def stream_events(
+    customers: int, behavioural_share: float, seed: int = 7, others_per_customer: float = OTHERS_PER_CUSTOMER
+) -> list[dict[str, Any]]:
+    """A whole event stream: example_events for `customers` customers (without synth's deliberately bad events,
+    so nothing is a dead letter) interleaved, in `at` order (ties by id), with behavioural events (page_viewed,
+    app_opened) so that `behavioural_share` of all events are behavioural.
+
+    Behavioural events go to the journey customers of the schema that declares them (not to the airline's
+    travellers) and to `others_per_customer` times as many customers who are in no journey; each customer has a
+    heavy-tailed activity level, as in real analytics streams. They fall in the journeys' time range, more by day
+    than by night; about 5% carry a small valid profile patch (tz, ltv or segment). Ids unique; same arguments,
+    same stream.
+    """
+    if not 0.0 <= behavioural_share < 1.0:
+        raise ValueError("behavioural_share must be in [0, 1)")
+    journey = example_events(customers, seed, bad_rate=0.0)
+    wanted = round(len(journey) * behavioural_share / (1.0 - behavioural_share))
+    if wanted == 0 or not journey:
+        return journey
+    project = load_project([str(JOURNEYS)], templates_dir=TEMPLATES)
+    schema = next(s for s in project.schemas().values() if {"page_viewed", "app_opened"} <= {e.name for e in s.events})
+    declared = {event.name for event in schema.events}
+    profile = {f.name: f.type for f in schema.profile}
+    # The patches must fit the schema the engine validates them against; fail loudly here if it changes.
+    assert profile["tz"].name == "string" and profile["ltv"].name == "number" and profile["segment"].name == "enum"
+    segments = profile["segment"].members
+    first: dict[str, str] = {}
+    for event in journey:
+        first.setdefault(event["customer_id"], event["type"])
+    ids = [cid for cid, kind in first.items() if kind in declared]
+    top = max(int(cid[1:]) for cid in first) if first else 0
+    width = max(7, len(str(top + 1 + round(len(ids) * others_per_customer))))
+    ids += [f"c{number:0{width}d}" for number in range(top + 1, top + 1 + round(len(ids) * others_per_customer))]
+
+    rng = random.Random(f"stream-{seed}")
+    rnd = rng.random
+    # Activity per customer: Pareto, so a few customers browse a lot and most a little.
+    cum_weights = list(itertools.accumulate(min(rng.paretovariate(1.2), 50.0) for _ in ids))
+    begin, end = _epoch(journey[0]["at"]), _epoch(journey[-1]["at"])
+    days = max(int((end - begin) // DAY), 1)
+    hours = list(itertools.accumulate(HOURLY))
+    paths = [path for path, _ in PAGES]
+    path_weights = list(itertools.accumulate(weight for _, weight in PAGES))
+    platforms = [name for name, _ in PLATFORMS]
+    platform_weights = list(itertools.accumulate(weight for _, weight in PLATFORMS))
+    day0 = int(begin // DAY) * DAY
+    drawn: list[tuple[int, dict[str, Any]]] = []
+    for cid in rng.choices(ids, cum_weights=cum_weights, k=wanted):
+        at = day0 + int(rnd() * days) * DAY + rng.choices(range(24), cum_weights=hours)[0] * 3600 + int(rnd() * 3600)
+        at = min(max(at, int(begin)), int(end))
+        event: dict[str, Any]
+        if rnd() < APP_SHARE:
+            platform = rng.choices(platforms, cum_weights=platform_weights)[0]
+            event = {"id": "", "type": "app_opened", "customer_id": cid, "at": "", "data": {"platform": platform}}
+        else:
+            path = rng.choices(paths, cum_weights=path_weights)[0]
+            if "{" in path:
+                path = path.format(category=PAGE_CATEGORIES[int(rnd() * len(PAGE_CATEGORIES))], id=int(rnd() * 5000))
+            data: dict[str, Any] = {"path": path}
+            if rnd() < 0.35:  # an optional field is often simply absent, sometimes null
+                data["referrer"] = REFERRERS[int(rnd() * len(REFERRERS))] if rnd() < 0.9 else None
+            event = {"id": "", "type": "page_viewed", "customer_id": cid, "at": "", "data": data}
+        if rnd() < PATCH_SHARE:
+            pick = rnd()
+            if pick < 0.4:
+                event["profile"] = {"tz": PATCH_TIMEZONES[int(rnd() * len(PATCH_TIMEZONES))]}
+            elif pick < 0.8:
+                event["profile"] = {"ltv": round(rnd() * 6000, 2)}
+            else:
+                event["profile"] = {"segment": segments[int(rnd() * len(segments))]}
+        drawn.append((at, event))
+    drawn.sort(key=lambda pair: pair[0])
+    digits = max(7, len(str(len(drawn))))
+    day_text: dict[int, str] = {}
+    for index, (at, event) in enumerate(drawn):
+        event["id"] = f"b{seed}-{index:0{digits}d}"
+        event["at"] = _iso(at, day_text)
+    behavioural = [event for _, event in drawn]
+    return list(heapq.merge(journey, behavioural, key=lambda event: (event["at"], event["id"])))
+
+
+def _iso(seconds: int, days: dict[int, str]) -> str:
+    """stamp() with the date part cached per day: strftime per event would dominate a stream of a million."""
+    day, rest = divmod(seconds, DAY)
+    date = days.get(day)
+    if date is None:
+        date = days[day] = time.strftime("%Y-%m-%d", time.gmtime(day * DAY))
+    return f"{date}T{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}Z"
 
 
 def last_time(events: list[dict[str, Any]], extra_days: int = 120) -> str:
