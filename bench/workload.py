@@ -14,6 +14,7 @@ No `main()` here, so `python -m bench` does not run this module as a benchmark.
 
 from __future__ import annotations
 
+import functools
 import gc
 import heapq
 import itertools
@@ -29,7 +30,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from journeydsl.compile import compile_project
-from journeydsl.project import load_project
+from journeydsl.project import Project, load_project
 from journeydsl.runtime.bundle import Bundle, load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,15 +119,20 @@ def solar_events(customers: int, seed: int = 7, spread_days: int = 30) -> list[d
     return [event for _, _, event in drawn]
 
 
+@functools.cache
+def examples_project() -> Project:
+    """The example journeys, loaded once per process (the workloads only read the project)."""
+    return load_project([str(JOURNEYS)], templates_dir=TEMPLATES)
+
+
 def example_events(customers: int, seed: int = 7, bad_rate: float | None = None) -> list[dict[str, Any]]:
     """The example journeys' workload (journeydsl.testing.synth, as `make demo` uses), decoded.
 
     `bad_rate`: the share of deliberately bad extra events (dead letters); None keeps synth's default (2%)."""
     from journeydsl.testing.synth import DEFAULT_BAD_RATE, generate_events
 
-    project = load_project([str(JOURNEYS)], templates_dir=TEMPLATES)
     rate = DEFAULT_BAD_RATE if bad_rate is None else bad_rate
-    return list(generate_events(project, customers, seed, stamp(START), bad_rate=rate))
+    return list(generate_events(examples_project(), customers, seed, stamp(START), bad_rate=rate))
 
 
 # Behavioural events (declared in journeys/customer.journey, no journey listens to them): what most of a product's
@@ -167,8 +173,8 @@ def stream_events(
     wanted = round(len(journey) * behavioural_share / (1.0 - behavioural_share))
     if wanted == 0 or not journey:
         return journey
-    project = load_project([str(JOURNEYS)], templates_dir=TEMPLATES)
-    schema = next(s for s in project.schemas().values() if {"page_viewed", "app_opened"} <= {e.name for e in s.events})
+    schemas = examples_project().schemas().values()
+    schema = next(s for s in schemas if {"page_viewed", "app_opened"} <= {e.name for e in s.events})
     declared = {event.name for event in schema.events}
     profile = {f.name: f.type for f in schema.profile}
     # The patches must fit the schema the engine validates them against; fail loudly here if it changes.
