@@ -23,6 +23,7 @@ import pickle
 import random
 import resource
 import time
+from bisect import bisect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,14 +203,14 @@ def stream_events(
     day0 = int(begin // DAY) * DAY
     drawn: list[tuple[int, dict[str, Any]]] = []
     for cid in rng.choices(ids, cum_weights=cum_weights, k=wanted):
-        at = day0 + int(rnd() * days) * DAY + rng.choices(range(24), cum_weights=hours)[0] * 3600 + int(rnd() * 3600)
+        at = day0 + int(rnd() * days) * DAY + bisect(hours, rnd() * hours[-1]) * 3600 + int(rnd() * 3600)
         at = min(max(at, int(begin)), int(end))
         event: dict[str, Any]
         if rnd() < APP_SHARE:
-            platform = rng.choices(platforms, cum_weights=platform_weights)[0]
+            platform = platforms[bisect(platform_weights, rnd() * platform_weights[-1])]
             event = {"id": "", "type": "app_opened", "customer_id": cid, "at": "", "data": {"platform": platform}}
         else:
-            path = rng.choices(paths, cum_weights=path_weights)[0]
+            path = paths[bisect(path_weights, rnd() * path_weights[-1])]
             if "{" in path:
                 path = path.format(category=PAGE_CATEGORIES[int(rnd() * len(PAGE_CATEGORIES))], id=int(rnd() * 5000))
             data: dict[str, Any] = {"path": path}
