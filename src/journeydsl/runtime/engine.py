@@ -197,20 +197,26 @@ class Engine:
             self._fire(now, out)
         elif store.clock is None or now > store.clock:  # no timer due: only the watermark moves (as in _fire)
             store.clock = now
-        if context["id"] in store.seen:
-            self._finish(out)
-            return out
-        store.add_seen(context["id"])
-        customer = store.customers.get(customer_id)
-        if customer is None:
-            customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
-        if patch:
-            customer["p"].update(patch)
-            store.touch_profile(customer_id)
-        if event_type in self.listened:
-            store.touch(customer_id)
-            self._handle(customer_id, customer, event_type, context, now, None, out)
-            self._drain_emits(out)
+        listened = event_type in self.listened
+        # An event no journey listens to and without a profile patch changes nothing: it is not kept in the
+        # seen ids (a repeat of it has no effect to guard against) and creates no customer state. This is
+        # most of a real event stream (page views, app opens), so it costs only the checks and the timers.
+        if listened or patch:
+            event_id = context["id"]
+            if event_id in store.seen:
+                self._finish(out)
+                return out
+            store.add_seen(event_id)
+            customer = store.customers.get(customer_id)
+            if customer is None:
+                customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
+            if patch:
+                customer["p"].update(patch)
+                store.touch_profile(customer_id)
+            if listened:
+                store.touch(customer_id)
+                self._handle(customer_id, customer, event_type, context, now, None, out)
+                self._drain_emits(out)
         self._finish(out)
         return out
 
@@ -241,11 +247,13 @@ class Engine:
 
     def _check(self, raw: Mapping[str, Any] | Event) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:
         """Validate against the schema; (customer, type, event context, profile patch) or None (dead letter)."""
-        if isinstance(raw, Event):
-            raw = raw.as_dict()
-        if not isinstance(raw, Mapping):
-            self._dead(raw, "an event must be a JSON object")
-            return None
+        # `type(x) is dict` first: decoded JSON is always a dict, and the Mapping check is an ABC check (slow).
+        if type(raw) is not dict:
+            if isinstance(raw, Event):
+                raw = raw.as_dict()
+            elif not isinstance(raw, Mapping):
+                self._dead(raw, "an event must be a JSON object")
+                return None
         event_id = raw.get("id")
         event_type = raw.get("type")
         customer_id = raw.get("customer_id")
@@ -275,7 +283,7 @@ class Engine:
         data = raw.get("data")
         if data is None:
             data = {}
-        elif not isinstance(data, Mapping):
+        elif type(data) is not dict and not isinstance(data, Mapping):
             self._dead(raw, "`data` must be a JSON object")
             return None
         context = dict(data)
@@ -285,7 +293,7 @@ class Engine:
             return None
         patch = raw.get("profile")
         if patch is not None:
-            if not isinstance(patch, Mapping):
+            if type(patch) is not dict and not isinstance(patch, Mapping):
                 self._dead(raw, "`profile` must be a JSON object")
                 return None
             patch = dict(patch)
@@ -366,7 +374,9 @@ class Engine:
         scope = Scope(profile, event, inst, now)
         for where in exits:
             if where is None or self._test(where, scope, cid, inst, step_name, now, out):
-                out.append(self._record("exit", cid, inst, step_name, now, outcome=event_type))
+                record = self._record("exit", cid, inst, step_name, now)
+                record["outcome"] = event_type
+                out.append(record)
                 self._stop(inst)
                 return True
         return False
@@ -400,7 +410,10 @@ class Engine:
                     amount = None
             counted = [*counted, name]
             inst[S.GOALS] = counted
-            out.append(self._record("goal", cid, inst, step_name, now, goal=name, value=amount))
+            record = self._record("goal", cid, inst, step_name, now)
+            record["goal"] = name
+            record["value"] = amount
+            out.append(record)
 
     def _enter(
         self,
@@ -435,7 +448,9 @@ class Engine:
         number = old[S.NUMBER] + 1 if old is not None else 1
         inst = S.new_instance(plan.journey, plan.version, key, number, now, event)
         instances[slot] = inst
-        out.append(self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now, event=event_type))
+        record = self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now)
+        record["event"] = event_type
+        out.append(record)
         self._run(cid, customer, slot, inst, plan, plan.entry_step, None, now, event_type, out)
 
     # ------------------------------------------------------------------ timers
@@ -526,7 +541,9 @@ class Engine:
                 self._set_timer(cid, slot, inst, now + (step.timer_after or 0.0))
                 return
             elif kind == END:
-                out.append(self._record("end", cid, inst, step.name, now, outcome=step.outcome))
+                record = self._record("end", cid, inst, step.name, now)
+                record["outcome"] = step.outcome
+                out.append(record)
                 self._stop(inst)
                 return
             elif kind == CHOOSE:
@@ -583,15 +600,23 @@ class Engine:
                     customer["p"][name] = value
                     self.store.touch_profile(cid)
                     shown = format_time(value) if name in plan.timestamp_fields and _is_number(value) else value
-                    out.append(self._record("set", cid, inst, step.name, now, field=name, value=shown))
+                    record = self._record("set", cid, inst, step.name, now)
+                    record["field"] = name
+                    record["value"] = shown
+                    out.append(record)
                 elif kind == "emit":
-                    record = self._record("emit", cid, inst, step.name, now, event=name, data=data)
+                    record = self._record("emit", cid, inst, step.name, now)
+                    record["event"] = name
+                    record["data"] = data
                     out.append(record)
                     self._emits.append((cid, name, data, now, plan.journey, record["key"]))
                 else:
-                    out.append(self._record("call", cid, inst, step.name, now, name=name, data=data))
+                    record = self._record("call", cid, inst, step.name, now)
+                    record["name"] = name
+                    record["data"] = data
+                    out.append(record)
             except ExprError as err:
-                out.append(self._record("error", cid, inst, step.name, now, reason=f"{kind} {name}: {err}"))
+                out.append(self._error(cid, inst, step.name, now, f"{kind} {name}: {err}"))
 
     def _send(
         self,
@@ -633,11 +658,10 @@ class Engine:
             try:
                 body = self.templates.render(channel, template, data, profile, inst[S.EVENT])
             except RenderError as err:
-                out.append(
-                    self._record(
-                        "error", cid, inst, step.name, now, reason=str(err), channel=channel, template=template
-                    )
-                )
+                record = self._error(cid, inst, step.name, now, str(err))
+                record["channel"] = channel
+                record["template"] = template
+                out.append(record)
                 return
             if cap is not None:
                 customer["c"].setdefault(cap_slot, []).append(at)
@@ -698,7 +722,8 @@ class Engine:
 
     # ------------------------------------------------------------------ helpers
 
-    def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float, **fields: Any) -> dict[str, Any]:
+    def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float) -> dict[str, Any]:
+        """The fields every record has; the caller adds the kind's own (faster than keyword arguments)."""
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
         if inst is not self._ident_of:  # consecutive records mostly belong to one instance
@@ -717,8 +742,12 @@ class Engine:
             "step": step,
             "at": self._now_text,
             "key": f"{ident}:{step}:{seq}",
-            **fields,
         }
+
+    def _error(self, cid: str, inst: S.Instance, step: str, now: float, reason: str) -> dict[str, Any]:
+        record = self._record("error", cid, inst, step, now)
+        record["reason"] = reason
+        return record
 
     def _entry_error(self, cid: str, plan: Plan, event: dict[str, Any], now: float, reason: str) -> dict[str, Any]:
         return {
@@ -740,7 +769,7 @@ class Engine:
 
     def _fail(self, cid: str, inst: S.Instance, step: str, now: float, reason: str, out: list[dict[str, Any]]) -> None:
         """An instance that cannot go on: an `error` record, and the instance stops."""
-        out.append(self._record("error", cid, inst, step, now, reason=reason))
+        out.append(self._error(cid, inst, step, now, reason))
         self._stop(inst)
 
     def _orphan(self, cid: str, inst: S.Instance, now: float, out: list[dict[str, Any]]) -> None:
@@ -753,7 +782,7 @@ class Engine:
         try:
             return fn(scope)
         except ExprError as err:
-            out.append(self._record("error", cid, inst, step, now, reason=str(err)))
+            out.append(self._error(cid, inst, step, now, str(err)))
             return None
 
     def _test(

@@ -72,18 +72,49 @@ def _if(node: nodes.If, reserved: frozenset[str], names: set[str]) -> Getter | N
     if otherwise is None:
         return None
 
+    shown_arms = [(test, renderer(body)) for test, body in arms]
+    shown_otherwise = renderer(otherwise)
+
     def branch(scope: Mapping[str, Any]) -> str:
-        for test, body in arms:
+        for test, body in shown_arms:
             value = test(scope)
             if value is not UNDEFINED and value:
-                return render(body, scope)
-        return render(otherwise, scope)
+                return body(scope)
+        return shown_otherwise(scope)
 
     return branch
 
 
+Renderer = Callable[[Mapping[str, Any]], str]
+
+
+def renderer(parts: list[Part]) -> Renderer:
+    """One function for a template's parts: the text becomes a %-format pattern, so a render is a single
+    formatting operation over the shown values instead of a join over every part."""
+    pieces: list[str] = []
+    getters: list[Getter] = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(part.replace("%", "%%"))
+        else:
+            pieces.append("%s")  # every getter here returns a str (`_shown`, `_if`): %s shows it as it is
+            getters.append(part)
+    pattern = "".join(pieces)
+    if not getters:
+        constant = "".join(part for part in parts if isinstance(part, str))
+        return lambda scope: constant
+    if len(getters) == 1:
+        only = getters[0]
+        return lambda scope: pattern % (only(scope),)
+    if len(getters) == 2:
+        first, second = getters
+        return lambda scope: pattern % (first(scope), second(scope))
+    every = tuple(getters)
+    return lambda scope: pattern % tuple([getter(scope) for getter in every])
+
+
 def render(parts: list[Part], scope: Mapping[str, Any]) -> str:
-    return "".join([part if type(part) is str else part(scope) for part in parts])  # type: ignore[operator]
+    return renderer(parts)(scope)
 
 
 def _shown(getter: Getter) -> Getter:
@@ -100,11 +131,23 @@ def _expression(node: nodes.Node, reserved: frozenset[str], names: set[str]) -> 
         names.add(name)
         return lambda scope: scope.get(name, UNDEFINED)
     if isinstance(node, nodes.Getattr) and node.attr not in _DICT_ATTRIBUTES and not node.attr.startswith("_"):
+        attr = node.attr
+        if isinstance(node.node, nodes.Name) and node.node.ctx == "load" and node.node.name not in reserved:
+            # `profile.first_name`, the most common shape: one closure instead of two
+            name = node.node.name
+            names.add(name)
+
+            def member_of_name(scope: Mapping[str, Any]) -> Any:
+                value = scope.get(name, UNDEFINED)
+                if type(value) is not dict:
+                    raise Fallback
+                return value.get(attr, UNDEFINED)
+
+            return member_of_name
         found = _expression(node.node, reserved, names)
         if found is None:
             return None
         base: Getter = found  # a closure does not keep the narrowing of `found`
-        attr = node.attr
 
         def member(scope: Mapping[str, Any]) -> Any:
             value = base(scope)

@@ -33,7 +33,7 @@ class Compiled:
     """A template ready to render: the sandboxed Jinja template, the fast plan when it has one
     (runtime/fasttemplate.py), and whether it reads `event` (only then is the shown event built)."""
 
-    __slots__ = ("jinja", "parts", "uses_event")
+    __slots__ = ("jinja", "fast", "uses_event")
 
     def __init__(self, text: str) -> None:
         tree = _ENV.parse(text)
@@ -41,7 +41,7 @@ class Compiled:
         # Template.globals is a ChainMap that every render copies; a plain dict copies several times faster.
         self.jinja.globals = dict(self.jinja.globals)
         planned = fasttemplate.plan(tree, _RESERVED)
-        self.parts = planned[0] if planned is not None else None
+        self.fast = fasttemplate.renderer(planned[0]) if planned is not None else None
         self.uses_event = "event" in meta.find_undeclared_variables(tree)
 
 
@@ -88,9 +88,9 @@ class Templates:
             shown_event["at"] = format_time(event["at"])
             context["event"] = shown_event
         try:
-            if compiled.parts is not None:
+            if compiled.fast is not None:
                 try:
-                    return fasttemplate.render(compiled.parts, context)
+                    return compiled.fast(context)
                 except fasttemplate.Fallback:
                     pass
             return str(compiled.jinja.render(context))
