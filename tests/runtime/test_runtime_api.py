@@ -56,3 +56,36 @@ def test_an_instance_whose_version_left_the_bundle_stops_with_an_error(tmp_path:
     assert "not in this bundle" in records[0]["reason"]
     again = new.process({"id": "3", "type": "start", "customer_id": "c1", "at": "2026-01-01T12:00:00Z"})
     assert again == []  # reentry never: the stopped instance still counts as the customer's one entry
+
+
+def test_an_event_no_journey_listens_to_changes_nothing_but_its_profile_patch(tmp_path: Path) -> None:
+    text = JOURNEY.replace("VERSION", "1").replace("event go {}", "event go {}\n  event viewed { path: string }")
+    engine = Engine.open(build_bundle(tmp_path / "src", [text]), store=MemoryStore())
+    store = engine.store
+    engine.process({"id": "1", "type": "start", "customer_id": "c1", "at": "2026-01-01T10:00:00Z"})
+    # no patch: no customer state, no seen id (a repeat has no effect either), but due timers still fire first
+    fired = engine.process(
+        {"id": "2", "type": "viewed", "customer_id": "c2", "at": "2026-01-03T10:00:00Z", "data": {"path": "/"}}
+    )
+    assert [(r["kind"], r["customer_id"]) for r in fired] == [("end", "c1")]
+    assert "c2" not in store.customers and "2" not in store.seen
+    # still checked against the schema
+    engine.process(
+        {"id": "3", "type": "viewed", "customer_id": "c2", "at": "2026-01-03T10:00:00Z", "data": {"path": 1}}
+    )
+    assert [d["reason"] for d in engine.dead_letters] == ["data.path must be string, got number 1"]
+    # with a patch: the profile changes, and the id is kept so a replayed stale patch cannot undo a later one
+    patched = {
+        "id": "4",
+        "type": "viewed",
+        "customer_id": "c2",
+        "at": "2026-01-04T10:00:00Z",
+        "profile": {"email": "a@x"},
+    }
+    assert engine.process(patched) == []
+    assert engine.profile("c2") == {"email": "a@x"} and "4" in store.seen
+    engine.process(
+        {"id": "5", "type": "viewed", "customer_id": "c2", "at": "2026-01-05T10:00:00Z", "profile": {"email": "b@x"}}
+    )
+    engine.process(patched)
+    assert engine.profile("c2") == {"email": "b@x"}
