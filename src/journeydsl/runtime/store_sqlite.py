@@ -7,6 +7,16 @@ them again: nothing is lost, and the keys of the records make the re-done work r
 The whole state is read into memory on open (the timer heap needs every pending timer anyway).
 `synchronous=NORMAL` by default: in WAL mode that survives a process crash; `?synchronous=full`
 also survives a power cut at the price of an fsync per commit.
+
+Layout. Customers and profiles are one row each, rewritten when they change. Everything that is only
+ever appended and read back whole (seen ids, outbox records, transitions) is written as ONE row per
+commit holding the commit's items encoded together: a B-tree insert per item (and its index entry)
+cost more than encoding, and nothing looks these up by item (the seen ids are all read into a set on
+open, the outbox is read in order from the delivered mark, analytics read every transition). The
+outbox rows hold JSON Lines, exactly the bytes `journeydsl run` prints, so delivery can hand the
+encoded lines out without encoding the records a second time (`take_deliverable_lines`).
+A store file written before this layout (one row per item in `seen`, `outbox`, `transitions`) is
+converted on open, in one transaction.
 """
 
 from __future__ import annotations
@@ -17,21 +27,33 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from journeydsl.runtime.jsonio import dumps, loads
+from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
 from journeydsl.runtime.store import Store, StoreError, Transition, transition_dict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS profiles (id TEXT PRIMARY KEY, profile BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NULL, plan BLOB NOT NULL,
   PRIMARY KEY (journey, version));
-CREATE TABLE IF NOT EXISTS transitions (
-  seq INTEGER PRIMARY KEY, journey TEXT NOT NULL, version INTEGER NOT NULL, customer_id TEXT NOT NULL,
-  instance TEXT NOT NULL, from_step TEXT, to_step TEXT NOT NULL, at REAL NOT NULL, via TEXT);
+CREATE TABLE IF NOT EXISTS seen_batches (n INTEGER PRIMARY KEY, ids BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_batches (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, records BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 """
+
+# An upsert changes the row in place; INSERT OR REPLACE deletes it and inserts it again (two B-tree edits).
+UPSERT_CUSTOMER = (
+    "INSERT INTO customers (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state"
+)
+UPSERT_PROFILE = (
+    "INSERT INTO profiles (id, profile) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET profile = excluded.profile"
+)
+LEGACY_TABLES = ("seen", "outbox", "transitions")
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """The JSON Lines of an outbox row (orjson escapes every newline inside a string, so each is one record)."""
+    return data.split(b"\n")[:-1]
 
 
 class SqliteStore(Store):
@@ -47,19 +69,20 @@ class SqliteStore(Store):
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
-            # A larger page cache keeps the customers/seen B-trees in memory across batches (64 MB), and
-            # fewer, larger WAL checkpoints cut the time spent copying pages back into the database.
+            # A larger page cache keeps the customers B-tree in memory across batches (64 MB), and fewer,
+            # larger WAL checkpoints cut the time spent copying pages back into the database.
             self._db.execute("PRAGMA cache_size=-65536")
             self._db.execute("PRAGMA wal_autocheckpoint=10000")
             self._db.execute("PRAGMA temp_store=MEMORY")
             self._db.executescript(SCHEMA)
+            self._convert_legacy()
             self._load()
         except sqlite3.DatabaseError as err:
             raise StoreError(f"cannot open SQLite store {path}: {err}") from err
         self._dirty: set[str] = set()
         self._dirty_profiles: set[str] = set()
         self._new_seen: list[str] = []
-        self._new_records: list[tuple[int, dict[str, Any]]] = []
+        self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
         self._units = 0
 
@@ -75,31 +98,81 @@ class SqliteStore(Store):
             batch = int(query.get("batch", ["1"])[0])
         return cls(path, batch=batch, synchronous=query.get("synchronous", ["normal"])[0])
 
+    def _convert_legacy(self) -> None:
+        """Move the rows of a store written with one row per seen id, record and transition into the batch
+        tables, in one transaction (a crash during it leaves the old layout, converted again next time)."""
+        db = self._db
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        legacy = [name for name in LEGACY_TABLES if name in names]
+        if not legacy:
+            return
+        db.execute("BEGIN")
+        try:
+            if "seen" in legacy:
+                ids = [row[0] for row in db.execute("SELECT id FROM seen")]
+                if ids:
+                    db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(ids),))
+            if "outbox" in legacy:
+                rows = db.execute("SELECT seq, record FROM outbox ORDER BY seq").fetchall()
+                # Sequence numbers were handed out one by one from 1, so each row is its own batch of one: that
+                # keeps every number as it was (the delivered mark counts them).
+                db.executemany(
+                    "INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)",
+                    [(seq, seq, bytes(record) + b"\n") for seq, record in rows],
+                )
+            if "transitions" in legacy:
+                rows = db.execute(
+                    "SELECT journey, version, customer_id, instance, from_step, to_step, at, via FROM transitions"
+                    " ORDER BY seq"
+                ).fetchall()
+                if rows:
+                    db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(rows),))
+            for name in legacy:
+                db.execute(f"DROP TABLE {name}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
     def _load(self) -> None:
         db = self._db
         # The profile lives in its own table: it is most of a customer's bytes and changes far less often
         # than the instances, so a commit rewrites it only when it changed.
         for customer_id, state in db.execute("SELECT id, state FROM customers"):
-            customer = loads(state)
-            customer.setdefault("p", {})
-            self.customers[customer_id] = customer
+            decoded = loads(state)
+            if isinstance(decoded, dict):  # written before states were [instances, cap counts]
+                self.customers[customer_id] = {"p": {}, "i": decoded["i"], "c": decoded["c"]}
+            else:
+                self.customers[customer_id] = {"p": {}, "i": decoded[0], "c": decoded[1]}
         for customer_id, profile in db.execute("SELECT id, profile FROM profiles"):
             customer = self.customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})
             customer["p"] = loads(profile)
-        self.seen = {row[0] for row in db.execute("SELECT id FROM seen")}
+        seen = self.seen
+        for (ids,) in db.execute("SELECT ids FROM seen_batches"):
+            seen.update(loads(ids))
         rows = db.execute("SELECT journey, version, plan FROM plans")
         self._plans = {(str(j), int(v)): loads(plan) for j, v, plan in rows}
         meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
         self.clock = float(meta["clock"]) if "clock" in meta else None
         self._delivered = int(meta.get("delivered", "0"))
         self._delivered_written = self._delivered
-        last = db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
-        self._seq = int(last or 0)
-        # Committed before a crash but never delivered: delivered first by the next run.
-        self._deliverable: list[dict[str, Any]] = [
-            loads(row[0])
-            for row in db.execute("SELECT record FROM outbox WHERE seq > ? ORDER BY seq", (self._delivered,))
-        ]
+        last = db.execute("SELECT last FROM outbox_batches ORDER BY first DESC LIMIT 1").fetchone()
+        self._seq = int(last[0]) if last else 0
+        # Committed before a crash but never delivered: delivered first by the next run. The first batch read is
+        # the one holding the record after the delivered mark (it may start before it).
+        self._deliverable: list[dict[str, Any]] = []
+        self._deliverable_lines: list[bytes] = []
+        start = db.execute(
+            "SELECT coalesce(max(first), 0) FROM outbox_batches WHERE first <= ?", (self._delivered + 1,)
+        ).fetchone()[0]
+        for first, data in db.execute(
+            "SELECT first, records FROM outbox_batches WHERE first >= ? ORDER BY first", (start,)
+        ):
+            lines = _lines(data)[max(0, self._delivered + 1 - first) :]
+            if lines:
+                self._deliverable.extend(loads(line) for line in lines)
+                self._deliverable_lines.append(b"\n".join(lines) + b"\n")
         self._deliverable_upto = self._seq
 
     def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
@@ -125,12 +198,10 @@ class SqliteStore(Store):
         self._new_seen.append(event_id)
 
     def log_actions(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            self._seq += 1
-            self._new_records.append((self._seq, record))
+        self._new_records += records
 
     def log_transitions(self, rows: list[Transition]) -> None:
-        self._new_transitions.extend(rows)
+        self._new_transitions += rows
 
     def end_unit(self) -> None:
         self._units += 1
@@ -139,37 +210,32 @@ class SqliteStore(Store):
 
     def flush(self) -> None:
         self._units = 0
-        if not (
-            self._dirty or self._dirty_profiles or self._new_seen or self._new_records or self._new_transitions
-        ) and (self._delivered == self._delivered_written):
+        records = self._new_records
+        if not (self._dirty or self._dirty_profiles or self._new_seen or records or self._new_transitions) and (
+            self._delivered == self._delivered_written
+        ):
             return
         db = self._db
         customers = self.customers
+        lines = dumps_lines(records) if records else b""
+        last = self._seq + len(records)
         db.execute("BEGIN")
         try:
             if self._dirty:
                 db.executemany(
-                    "INSERT OR REPLACE INTO customers (id, state) VALUES (?, ?)",
-                    [(cid, dumps({"i": customers[cid]["i"], "c": customers[cid]["c"]})) for cid in self._dirty],
+                    UPSERT_CUSTOMER,
+                    [(cid, dumps((customers[cid]["i"], customers[cid]["c"]))) for cid in self._dirty],
                 )
             if self._dirty_profiles:
-                db.executemany(
-                    "INSERT OR REPLACE INTO profiles (id, profile) VALUES (?, ?)",
-                    [(cid, dumps(customers[cid]["p"])) for cid in self._dirty_profiles],
-                )
+                db.executemany(UPSERT_PROFILE, [(cid, dumps(customers[cid]["p"])) for cid in self._dirty_profiles])
             if self._new_seen:
-                db.executemany("INSERT OR IGNORE INTO seen (id) VALUES (?)", [(eid,) for eid in self._new_seen])
-            if self._new_records:
-                db.executemany(
-                    "INSERT INTO outbox (seq, record) VALUES (?, ?)",
-                    [(seq, dumps(record)) for seq, record in self._new_records],
+                db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(self._new_seen),))
+            if records:
+                db.execute(
+                    "INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)", (self._seq + 1, last, lines)
                 )
             if self._new_transitions:
-                db.executemany(
-                    "INSERT INTO transitions (journey, version, customer_id, instance, from_step, to_step, at, via)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    self._new_transitions,
-                )
+                db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(self._new_transitions),))
             meta = [("delivered", str(self._delivered))]
             if self.clock is not None:
                 meta.append(("clock", repr(self.clock)))
@@ -184,34 +250,38 @@ class SqliteStore(Store):
                 db.execute("ROLLBACK")
             raise
         self._delivered_written = self._delivered
-        self._deliverable.extend(record for _, record in self._new_records)
-        if self._new_records:
-            self._deliverable_upto = self._new_records[-1][0]
+        if records:
+            self._seq = self._deliverable_upto = last
+            self._deliverable += records
+            self._deliverable_lines.append(lines)
+            self._new_records = []
         self._dirty.clear()
         self._dirty_profiles.clear()
         self._new_seen.clear()
-        self._new_records.clear()
         self._new_transitions.clear()
 
     # ---- delivery
     def take_deliverable(self) -> list[dict[str, Any]]:
         """Committed records in order; the delivered mark is written with the next commit (at-least-once)."""
-        fresh = self._deliverable
-        self._deliverable = []
+        return self.take_deliverable_lines()[0]
+
+    def take_deliverable_lines(self) -> tuple[list[dict[str, Any]], bytes]:
+        """As `take_deliverable`, with the records' JSON Lines as committed to the outbox (no second encoding)."""
+        fresh, lines = self._deliverable, self._deliverable_lines
+        self._deliverable, self._deliverable_lines = [], []
         self._delivered = self._deliverable_upto
-        return fresh
+        return fresh, b"".join(lines)
 
     # ---- analytics
     def transitions(self) -> Iterator[dict[str, Any]]:
         self.flush()
-        rows = self._db.execute(
-            "SELECT journey, version, customer_id, instance, from_step, to_step, at, via FROM transitions ORDER BY seq"
-        )
-        return (transition_dict(row) for row in rows)
+        batches = self._db.execute("SELECT rows FROM transition_batches ORDER BY n")
+        return (transition_dict(row) for (data,) in batches for row in loads(data))
 
     def actions(self) -> Iterator[dict[str, Any]]:
         self.flush()
-        return (loads(row[0]) for row in self._db.execute("SELECT record FROM outbox ORDER BY seq"))
+        batches = self._db.execute("SELECT records FROM outbox_batches ORDER BY first")
+        return (loads(line) for (data,) in batches for line in _lines(data))
 
     def close(self) -> None:
         self.flush()
