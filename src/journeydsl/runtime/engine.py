@@ -566,16 +566,18 @@ class Engine:
 
     def _assign(self, cid: str, inst: S.Instance, plan: Plan, step: Step) -> int:
         name = step.experiment or ""
-        forced = self.force_by_customer.get(cid, {}).get(name) or self.force.get(name)
         chosen = None
-        if forced is not None:
-            chosen = next((v for v in step.variants if v[0] == forced), None)
+        if self.force or self.force_by_customer:  # scenario tests pin variants; runs never do
+            pinned = self.force_by_customer.get(cid)
+            forced = (pinned.get(name) if pinned else None) or self.force.get(name)
+            if forced is not None:
+                chosen = next((v for v in step.variants if v[0] == forced), None)
         if chosen is None:
-            bucket = assign_bucket(plan.journey, name, cid)
-            chosen = next((v for v in step.variants if bucket < v[1]), step.variants[-1])
-        variants = dict(inst[S.VARIANTS] or {})
+            chosen = step.by_bucket[assign_bucket(plan.journey, name, cid)]
+        variants = inst[S.VARIANTS]
+        if variants is None:
+            variants = inst[S.VARIANTS] = {}
         variants[name] = chosen[0]
-        inst[S.VARIANTS] = variants
         inst[S.VARIANT] = chosen[0]
         return chosen[2]
 

@@ -31,6 +31,7 @@ class Step:
         "otherwise",
         "experiment",
         "variants",
+        "by_bucket",
         "outcome",
     )
 
@@ -53,6 +54,7 @@ class Step:
         self.otherwise: int | None = None
         self.experiment: str | None = None
         self.variants: list[tuple[str, int, int]] = []  # (name, cumulative weight, target)
+        self.by_bucket: list[tuple[str, int, int]] = []  # bucket 0-99 -> its variant
         self.outcome: str | None = None
         if kind == SLEEP:
             self.timer_after = float(flow["after_s"])
@@ -77,6 +79,9 @@ class Step:
                 total += int(variant["weight"])
                 name = "control" if variant.get("control") and not variant.get("name") else str(variant["name"])
                 self.variants.append((name, total, int(variant["to"])))
+            if not self.variants:
+                raise PlanError(f"step {self.name}: an experiment without variants")
+            self.by_bucket = [next((v for v in self.variants if b < v[1]), self.variants[-1]) for b in range(100)]
         elif kind == END:
             self.outcome = flow.get("outcome")
 

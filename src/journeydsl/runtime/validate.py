@@ -107,6 +107,7 @@ class Validator:
         self._profile_fast: dict[str, tuple[frozenset[type], frozenset[str] | None, FieldRule]] = {
             name: (plain[name], _members(spec), self.profile[name]) for name, spec in profile.items()
         }
+        self._profile_plain: dict[str, frozenset[type]] = plain
 
     def data(self, event_type: str, data: dict[str, Any]) -> str | None:
         """Check and convert (timestamps -> epoch) `data` in place; the reason when it does not fit."""
@@ -124,24 +125,29 @@ class Validator:
         return None
 
     def profile_patch(self, patch: dict[str, Any]) -> str | None:
-        fast = self._profile_fast
+        plain = self._profile_plain
         for name, value in patch.items():
-            if value is None:
+            types = plain.get(name)  # None: a field the schema does not declare, kept as it is
+            if types is None or value is None or type(value) in types:
                 continue
-            known = fast.get(name)
-            if known is None:
-                continue
-            plain, members, rule = known
-            if type(value) in plain or (members is not None and type(value) is str and value in members):
-                continue
-            _, check, is_timestamp, text = rule
-            if is_timestamp and isinstance(value, str):
-                try:
-                    patch[name] = parse_rfc3339(value)
-                except TimeError:
-                    return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
-            elif not check(value):
+            reason = self._profile_field(patch, name, value)
+            if reason is not None:
+                return reason
+        return None
+
+    def _profile_field(self, patch: dict[str, Any], name: str, value: Any) -> str | None:
+        """The check of one field that is not a plain JSON value of its type (enums, timestamps as text, lists)."""
+        _, members, rule = self._profile_fast[name]
+        if members is not None and type(value) is str and value in members:
+            return None
+        _, check, is_timestamp, text = rule
+        if is_timestamp and isinstance(value, str):
+            try:
+                patch[name] = parse_rfc3339(value)
+            except TimeError:
                 return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
+        elif not check(value):
+            return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
         return None
 
 
