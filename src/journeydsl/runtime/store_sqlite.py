@@ -8,21 +8,27 @@ The whole state is read into memory on open (the timer heap needs every pending 
 `synchronous=NORMAL` by default: in WAL mode that survives a process crash; `?synchronous=full`
 also survives a power cut at the price of an fsync per commit.
 
-Layout. Customers and profiles are one row each, rewritten when they change. Everything that is only
-ever appended and read back whole (seen ids, outbox records, transitions) is written as ONE row per
-commit holding the commit's items encoded together: a B-tree insert per item (and its index entry)
-cost more than encoding, and nothing looks these up by item (the seen ids are all read into a set on
-open, the outbox is read in order from the delivered mark, analytics read every transition). The
-outbox rows hold JSON Lines, exactly the bytes `journeydsl run` prints, so delivery can hand the
-encoded lines out without encoding the records a second time (`take_deliverable_lines`).
-A store file written before this layout (one row per item in `seen`, `outbox`, `transitions`) is
-converted on open, in one transaction.
+Layout: every table is a log of rows, ONE row per commit holding that commit's items encoded together.
+Nothing is ever looked up by item (all state is read on open, the outbox is read in order from the
+delivered mark, analytics read every transition), and a B-tree insert per item, or a rewrite in
+place of customers scattered over the whole table (each commit then rewrote nearly every page of it),
+cost far more than the encoding. So:
+- `customer_log`: the states and profiles of the customers a commit changed, as two JSON objects by
+  customer id; read in order on open, a later row wins. When the log holds more than twice the bytes
+  of the last full copy, a commit writes a full copy instead and deletes the rows before it (same
+  transaction), so the log stays within about three copies of the live state. Large sets are split
+  over several rows (CHUNK customers each) to stay far below SQLite's limit on one value.
+- `seen_batches`, `transition_batches`: the commit's event ids, its transition rows (JSON arrays).
+- `outbox_batches`: the commit's records as JSON Lines, exactly the bytes `journeydsl run` prints, so
+  delivery hands the encoded lines out without encoding the records again (`take_deliverable_lines`).
+A store file written with one row per item (tables `customers`, `profiles`, `seen`, `outbox`,
+`transitions`) is converted on open, in one transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,8 +38,8 @@ from journeydsl.runtime.store import Store, StoreError, Transition, transition_d
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS profiles (id TEXT PRIMARY KEY, profile BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS customer_log (
+  n INTEGER PRIMARY KEY, full INTEGER NOT NULL, states BLOB NOT NULL, profiles BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NULL, plan BLOB NOT NULL,
   PRIMARY KEY (journey, version));
 CREATE TABLE IF NOT EXISTS seen_batches (n INTEGER PRIMARY KEY, ids BLOB NOT NULL);
@@ -41,14 +47,28 @@ CREATE TABLE IF NOT EXISTS outbox_batches (first INTEGER PRIMARY KEY, last INTEG
 CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 """
 
-# An upsert changes the row in place; INSERT OR REPLACE deletes it and inserts it again (two B-tree edits).
-UPSERT_CUSTOMER = (
-    "INSERT INTO customers (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state"
-)
-UPSERT_PROFILE = (
-    "INSERT INTO profiles (id, profile) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET profile = excluded.profile"
-)
-LEGACY_TABLES = ("seen", "outbox", "transitions")
+INSERT_LOG = "INSERT INTO customer_log (full, states, profiles) VALUES (?, ?, ?)"
+LEGACY_TABLES = ("customers", "profiles", "seen", "outbox", "transitions")
+CHUNK = 20_000  # customers per customer_log row
+# A full copy is written once the log since the last one holds more than COMPACT_FACTOR times its bytes (and at
+# least COMPACT_FLOOR bytes, so a small store is not copied at every commit).
+COMPACT_FACTOR = 2
+COMPACT_FLOOR = 1 << 20
+
+
+def _log_rows(
+    customers: dict[str, dict[str, Any]], state_ids: Collection[str], profile_ids: Collection[str], full: int
+) -> list[tuple[int, bytes, bytes]]:
+    """customer_log rows: the states ([instances, cap counts]) and profiles of these customers, CHUNK a row."""
+    states, profiles = list(state_ids), list(profile_ids)
+    return [
+        (
+            full,
+            dumps({cid: (customers[cid]["i"], customers[cid]["c"]) for cid in states[start : start + CHUNK]}),
+            dumps({cid: customers[cid]["p"] for cid in profiles[start : start + CHUNK]}),
+        )
+        for start in range(0, max(len(states), len(profiles)), CHUNK)
+    ]
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -69,8 +89,8 @@ class SqliteStore(Store):
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
-            # A larger page cache keeps the customers B-tree in memory across batches (64 MB), and fewer,
-            # larger WAL checkpoints cut the time spent copying pages back into the database.
+            # A larger page cache (64 MB) and fewer, larger WAL checkpoints cut the time spent copying pages
+            # back into the database.
             self._db.execute("PRAGMA cache_size=-65536")
             self._db.execute("PRAGMA wal_autocheckpoint=10000")
             self._db.execute("PRAGMA temp_store=MEMORY")
@@ -108,6 +128,18 @@ class SqliteStore(Store):
             return
         db.execute("BEGIN")
         try:
+            customers: dict[str, dict[str, Any]] = {}
+            if "customers" in legacy:
+                for customer_id, state in db.execute("SELECT id, state FROM customers"):
+                    decoded = loads(state)
+                    if isinstance(decoded, dict):  # {"i": instances, "c": cap counts}
+                        decoded = [decoded["i"], decoded["c"]]
+                    customers[customer_id] = {"p": {}, "i": decoded[0], "c": decoded[1]}
+            if "profiles" in legacy:
+                for customer_id, profile in db.execute("SELECT id, profile FROM profiles"):
+                    customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})["p"] = loads(profile)
+            if customers:
+                db.executemany(INSERT_LOG, _log_rows(customers, customers, customers, 1))
             if "seen" in legacy:
                 ids = [row[0] for row in db.execute("SELECT id FROM seen")]
                 if ids:
@@ -137,17 +169,25 @@ class SqliteStore(Store):
 
     def _load(self) -> None:
         db = self._db
-        # The profile lives in its own table: it is most of a customer's bytes and changes far less often
-        # than the instances, so a commit rewrites it only when it changed.
-        for customer_id, state in db.execute("SELECT id, state FROM customers"):
-            decoded = loads(state)
-            if isinstance(decoded, dict):  # written before states were [instances, cap counts]
-                self.customers[customer_id] = {"p": {}, "i": decoded["i"], "c": decoded["c"]}
-            else:
-                self.customers[customer_id] = {"p": {}, "i": decoded[0], "c": decoded[1]}
-        for customer_id, profile in db.execute("SELECT id, profile FROM profiles"):
-            customer = self.customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})
-            customer["p"] = loads(profile)
+        customers = self.customers
+        self._log_bytes = 0  # bytes of customer_log, compared with the last full copy's
+        self._copy_bytes = 0
+        for states, profiles, full in db.execute("SELECT states, profiles, full FROM customer_log ORDER BY n"):
+            self._log_bytes += len(states) + len(profiles)
+            if full:  # the rows of the one full copy come first: older rows were deleted with its commit
+                self._copy_bytes += len(states) + len(profiles)
+            for customer_id, (instances, caps) in loads(states).items():
+                customer = customers.get(customer_id)
+                if customer is None:
+                    customers[customer_id] = {"p": {}, "i": instances, "c": caps}
+                else:
+                    customer["i"], customer["c"] = instances, caps
+            for customer_id, profile in loads(profiles).items():
+                customer = customers.get(customer_id)
+                if customer is None:
+                    customers[customer_id] = {"p": profile, "i": {}, "c": {}}
+                else:
+                    customer["p"] = profile
         seen = self.seen
         for (ids,) in db.execute("SELECT ids FROM seen_batches"):
             seen.update(loads(ids))
@@ -221,13 +261,16 @@ class SqliteStore(Store):
         last = self._seq + len(records)
         db.execute("BEGIN")
         try:
-            if self._dirty:
-                db.executemany(
-                    UPSERT_CUSTOMER,
-                    [(cid, dumps((customers[cid]["i"], customers[cid]["c"]))) for cid in self._dirty],
-                )
-            if self._dirty_profiles:
-                db.executemany(UPSERT_PROFILE, [(cid, dumps(customers[cid]["p"])) for cid in self._dirty_profiles])
+            if self._dirty or self._dirty_profiles:
+                if self._log_bytes - self._copy_bytes > max(COMPACT_FACTOR * self._copy_bytes, COMPACT_FLOOR):
+                    log = _log_rows(customers, customers, customers, 1)
+                    db.execute("DELETE FROM customer_log")
+                    log_bytes = copy_bytes = sum(len(states) + len(profiles) for _, states, profiles in log)
+                else:
+                    log = _log_rows(customers, self._dirty, self._dirty_profiles, 0)
+                    log_bytes = self._log_bytes + sum(len(states) + len(profiles) for _, states, profiles in log)
+                    copy_bytes = self._copy_bytes
+                db.executemany(INSERT_LOG, log)
             if self._new_seen:
                 db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(self._new_seen),))
             if records:
@@ -250,6 +293,8 @@ class SqliteStore(Store):
                 db.execute("ROLLBACK")
             raise
         self._delivered_written = self._delivered
+        if self._dirty or self._dirty_profiles:
+            self._log_bytes, self._copy_bytes = log_bytes, copy_bytes
         if records:
             self._seq = self._deliverable_upto = last
             self._deliverable += records
