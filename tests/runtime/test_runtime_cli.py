@@ -53,6 +53,8 @@ EVENTS = "\n".join(
         _event(2, "quote", "c2", "2026-01-01T10:00:00Z", roof=20),
         "{not json",
         _event(4, "quote", "c3", "2026-01-01T10:00:00Z", roof="big"),
+        "",  # blank lines (empty or white space only) are skipped, not dead letters
+        "  \t",
         _event(5, "signed", "c1", "2026-01-02T10:00:00Z", amount=900),
         "",
     ]

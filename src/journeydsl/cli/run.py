@@ -162,22 +162,24 @@ def run_command(
     dead_sink = dead_path.open("wb") if dead_path is not None else None
     try:
         deliver()  # committed by an earlier, interrupted run but never delivered
+        process = engine.process
+        dead_letters = engine.dead_letters
         with events_path.open("rb") as events:
             for number, line in enumerate(events, start=1):
-                if not line.strip():
-                    continue
                 try:
                     event = loads(line)
                 except DecodeError as err:
+                    if not line.strip():  # blank lines are allowed (checked only here: they are rare)
+                        continue
                     counts.dead += 1
                     _write_dead(dead_sink, number, f"not JSON: {err}", None, raw=line)
                     continue
-                records = engine.process(event)
-                if engine.dead_letters:
-                    for dead in engine.dead_letters:
+                records = process(event)
+                if dead_letters:
+                    for dead in dead_letters:
                         counts.dead += 1
                         _write_dead(dead_sink, number, dead["reason"], dead["event"])
-                    engine.dead_letters.clear()
+                    dead_letters.clear()
                 if durable:
                     deliver()
                 elif records:

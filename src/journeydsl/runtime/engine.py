@@ -258,26 +258,23 @@ class Engine:
         event_type = raw.get("type")
         customer_id = raw.get("customer_id")
         at = raw.get("at")
-        if not isinstance(event_id, str) or not event_id:
-            self._dead(raw, "missing or empty `id` (a string)")
-            return None
-        if not isinstance(event_type, str) or not event_type:
-            self._dead(raw, "missing or empty `type` (a string)")
-            return None
-        if not isinstance(customer_id, str) or not customer_id:
-            self._dead(raw, "missing or empty `customer_id` (a string)")
-            return None
-        if not isinstance(at, str):
-            self._dead(raw, "missing `at` (an RFC 3339 timestamp)")
+        # One test for the common case (everything present and well-typed); `_header_problem` says what is wrong,
+        # checking in a fixed order so that an event with several problems always gets the same reason.
+        canonical = self._types.get(event_type) if isinstance(event_type, str) else None
+        if not (
+            canonical is not None
+            and isinstance(event_id, str)
+            and event_id
+            and isinstance(customer_id, str)
+            and customer_id
+            and isinstance(at, str)
+        ):
+            self._dead(raw, _header_problem(event_id, event_type, customer_id, at))
             return None
         try:
             when = parse_rfc3339(at)
         except TimeError as err:
             self._dead(raw, str(err))
-            return None
-        canonical = self._types.get(event_type)
-        if canonical is None:
-            self._dead(raw, f"unknown event type {event_type!r}")
             return None
         event_type = canonical  # one shared string per type: instances keep the event, so this saves memory
         data = raw.get("data")
@@ -791,6 +788,23 @@ class Engine:
         self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
     ) -> bool:
         return truthy(self._eval(fn, scope, cid, inst, step, now, out))
+
+
+def _header_problem(event_id: Any, event_type: Any, customer_id: Any, at: Any) -> str:
+    """Why an event's id, type, customer or time is unusable (the first problem, in a fixed order)."""
+    if not isinstance(event_id, str) or not event_id:
+        return "missing or empty `id` (a string)"
+    if not isinstance(event_type, str) or not event_type:
+        return "missing or empty `type` (a string)"
+    if not isinstance(customer_id, str) or not customer_id:
+        return "missing or empty `customer_id` (a string)"
+    if not isinstance(at, str):
+        return "missing `at` (an RFC 3339 timestamp)"
+    try:
+        parse_rfc3339(at)
+    except TimeError as err:
+        return str(err)
+    return f"unknown event type {event_type!r}"
 
 
 def _key_text(value: Any) -> str:
