@@ -134,6 +134,8 @@ def test_sqlite_hands_out_the_committed_lines(bundle: Any, tmp_path: Path) -> No
     delivered += store.take_deliverable()
     memory = Engine.open(bundle)
     assert delivered == [r for event in EVENTS for r in memory.process(event)]
+    assert memory.store.take_deliverable_lines() == (delivered, dumps_lines(delivered))  # the base class's
+    assert memory.store.take_deliverable_lines() == ([], b"")
     assert printed == dumps_lines(delivered[: len(printed.splitlines())])
     engine.close()
 

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from journeydsl.runtime.jsonio import dumps_lines
 from journeydsl.runtime.timeparse import format_time
 
 # One transition: (journey, version, customer_id, instance, from_step, to_step, at (epoch), via)
@@ -84,6 +85,12 @@ class Store(ABC):
     @abstractmethod
     def take_deliverable(self) -> list[dict[str, Any]]:
         """Committed records not yet delivered, in order; they count as delivered from now on."""
+
+    def take_deliverable_lines(self) -> tuple[list[dict[str, Any]], bytes]:
+        """`take_deliverable` with the records as JSON Lines (`jsonio.dumps_lines`); a store that encoded them
+        already for its outbox hands out those bytes instead of encoding the records again."""
+        records = self.take_deliverable()
+        return records, dumps_lines(records) if records else b""
 
     # ---- analytics
     @abstractmethod
