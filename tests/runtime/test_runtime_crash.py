@@ -7,6 +7,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ journey solar {
 """
 
 CLI = "from journeydsl.cli import main; main()"
+# The same command with the SQLite store writing a full copy of its customer log every few commits (no size floor).
+CLI_COMPACTING = "import journeydsl.runtime.store_sqlite as s; s.COMPACT_FLOOR = 0; " + CLI
 
 
 def _events(count: int, seed: int) -> list[str]:
@@ -69,13 +72,13 @@ def _events(count: int, seed: int) -> list[str]:
     return lines
 
 
-def _run(bundle: Path, events: Path, store: Path, kill_after_lines: int | None) -> str:
+def _run(bundle: Path, events: Path, store: Path, kill_after_lines: int | None, cli: str = CLI, batch: int = 3) -> str:
     """One run; with `kill_after_lines`, SIGKILL as soon as that many lines were printed (so mid-run, at a point
     that depends on scheduling), plus a random extra delay so kills also land between prints."""
     command = [
         sys.executable,
         "-c",
-        CLI,
+        cli,
         "run",
         str(bundle),
         "--events",
@@ -85,7 +88,7 @@ def _run(bundle: Path, events: Path, store: Path, kill_after_lines: int | None) 
         "--until",
         "2026-03-01T00:00:00Z",
         "--batch",
-        "3",
+        str(batch),
     ]
     errors = store.with_suffix(".stderr")
     with errors.open("wb") as err_sink:
@@ -121,17 +124,27 @@ def _by_key(output: str) -> dict[str, dict[str, object]]:
 
 
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    seed = 7
+    _crash_and_compare(tmp_path, seed=7, cli=CLI, batch=3)
+
+
+def test_sigkill_while_the_customer_log_is_compacted(tmp_path: Path) -> None:
+    _crash_and_compare(tmp_path, seed=11, cli=CLI_COMPACTING, batch=7)
+    with sqlite3.connect(tmp_path / "crashy.db") as db:
+        full, total = db.execute("SELECT sum(full), count(*) FROM customer_log").fetchone()
+    assert full and total > full  # a full copy, then the commits after it
+
+
+def _crash_and_compare(tmp_path: Path, seed: int, cli: str, batch: int) -> None:
     bundle = write_bundle(build_bundle(tmp_path / "src", [JOURNEY]), tmp_path / "b.jbundle")
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(_events(3000, seed)) + "\n", encoding="utf-8")
-    reference = _by_key(_run(bundle, events, tmp_path / "reference.db", None))
+    reference = _by_key(_run(bundle, events, tmp_path / "reference.db", None, cli, batch))
     assert len(reference) > 1000
     rng = random.Random(seed)
     store = tmp_path / "crashy.db"
     # Each run starts after the last one's committed point, so kill after a fraction of what is left.
-    outputs = [_run(bundle, events, store, rng.randint(1, len(reference) // 5)) for _ in range(4)]
-    outputs.append(_run(bundle, events, store, None))
+    outputs = [_run(bundle, events, store, rng.randint(1, len(reference) // 5), cli, batch) for _ in range(4)]
+    outputs.append(_run(bundle, events, store, None, cli, batch))
     combined: dict[str, dict[str, object]] = {}
     for output in outputs:
         for key, record in _by_key(output).items():
