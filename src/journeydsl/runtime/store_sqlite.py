@@ -8,16 +8,17 @@ The whole state is read into memory on open (the timer heap needs every pending 
 `synchronous=NORMAL` by default: in WAL mode that survives a process crash; `?synchronous=full`
 also survives a power cut at the price of an fsync per commit.
 
-Layout: every table is a log of rows, ONE row per commit holding that commit's items encoded together.
-Nothing is ever looked up by item (all state is read on open, the outbox is read in order from the
-delivered mark, analytics read every transition), and a B-tree insert per item, or a rewrite in
-place of customers scattered over the whole table (each commit then rewrote nearly every page of it),
-cost far more than the encoding. So:
+Layout: besides `meta` and `plans`, every table is a log, ONE row per commit holding that commit's items
+encoded together. Nothing is ever looked up by item (all state is read on open, the outbox is read in
+order from the delivered mark, analytics read every transition), and a B-tree insert per item, or a
+rewrite in place of customers scattered over the whole table (each commit then rewrote nearly every
+page of it), cost far more than the encoding. So:
 - `customer_log`: the states and profiles of the customers a commit changed, as two JSON objects by
-  customer id; read in order on open, a later row wins. When the log holds more than twice the bytes
-  of the last full copy, a commit writes a full copy instead and deletes the rows before it (same
-  transaction), so the log stays within about three copies of the live state. Large sets are split
-  over several rows (CHUNK customers each) to stay far below SQLite's limit on one value.
+  customer id; read in order on open, a later row wins. When the log holds more than COMPACT_FACTOR
+  times the bytes of the last full copy, a commit writes a full copy instead and deletes the rows
+  before it (same transaction), so the log stays within about COMPACT_FACTOR + 1 copies of the live
+  state. Large sets are split over several rows (CHUNK customers each), far below SQLite's limit on
+  one value.
 - `seen_batches`, `transition_batches`: the commit's event ids, its transition rows (JSON arrays).
 - `outbox_batches`: the commit's records as JSON Lines, exactly the bytes `journeydsl run` prints, so
   delivery hands the encoded lines out without encoding the records again (`take_deliverable_lines`).
@@ -52,7 +53,7 @@ LEGACY_TABLES = ("customers", "profiles", "seen", "outbox", "transitions")
 CHUNK = 20_000  # customers per customer_log row
 # A full copy is written once the log since the last one holds more than COMPACT_FACTOR times its bytes (and at
 # least COMPACT_FLOOR bytes, so a small store is not copied at every commit).
-COMPACT_FACTOR = 2
+COMPACT_FACTOR = 3
 COMPACT_FLOOR = 1 << 20
 
 
@@ -314,10 +315,14 @@ class SqliteStore(Store):
     # ---- delivery
     def take_deliverable(self) -> list[dict[str, Any]]:
         """Committed records in order; the delivered mark is written with the next commit (at-least-once)."""
+        if not self._deliverable:  # `run` asks after every event; most find nothing new
+            return []
         return self.take_deliverable_lines()[0]
 
     def take_deliverable_lines(self) -> tuple[list[dict[str, Any]], bytes]:
         """As `take_deliverable`, with the records' JSON Lines as committed to the outbox (no second encoding)."""
+        if not self._deliverable:
+            return [], b""
         fresh, lines = self._deliverable, self._deliverable_lines
         self._deliverable, self._deliverable_lines = [], []
         self._delivered = self._deliverable_upto
