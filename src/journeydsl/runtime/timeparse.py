@@ -45,20 +45,11 @@ def parse_time(value: str | int | float) -> float:
         return parse_rfc3339(text)
 
 
-@lru_cache(maxsize=4096)
-def _day_text(day: int) -> str:
-    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-
-
 @lru_cache(maxsize=65536)
 def format_time(epoch: float) -> str:
     """Epoch seconds -> `2026-01-01T10:00:00Z` (fractions kept to the millisecond when present)."""
     whole = int(epoch // 1)
-    # Most records of a run fall on few days: the date is formatted once per day, the time by arithmetic.
-    day, second = divmod(whole, 86400)
-    hour, second = divmod(second, 3600)
-    minute, second = divmod(second, 60)
-    text = f"{_day_text(day)}{hour:02d}:{minute:02d}:{second:02d}"
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
     fraction = epoch - whole
     if fraction >= 0.0005:
         return f"{text}.{round(fraction * 1000):03d}Z"
