@@ -225,3 +225,23 @@ def test_sqlite_converts_a_store_with_one_row_per_item(bundle: Any, tmp_path: Pa
     assert rest == [r for event in EVENTS[3:] for r in memory.process(event)] + memory.advance("2026-02-01T00:00:00Z")
     assert list(store.actions()) == list(memory.store.actions())
     engine.close()
+
+
+def test_sqlite_refuses_a_database_that_is_not_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO customers (name) VALUES ('Ada')")
+    with pytest.raises(StoreError, match="not a journeydsl store"):
+        open_store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:  # left as it was: nothing converted or dropped
+        assert db.execute("SELECT name FROM customers").fetchall() == [("Ada",)]
+
+
+def test_sqlite_refuses_a_store_whose_state_is_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (b"not json",))
+    with pytest.raises(StoreError, match="cannot open SQLite store"):
+        open_store(f"sqlite:///{path}")

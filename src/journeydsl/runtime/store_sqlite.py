@@ -50,7 +50,15 @@ CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB 
 """
 
 INSERT_LOG = "INSERT INTO customer_log (full, states, profiles) VALUES (?, ?, ?)"
-LEGACY_TABLES = ("customers", "profiles", "seen", "outbox", "transitions")
+# The tables of the one-row-per-item layout and their columns: only tables exactly like these are converted (and
+# dropped), so a database that merely has a table of one of these names is refused, not altered.
+LEGACY_TABLES = {
+    "customers": ["id", "state"],
+    "profiles": ["id", "profile"],
+    "seen": ["id"],
+    "outbox": ["seq", "record"],
+    "transitions": ["seq", "journey", "version", "customer_id", "instance", "from_step", "to_step", "at", "via"],
+}
 CHUNK = 20_000  # customers per customer_log row
 # A full copy is written once the log since the last one holds more than COMPACT_FACTOR times its bytes (and at
 # least COMPACT_FLOOR bytes, so a small store is not copied at every commit).
@@ -113,8 +121,13 @@ class SqliteStore(Store):
             finally:
                 if collecting:
                     gc.enable()
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"cannot open SQLite store {path}: {err}") from err
+        except BaseException as err:
+            if hasattr(self, "_db"):
+                self._db.close()
+            # ValueError: a value in the file that is not JSON (a damaged file, or not a store's)
+            if isinstance(err, (sqlite3.DatabaseError, ValueError)):
+                raise StoreError(f"cannot open SQLite store {path}: {err}") from err
+            raise
         self._dirty: set[str] = set()
         self._dirty_profiles: set[str] = set()
         self._new_seen: list[str] = []
@@ -142,6 +155,10 @@ class SqliteStore(Store):
         legacy = [name for name in LEGACY_TABLES if name in names]
         if not legacy:
             return
+        for name in legacy:
+            columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
+            if columns != LEGACY_TABLES[name]:
+                raise StoreError(f"{self.path} is not a journeydsl store: its table {name} has columns {columns}")
         db.execute("BEGIN")
         try:
             customers: dict[str, dict[str, Any]] = {}
