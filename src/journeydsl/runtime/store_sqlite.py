@@ -148,8 +148,8 @@ class SqliteStore(Store):
         return cls(path, batch=batch, synchronous=query.get("synchronous", ["normal"])[0])
 
     def _convert_legacy(self) -> None:
-        """Move the rows of a store written with one row per seen id, record and transition into the batch
-        tables, in one transaction (a crash during it leaves the old layout, converted again next time)."""
+        """Move the rows of a store written with one row per customer, profile, seen id, record and transition
+        into the log tables, in one transaction (a crash during it leaves the old layout, converted next time)."""
         db = self._db
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         legacy = [name for name in LEGACY_TABLES if name in names]
