@@ -143,17 +143,17 @@ def run_command(
     durable = store.durable
     pending: list[dict[str, Any]] = []
 
-    def write(records: list[dict[str, Any]]) -> None:
-        out.write(dumps_lines(records))
+    def write(records: list[dict[str, Any]], lines: bytes | None = None) -> None:
+        out.write(dumps_lines(records) if lines is None else lines)
         if summary:
             for record in records:
                 counts.add(record)
 
     def deliver() -> None:
         if durable:
-            records = store.take_deliverable()
+            records, lines = store.take_deliverable_lines()  # SQLite hands out the bytes its outbox holds
             if records:
-                write(records)
+                write(records, lines)
                 out.flush()
         elif pending:
             write(pending)
