@@ -71,8 +71,7 @@ def quiet_end(now: float, start_min: int, end_min: int, tz: ZoneInfo | timezone)
     """If `now` lies inside the quiet window [start, end) in `tz`, the epoch time the window ends; else None."""
     if tz is UTC and now % 1 == 0:
         # UTC has no offset: for whole seconds (datetime rounds fractions to microseconds) the minute of the
-        # day is arithmetic, and most sends fall outside the window, so the datetime is only built when the
-        # window's end is needed.
+        # day and the window's end are arithmetic, no datetime is built.
         local: datetime | None = None
         minute = int(now // 60 % 1440)
     else:
@@ -86,8 +85,9 @@ def quiet_end(now: float, start_min: int, end_min: int, tz: ZoneInfo | timezone)
         inside = minute >= start_min or minute < end_min
     if not inside:
         return None
-    if local is None:
-        local = datetime.fromtimestamp(now, tz)
+    if local is None:  # UTC, whole seconds: the window's end is arithmetic too
+        day_start = now - now % 86400
+        return float(day_start + end_min * 60 + (86400 if minute >= end_min else 0))
     day: date = local.date()
     if minute >= end_min:
         day = day + timedelta(days=1)
