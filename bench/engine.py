@@ -164,6 +164,11 @@ class SolarLoop:
                 inst[EVENT] = event
                 inst[TIMER] = None
                 self._run(cid, customer, inst, target, inst[STEP], now, kind, out)
+        self._goal(cid, inst, kind, event, now, out)
+
+    def _goal(
+        self, cid: str, inst: list[Any], kind: str, event: dict[str, Any], now: float, out: list[dict[str, Any]]
+    ) -> None:
         if kind == "contract_signed" and inst[GOAL] is None and now - inst[ENTERED] <= GOAL_WITHIN:
             inst[GOAL] = "signed"
             out.append(self._record("goal", cid, inst, inst[STEP], now, goal="signed", value=event.get("amount")))
@@ -176,6 +181,12 @@ class SolarLoop:
         old = customer[1]
         if old is not None and (old[ACTIVE] or now - old[ENTERED] < REENTRY_AFTER):
             return
+        self._start(cid, customer, event, now, out)
+
+    def _start(
+        self, cid: str, customer: list[Any], event: dict[str, Any], now: float, out: list[dict[str, Any]]
+    ) -> None:
+        old = customer[1]
         number = old[NUMBER] + 1 if old is not None else 1
         inst = [number, 1, None, now, None, 0, event, None, None]
         customer[1] = inst
@@ -357,10 +368,12 @@ def run_engine(bundle: Bundle, events: list[dict[str, Any]], until: str) -> tupl
 
 
 def run_loop(
-    bundle: Bundle, events: list[dict[str, Any]], until: str, guards: dict[str, Callable[..., bool]] | None = None
+    bundle: Bundle, events: list[dict[str, Any]], until: str, make: Callable[[], SolarLoop] | None = None
 ) -> tuple[int, Meter]:
+    """Records and meter of a hand-written loop (SolarLoop, or what `make` builds, keeping no log) over the events."""
+
     def work(meter: Meter) -> int:
-        loop = SolarLoop(bundle, guards, keep_log=False)
+        loop = make() if make is not None else SolarLoop(bundle, keep_log=False)
         process = loop.process
         records = 0
         with meter:
@@ -372,10 +385,11 @@ def run_loop(
     return isolated(work)
 
 
-def same_records(bundle: Bundle, events: list[dict[str, Any]], until: str) -> str | None:
-    """None when the engine and the hand-written loop give identical records; otherwise the first difference."""
+def same_records(bundle: Bundle, events: list[dict[str, Any]], until: str, loop: SolarLoop | None = None) -> str | None:
+    """None when the engine and the hand-written loop (SolarLoop, or `loop`, keeping its log) give identical
+    records; otherwise the first difference."""
     engine = Engine.open(bundle, store=MemoryStore())
-    loop = SolarLoop(bundle)
+    loop = loop if loop is not None else SolarLoop(bundle)
     theirs: list[dict[str, Any]] = []
     for event in events:
         theirs += engine.process(event)
