@@ -7,8 +7,9 @@ templates) in a temporary folder and measures, best of N runs each:
   (the baseline that STYLE.md practice 3 compares against);
 - Lark parse tree only: no IR at all, the ceiling for this grammar on this machine;
 - load: `load_project` (read + parse, what every command does first);
-- load + check: `load_project` then `check_project`; the ratio to `load` is what checking costs.
-Target: checking costs at most twice the bare parse (ratio <= 2.0).
+- load + check: `load_project` then `check_project`.
+Target (issue 6): load + check at most twice the bare LALR parse (Lark's parse tree, no IR): ratio <= 2.0. The
+ratio to `load` (what checking adds) is printed beside it.
 """
 
 from __future__ import annotations
@@ -281,10 +282,14 @@ def main(argv: list[str] | None = None) -> None:
 
         check_time = best_of(args.runs, lambda: check_project(load_project(folder, templates)))
         _row("load + check", lines, check_time)
+        # The issue's target: parse + check at most twice the bare LALR parse (Lark's tree, no IR).
         for kind, index in (("CPU", 1), ("wall", 0)):
-            ratio = check_time[index] / load_time[index]
+            ratio = check_time[index] / bare_time[index]
             verdict = "within" if ratio <= 2.0 else "OVER"
-            print(f"  ratio (load + check) / load, {kind} time: {ratio:.2f}  ({verdict} the target of 2.0)")
+            print(
+                f"  ratio (load + check) / bare Lark parse, {kind} time: {ratio:.2f}  ({verdict} the target of 2.0);"
+                f" (load + check) / load: {check_time[index] / load_time[index]:.2f}"
+            )
         _full_build(folder, templates, root, lines, args.runs)
 
 
