@@ -273,7 +273,9 @@ def stream_runs(runner: Runner, customers: int, shares: list[float]) -> None:
     )
     curve = ", ".join(f"{share:g}: {ratio:.2f}" for share, ratio in ratios.items())
     print(f"  run memory:// / json.loads by behavioural share: {curve}")
-    if judged in ratios:
+    if judged != WHOLE_STREAM_SHARE:
+        print(f"  no verdict: the target is judged at a behavioural share of {WHOLE_STREAM_SHARE:g}, not measured")
+    elif judged in ratios:
         verdict(
             f"run memory:// / json.loads, WHOLE EVENT STREAM (behavioural share {judged:g})",
             ratios[judged],
