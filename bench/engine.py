@@ -50,6 +50,7 @@ GOAL_WITHIN = 30 * DAY
 REENTRY_AFTER = 90 * DAY
 EXITS = frozenset({"unsubscribed", "contract_cancelled"})
 WAIT_STEPS = frozenset({"await_signature", "last_call"})
+EXIT = "exit"  # `_target`'s answer for an exit (not a step name)
 
 # Instance slots of the hand-written loop (a list, like the engine's, so the comparison is about the code).
 NUMBER, ACTIVE, STEP, ENTERED, TIMER, SEQ, EVENT, VARIANT, GOAL = range(9)
@@ -155,16 +156,28 @@ class SolarLoop:
         out: list[dict[str, Any]],
     ) -> None:
         if inst[ACTIVE]:
-            if kind in EXITS:
+            target = self._target(cid, customer, inst, kind, event, now)
+            if target == EXIT:
                 out.append(self._record("exit", cid, inst, inst[STEP], now, outcome=kind))
                 self._stop(inst)
                 return
-            target = self.arms.get((inst[STEP], kind))
             if target is not None:
                 inst[EVENT] = event
                 inst[TIMER] = None
                 self._run(cid, customer, inst, target, inst[STEP], now, kind, out)
         self._goal(cid, inst, kind, event, now, out)
+
+    def _target(
+        self, cid: str, customer: list[Any], inst: list[Any], kind: str, event: dict[str, Any], now: float
+    ) -> str | None:
+        """Where an event takes an active instance: the step to run from, EXIT, or None (no transition)."""
+        if kind in EXITS:
+            return EXIT
+        return self.arms.get((inst[STEP], kind))
+
+    def _timeout_target(self, cid: str, inst: list[Any]) -> str | None:
+        """The step a due timer runs from."""
+        return self.timer_to[inst[STEP]]
 
     def _goal(
         self, cid: str, inst: list[Any], kind: str, event: dict[str, Any], now: float, out: list[dict[str, Any]]
@@ -202,7 +215,9 @@ class SolarLoop:
             if inst[NUMBER] != number or not inst[ACTIVE] or inst[TIMER] != due:
                 continue
             inst[TIMER] = None
-            self._run(cid, customer, inst, self.timer_to[inst[STEP]], inst[STEP], due, "timer", out)
+            target = self._timeout_target(cid, inst)
+            if target is not None:
+                self._run(cid, customer, inst, target, inst[STEP], due, "timer", out)
 
     def _run(
         self,

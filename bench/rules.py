@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.engine import ACTIVE, ENTERED, EVENT, NUMBER, STEP, TIMER, SolarLoop, run_engine, run_loop, same_records
+from bench.engine import ACTIVE, ENTERED, EXIT, STEP, SolarLoop, run_engine, run_loop, same_records
 from bench.workload import DAY, Meter, env_int, isolated, last_time, row, solar_bundle, solar_events, verdict
 from journeydsl.runtime.bundle import Bundle
 
@@ -199,28 +199,14 @@ class TableLoop(SolarLoop):
         context["since"] = NEVER if old is None else now - old[ENTERED]
         return context
 
-    def _existing(
-        self,
-        cid: str,
-        customer: list[Any],
-        inst: list[Any],
-        kind: str,
-        event: dict[str, Any],
-        now: float,
-        out: list[dict[str, Any]],
-    ) -> None:
-        if inst[ACTIVE]:
-            index = self.select(cid, inst[STEP], self._context(customer, kind, event, now))
-            if index is not None:
-                move = TABLE[index]
-                if move.actions == ("exit",):
-                    out.append(self._record("exit", cid, inst, inst[STEP], now, outcome=kind))
-                    self._stop(inst)
-                    return
-                inst[EVENT] = event
-                inst[TIMER] = None
-                self._run(cid, customer, inst, FIRST_STEP[(move.source, kind)], inst[STEP], now, kind, out)
-        self._goal(cid, inst, kind, event, now, out)
+    def _target(
+        self, cid: str, customer: list[Any], inst: list[Any], kind: str, event: dict[str, Any], now: float
+    ) -> str | None:
+        index = self.select(cid, inst[STEP], self._context(customer, kind, event, now))
+        if index is None:
+            return None
+        move = TABLE[index]
+        return EXIT if move.actions == ("exit",) else FIRST_STEP[(move.source, kind)]
 
     def _enter(
         self, cid: str, customer: list[Any], event: dict[str, Any], now: float, out: list[dict[str, Any]]
@@ -232,18 +218,11 @@ class TableLoop(SolarLoop):
             return
         self._start(cid, customer, event, now, out)
 
-    def _fire(self, until: float, out: list[dict[str, Any]]) -> None:
-        heap = self.heap
-        while heap and heap[0][0] <= until:
-            due, cid, number = heapq.heappop(heap)
-            customer = self.customers[cid]
-            inst = customer[1]
-            if inst[NUMBER] != number or not inst[ACTIVE] or inst[TIMER] != due:
-                continue
-            inst[TIMER] = None
-            state = inst[STEP]
-            if self.select(cid, state, {"type": "timeout", "bucket": _bucket(cid)}) is not None:
-                self._run(cid, customer, inst, FIRST_STEP[(state, "timeout")], state, due, "timer", out)
+    def _timeout_target(self, cid: str, inst: list[Any]) -> str | None:
+        state = inst[STEP]
+        if self.select(cid, state, {"type": "timeout", "bucket": _bucket(cid)}) is None:
+            return None
+        return FIRST_STEP[(state, "timeout")]
 
 
 def run_table_loop(events: list[dict[str, Any]], until: str, make: Callable[[], Selector]) -> tuple[int, Meter]:
