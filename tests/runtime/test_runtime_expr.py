@@ -91,3 +91,16 @@ def test_runtime_errors_raise_expr_error(node: list[Any]) -> None:
 def test_malformed_nodes_are_refused_at_load(node: Any) -> None:
     with pytest.raises(PlanError):
         compile_expr(node)
+
+
+def test_a_plan_with_an_experiment_without_variants_is_refused_on_load() -> None:
+    from journeydsl.runtime.plan import Plan
+
+    raw = {
+        "journey": "j",
+        "version": 1,
+        "entry": {"event": "start"},
+        "steps": [{"id": 0, "name": "split", "flow": {"kind": "experiment", "name": "e", "variants": []}}],
+    }
+    with pytest.raises(PlanError, match="without variants"):
+        Plan(raw)
