@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, compile_expr
+from journeydsl.runtime.plan import Plan
 from journeydsl.runtime.state import VARIANT, new_instance
 
 PROFILE = {"segment": "vip", "ltv": 120.0, "name": "Ada", "tags": ["a", "b"], "none": None, "since": 1000.0}
@@ -94,8 +95,6 @@ def test_malformed_nodes_are_refused_at_load(node: Any) -> None:
 
 
 def test_a_plan_with_an_experiment_without_variants_is_refused_on_load() -> None:
-    from journeydsl.runtime.plan import Plan
-
     raw = {
         "journey": "j",
         "version": 1,
