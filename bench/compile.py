@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from journeydsl.check import check_project
 from journeydsl.project import load_project
 from journeydsl.syntax import parse_dsl
 
@@ -186,19 +187,21 @@ def generate(root: Path, min_lines: int, per_file: int = 20) -> tuple[list[Path]
     return files, lines
 
 
-def best_of(runs: int, work: Callable[[], object]) -> tuple[float, float]:
-    """The best wall-clock time and the best CPU time over `runs` runs.
+def best_of(runs: int, *works: Callable[[], object]) -> list[tuple[float, float]]:
+    """For each work, the best wall-clock time and the best CPU time over `runs` runs.
 
-    CPU time is reported too because a shared machine (other jobs on the same cores) inflates wall time
-    far more than the work this process does.
+    The works take turns (round by round), so a drift of the shared machine's speed reaches them all alike and
+    their ratios stay fair. CPU time is reported too because other jobs on the same cores inflate wall time far
+    more than the work this process does.
     """
-    best_wall = best_cpu = float("inf")
+    best = [[float("inf"), float("inf")] for _ in works]
     for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        work()
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-    return best_wall, best_cpu
+        for slot, work in zip(best, works, strict=True):
+            wall, cpu = time.perf_counter(), time.process_time()
+            work()
+            slot[0] = min(slot[0], time.perf_counter() - wall)
+            slot[1] = min(slot[1], time.process_time() - cpu)
+    return [(wall, cpu) for wall, cpu in best]
 
 
 def _tree_parsers(texts: list[str]) -> tuple[Callable[[], object], Callable[[], object]]:
@@ -234,11 +237,6 @@ def main(argv: list[str] | None = None) -> None:
     options.add_argument("--lines", type=int, default=10_000, help="at least this many DSL lines (default 10000)")
     options.add_argument("--runs", type=int, default=5, help="best of this many runs (default 5)")
     args = options.parse_args(argv or [])
-    try:
-        from journeydsl.check import check_project
-    except ImportError:
-        check_project = None  # type: ignore[assignment]
-
     with tempfile.TemporaryDirectory(prefix="jd-bench-") as tmp:
         root = Path(tmp)
         files, lines = generate(root, args.lines)
@@ -259,19 +257,19 @@ def main(argv: list[str] | None = None) -> None:
         templates = root / "templates"
         folder = [str(root / "journeys")]
         tree_only, tree_then_transform = _tree_parsers(texts)
-        parse_time = best_of(args.runs, parse_all)
-        tree_time = best_of(args.runs, tree_then_transform)
-        bare_time = best_of(args.runs, tree_only)
-        load_time = best_of(args.runs, lambda: load_project(folder, templates))
+        parse_time, tree_time, bare_time, load_time, check_time = best_of(
+            args.runs,
+            parse_all,
+            tree_then_transform,
+            tree_only,
+            lambda: load_project(folder, templates),
+            lambda: check_project(load_project(folder, templates)),
+        )
         _row("parse (inline transformer)", lines, parse_time)
         _row("parse, tree then transform", lines, tree_time)
         _row("Lark parse tree only, no IR", lines, bare_time)
         print(f"  inline transformer speed-up: {tree_time[1] / parse_time[1]:.2f}x (CPU time)")
         _row("load (read + parse)", lines, load_time)
-        if check_project is None:
-            print("  load + check: skipped (journeydsl.check.check_project does not exist yet)")
-            return
-
         diagnostics = check_project(load_project(folder, templates))
         by_severity: dict[str, int] = {}
         for diag in diagnostics:
@@ -280,7 +278,6 @@ def main(argv: list[str] | None = None) -> None:
         for diag in [d for d in diagnostics if str(d.severity) == "error"][:3]:
             print(f"    e.g. {diag.span}: {diag.code.code} {diag.message}")
 
-        check_time = best_of(args.runs, lambda: check_project(load_project(folder, templates)))
         _row("load + check", lines, check_time)
         # The issue's target: parse + check at most twice the bare LALR parse (Lark's tree, no IR).
         for kind, index in (("CPU", 1), ("wall", 0)):
@@ -299,7 +296,7 @@ def _full_build(folder: list[str], templates: Path, root: Path, lines: int, runs
 
     out = root / "bench.jbundle"
     try:
-        build_time = best_of(runs, lambda: build(folder, out, templates_dir=templates))
+        (build_time,) = best_of(runs, lambda: build(folder, out, templates_dir=templates))
     except BuildError as err:
         print(f"  full build: refused by the checker ({err}); no figure")
         return
