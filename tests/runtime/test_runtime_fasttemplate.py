@@ -57,7 +57,7 @@ def _fast(text: str, context: dict[str, Any]) -> str | None:
     if planned is None:
         return _jinja(text, context)
     try:
-        return fasttemplate.render(planned[0], context)
+        return fasttemplate.renderer(planned[0])(context)
     except fasttemplate.Fallback:
         return _jinja(text, context)
 

@@ -3,7 +3,7 @@
 Most message bodies are text with `{{ name }}`, `{{ a.b }}`, `{{ a[0] }}`, `{{ x or "literal" }}` and
 `{% if x %}...{% elif y %}...{% else %}...{% endif %}`. Rendering those
 through Jinja2 costs a `Context` per render (most of the engine's template time). For a template whose
-parsed tree holds only those shapes, `plan` returns a list of parts that `render` joins: text, and
+parsed tree holds only those shapes, `plan` returns a list of parts that `renderer` formats: text, and
 lookups in plain dicts whose result is shown with `str()`, as Jinja's generated code does with
 autoescape off. Nothing here calls a method or reads a Python attribute, so the sandbox has nothing
 to guard. Anything outside the shapes (a template with tags, filters, calls, subscripts, globals) has no
@@ -111,10 +111,6 @@ def renderer(parts: list[Part]) -> Renderer:
         return lambda scope: pattern % (first(scope), second(scope))
     every = tuple(getters)
     return lambda scope: pattern % tuple([getter(scope) for getter in every])
-
-
-def render(parts: list[Part], scope: Mapping[str, Any]) -> str:
-    return renderer(parts)(scope)
 
 
 def _shown(getter: Getter) -> Getter:
