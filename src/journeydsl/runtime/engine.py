@@ -23,11 +23,11 @@ from typing import Any
 
 from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
-from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Plan, Step
+from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
 from journeydsl.runtime.store import Store, Transition, open_store
 from journeydsl.runtime.templates import RenderError, Templates
 from journeydsl.runtime.timeparse import TimeError, format_time, parse_rfc3339, parse_time, quiet_end, zone
-from journeydsl.runtime.validate import Validator
+from journeydsl.runtime.validate import Validator, is_number
 
 STEP_LIMIT = 1000  # steps one instance may take within one event before the engine stops it
 EMIT_LIMIT = 1000  # emitted events one input event may cause (the checker forbids emit loops)
@@ -333,11 +333,12 @@ class Engine:
                 carried = event.get(key_field)  # an event without the key field (or with null) reaches them all
                 if carried is not None and _key_text(carried) != inst[S.KEY]:
                     continue
+            goals = plan.goals.get(event_type)  # most events count no goal: then no call
             if inst[S.ACTIVE]:
                 exits = plan.exits.get(event_type)
                 if exits and self._exit(cid, profile, inst, plan, exits, event_type, event, now, out):
-                    if plan.goals.get(event_type):
-                        self._goals(cid, profile, inst, plan, event_type, event, now, out)
+                    if goals:
+                        self._goals(cid, profile, inst, plan, goals, event, now, out)
                     continue
                 step = plan.steps[inst[S.STEP]]
                 arms = step.wait_on.get(event_type) if step.kind == WAIT else None
@@ -349,8 +350,8 @@ class Engine:
                             inst[S.TIMER] = None
                             self._run(cid, customer, slot, inst, plan, target, step.name, now, event_type, out)
                             break
-            if plan.goals.get(event_type):  # most events count no goal: skip the call
-                self._goals(cid, profile, inst, plan, event_type, event, now, out)
+            if goals:
+                self._goals(cid, profile, inst, plan, goals, event, now, out)
         for plan in self.entries.get(event_type, ()):
             if plan.journey != exclude:
                 self._enter(cid, customer, plan, event_type, event, now, out)
@@ -384,14 +385,12 @@ class Engine:
         profile: dict[str, Any],
         inst: S.Instance,
         plan: Plan,
-        event_type: str,
+        goals: list[Goal],
         event: dict[str, Any],
         now: float,
         out: list[dict[str, Any]],
     ) -> None:
-        goals = plan.goals.get(event_type)
-        if not goals:
-            return
+        """Count `goals` (the plan's goals on this event's type) that this event meets."""
         step_name = plan.steps[inst[S.STEP]].name
         counted = inst[S.GOALS] or []
         scope = Scope(profile, event, inst, now)
@@ -403,7 +402,7 @@ class Engine:
             amount = None
             if value is not None:
                 amount = self._eval(value, scope, cid, inst, step_name, now, out)
-                if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+                if not is_number(amount):
                     amount = None
             counted = [*counted, name]
             inst[S.GOALS] = counted
@@ -598,7 +597,7 @@ class Engine:
                     value = extra(scope)
                     customer["p"][name] = value
                     self.store.touch_profile(cid)
-                    shown = format_time(value) if name in plan.timestamp_fields and _is_number(value) else value
+                    shown = format_time(value) if name in plan.timestamp_fields and is_number(value) else value
                     record = self._record("set", cid, inst, step.name, now)
                     record["field"] = name
                     record["value"] = shown
@@ -811,7 +810,3 @@ def _key_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return "" if value is None else str(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

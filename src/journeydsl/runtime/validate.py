@@ -16,12 +16,13 @@ Check = Callable[[Any], bool]
 FieldRule = tuple[str, Check, bool, str]
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A JSON number (bool is not one)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _is_timestamp(value: Any) -> bool:
-    if _is_number(value):
+    if is_number(value):
         return True
     if not isinstance(value, str):
         return False
@@ -38,7 +39,7 @@ def type_check(spec: dict[str, Any]) -> Check:
     if name == "string":
         return lambda value: isinstance(value, str)
     if name in ("number", "duration"):
-        return _is_number
+        return is_number
     if name == "bool":
         return lambda value: isinstance(value, bool)
     if name == "timestamp":
@@ -112,17 +113,14 @@ class Validator:
 
     def data(self, event_type: str, data: dict[str, Any]) -> str | None:
         """Check and convert (timestamps -> epoch) `data` in place; the reason when it does not fit."""
-        for (name, check, is_timestamp, text), plain in self._event_plain[event_type]:
+        for rule, plain in self._event_plain[event_type]:
+            name = rule[0]
             value = data.get(name)
             if value is None or type(value) in plain:
                 continue  # missing or null (expressions are null-safe), or a plain JSON value of the type
-            if is_timestamp and isinstance(value, str):
-                try:
-                    data[name] = parse_rfc3339(value)
-                except TimeError:
-                    return f"data.{name} must be {text}, got {_json_type(value)} {value!r}"
-            elif not check(value):
-                return f"data.{name} must be {text}, got {_json_type(value)} {value!r}"
+            reason = _fit(data, value, rule, "data")
+            if reason is not None:
+                return reason
         return None
 
     def profile_patch(self, patch: dict[str, Any]) -> str | None:
@@ -141,15 +139,22 @@ class Validator:
         members, rule = self._profile_rest[name]
         if members is not None and type(value) is str and value in members:
             return None
-        _, check, is_timestamp, text = rule
-        if is_timestamp and isinstance(value, str):
-            try:
-                patch[name] = parse_rfc3339(value)
-            except TimeError:
-                return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
-        elif not check(value):
-            return f"profile.{name} must be {text}, got {_json_type(value)} {value!r}"
+        return _fit(patch, value, rule, "profile")
+
+
+def _fit(values: dict[str, Any], value: Any, rule: FieldRule, where: str) -> str | None:
+    """The full check of one field's value (not a plain JSON value of its type): a timestamp given as text is
+    converted to epoch seconds in `values`; the reason when the value does not fit."""
+    name, check, is_timestamp, text = rule
+    if is_timestamp and isinstance(value, str):
+        try:
+            values[name] = parse_rfc3339(value)
+            return None
+        except TimeError:
+            pass
+    elif check(value):
         return None
+    return f"{where}.{name} must be {text}, got {_json_type(value)} {value!r}"
 
 
 def _json_type(value: Any) -> str:
