@@ -15,12 +15,22 @@ from pathlib import Path
 
 
 @contextmanager
-def staged_files(out_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder; on success move its files into `out_dir` (others there are kept)."""
+def _staging(out_dir: Path) -> Iterator[tuple[Path, Path]]:
+    """(`out_dir` resolved, a fresh folder beside it): on the same file system, so moving out of it is a rename.
+    The folder is removed afterwards, whatever happened."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        yield out_dir, staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def staged_files(out_dir: Path) -> Iterator[Path]:
+    """Yield a staging folder; on success move its files into `out_dir` (others there are kept)."""
+    with _staging(out_dir) as (out_dir, staging):
         yield staging
         out_dir.mkdir(parents=True, exist_ok=True)
         for path in sorted(staging.rglob("*")):
@@ -28,17 +38,12 @@ def staged_files(out_dir: Path) -> Iterator[Path]:
                 target = out_dir / path.relative_to(staging)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager
 def staged_tree(out_dir: Path) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces `out_dir` whole (a site has no stale pages)."""
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with _staging(out_dir) as (out_dir, staging):
         yield staging
         old = None
         if out_dir.exists():
@@ -47,5 +52,3 @@ def staged_tree(out_dir: Path) -> Iterator[Path]:
         os.replace(staging, out_dir)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
