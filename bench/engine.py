@@ -82,9 +82,7 @@ def _body_formats(bundle: Bundle) -> dict[tuple[str, str], str]:
 class SolarLoop:
     """solar_onboarding by hand: process(event) -> records, advance(epoch) -> records."""
 
-    def __init__(
-        self, bundle: Bundle, guards: dict[str, Callable[..., bool]] | None = None, keep_log: bool = True
-    ) -> None:
+    def __init__(self, bundle: Bundle, keep_log: bool = True) -> None:
         self.keep_log = keep_log  # like MemoryStore(keep_log=...): timing runs keep neither records nor transitions
         self.customers: dict[str, list[Any]] = {}  # cid -> [profile, instance or None, email send times]
         self.seen: set[str] = set()
@@ -92,10 +90,9 @@ class SolarLoop:
         self.log: list[dict[str, Any]] = []
         self.transitions: list[tuple[Any, ...]] = []
         self.formats = _body_formats(bundle)
-        g = guards or {}
-        self.entry_ok = g.get("entry", lambda p, e: p.get("segment") != "churned")
-        self.roof_full = g.get("full", lambda p, e: (e.get("roof_area_m2") or 0) >= 40)
-        self.roof_small = g.get("small", lambda p, e: (e.get("roof_area_m2") or 0) >= 15)
+        self.entry_ok: Callable[..., bool] = lambda p, e: p.get("segment") != "churned"
+        self.roof_full: Callable[..., bool] = lambda p, e: (e.get("roof_area_m2") or 0) >= 40
+        self.roof_small: Callable[..., bool] = lambda p, e: (e.get("roof_area_m2") or 0) >= 15
         # (step, event type) -> target step: the dispatch table of the two waits.
         self.arms = {
             ("await_signature", "contract_signed"): "install",
