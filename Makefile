@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 JD := $(BIN)/journeydsl
 OUT := out
 
-.PHONY: demo test bench lint install install-test browser clean
+.PHONY: demo test bench lint install install-test browser compiled clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,26 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The runtime's hot path compiled by mypyc (docs/decisions.md, "A compiled runtime"): a wheel built with the
+# pyproject's mypyc hook from a copy of the sources (the hook leaves its products next to the files it compiles),
+# unpacked into $(COMPILED). PYTHONPATH=$(COMPILED) puts it in front of the editable, plain-Python install.
+COMPILED := build/compiled
+COMPILED_SOURCES := pyproject.toml README.md $(shell find src grammar templates/docs -type f -not -path '*/__pycache__/*')
+
+$(COMPILED)/.built: $(VENV)/.installed $(COMPILED_SOURCES)
+	@command -v cc >/dev/null 2>&1 || { \
+	  echo "installing Debian's gcc for the compiled runtime"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gcc >/dev/null; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  cp -r pyproject.toml README.md src grammar "$$tmp"/ && mkdir -p "$$tmp/templates" && cp -r templates/docs "$$tmp/templates/" && \
+	  echo "compiling the runtime with mypyc (about a minute)" && \
+	  HATCH_BUILD_HOOKS_ENABLE=1 $(BIN)/python -m pip wheel --quiet --no-deps -w "$$tmp/wheels" "$$tmp" && \
+	  rm -rf $(COMPILED) && $(BIN)/python -m pip install --quiet --no-deps --target $(COMPILED) "$$tmp"/wheels/journeydsl-*.whl
+	touch $@
+
+compiled: $(COMPILED)/.built
 
 # The docs-site test runs in headless Chromium (Debian's package).
 browser:
@@ -37,13 +57,14 @@ demo: install
 	$(JD) render journeys/ -o $(OUT)/overlay --format svg --overlay sqlite:///$(OUT)/state.db
 	$(JD) report --store sqlite:///$(OUT)/state.db
 
-test: install browser
+test: install browser compiled
 	$(BIN)/python -m pytest
+	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
 
-bench: install
+bench: install compiled
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "bench extras did not all install; those baselines are skipped"
-	$(BIN)/python -m bench
+	PYTHONPATH=$(COMPILED) $(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -30,6 +30,9 @@ def run(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(benchmarks)}", file=sys.stderr)
         return 2
+    from bench.workload import build_name
+
+    print(f"runtime build: {build_name()}", flush=True)
     failed = 0
     for name in wanted:
         print(f"== bench {name} ==", flush=True)

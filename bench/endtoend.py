@@ -45,8 +45,10 @@ from typing import Any
 from bench.workload import (
     JOURNEYS,
     OTHERS_PER_CUSTOMER,
+    ROOT,
     ROUNDS,
     Meter,
+    build_name,
     bundle_files,
     env_int,
     example_events,
@@ -57,6 +59,7 @@ from bench.workload import (
     verdict,
 )
 from journeydsl.compile.bundle import write_bundle
+from journeydsl.runtime import compiled
 from journeydsl.runtime.jsonio import dumps, loads
 
 # The behavioural share at which the "whole event stream" target is judged (see the module docstring).
@@ -94,11 +97,11 @@ def command() -> list[str]:
     return [sys.executable, "-c", WRAPPER]
 
 
-def run_cli(args: list[str], out: Path) -> Child:
+def run_cli(args: list[str], out: Path, env: dict[str, str] | None = None) -> Child:
     """Run `journeydsl ARGS` with standard output into `out`; wall time and the child's own CPU and peak RSS."""
     started = time.perf_counter()
     with out.open("wb") as sink:
-        child = subprocess.Popen([*command(), *args], stdout=sink, stderr=subprocess.PIPE)
+        child = subprocess.Popen([*command(), *args], stdout=sink, stderr=subprocess.PIPE, env=env)
         assert child.stderr is not None
         stderr = child.stderr.read().decode("utf-8", "replace")
         _, status, usage = os.wait4(child.pid, 0)
@@ -145,11 +148,21 @@ class Net:
 
 @dataclass
 class Runner:
-    """Runs `journeydsl run BUNDLE` on event files in child processes; rates net of `startup` (a one-event run)."""
+    """Runs `journeydsl run BUNDLE` on event files in child processes; rates net of `startup` (a one-event run).
+    `env`: the children's environment (None: this process's), e.g. a PYTHONPATH choosing the runtime's build."""
 
     bundle: Path
     folder: Path
     startup: Child
+    env: dict[str, str] | None = None
+
+    @classmethod
+    def start(
+        cls, bundle: Path, folder: Path, one_event: Path, until: str, env: dict[str, str] | None = None
+    ) -> Runner:
+        """A runner, its start-up measured on a one-event file."""
+        args = ["run", str(bundle), "--events", str(one_event), "--until", until]
+        return cls(bundle, folder, run_cli(args, folder / "one.out", env), env)
 
     def measure(self, events_file: Path, n: int, until: str, store: list[str]) -> Net | str:
         """The run's figures, or the reason it failed."""
@@ -167,6 +180,7 @@ class Runner:
                 *store,
             ],
             actions,
+            self.env,
         )
         if child.status != 0:
             return f"FAILED (exit {child.status}): {child.stderr.strip()[:500]}"
@@ -179,17 +193,8 @@ class Runner:
     def against_json(self, events_file: Path, n: int, until: str) -> tuple[Meter, Net | str]:
         """Read + stdlib json.loads of the file and `run` memory:// on it, taking turns, best of ROUNDS each: a
         drift of the shared machine's speed then reaches the baseline and the run alike."""
-        decoded: Meter | None = None
-        best: Net | None = None
-        for _ in range(max(ROUNDS, 1)):
-            meter = decode_rate(events_file, json.loads, repeat=1)
-            decoded = meter if decoded is None or meter.cpu < decoded.cpu else decoded
-            net = self.measure(events_file, n, until, MEMORY)
-            if isinstance(net, str):
-                return decoded, net
-            best = net if best is None or net.cpu_rate > best.cpu_rate else best
-        assert decoded is not None and best is not None
-        return decoded, best
+        decoded, (net,) = against_json(events_file, n, until, [self])
+        return decoded, net
 
     def line(self, label: str, events_file: Path, n: int, until: str, store: list[str]) -> Net | None:
         """Measure and print one line; None when the command failed (the line says why)."""
@@ -206,6 +211,25 @@ class Runner:
             flush=True,
         )
         return net
+
+
+def against_json(events_file: Path, n: int, until: str, runners: list[Runner]) -> tuple[Meter, list[Net | str]]:
+    """Read + stdlib json.loads of the file and each runner's `run` memory:// on it, all taking turns, best of
+    ROUNDS each: a drift of the shared machine's speed then reaches the baseline and the runs alike."""
+    decoded: Meter | None = None
+    best: list[Net | str | None] = [None] * len(runners)
+    for _ in range(max(ROUNDS, 1)):
+        meter = decode_rate(events_file, json.loads, repeat=1)
+        decoded = meter if decoded is None or meter.cpu < decoded.cpu else decoded
+        for index, runner in enumerate(runners):
+            if isinstance(best[index], str):
+                continue  # it failed: the reason stands
+            net = runner.measure(events_file, n, until, MEMORY)
+            known = best[index]
+            if isinstance(net, str) or known is None or (isinstance(known, Net) and net.cpu_rate > known.cpu_rate):
+                best[index] = net
+    assert decoded is not None
+    return decoded, [net if net is not None else "not measured" for net in best]
 
 
 def sqlite_store(folder: Path, name: str, batch: int) -> list[str]:
@@ -248,10 +272,14 @@ def example_runs(runner: Runner, events: list[dict[str, Any]], per_event: int) -
         )
 
 
-def stream_runs(runner: Runner, customers: int, shares: list[float]) -> None:
+def stream_runs(runner: Runner, customers: int, shares: list[float], plain: Runner | None = None) -> None:
     """The whole event stream at each behavioural share: json.loads and `journeydsl run` memory:// on one file per
-    share, a table row each; the target judged at WHOLE_STREAM_SHARE; sqlite batched on that share's file."""
+    share, a table row each; the target judged at WHOLE_STREAM_SHARE; sqlite batched on that share's file.
+    `plain`: when `runner` runs the compiled build, the plain-Python build, measured in the same turns on the
+    judged share's file and printed for reference."""
     judged = WHOLE_STREAM_SHARE if WHOLE_STREAM_SHARE in shares else max(shares)
+    plain_net: Net | str | None = None
+    judged_base = 0.0
     print(
         f"whole event stream: the example journeys' events for {customers:,} customers plus behavioural events "
         f"(page_viewed, app_opened; no journey acts on them) for them and {OTHERS_PER_CUSTOMER:g}x as many "
@@ -272,8 +300,13 @@ def stream_runs(runner: Runner, customers: int, shares: list[float]) -> None:
         count = len(write_jsonl(events, path))
         del events
         size = path.stat().st_size
-        base_meter, net = runner.against_json(path, count, until)
+        if share == judged and plain is not None:
+            base_meter, (net, plain_net) = against_json(path, count, until, [runner, plain])
+        else:
+            base_meter, net = runner.against_json(path, count, until)
         base = count / base_meter.cpu if base_meter.cpu > 0 else float("inf")
+        if share == judged:
+            judged_base = base
         if isinstance(net, str):
             print(f"  {share:>5g} {count:>9,} {size / count:>7.0f} {base:>12,.0f}  run {net}", flush=True)
             continue
@@ -293,6 +326,13 @@ def stream_runs(runner: Runner, customers: int, shares: list[float]) -> None:
     )
     curve = ", ".join(f"{share:g}: {ratio:.2f}" for share, ratio in ratios.items())
     print(f"  run memory:// / json.loads by behavioural share: {curve}")
+    if isinstance(plain_net, Net) and judged in ratios:
+        print(
+            f"  plain-Python build (the editable install), same file and turns, share {judged:g}: "
+            f"{plain_net.cpu_rate:,.0f} events/s, ratio {plain_net.cpu_rate / judged_base:.2f} (reference, not judged)"
+        )
+    elif isinstance(plain_net, str):
+        print(f"  plain-Python build: {plain_net}")
     if judged != WHOLE_STREAM_SHARE:
         print(f"  no verdict: the target is judged at a behavioural share of {WHOLE_STREAM_SHARE:g}, not measured")
     elif judged in ratios:
@@ -319,6 +359,11 @@ def stream_runs(runner: Runner, customers: int, shares: list[float]) -> None:
                 "events/s, same file",
             )
             print(f"  (wall time: {batched.wall_rate / memory.wall_rate:.2f})")
+
+
+def plain_python_env() -> dict[str, str]:
+    """This environment with the repository's sources first on the path: the plain-Python runtime."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
 
 
 def parse_shares(text: str) -> list[float]:
@@ -351,9 +396,14 @@ def main(argv: list[str] | None = None) -> None:
         bundle = write_bundle(bundle_files([JOURNEYS]), folder / "journeys.jbundle")
         one = folder / "one.jsonl"
         one.write_bytes(dumps(events[0]) + b"\n")
-        startup = run_cli(["run", str(bundle), "--events", str(one), "--until", last_time(events)], folder / "one.out")
-        runner = Runner(bundle, folder, startup)
-        print(f"`journeydsl run` (journeydsl.cli.main) in a child process; {args.customers:,} customers")
+        runner = Runner.start(bundle, folder, one, last_time(events))
+        startup = runner.startup
+        # With the compiled build in front (make bench), the plain-Python one is measured too, for reference.
+        plain = Runner.start(bundle, folder, one, last_time(events), plain_python_env()) if compiled() else None
+        print(
+            f"`journeydsl run` (journeydsl.cli.main) in a child process; runtime {build_name()}; "
+            f"{args.customers:,} customers"
+        )
         print(
             f"  start-up of `journeydsl run` (1 event): {startup.wall * 1000:.0f} ms wall, "
             f"{startup.cpu * 1000:.0f} ms CPU, {startup.peak_mb:.0f} MB peak RSS"
@@ -361,7 +411,7 @@ def main(argv: list[str] | None = None) -> None:
         example_runs(runner, events, args.per_event)
         del events
         if args.stream_customers > 0:
-            stream_runs(runner, args.stream_customers, args.shares)
+            stream_runs(runner, args.stream_customers, args.shares, plain)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from journeydsl.compile import compile_project
 from journeydsl.project import Project, load_project
+from journeydsl.runtime import compiled
 from journeydsl.runtime.bundle import Bundle, load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,11 @@ T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- bundles
+
+
+def build_name() -> str:
+    """The runtime build this process imports: `make bench` puts the mypyc-compiled one first on the path."""
+    return "compiled by mypyc (build/compiled)" if compiled() else "plain Python (the editable install)"
 
 
 def bundle_files(paths: list[Path]) -> dict[str, bytes]:

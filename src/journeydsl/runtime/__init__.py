@@ -6,6 +6,9 @@ It reads only the bundle format (docs/bundle-format.md) and imports nothing from
 
 from __future__ import annotations
 
+from importlib.machinery import EXTENSION_SUFFIXES
+
+from journeydsl.runtime import engine as _engine
 from journeydsl.runtime.engine import Engine, EngineError, Event, assign_bucket
 from journeydsl.runtime.expr import ExprError, PlanError
 from journeydsl.runtime.store import Store, StoreError, open_store
@@ -23,5 +26,11 @@ __all__ = [
     "Store",
     "StoreError",
     "assign_bucket",
+    "compiled",
     "open_store",
 ]
+
+
+def compiled() -> bool:
+    """Whether the engine runs compiled by mypyc (a wheel built with `make compiled`) or as plain Python."""
+    return str(_engine.__file__).endswith(tuple(EXTENSION_SUFFIXES))

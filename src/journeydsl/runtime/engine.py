@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
@@ -29,8 +29,8 @@ from journeydsl.runtime.templates import RenderError, Templates
 from journeydsl.runtime.timeparse import TimeError, format_time, parse_rfc3339, parse_time, quiet_end, zone
 from journeydsl.runtime.validate import Validator, is_number
 
-STEP_LIMIT = 1000  # steps one instance may take within one event before the engine stops it
-EMIT_LIMIT = 1000  # emitted events one input event may cause (the checker forbids emit loops)
+STEP_LIMIT: Final = 1000  # steps one instance may take within one event before the engine stops it
+EMIT_LIMIT: Final = 1000  # emitted events one input event may cause (the checker forbids emit loops)
 
 
 @dataclass(slots=True)
@@ -248,16 +248,20 @@ class Engine:
     def _check(self, raw: Mapping[str, Any] | Event) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:
         """Validate against the schema; (customer, type, event context, profile patch) or None (dead letter)."""
         # `type(x) is dict` first: decoded JSON is always a dict, and the Mapping check is an ABC check (slow).
-        if type(raw) is not dict:
-            if isinstance(raw, Event):
-                raw = raw.as_dict()
-            elif not isinstance(raw, Mapping):
-                self._dead(raw, "an event must be a JSON object")
-                return None
-        event_id = raw.get("id")
-        event_type = raw.get("type")
-        customer_id = raw.get("customer_id")
-        at = raw.get("at")
+        # A dict from here on: the compiled build then uses dict operations, not generic method calls.
+        if type(raw) is dict:
+            event: dict[str, Any] = raw
+        elif isinstance(raw, Event):
+            event = raw.as_dict()
+        elif isinstance(raw, Mapping):
+            event = dict(raw)
+        else:
+            self._dead(raw, "an event must be a JSON object")
+            return None
+        event_id = event.get("id")
+        event_type = event.get("type")
+        customer_id = event.get("customer_id")
+        at = event.get("at")
         # One test for the common case (everything present and well-typed); `_header_problem` says what is wrong,
         # checking in a fixed order so that an event with several problems always gets the same reason.
         canonical = self._types.get(event_type) if isinstance(event_type, str) else None
@@ -269,34 +273,34 @@ class Engine:
             and customer_id
             and isinstance(at, str)
         ):
-            self._dead(raw, _header_problem(event_id, event_type, customer_id, at))
+            self._dead(event, _header_problem(event_id, event_type, customer_id, at))
             return None
         try:
             when = parse_rfc3339(at)
         except TimeError as err:
-            self._dead(raw, str(err))
+            self._dead(event, str(err))
             return None
         event_type = canonical  # one shared string per type: instances keep the event, so this saves memory
-        data = raw.get("data")
+        data = event.get("data")
         if data is None:
             data = {}
         elif type(data) is not dict and not isinstance(data, Mapping):
-            self._dead(raw, "`data` must be a JSON object")
+            self._dead(event, "`data` must be a JSON object")
             return None
         context = dict(data)
         reason = self.validator.data(event_type, context)
         if reason is not None:
-            self._dead(raw, reason)
+            self._dead(event, reason)
             return None
-        patch = raw.get("profile")
+        patch = event.get("profile")
         if patch is not None:
             if type(patch) is not dict and not isinstance(patch, Mapping):
-                self._dead(raw, "`profile` must be a JSON object")
+                self._dead(event, "`profile` must be a JSON object")
                 return None
             patch = dict(patch)
             reason = self.validator.profile_patch(patch)
             if reason is not None:
-                self._dead(raw, reason)
+                self._dead(event, reason)
                 return None
         context["id"] = event_id
         context["type"] = event_type

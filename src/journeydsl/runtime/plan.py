@@ -3,11 +3,17 @@ dispatch tables (event type -> exit rules, goals, wait arms) built once when the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from journeydsl.runtime.expr import Fn, PlanError, compile_expr, compile_optional
 
-GOTO, SLEEP, WAIT, CHOOSE, EXPERIMENT, END = range(6)
+# Flow kinds; `Final` so that the compiled build (docs/decisions.md) reads them as constants.
+GOTO: Final = 0
+SLEEP: Final = 1
+WAIT: Final = 2
+CHOOSE: Final = 3
+EXPERIMENT: Final = 4
+END: Final = 5
 FLOW_KINDS = {"goto": GOTO, "sleep": SLEEP, "wait": WAIT, "choose": CHOOSE, "experiment": EXPERIMENT, "end": END}
 
 # Actions: (kind, name, extra, args); name is the channel, field, event or call name; extra is the

@@ -1,26 +1,27 @@
 """The per-instance state record: a plain list (small in memory, JSON as it is), read by index.
 
 A list of 14 slots costs about a third of a dict with the same fields, which matters with hundreds of
-thousands of active instances; the names below keep the engine readable.
+thousands of active instances; the names below keep the engine readable. They are `Final`, so the compiled
+build (docs/decisions.md) reads them as constants instead of looking them up in the module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-JOURNEY = 0
-VERSION = 1
-KEY = 2  # the instance key as text, or None
-NUMBER = 3  # the customer's entry count into this journey (slot)
-ACTIVE = 4  # 1 while running, 0 once ended
-STEP = 5  # the current (or last) step id
-ENTERED = 6  # entry time, epoch seconds
-TIMER = 7  # the due time of the pending timer, or None
-SEQ = 8  # the next record sequence number
-EVENT = 9  # the current event (the one `event.*` reads), None once ended
-VARIANT = 10  # the latest experiment variant (journey.variant), or None
-VARIANTS = 11  # {experiment: variant} or None
-GOALS = 12  # [goal names counted] or None
+JOURNEY: Final = 0
+VERSION: Final = 1
+KEY: Final = 2  # the instance key as text, or None
+NUMBER: Final = 3  # the customer's entry count into this journey (slot)
+ACTIVE: Final = 4  # 1 while running, 0 once ended
+STEP: Final = 5  # the current (or last) step id
+ENTERED: Final = 6  # entry time, epoch seconds
+TIMER: Final = 7  # the due time of the pending timer, or None
+SEQ: Final = 8  # the next record sequence number
+EVENT: Final = 9  # the current event (the one `event.*` reads), None once ended
+VARIANT: Final = 10  # the latest experiment variant (journey.variant), or None
+VARIANTS: Final = 11  # {experiment: variant} or None
+GOALS: Final = 12  # [goal names counted] or None
 
 Instance = list[Any]
 

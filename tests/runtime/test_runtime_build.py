@@ -1,0 +1,15 @@
+"""The runtime reports its build: `make test` runs tests/runtime twice, on the editable (plain Python) install and
+on the mypyc-compiled wheel (`make compiled`, with JOURNEYDSL_EXPECT_COMPILED=1), so that run cannot pass on
+plain Python modules by mistake."""
+
+from __future__ import annotations
+
+import os
+
+from journeydsl.runtime import compiled, engine
+
+
+def test_the_runtime_reports_the_build_it_runs() -> None:
+    expected = os.environ.get("JOURNEYDSL_EXPECT_COMPILED") == "1"
+    assert compiled() is expected
+    assert str(engine.__file__).endswith(".py") is not expected
