@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bench.engine import SolarLoop, same_records
 from bench.rules import TableLoop, lambda_selector
+from bench.runtime import memory_per_instance
 from bench.workload import last_time, solar_bundle, solar_events
 
 
@@ -23,3 +24,11 @@ def test_a_loop_that_differs_is_caught() -> None:
     events = solar_events(200, seed=5)
     never_enter = TableLoop(bundle, lambda cid, state, context: None)
     assert same_records(bundle, events, last_time(events), loop=never_enter) is not None
+
+
+def test_memory_per_instance_measures_the_instances_it_made() -> None:
+    # The figure behind the "< 1 KB per active instance" target (bench/runtime.py, bench/scaling.py).
+    active, per_customer, per_instance, peak = memory_per_instance(solar_bundle(), 200)
+    assert active == 200
+    assert 0 < per_instance < per_customer
+    assert peak > 0
