@@ -64,7 +64,7 @@ def test_values(node: list[Any], want: Any) -> None:
 
 
 def test_journey_names_read_the_instance() -> None:
-    instance = new_instance("j", 1, None, 1, 42.0, EVENT)
+    instance = new_instance("j", 1, None, 1, {**EVENT, "at": 42.0})
     instance[VARIANT] = "friendly"
     assert ev(["ref", "journey", "entered_at"], instance) == 42.0
     assert ev(["ref", "journey", "variant"], instance) == "friendly"

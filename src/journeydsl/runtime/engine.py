@@ -446,7 +446,7 @@ class Engine:
             if plan.reentry == "after" and now - old[S.ENTERED] < plan.reentry_after:
                 return
         number = old[S.NUMBER] + 1 if old is not None else 1
-        inst = S.new_instance(plan.journey, plan.version, key, number, now, event)
+        inst = S.new_instance(plan.journey, plan.version, key, number, event)
         instances[slot] = inst
         record = self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now)
         record["event"] = event_type
@@ -483,8 +483,11 @@ class Engine:
             store.clock = until
 
     def _set_timer(self, cid: str, slot: str, inst: S.Instance, due: float) -> None:
-        inst[S.TIMER] = due
-        heapq.heappush(self._heap, (due, cid, slot, inst[S.NUMBER]))
+        # One float object for the instance and its heap entry: the compiled build would box `due` once per use,
+        # and an active instance's bytes are a target (docs/performance.md).
+        shared: Any = due
+        inst[S.TIMER] = shared
+        heapq.heappush(self._heap, (shared, cid, slot, inst[S.NUMBER]))
 
     # ------------------------------------------------------------------ running steps
 

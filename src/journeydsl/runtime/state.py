@@ -26,10 +26,10 @@ GOALS: Final = 12  # [goal names counted] or None
 Instance = list[Any]
 
 
-def new_instance(
-    journey: str, version: int, key: str | None, number: int, entered: float, event: dict[str, Any]
-) -> Instance:
-    return [journey, version, key, number, 1, None, entered, None, 0, event, None, None, None]
+def new_instance(journey: str, version: int, key: str | None, number: int, event: dict[str, Any]) -> Instance:
+    """An instance entered on `event`: its entry time is the event's `at` (epoch seconds), the same object, which
+    the compiled build (docs/decisions.md) would otherwise box a second time."""
+    return [journey, version, key, number, 1, None, event["at"], None, 0, event, None, None, None]
 
 
 def instance_id(customer_id: str, inst: Instance) -> str:
