@@ -22,7 +22,9 @@ printed, so the whole curve is visible, including share 0 (every event drives a 
 not met: there even a hand-written loop cannot reach half of json.loads, as each event renders messages.
 
 Targets (issue 6): `journeydsl run` with memory:// >= 50% of the json.loads rate; batched sqlite:// >= 50% of
-memory://.
+memory://. The child runs the runtime build this process imports (`make bench`: the mypyc-compiled one in
+build/compiled); on the compiled build, the plain-Python `run` (the repository's src/ first on PYTHONPATH) is
+measured too, in the same turns on the judged file, and printed for reference.
 
 Run: `python -m bench endtoend` or `python -m bench.endtoend [--customers N] [--per-event N]
 [--stream-customers N] [--shares 0,0.5,0.8,0.9]`.
