@@ -668,8 +668,8 @@ class Engine:
                 record["template"] = template
                 out.append(record)
                 return
-            if cap is not None:
-                customer["c"].setdefault(cap_slot, []).append(at)
+            if cap is not None:  # a new list of the exact size: `append` would over-allocate it in every customer
+                customer["c"][cap_slot] = [*customer["c"].get(cap_slot, ()), at]
         # The hot path of `_record`, inlined (sends are most records): same fields, same order, no kwargs dict.
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
