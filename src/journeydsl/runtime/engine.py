@@ -669,7 +669,8 @@ class Engine:
                 out.append(record)
                 return
             if cap is not None:  # a new list of the exact size: `append` would over-allocate it in every customer
-                customer["c"][cap_slot] = [*customer["c"].get(cap_slot, ()), at]
+                sent = customer["c"].get(cap_slot)
+                customer["c"][cap_slot] = sent + [at] if sent else [at]
         # The hot path of `_record`, inlined (sends are most records): same fields, same order, no kwargs dict.
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
