@@ -1,6 +1,6 @@
 """The per-instance state record: a plain list (small in memory, JSON as it is), read by index.
 
-A list of 14 slots costs about a third of a dict with the same fields, which matters with hundreds of
+A list of 13 slots costs about a third of a dict with the same fields, which matters with hundreds of
 thousands of active instances; the names below keep the engine readable. They are `Final`, so the compiled
 build (docs/decisions.md) reads them as constants instead of looking them up in the module.
 """
