@@ -81,6 +81,20 @@ class Summary:
         return [f"{label.ljust(width)}  {value}" for label, value in rows]
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _skew_seconds(text: str) -> float | None:
+    """`--max-skew`: a duration (`90s`, `6h`, `1d`, `2w`) in seconds, or None for `none`."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    amount, unit = text.strip()[:-1], text.strip()[-1:]
+    if not amount.isascii() or not amount.isdigit() or unit not in _UNITS or len(amount) > 9:
+        reason = f"{text!r} is not a duration such as 6h, 1d or 2w (or `none`)"
+        raise click.BadParameter(reason, param_hint="--max-skew")
+    return float(int(amount) * _UNITS[unit])
+
+
 @click.command("run")
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -91,7 +105,18 @@ class Summary:
     help="JSONL file, one event per line, taken in file order.",
 )
 @click.option("--store", "store_url", default="memory://", show_default=True, help="memory:// or sqlite:///PATH")
-@click.option("--until", help="After the last event, fire the timers due up to this time (RFC 3339).")
+@click.option(
+    "--until",
+    help="After the last event, fire the timers due up to this time (RFC 3339); "
+    "events dated after it are dead letters.",
+)
+@click.option(
+    "--max-skew",
+    default="1d",
+    show_default=True,
+    help="Events further ahead of the stream's clock (the latest event time so far) are dead letters; "
+    "a duration such as 6h or 2d, or `none`.",
+)
 @click.option(
     "--dead-letter",
     "dead_path",
@@ -107,6 +132,7 @@ def run_command(
     store_url: str,
     until: str | None,
     dead_path: Path | None,
+    max_skew: str,
     batch: int | None,
     public_key: str | None,
     summary: bool,
@@ -122,10 +148,11 @@ def run_command(
             parse_time(until)
         except TimeError as err:
             raise click.BadParameter(str(err), param_hint="--until") from err
+    skew = _skew_seconds(max_skew)
     # memory:// keeps nothing once the run ends: print what `process` returns and keep no record log.
     store_arg: str | Store = MemoryStore(keep_log=False) if store_url in ("memory://", "memory:") else store_url
     try:
-        engine = Engine.open(bundle, store=store_arg, public_key=public_key, batch=batch)
+        engine = Engine.open(bundle, store=store_arg, public_key=public_key, batch=batch, until=until, max_skew=skew)
     except BundleError as err:
         click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
         sys.exit(1)

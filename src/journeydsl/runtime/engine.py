@@ -26,7 +26,16 @@ from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
 from journeydsl.runtime.store import Store, Transition, open_store
 from journeydsl.runtime.templates import RenderError, Templates
-from journeydsl.runtime.timeparse import TimeError, format_time, parse_rfc3339, parse_time, quiet_end, zone
+from journeydsl.runtime.timeparse import (
+    MAX_EPOCH,
+    TimeError,
+    format_time,
+    in_range,
+    parse_rfc3339,
+    parse_time,
+    quiet_end,
+    zone,
+)
 from journeydsl.runtime.validate import Validator, is_number
 
 STEP_LIMIT: Final = 1000  # steps one instance may take within one event before the engine stops it
@@ -69,11 +78,26 @@ def assign_bucket(journey: str, experiment: str, customer_id: str) -> int:
 
 class Engine:
     def __init__(
-        self, bundle: Any, store: Store, force: Mapping[str, str] | None = None, step_limit: int = STEP_LIMIT
+        self,
+        bundle: Any,
+        store: Store,
+        force: Mapping[str, str] | None = None,
+        step_limit: int = STEP_LIMIT,
+        until: str | float | None = None,
+        max_skew: float | None = None,
     ) -> None:
+        """until: events dated after it are dead letters (`run --until`); max_skew: seconds an event may lie ahead
+        of the stream's clock (the latest event time the store reached) before it is a dead letter."""
         self.bundle = bundle
         self.store = store
         self.step_limit = step_limit
+        try:
+            self.until: float | None = None if until is None else parse_time(until)
+        except TimeError as err:
+            raise EngineError(f"until: {err}") from err
+        if max_skew is not None and not 0 <= max_skew <= MAX_EPOCH:
+            raise EngineError(f"max_skew must be a number of seconds >= 0, got {max_skew!r}")
+        self.max_skew: float | None = max_skew
         self.force: dict[str, str] = dict(force or {})
         self.force_by_customer: dict[str, dict[str, str]] = {}
         self.dead_letters: list[dict[str, Any]] = []
@@ -97,6 +121,10 @@ class Engine:
         self.listened: frozenset[str] = frozenset({*self.entries, *(t for p in self.plans.values() for t in p.listens)})
         self.validator = Validator(self.plans.values())
         self._types: dict[str, str] = {name: name for name in self.validator.events}
+        # An instance keeps its current event for `event.*`: only the declared fields, never what else came along.
+        self._fields: dict[str, tuple[str, ...]] = {
+            name: tuple(rule[0] for rule in rules) for name, rules in self.validator.events.items()
+        }
         self.templates = Templates(getattr(bundle, "templates", {}) or {})
         self._heap: list[tuple[float, str, str, int]] = []
         self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
@@ -121,6 +149,8 @@ class Engine:
         force: Mapping[str, str] | None = None,
         batch: int | None = None,
         step_limit: int = STEP_LIMIT,
+        until: str | float | None = None,
+        max_skew: float | None = None,
     ) -> Engine:
         """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle.
 
@@ -129,12 +159,15 @@ class Engine:
             from journeydsl.runtime.bundle import load_bundle
 
             bundle = load_bundle(str(bundle) if isinstance(bundle, Path) else bundle, public_key=public_key)
-        return cls(bundle, open_store(store, batch=batch), force=force, step_limit=step_limit)
+        return cls(
+            bundle, open_store(store, batch=batch), force=force, step_limit=step_limit, until=until, max_skew=max_skew
+        )
 
     def _rebuild_timers(self) -> None:
         heap = self._heap
         for customer_id, customer in self.store.customers.items():
             for slot, inst in customer["i"].items():
+                S.upgrade(inst)
                 if inst[S.ACTIVE] and inst[S.TIMER] is not None:
                     heap.append((inst[S.TIMER], customer_id, slot, inst[S.NUMBER]))
         heapq.heapify(heap)
@@ -190,8 +223,19 @@ class Engine:
             return []
         customer_id, event_type, context, patch = checked
         now = context["at"]
-        out: list[dict[str, Any]] = []
         store = self.store
+        # Checked before any timer fires: a dead letter advances nothing (one event dated 9999 would fire them all).
+        if self.until is not None and now > self.until:
+            self._dead(event, f"dated after the run's end (--until {format_time(self.until)})")
+            return []
+        if self.max_skew is not None and store.clock is not None and now > store.clock + self.max_skew:
+            self._dead(
+                event,
+                f"dated {format_time(now)}, more than {self.max_skew:g} s ahead of the stream's clock "
+                f"{format_time(store.clock)} (--max-skew)",
+            )
+            return []
+        out: list[dict[str, Any]] = []
         heap = self._heap
         if heap and heap[0][0] <= now:
             self._fire(now, out)
@@ -206,19 +250,43 @@ class Engine:
             if event_id in store.seen:
                 self._finish(out)
                 return out
-            store.add_seen(event_id)
             customer = store.customers.get(customer_id)
             if customer is None:
                 customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
-            if patch:
-                customer["p"].update(patch)
-                store.touch_profile(customer_id)
-            if listened:
+            saved = _save(customer)
+            done, trans_done = len(out), len(self._trans)
+            try:
+                if patch:
+                    customer["p"].update(patch)
+                    store.touch_profile(customer_id)
+                if listened:
+                    store.touch(customer_id)
+                    self._handle(customer_id, customer, event_type, context, now, None, out)
+                    self._drain_emits(out)
+            except Exception as err:  # noqa: BLE001 - a poison event must not stop the stream (SECURITY.md)
+                self._undo(customer, saved, out, done, trans_done)
+                self._dead(event, f"the engine could not process this event ({type(err).__name__}: {err})")
                 store.touch(customer_id)
-                self._handle(customer_id, customer, event_type, context, now, None, out)
-                self._drain_emits(out)
+                store.touch_profile(customer_id)
+            else:
+                store.add_seen(event_id)  # only once handled: a dead letter is as if the event had not come
         self._finish(out)
         return out
+
+    def _undo(
+        self, customer: dict[str, Any], saved: _Saved, out: list[dict[str, Any]], done: int, trans_done: int
+    ) -> None:
+        """Put a customer back as `_save` found it and drop what the failed work produced."""
+        profile, instances, copies, caps = saved
+        for inst, copy in copies:
+            inst[:] = copy
+        customer["p"] = profile
+        customer["i"] = instances
+        customer["c"] = caps
+        del out[done:]
+        self._emits.clear()
+        del self._trans[trans_done:]
+        self._ident_of = None
 
     def advance(self, until: str | float | int) -> list[dict[str, Any]]:
         """Fire every timer due up to `until` (RFC 3339 or epoch seconds), in due order."""
@@ -287,7 +355,7 @@ class Engine:
         elif type(data) is not dict and not isinstance(data, Mapping):
             self._dead(event, "`data` must be a JSON object")
             return None
-        context = dict(data)
+        context = {name: data[name] for name in self._fields[event_type] if name in data}
         reason = self.validator.data(event_type, context)
         if reason is not None:
             self._dead(event, reason)
@@ -330,8 +398,8 @@ class Engine:
                 if inst[S.ACTIVE]:
                     self._orphan(cid, inst, now, out)
                 continue
-            if event_type not in plan.listens:
-                continue
+            if event_type not in plan.listens or now < inst[S.ENTERED]:
+                continue  # an event from before this instance began does not concern it (late events, decisions.md)
             key_field = plan.key_field
             if key_field is not None and inst[S.KEY] is not None:
                 carried = event.get(key_field)  # an event without the key field (or with null) reaches them all
@@ -346,7 +414,7 @@ class Engine:
                     continue
                 step = plan.steps[inst[S.STEP]]
                 arms = step.wait_on.get(event_type) if step.kind == WAIT else None
-                if arms:
+                if arms and now >= inst[S.SINCE]:  # a late event from before the wait began does not end it
                     scope = Scope(profile, event, inst, now)
                     for guard, target in arms:
                         if guard is None or self._test(guard, scope, cid, inst, step.name, now, out):
@@ -477,8 +545,15 @@ class Engine:
             step = plan.steps[inst[S.STEP]]
             if step.timer_to is None:
                 continue
-            self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
-            self._drain_emits(out)
+            saved = _save(customer)
+            done, trans_done = len(out), len(self._trans)
+            try:
+                self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
+                self._drain_emits(out)
+            except Exception as err:  # noqa: BLE001 - the instance cannot go on; the stream must (SECURITY.md)
+                self._undo(customer, saved, out, done, trans_done)
+                reason = f"the engine failed at this timer ({type(err).__name__}: {err})"
+                self._fail(cid, inst, step.name, now, reason, out)
         if store.clock is None or until > store.clock:
             store.clock = until
 
@@ -532,16 +607,23 @@ class Engine:
             kind = step.kind
             if kind == GOTO:
                 target = step.to
-            elif kind == WAIT:
+            elif kind == WAIT or kind == SLEEP:
+                inst[S.SINCE] = now
+                due: Any = None
                 if step.timer_after is not None:
-                    self._set_timer(cid, slot, inst, now + step.timer_after)
+                    due = now + step.timer_after
                 elif step.timer_at is not None:
                     due = self._eval(step.timer_at, scope, cid, inst, step.name, now, out)
-                    if isinstance(due, (int, float)) and not isinstance(due, bool):
-                        self._set_timer(cid, slot, inst, float(due))
-                return
-            elif kind == SLEEP:
-                self._set_timer(cid, slot, inst, now + (step.timer_after or 0.0))
+                    if not is_number(due):
+                        due = None
+                elif kind == SLEEP:
+                    due = now
+                if due is not None:
+                    if not in_range(due):
+                        reason = f"the timer of this step falls outside the years 1..9999 ({due!r} epoch seconds)"
+                        self._fail(cid, inst, step.name, now, reason, out)
+                        return
+                    self._set_timer(cid, slot, inst, float(due))
                 return
             elif kind == END:
                 record = self._record("end", cid, inst, step.name, now)
@@ -578,9 +660,8 @@ class Engine:
         if chosen is None:
             chosen = step.by_bucket[assign_bucket(plan.journey, name, cid)]
         variants = inst[S.VARIANTS]
-        if variants is None:
-            variants = inst[S.VARIANTS] = {}
-        variants[name] = chosen[0]
+        # A new dict, never changed in place: `_save` keeps the old one by reference.
+        inst[S.VARIANTS] = {**variants, name: chosen[0]} if variants else {name: chosen[0]}
         inst[S.VARIANT] = chosen[0]
         return chosen[2]
 
@@ -602,9 +683,10 @@ class Engine:
                     self._send(cid, customer, inst, plan, step, name, extra, data, now, out)
                 elif kind == "set":
                     value = extra(scope)
+                    # Formatted before the profile changes: a time outside years 1..9999 is an error, not a value.
+                    shown = format_time(value) if name in plan.timestamp_fields and is_number(value) else value
                     customer["p"][name] = value
                     self.store.touch_profile(cid)
-                    shown = format_time(value) if name in plan.timestamp_fields and is_number(value) else value
                     record = self._record("set", cid, inst, step.name, now)
                     record["field"] = name
                     record["value"] = shown
@@ -620,7 +702,7 @@ class Engine:
                     record["name"] = name
                     record["data"] = data
                     out.append(record)
-            except ExprError as err:
+            except (ExprError, TimeError) as err:
                 out.append(self._error(cid, inst, step.name, now, f"{kind} {name}: {err}"))
 
     def _send(
@@ -764,7 +846,7 @@ class Engine:
             "instance": None,
             "step": None,
             "at": format_time(now),
-            "key": f"{cid}/{plan.journey}:entry:{event['id']}",
+            "key": f"{S.key_part(cid)}/{plan.journey}:entry:{S.key_part(event['id'])}",
             "reason": reason,
         }
 
@@ -795,6 +877,22 @@ class Engine:
         self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
     ) -> bool:
         return truthy(self._eval(fn, scope, cid, inst, step, now, out))
+
+
+# A customer as `_save` keeps it: its profile, instance slots and cap counts (copies), and each instance with a
+# copy of its slots. Nothing below them is changed in place by the engine (variants, goals, events and cap lists
+# are replaced, not mutated), so these shallow copies are enough to undo a failed event.
+_Saved = tuple[dict[str, Any], dict[str, Any], list[tuple[S.Instance, S.Instance]], dict[str, Any]]
+
+
+def _save(customer: dict[str, Any]) -> _Saved:
+    instances: dict[str, Any] = customer["i"]
+    return (
+        dict(customer["p"]),
+        dict(instances),
+        [(inst, inst[:]) for inst in instances.values()],
+        dict(customer["c"]),
+    )
 
 
 def _header_problem(event_id: Any, event_type: Any, customer_id: Any, at: Any) -> str:

@@ -8,9 +8,10 @@ into an `error` action record.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from journeydsl.runtime.state import ENTERED, VARIANT
 
@@ -119,7 +120,7 @@ def _neg(node: list[Any]) -> Fn:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ExprError(f"cannot negate {type(value).__name__}")
-        return -value
+        return bounded(-value, "-")
 
     return minus
 
@@ -210,6 +211,21 @@ def _number(value: Any, op: str) -> Any:
     return value
 
 
+# The integers a record can carry (JSON encoders write 64 bits; orjson, as JSON, takes -2**63 .. 2**64 - 1).
+INT_MIN: Final = -(2**63)
+INT_MAX: Final = 2**64 - 1
+
+
+def bounded(value: Any, op: str) -> Any:
+    """A computed number, refused when no record could hold it (an integer beyond 64 bits, an infinite float)."""
+    if type(value) is int:
+        if INT_MIN <= value <= INT_MAX:
+            return value
+    elif type(value) is not float or math.isfinite(value):
+        return value
+    raise ExprError(f"the result of `{op}` is out of range: {value!r:.40}")
+
+
 def _arith(node: list[Any]) -> Fn:
     left, right = compile_expr(node[1]), compile_expr(node[2])
     op = node[0]
@@ -227,16 +243,17 @@ def _arith(node: list[Any]) -> Fn:
             return a + b
         a, b = _number(a, op), _number(b, op)
         if op == "+":
-            return a + b
+            return bounded(a + b, op)
         if op == "-":
-            return a - b
+            return bounded(a - b, op)
         if op == "*":
-            return a * b
+            return bounded(a * b, op)
         if b == 0:
             raise ExprError(f"division by zero in `{op}`")
-        if op == "/":
-            return a / b
-        return a % b
+        try:
+            return bounded(a / b if op == "/" else a % b, op)
+        except OverflowError as err:  # int / int beyond a float's range
+            raise ExprError(f"the result of `{op}` is out of range") from err
 
     return compute
 
@@ -310,7 +327,7 @@ def _f_max(args: list[Any], scope: Scope) -> Any:
 
 
 def _f_abs(args: list[Any], scope: Scope) -> Any:
-    return None if args[0] is None else abs(_number(args[0], "abs"))
+    return None if args[0] is None else bounded(abs(_number(args[0], "abs")), "abs")
 
 
 def _f_round(args: list[Any], scope: Scope) -> Any:
@@ -319,8 +336,14 @@ def _f_round(args: list[Any], scope: Scope) -> Any:
     digits = args[1] if len(args) > 1 else 0
     if digits is None:
         return None
-    value = round(_number(args[0], "round"), int(_number(digits, "round")))
-    return int(value) if len(args) == 1 else value
+    number, places = _number(args[0], "round"), _number(digits, "round")
+    if not -400 <= places <= 400:
+        raise ExprError(f"round() takes 0 to 400 digits, got {places!r}")
+    try:
+        value = round(number, int(places))
+        return bounded(int(value) if len(args) == 1 else value, "round")
+    except (OverflowError, ValueError) as err:  # round() of an infinite or NaN value
+        raise ExprError(f"round() of {number!r} is out of range") from err
 
 
 def _f_days_since(args: list[Any], scope: Scope) -> Any:

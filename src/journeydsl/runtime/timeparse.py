@@ -7,15 +7,33 @@ RFC 3339 text again.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as dtime
 from functools import lru_cache
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class TimeError(ValueError):
-    """A text that is not an RFC 3339 timestamp with a time zone."""
+    """A text that is not an RFC 3339 timestamp with a time zone, or a time outside years 1..9999."""
+
+
+# Every time the runtime takes or computes lies in years 1..9999 UTC: the range RFC 3339 text (and `datetime`) can
+# show. Outside it a record's `at` could not be written, so such a time is refused where it comes in.
+MIN_EPOCH: Final = -62135596800.0  # 0001-01-01T00:00:00Z
+MAX_EPOCH: Final = 253402300799.0  # 9999-12-31T23:59:59Z
+# RFC 3339's date-time, in ASCII digits: `fromisoformat` alone also takes ISO week dates, ordinal dates, times
+# without seconds or zone, and other scripts' digits.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def in_range(epoch: float) -> bool:
+    """A finite time in years 1..9999 (a NaN is not)."""
+    return MIN_EPOCH <= epoch <= MAX_EPOCH
 
 
 # "00".."59": two-digit fields of the common form, parsed by one lookup (int() on a slice would also take " 1",
@@ -47,16 +65,19 @@ def parse_rfc3339(text: str) -> float:
 
 
 def _parse_generally(text: str, learn_day: bool) -> float:
-    # fromisoformat accepts more than RFC 3339 (dates alone, no zone): insist on a date, a time and a zone.
-    if len(text) < 20 or text[4] != "-" or text[10] not in "Tt ":
-        raise TimeError(f"not an RFC 3339 timestamp: {text!r}")
+    if len(text) > 40 or _RFC3339.fullmatch(text) is None:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        if len(text) <= 40 and _RFC3339.fullmatch(text + "Z") is not None:
+            raise TimeError(f"RFC 3339 timestamp without a time zone: {shown!r} (add `Z` or an offset such as +01:00)")
+        raise TimeError(f"not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SSZ or with an offset): {shown!r}")
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise TimeError(f"not an RFC 3339 timestamp: {text!r}") from err
-    if parsed.tzinfo is None:
-        raise TimeError(f"RFC 3339 timestamp without a time zone: {text!r}")
-    epoch = parsed.timestamp()
+        # Python's fromisoformat reads at most microseconds: nanoseconds are cut to them.
+        parsed = datetime.fromisoformat(_to_micro(text).upper())
+        epoch = parsed.timestamp()
+    except (ValueError, OverflowError) as err:
+        raise TimeError(f"not a valid date and time: {text!r} ({err})") from err
+    if not in_range(epoch):
+        raise TimeError(f"time outside the years 1..9999 (UTC): {text!r}")
     if learn_day:  # a valid `YYYY-MM-DDTHH:MM:SSZ`: whole seconds in UTC
         if len(_DAY_STARTS) >= _DAYS_KEPT:
             _DAY_STARTS.clear()
@@ -64,21 +85,42 @@ def _parse_generally(text: str, learn_day: bool) -> float:
     return epoch
 
 
+def _to_micro(text: str) -> str:
+    dot = text.find(".")
+    if dot < 0:
+        return text
+    end = dot + 1
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    return text[: min(end, dot + 7)] + text[end:]
+
+
 def parse_time(value: str | int | float) -> float:
-    """An RFC 3339 text or epoch seconds (`--until`, `advance`)."""
-    if isinstance(value, bool):
+    """An RFC 3339 text or epoch seconds (`--until`, `advance`), within years 1..9999."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise TimeError(f"not a time: {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = value.strip()
-    try:
-        return float(text)
-    except ValueError:
-        return parse_rfc3339(text)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return parse_rfc3339(text)
+    else:
+        try:
+            number = float(value)
+        except OverflowError as err:
+            raise TimeError(f"time outside the years 1..9999 (UTC): {value!r}") from err
+    if not in_range(number):  # also inf and nan: `--until inf` would become the store's clock
+        raise TimeError(f"time outside the years 1..9999 (UTC): {value!r} (epoch seconds)")
+    return number
 
 
 def format_time(epoch: float) -> str:
-    """Epoch seconds -> `2026-01-01T10:00:00Z` (fractions kept to the millisecond when present)."""
+    """Epoch seconds -> `2026-01-01T10:00:00Z` (fractions kept to the millisecond when present).
+
+    Raises TimeError outside years 1..9999 (the engine refuses such times where they come in)."""
+    if not MIN_EPOCH <= epoch <= MAX_EPOCH:
+        raise TimeError(f"time outside the years 1..9999 (UTC): {epoch!r} (epoch seconds)")
     whole = int(epoch // 1)
     day, second = divmod(whole, 86400)
     prefix = _DAY_PREFIXES.get(day)

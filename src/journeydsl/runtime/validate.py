@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from journeydsl.runtime.expr import INT_MAX, INT_MIN
 from journeydsl.runtime.plan import Plan
-from journeydsl.runtime.timeparse import TimeError, parse_rfc3339
+from journeydsl.runtime.timeparse import TimeError, in_range, parse_rfc3339
 
 Check = Callable[[Any], bool]
 FieldRule = tuple[str, Check, bool, str]
@@ -21,9 +22,16 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_number_in_range(value: Any) -> bool:
+    """A JSON number that records can carry: an integer of at most 64 bits, a finite float."""
+    if type(value) is int:
+        return INT_MIN <= value <= INT_MAX
+    return type(value) is float and value - value == 0.0  # inf - inf and nan - nan are nan
+
+
 def _is_timestamp(value: Any) -> bool:
     if is_number(value):
-        return True
+        return in_range(value)  # epoch seconds inside years 1..9999 (1e300 would break every `at` it reached)
     if not isinstance(value, str):
         return False
     try:
@@ -39,7 +47,7 @@ def type_check(spec: dict[str, Any]) -> Check:
     if name == "string":
         return lambda value: isinstance(value, str)
     if name in ("number", "duration"):
-        return is_number
+        return _is_number_in_range
     if name == "bool":
         return lambda value: isinstance(value, bool)
     if name == "timestamp":
@@ -66,10 +74,10 @@ def type_text(spec: dict[str, Any]) -> str:
 # most fields are settled by one `type(value) in ...`; any other value goes through the full check.
 _PLAIN: dict[str, frozenset[type]] = {
     "string": frozenset({str}),
-    "number": frozenset({int, float}),
-    "duration": frozenset({int, float}),
+    # Floats decoded from JSON are finite; integers and timestamps get the full check (their range).
+    "number": frozenset({float}),
+    "duration": frozenset({float}),
     "bool": frozenset({bool}),
-    "timestamp": frozenset({int, float}),  # strings are parsed (and converted) instead
 }
 _NONE: frozenset[type] = frozenset()
 
