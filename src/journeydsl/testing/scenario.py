@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node
 
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import DURATION_UNITS, Span
+from journeydsl.runtime.timeparse import TimeError, parse_rfc3339
 from journeydsl.testing.yamlread import (
     ValueReader,
     compose,
@@ -262,22 +263,24 @@ class _Parser:
         moment: dt.datetime | None = None
         if isinstance(raw, str):
             try:
-                moment = dt.datetime.fromisoformat(raw.strip())
-            except ValueError:
-                moment = None
+                # The runtime's reading of a time: RFC 3339 only, years 1..9999 (no week dates, no bare dates).
+                moment = dt.datetime.fromtimestamp(parse_rfc3339(raw.strip()), dt.UTC)
+            except TimeError as err:
+                if "without a time zone" not in str(err):
+                    moment = None
+                else:
+                    self.error(
+                        node,
+                        f"{what} `{raw}` has no UTC offset",
+                        "end it with Z or an offset such as +01:00",
+                        codes.SCENARIO_BAD_VALUE,
+                    )
+                    return None
         if moment is None:
             self.error(
                 node,
                 f"{what} `{raw if raw is not None else kind_of(node)}` is not an RFC 3339 time",
                 "write it like 2026-01-01T10:00:00Z",
-                codes.SCENARIO_BAD_VALUE,
-            )
-            return None
-        if moment.tzinfo is None:
-            self.error(
-                node,
-                f"{what} `{raw}` has no UTC offset",
-                "end it with Z or an offset such as +01:00",
                 codes.SCENARIO_BAD_VALUE,
             )
             return None
