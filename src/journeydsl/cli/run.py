@@ -17,14 +17,24 @@ import click
 from journeydsl.runtime.jsonio import DecodeError, dumps, dumps_lines, loads
 
 
-def _write_dead(sink: IO[bytes] | None, line: int, reason: str, event: Any, raw: bytes | None = None) -> None:
+def _write_dead(
+    sink: IO[bytes] | None, line: int, reason: str, event: Any, raw: bytes | None = None, source: bytes = b""
+) -> None:
+    """One dead letter: the decoded event, or the raw line when there is none or the event cannot be encoded
+    again (nesting deeper than the encoder writes)."""
     entry: dict[str, Any] = {"line": line, "reason": reason}
+    if raw is None:
+        entry["event"] = event
+        try:
+            encoded = dumps(entry)
+        except (TypeError, ValueError):
+            del entry["event"]
+            raw = source
     if raw is not None:
         entry["raw"] = raw.decode("utf-8", "replace").rstrip("\n")
-    else:
-        entry["event"] = event
+        encoded = dumps(entry)
     if sink is not None:
-        sink.write(dumps(entry) + b"\n")
+        sink.write(encoded + b"\n")
     else:
         click.echo(f"line {line}: dead letter: {reason}", err=True)
 
@@ -205,7 +215,7 @@ def run_command(
                 if dead_letters:
                     for dead in dead_letters:
                         counts.dead += 1
-                        _write_dead(dead_sink, number, dead["reason"], dead["event"])
+                        _write_dead(dead_sink, number, dead["reason"], dead["event"], source=line)
                     dead_letters.clear()
                 if durable:
                     deliver()

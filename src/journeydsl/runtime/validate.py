@@ -132,14 +132,23 @@ class Validator:
         return None
 
     def profile_patch(self, patch: dict[str, Any]) -> str | None:
+        """Check and convert `patch` in place, dropping the fields the schema does not declare (no journey can
+        read them, and a store would keep whatever came: megabytes, or nesting no encoder writes)."""
         plain = self._profile_plain
+        undeclared = None
         for name, value in patch.items():
-            types = plain.get(name)  # None: a field the schema does not declare, kept as it is
-            if types is None or value is None or type(value) in types:
+            types = plain.get(name)
+            if types is None:
+                undeclared = [name] if undeclared is None else [*undeclared, name]
+                continue
+            if value is None or type(value) in types:
                 continue
             reason = self._profile_field(patch, name, value)
             if reason is not None:
                 return reason
+        if undeclared is not None:
+            for name in undeclared:
+                del patch[name]
         return None
 
     def _profile_field(self, patch: dict[str, Any], name: str, value: Any) -> str | None:
