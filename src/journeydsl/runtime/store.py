@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from journeydsl.runtime.jsonio import dumps_lines
 from journeydsl.runtime.timeparse import format_time
@@ -31,6 +31,16 @@ def transition_dict(row: Transition | tuple[Any, ...]) -> dict[str, Any]:
 
 class StoreError(Exception):
     """A store URL that cannot be opened, or a store file that is not a journeydsl store."""
+
+
+class StoreBusyError(StoreError):
+    """The store is owned by another process (one writer at a time: store_sqlite.StoreLock), and the opener asked
+    to write to it."""
+
+
+# How a durable store is opened: "write" owns it (fails, or waits, while another process does); "read" never owns
+# it (a consistent snapshot that refuses to commit); "auto" owns it when it is free and reads it otherwise.
+OpenMode = Literal["auto", "write", "read"]
 
 
 class Store(ABC):
@@ -104,17 +114,26 @@ class Store(ABC):
     def close(self) -> None:
         self.flush()
 
+    def abandon(self) -> None:  # noqa: B027 - a store that commits nothing (memory://) has nothing to drop
+        """Stop using the store without committing what is pending (a run that must stop at once, e.g. when its
+        records could not be written): the next run redoes that work, since its event ids were not committed."""
 
-def open_store(url: str | Store, batch: int | None = None) -> Store:
-    """`memory://` or `sqlite:///PATH[?batch=N&synchronous=full]`, or an already open Store."""
+
+def open_store(url: str | Store, batch: int | None = None, *, mode: OpenMode = "auto", wait: float = 0.0) -> Store:
+    """`memory://` or `sqlite:///PATH[?batch=N&synchronous=normal|full]`, or an already open Store.
+
+    `mode` and `wait` apply to a durable store: see `OpenMode`; with mode "write", `wait` is how many seconds to
+    wait for another process to release the store (`math.inf`: without bound) before raising StoreBusyError."""
     if isinstance(url, Store):
         return url
     if url == "memory://" or url == "memory:":
         from journeydsl.runtime.store_memory import MemoryStore
 
         return MemoryStore()
-    if url.startswith("sqlite://"):
+    if url.startswith("memory:"):
+        raise StoreError(f"invalid store URL {url!r}: memory:// takes no path and no parameters")
+    if url.startswith("sqlite:"):
         from journeydsl.runtime.store_sqlite import SqliteStore
 
-        return SqliteStore.from_url(url, batch=batch)
+        return SqliteStore.from_url(url, batch=batch, mode=mode, wait=wait)
     raise StoreError(f"unknown store URL {url!r}: use memory:// or sqlite:///PATH")

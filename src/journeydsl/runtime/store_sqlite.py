@@ -24,19 +24,37 @@ page of it), cost far more than the encoding. So:
   delivery hands the encoded lines out without encoding the records again (`take_deliverable_lines`).
 A store file written with one row per item (tables `customers`, `profiles`, `seen`, `outbox`,
 `transitions`) is converted on open, in one transaction.
+
+One process owns a store at a time (`StoreLock`): the state is read into memory on open and written back from
+memory, so two writers would overwrite each other (one's compaction deletes the other's customers). The owner
+holds an exclusive `flock` on the sidecar file `PATH.lock` from before it reads the store until its connection is
+closed; the kernel drops the lock when the process dies, however it dies. A copy opened while another process
+owns the store reads one consistent snapshot (WAL readers do not block the writer) and refuses to commit.
+
+Everything read is checked for the shapes the engine relies on (`_customer_problem`, ...): a damaged store is
+refused with a StoreError naming the file, the table and what is wrong, never half used.
 """
 
 from __future__ import annotations
 
 import gc
+import math
+import os
+import socket
 import sqlite3
+import sys
+import time
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote
 
+from journeydsl.runtime import state as S
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
-from journeydsl.runtime.store import Store, StoreError, Transition, transition_dict
+from journeydsl.runtime.store import OpenMode, Store, StoreBusyError, StoreError, Transition, transition_dict
+
+if sys.platform != "win32":
+    import fcntl
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -48,6 +66,7 @@ CREATE TABLE IF NOT EXISTS seen_batches (n INTEGER PRIMARY KEY, ids BLOB NOT NUL
 CREATE TABLE IF NOT EXISTS outbox_batches (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, records BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 """
+TABLES = ("meta", "customer_log", "plans", "seen_batches", "outbox_batches", "transition_batches")
 
 INSERT_LOG = "INSERT INTO customer_log (full, states, profiles) VALUES (?, ?, ?)"
 # The tables of the one-row-per-item layout and their columns: only tables exactly like these are converted (and
@@ -64,6 +83,272 @@ CHUNK = 20_000  # customers per customer_log row
 # least COMPACT_FLOOR bytes, so a small store is not copied at every commit).
 COMPACT_FACTOR = 3
 COMPACT_FLOOR = 1 << 20
+
+URL_PARAMETERS = ("batch", "synchronous")
+SYNCHRONOUS = ("normal", "full")
+
+
+def parse_url(url: str) -> tuple[str, int, str]:
+    """The path, batch and synchronous setting of `sqlite:///PATH[?batch=N&synchronous=normal|full]`.
+
+    Raises StoreError for anything else: a misspelt or repeated parameter, or a value it cannot take, would
+    otherwise be ignored, and the store would run with settings the user did not ask for."""
+    if not url.startswith("sqlite:///"):
+        raise StoreError(f"invalid store URL {url!r}: use sqlite:///PATH (sqlite:////PATH for an absolute path)")
+    path, _, query = url[len("sqlite:///") :].partition("?")
+    if not path:
+        raise StoreError(f"the SQLite store URL {url!r} names no file: use sqlite:///PATH")
+    if "#" in url:
+        raise StoreError(f"invalid store URL {url!r}: a store URL has no #fragment")
+    batch, synchronous = 1, "normal"
+    given: set[str] = set()
+    for item in query.split("&") if query else ():
+        name, equals, value = (unquote(part) if part != "=" else part for part in item.partition("="))
+        if name not in URL_PARAMETERS:
+            raise StoreError(
+                f"invalid store URL {url!r}: unknown parameter {name!r} (known: {', '.join(URL_PARAMETERS)})"
+            )
+        if name in given:
+            raise StoreError(f"invalid store URL {url!r}: {name} is given twice")
+        given.add(name)
+        if name == "batch":
+            if not (equals and value.isascii() and value.isdigit() and 0 < len(value) <= 9 and int(value) >= 1):
+                raise StoreError(f"invalid store URL {url!r}: batch must be a whole number from 1, not {value!r}")
+            batch = int(value)
+        else:
+            if not equals or value.lower() not in SYNCHRONOUS:
+                raise StoreError(
+                    f"invalid store URL {url!r}: synchronous must be {' or '.join(SYNCHRONOUS)}, not {value!r}"
+                )
+            synchronous = value.lower()
+    return path, batch, synchronous
+
+
+# ---------------------------------------------------------------------------------------------- ownership
+
+
+class StoreLock:
+    """Ownership of a store file: an exclusive lock on the sidecar file `PATH.lock`, which also names its owner
+    (pid and host) for the message another process shows.
+
+    `flock` and not SQLite's own locks: those last one transaction, while a store is read into memory on open and
+    written back from memory for as long as it is open. The kernel releases a flock with the last descriptor of the
+    file, so a process that dies, SIGKILL included, never leaves its store locked and there is no stale lock to
+    clean up. The file is never deleted: a process could otherwise lock a file that another then replaced. On a
+    network file system the lock is only as good as the server's locking."""
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._pid = os.getpid()
+
+    @classmethod
+    def acquire(cls, store_path: str, wait: float = 0.0) -> StoreLock:
+        """Own the store at `store_path`, waiting up to `wait` seconds (`math.inf`: without bound) for another owner.
+
+        Raises StoreBusyError while another process owns it, StoreError when the lock file cannot be used."""
+        path = store_path + ".lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as err:
+            raise StoreError(
+                f"cannot open SQLite store {store_path}: its lock file {path}: {err.strerror or err}"
+            ) from err
+        try:
+            # Polled rather than a blocking flock: one code path for a bounded and an unbounded wait, and Ctrl-C
+            # interrupts it at once.
+            deadline = time.monotonic() + wait
+            while not _try_lock(fd):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreBusyError(
+                        f"store sqlite:///{store_path} is in use by another journeydsl process{_owner_of(fd)}"
+                    )
+                time.sleep(min(0.05, remaining))
+        except OSError as err:
+            os.close(fd)
+            raise StoreError(
+                f"cannot open SQLite store {store_path}: cannot lock {path}: {err.strerror or err}"
+            ) from err
+        except BaseException:
+            os.close(fd)
+            raise
+        _write_owner(fd)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        if os.getpid() == self._pid:  # not in a forked child, which shares the lock with its parent
+            try:
+                os.ftruncate(fd, 0)  # no owner from now on
+            except OSError:
+                pass
+        os.close(fd)
+
+    def __del__(self) -> None:
+        # A store dropped without close(): its connection is gone, so nothing can write, and the lock must go too.
+        try:
+            self.release()
+        except Exception:  # at interpreter exit `os` may already be torn down
+            pass
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock without blocking; False while another process holds it."""
+    if sys.platform == "win32":  # pragma: no cover - msvcrt locks are mandatory: others cannot read the owner
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _write_owner(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, dumps({"pid": os.getpid(), "host": socket.gethostname()}) + b"\n")
+    except OSError:
+        pass  # only the message of another process loses the owner's name; the lock is what counts
+
+
+def _owner_of(fd: int) -> str:
+    """` (pid N on host H)` from the lock file, or "" when it does not say (being written, or unreadable)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        owner = loads(os.read(fd, 4096))
+        return f" (pid {int(owner['pid'])} on host {owner['host']})"
+    except (OSError, ValueError, TypeError, KeyError):
+        return ""
+
+
+class _Connection(sqlite3.Connection):
+    """The owner's connection holds the store's lock: closing it (or dropping it) releases the lock, so the lock
+    lasts exactly as long as the one connection allowed to write the store."""
+
+    store_lock: StoreLock | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            lock, self.store_lock = self.store_lock, None
+            if lock is not None:
+                lock.release()
+
+
+# ---------------------------------------------------------------------------------------------- shapes
+
+_NONE = type(None)
+_NUMBER = frozenset({int, float})
+# state.py's instance slots and the types each may hold (bool is not int here: `type(x) is int`).
+_SLOT_TYPES: tuple[tuple[int, str, frozenset[type]], ...] = (
+    (S.JOURNEY, "journey", frozenset({str})),
+    (S.VERSION, "version", frozenset({int})),
+    (S.KEY, "key", frozenset({str, _NONE})),
+    (S.NUMBER, "number", frozenset({int})),
+    (S.ACTIVE, "active", frozenset({int})),
+    (S.STEP, "step", frozenset({int, _NONE})),
+    (S.ENTERED, "entered", _NUMBER),
+    (S.TIMER, "timer", _NUMBER | {_NONE}),
+    (S.SEQ, "seq", frozenset({int})),
+    (S.EVENT, "event", frozenset({dict, _NONE})),
+    (S.VARIANT, "variant", frozenset({str, _NONE})),
+    (S.VARIANTS, "variants", frozenset({dict, _NONE})),
+    (S.GOALS, "goals", frozenset({list, _NONE})),
+    (S.SINCE, "since", _NUMBER),
+)
+# An instance written before the last slot existed is upgraded by the engine (state.upgrade).
+_SIZES = (S.SLOTS - 1, S.SLOTS)
+
+
+def _instance_problem(inst: Any) -> str | None:
+    """What is wrong with a stored instance, or None."""
+    if type(inst) is not list:
+        return f"is {type(inst).__name__}, not a list of {S.SLOTS} slots"
+    size = len(inst)
+    if size not in _SIZES:
+        return f"has {size} slots, not {S.SLOTS}"
+    for index, name, kinds in _SLOT_TYPES:
+        if index < size and type(inst[index]) not in kinds:
+            return f"has {type(inst[index]).__name__} in slot {index} ({name})"
+    if inst[S.ACTIVE] not in (0, 1):
+        return f"has {inst[S.ACTIVE]!r} in slot {S.ACTIVE} (active), not 0 or 1"
+    variants, goals = inst[S.VARIANTS], inst[S.GOALS]
+    if variants and not all(type(value) is str for value in variants.values()):
+        return f"has a variant in slot {S.VARIANTS} (variants) that is not text"
+    if goals and not all(type(goal) is str for goal in goals):
+        return f"has a goal in slot {S.GOALS} (goals) that is not text"
+    return None
+
+
+def _customer_problem(instances: Any, caps: Any) -> str | None:
+    """What is wrong with a customer's instances ({slot: instance}) and cap counts ({cap: [times]}), or None."""
+    if type(instances) is not dict:
+        return f"has instances of type {type(instances).__name__}, not an object"
+    if type(caps) is not dict:
+        return f"has cap counts of type {type(caps).__name__}, not an object"
+    for slot, inst in instances.items():
+        problem = _instance_problem(inst)
+        if problem is not None:
+            return f"has an instance {slot!r} that {problem}"
+    for cap, times in caps.items():
+        if type(times) is not list or not all(type(at) in _NUMBER for at in times):
+            return f"has cap counts {cap!r} that are not a list of times"
+    return None
+
+
+def _states_problem(states: Any) -> str | None:
+    """What is wrong with a customer_log row's states ({customer: [instances, cap counts]}), or None."""
+    if type(states) is not dict:
+        return f"holds states of type {type(states).__name__}, not an object"
+    for customer_id, value in states.items():
+        if type(value) is not list or len(value) != 2:
+            return f"holds customer {customer_id!r} whose state is not [instances, cap counts]"
+        problem = _customer_problem(value[0], value[1])
+        if problem is not None:
+            return f"holds customer {customer_id!r} that {problem}"
+    return None
+
+
+def _profiles_problem(profiles: Any) -> str | None:
+    if type(profiles) is not dict:
+        return f"holds profiles of type {type(profiles).__name__}, not an object"
+    for customer_id, profile in profiles.items():
+        if type(profile) is not dict:
+            return f"holds customer {customer_id!r} whose profile is {type(profile).__name__}, not an object"
+    return None
+
+
+# transition rows: journey, version, customer_id, instance, from_step, to_step, at, via (store.TRANSITION_FIELDS)
+_TRANSITION_TYPES = (
+    frozenset({str}),
+    frozenset({int}),
+    frozenset({str}),
+    frozenset({str}),
+    frozenset({str, _NONE}),
+    frozenset({str}),
+    _NUMBER,
+    frozenset({str, _NONE}),
+)
+
+
+def _transition_ok(row: Any) -> bool:
+    return (
+        type(row) is list
+        and len(row) == 8
+        and all(type(value) in kinds for value, kinds in zip(row, _TRANSITION_TYPES, strict=True))
+    )
 
 
 def _log_rows(
@@ -89,29 +374,33 @@ def _lines(data: bytes) -> list[bytes]:
 class SqliteStore(Store):
     durable = True
 
-    def __init__(self, path: str, batch: int = 1, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, path: str, batch: int = 1, synchronous: str = "NORMAL", mode: OpenMode = "auto", wait: float = 0.0
+    ) -> None:
+        """`mode` and `wait` as in `store.open_store`. A copy that does not own the store reads one consistent
+        snapshot of it and raises StoreError on anything that would write (a commit, a delivery, new plans)."""
         super().__init__()
         self.path = path
         self.batch = max(1, int(batch))
+        # Why this copy may not write (another process owns the store, or it was opened to read), or None.
+        self._read_only: str | None = f"store sqlite:///{path} was opened read-only" if mode == "read" else None
+        lock: StoreLock | None = None
         try:
-            if path != ":memory:":
+            if mode != "read" and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            # Only a new file takes a page size (it must come before WAL is set). Batched commits append a few
-            # large rows: 16 KiB pages write them in fewer, larger pieces (about 15% less store time at
-            # batch=1000); a commit per event writes whole pages for a few small rows, where SQLite's 4 KiB
-            # default costs less (about 15% less at batch=1).
-            self._db.execute(f"PRAGMA page_size={16384 if self.batch >= 100 else 4096}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
-            # A larger page cache (64 MB) and fewer, larger WAL checkpoints (about every 40 MB written) cut the
-            # time spent copying pages back into the database.
-            self._db.execute("PRAGMA cache_size=-65536")
-            page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
-            self._db.execute(f"PRAGMA wal_autocheckpoint={(40 << 20) // page_size}")
-            self._db.execute("PRAGMA temp_store=MEMORY")
-            self._db.executescript(SCHEMA)
-            self._convert_legacy()
+                try:
+                    lock = StoreLock.acquire(path, wait if mode == "write" else 0.0)
+                except StoreBusyError as busy:
+                    if mode == "write":
+                        raise
+                    self._read_only = str(busy)
+            if self._read_only is None:
+                db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Connection)
+                self._db: sqlite3.Connection = db
+                db.store_lock, lock = lock, None  # from here closing the connection releases the lock
+                self._open_to_write(synchronous)
+            else:
+                self._open_to_read()
             # Reading the state builds millions of small dicts and lists with no reference cycles: the collector
             # would re-scan them again and again (it doubled the time to open the example workload's store).
             collecting = gc.isenabled()
@@ -122,11 +411,21 @@ class SqliteStore(Store):
                 if collecting:
                     gc.enable()
         except BaseException as err:
+            if lock is not None:
+                lock.release()
             if hasattr(self, "_db"):
                 self._db.close()
+            if isinstance(err, StoreError):
+                raise
             # ValueError: a value in the file that is not JSON (a damaged file, or not a store's)
             if isinstance(err, (sqlite3.DatabaseError, ValueError)):
                 raise StoreError(f"cannot open SQLite store {path}: {err}") from err
+            if isinstance(err, OSError):  # the store's folder cannot be made
+                raise StoreError(f"cannot open SQLite store {path}: {err.strerror or err}") from err
+            # Every shape is checked while loading; should one slip through, the store is still refused cleanly.
+            if isinstance(err, (TypeError, KeyError, IndexError, AttributeError)):
+                reason = f"unexpected content ({type(err).__name__}: {err})"
+                raise StoreError(f"cannot open SQLite store {path}: {reason}") from err
             raise
         self._dirty: set[str] = set()
         self._dirty_profiles: set[str] = set()
@@ -136,60 +435,129 @@ class SqliteStore(Store):
         self._units = 0
 
     @classmethod
-    def from_url(cls, url: str, batch: int | None = None) -> SqliteStore:
-        parts = urlsplit(url)
-        # sqlite:///rel/path -> "rel/path"; sqlite:////abs/path -> "/abs/path"
-        path = url[len("sqlite:///") :].split("?", 1)[0] if url.startswith("sqlite:///") else parts.path
-        if not path:
-            raise StoreError(f"the SQLite store URL {url!r} names no file: use sqlite:///PATH")
-        query = parse_qs(parts.query)
-        if batch is None:
-            batch = int(query.get("batch", ["1"])[0])
-        return cls(path, batch=batch, synchronous=query.get("synchronous", ["normal"])[0])
+    def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> SqliteStore:
+        path, url_batch, synchronous = parse_url(url)
+        return cls(path, batch=url_batch if batch is None else batch, synchronous=synchronous, mode=mode, wait=wait)
 
-    def _convert_legacy(self) -> None:
-        """Move the rows of a store written with one row per customer, profile, seen id, record and transition
-        into the log tables, in one transaction (a crash during it leaves the old layout, converted next time)."""
+    @property
+    def read_only(self) -> bool:
+        """True for a copy that may not write: another process owned the store when it was opened, or mode "read"."""
+        return self._read_only is not None
+
+    def _open_to_write(self, synchronous: str) -> None:
         db = self._db
-        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # Only a new file takes a page size (it must come before WAL is set). Batched commits append a few
+        # large rows: 16 KiB pages write them in fewer, larger pieces (about 15% less store time at
+        # batch=1000); a commit per event writes whole pages for a few small rows, where SQLite's 4 KiB
+        # default costs less (about 15% less at batch=1).
+        db.execute(f"PRAGMA page_size={16384 if self.batch >= 100 else 4096}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
+        # A larger page cache (64 MB) and fewer, larger WAL checkpoints (about every 40 MB written) cut the
+        # time spent copying pages back into the database.
+        db.execute("PRAGMA cache_size=-65536")
+        page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+        db.execute(f"PRAGMA wal_autocheckpoint={(40 << 20) // page_size}")
+        db.execute("PRAGMA temp_store=MEMORY")
+        names = self._table_names()
         legacy = [name for name in LEGACY_TABLES if name in names]
-        if not legacy:
-            return
+        # Checked before anything is created: a database that is not a store is refused, not altered.
         for name in legacy:
             columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
             if columns != LEGACY_TABLES[name]:
                 raise StoreError(f"{self.path} is not a journeydsl store: its table {name} has columns {columns}")
+        if names and "meta" not in names and not legacy:
+            raise StoreError(f"{self.path} is not a journeydsl store: it holds the tables {', '.join(sorted(names))}")
+        db.executescript(SCHEMA)
+        if legacy:
+            self._convert_legacy(legacy)
+
+    def _open_to_read(self) -> None:
+        if not Path(self.path).is_file():  # connecting would create an empty database
+            raise StoreError(f"no store at {self.path}")
+        db = self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA query_only=ON")  # whatever happens, this connection cannot write
+        names = self._table_names()
+        if any(name in names for name in LEGACY_TABLES):
+            raise StoreError(
+                f"{self._read_only}, and it is in the layout of an older journeydsl, which only its owner converts"
+            )
+        missing = [name for name in TABLES if name not in names]
+        if missing:
+            raise StoreError(f"{self.path} is not a journeydsl store: it has no table {', '.join(missing)}")
+        # Everything this copy reads comes from one snapshot, while the owner goes on writing (WAL).
+        db.execute("BEGIN")
+
+    def _table_names(self) -> set[str]:
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row[0]) for row in rows if not str(row[0]).startswith("sqlite_")}
+
+    def _damaged(self, where: str, what: str, verb: str = "open") -> StoreError:
+        return StoreError(f"cannot {verb} SQLite store {self.path}: {where} {what}")
+
+    def _json(self, data: Any, where: str, verb: str = "open") -> Any:
+        if type(data) is not bytes and type(data) is not str:
+            raise self._damaged(where, f"holds {type(data).__name__}, not JSON", verb)
+        try:
+            return loads(data)
+        except ValueError as err:
+            raise self._damaged(where, f"is not JSON ({err})", verb) from err
+
+    def _convert_legacy(self, legacy: list[str]) -> None:
+        """Move the rows of a store written with one row per customer, profile, seen id, record and transition
+        into the log tables, in one transaction (a crash during it leaves the old layout, converted next time)."""
+        db = self._db
         db.execute("BEGIN")
         try:
             customers: dict[str, dict[str, Any]] = {}
             if "customers" in legacy:
                 for customer_id, state in db.execute("SELECT id, state FROM customers"):
-                    decoded = loads(state)
-                    if isinstance(decoded, dict):  # {"i": instances, "c": cap counts}
+                    where = f"customers row {customer_id!r}"
+                    decoded = self._json(state, where)
+                    if type(decoded) is dict and "i" in decoded and "c" in decoded:  # {"i": instances, "c": caps}
                         decoded = [decoded["i"], decoded["c"]]
+                    if type(customer_id) is not str or type(decoded) is not list or len(decoded) != 2:
+                        raise self._damaged(where, "is not a customer state")
+                    problem = _customer_problem(decoded[0], decoded[1])
+                    if problem is not None:
+                        raise self._damaged(where, problem)
                     customers[customer_id] = {"p": {}, "i": decoded[0], "c": decoded[1]}
             if "profiles" in legacy:
                 for customer_id, profile in db.execute("SELECT id, profile FROM profiles"):
-                    customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})["p"] = loads(profile)
+                    where = f"profiles row {customer_id!r}"
+                    decoded = self._json(profile, where)
+                    if type(customer_id) is not str or type(decoded) is not dict:
+                        raise self._damaged(where, "is not a customer profile")
+                    customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})["p"] = decoded
             if customers:
                 db.executemany(INSERT_LOG, _log_rows(customers, customers, customers, 1))
             if "seen" in legacy:
                 ids = [row[0] for row in db.execute("SELECT id FROM seen")]
+                if not all(type(event_id) is str for event_id in ids):
+                    raise self._damaged("table seen", "holds an event id that is not text")
                 if ids:
                     db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(ids),))
             if "outbox" in legacy:
-                rows = db.execute("SELECT seq, record FROM outbox ORDER BY seq").fetchall()
-                # Sequence numbers were handed out one by one from 1, so each row is its own batch of one: that
-                # keeps every number as it was (the delivered mark counts them).
-                db.executemany(
-                    "INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)",
-                    [(seq, seq, bytes(record) + b"\n") for seq, record in rows],
-                )
+                batches = []
+                for seq, record in db.execute("SELECT seq, record FROM outbox ORDER BY seq"):
+                    data = record.encode() if type(record) is str else record
+                    if (
+                        type(data) is not bytes
+                        or b"\n" in data
+                        or type(self._json(data, f"outbox row {seq}")) is not dict
+                    ):
+                        raise self._damaged(f"outbox row {seq}", "is not one action record")
+                    # Sequence numbers were handed out one by one from 1, so each row is its own batch of one: that
+                    # keeps every number as it was (the delivered mark counts them).
+                    batches.append((seq, seq, data + b"\n"))
+                db.executemany("INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)", batches)
             if "transitions" in legacy:
                 rows = db.execute(
                     "SELECT journey, version, customer_id, instance, from_step, to_step, at, via FROM transitions"
                     " ORDER BY seq"
                 ).fetchall()
+                if not all(_transition_ok(list(row)) for row in rows):
+                    raise self._damaged("table transitions", "holds a row of the wrong types")
                 if rows:
                     db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(rows),))
             for name in legacy:
@@ -205,33 +573,57 @@ class SqliteStore(Store):
         customers = self.customers
         self._log_bytes = 0  # bytes of customer_log, compared with the last full copy's
         self._copy_bytes = 0
-        for states, profiles, full in db.execute("SELECT states, profiles, full FROM customer_log ORDER BY n"):
+        for n, states, profiles, full in db.execute("SELECT n, states, profiles, full FROM customer_log ORDER BY n"):
+            where = f"customer_log row {n}"
+            if full != 0 and full != 1:
+                raise self._damaged(where, f"has {full!r} in column full, not 0 or 1")
+            decoded_states, decoded_profiles = self._json(states, where), self._json(profiles, where)
+            problem = _states_problem(decoded_states) or _profiles_problem(decoded_profiles)
+            if problem is not None:
+                raise self._damaged(where, problem)
             self._log_bytes += len(states) + len(profiles)
             if full:  # the rows of the one full copy come first: older rows were deleted with its commit
                 self._copy_bytes += len(states) + len(profiles)
-            for customer_id, (instances, caps) in loads(states).items():
+            for customer_id, (instances, caps) in decoded_states.items():
                 customer = customers.get(customer_id)
                 if customer is None:
                     customers[customer_id] = {"p": {}, "i": instances, "c": caps}
                 else:
                     customer["i"], customer["c"] = instances, caps
-            for customer_id, profile in loads(profiles).items():
+            for customer_id, profile in decoded_profiles.items():
                 customer = customers.get(customer_id)
                 if customer is None:
                     customers[customer_id] = {"p": profile, "i": {}, "c": {}}
                 else:
                     customer["p"] = profile
         seen = self.seen
-        for (ids,) in db.execute("SELECT ids FROM seen_batches"):
-            seen.update(loads(ids))
-        rows = db.execute("SELECT journey, version, plan FROM plans")
-        self._plans = {(str(j), int(v)): loads(plan) for j, v, plan in rows}
+        for n, ids in db.execute("SELECT n, ids FROM seen_batches"):
+            decoded = self._json(ids, f"seen_batches row {n}")
+            if type(decoded) is not list or not {*map(type, decoded)} <= {str}:
+                raise self._damaged(f"seen_batches row {n}", "is not a list of event ids")
+            seen.update(decoded)
+        plans: dict[tuple[str, int], dict[str, Any]] = {}
+        for journey, version, plan in db.execute("SELECT journey, version, plan FROM plans"):
+            where = f"plans row ({journey!r}, {version!r})"
+            decoded = self._json(plan, where)
+            if type(journey) is not str or type(version) is not int or type(decoded) is not dict:
+                raise self._damaged(where, "is not a journey, a version and a plan")
+            plans[(journey, version)] = decoded
+        self._plans = plans
         meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
-        self.clock = float(meta["clock"]) if "clock" in meta else None
-        self._delivered = int(meta.get("delivered", "0"))
+        clock, delivered = meta.get("clock"), meta.get("delivered", "0")
+        try:
+            self.clock = None if clock is None else float(clock)
+            if type(delivered) is not str or not delivered.isascii() or not delivered.isdigit():
+                raise ValueError(delivered)
+            self._delivered = int(delivered)
+        except (TypeError, ValueError):
+            raise self._damaged(
+                "table meta", f"holds a clock {clock!r} or delivered mark {delivered!r} that is not one"
+            ) from None
+        if self.clock is not None and (type(clock) is not str or not math.isfinite(self.clock)):
+            raise self._damaged("table meta", f"holds a clock {clock!r} that is not a time")
         self._delivered_written = self._delivered
-        last = db.execute("SELECT last FROM outbox_batches ORDER BY first DESC LIMIT 1").fetchone()
-        self._seq = int(last[0]) if last else 0
         # Committed before a crash but never delivered: delivered first by the next run. The first batch read is
         # the one holding the record after the delivered mark (it may start before it).
         self._deliverable: list[dict[str, Any]] = []
@@ -239,18 +631,42 @@ class SqliteStore(Store):
         start = db.execute(
             "SELECT coalesce(max(first), 0) FROM outbox_batches WHERE first <= ?", (self._delivered + 1,)
         ).fetchone()[0]
-        for first, data in db.execute(
-            "SELECT first, records FROM outbox_batches WHERE first >= ? ORDER BY first", (start,)
+        self._seq = 0
+        for first, last, data in self._outbox_rows(
+            "SELECT first, last, records FROM outbox_batches WHERE first >= ? ORDER BY first", (start,), "open"
         ):
             lines = _lines(data)[max(0, self._delivered + 1 - first) :]
             if lines:
-                self._deliverable.extend(loads(line) for line in lines)
+                records = [self._json(line, f"outbox_batches row {first}") for line in lines]
+                if not all(type(record) is dict for record in records):
+                    raise self._damaged(f"outbox_batches row {first}", "holds a line that is not an action record")
+                self._deliverable.extend(records)
                 self._deliverable_lines.append(b"\n".join(lines) + b"\n")
+            self._seq = last
+        if self._delivered > self._seq:
+            raise self._damaged("table meta", f"marks {self._delivered} records delivered of {self._seq}")
         self._deliverable_upto = self._seq
+
+    def _outbox_rows(self, query: str, parameters: tuple[Any, ...], verb: str) -> Iterator[tuple[int, int, bytes]]:
+        """The outbox rows of `query` (first, last, records), checked: numbered on from the row before, and holding
+        one line per number."""
+        previous: int | None = None
+        for first, last, data in self._db.execute(query, parameters):
+            where = f"outbox_batches row {first}"
+            if type(first) is not int or type(last) is not int or type(data) is not bytes:
+                raise self._damaged(where, "does not hold numbers and JSON Lines", verb)
+            if last < first or (previous is not None and first != previous + 1):
+                raise self._damaged(where, f"numbers records {first} to {last} after record {previous}", verb)
+            if data.count(b"\n") != last - first + 1 or not data.endswith(b"\n"):
+                raise self._damaged(where, f"does not hold the {last - first + 1} records it numbers", verb)
+            previous = last
+            yield first, last, data
 
     def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
         fresh = {key: plan for key, plan in plans.items() if key not in self._plans}
         if fresh:
+            if self._read_only is not None:
+                raise StoreError(f"{self._read_only}: this copy cannot record the plans of a new bundle")
             with self._db:  # its own small transaction, before any event
                 self._db.execute("BEGIN")
                 self._db.executemany(
@@ -281,6 +697,16 @@ class SqliteStore(Store):
         if self._units >= self.batch:
             self.flush()
 
+    def _pending(self) -> bool:
+        return bool(
+            self._dirty
+            or self._dirty_profiles
+            or self._new_seen
+            or self._new_records
+            or self._new_transitions
+            or self._delivered != self._delivered_written
+        )
+
     def flush(self, compact: bool = False) -> None:
         """Commit what is pending; with `compact`, write the customer log as one full copy in the same commit."""
         self._units = 0
@@ -290,6 +716,10 @@ class SqliteStore(Store):
             self._delivered == self._delivered_written
         ):
             return
+        if self._read_only is not None:
+            if not self._pending():  # compact on a copy that changed nothing: there is nothing to write
+                return
+            raise StoreError(f"{self._read_only}: this copy cannot commit its changes")
         db = self._db
         customers = self.customers
         lines = dumps_lines(records) if records else b""
@@ -350,9 +780,15 @@ class SqliteStore(Store):
         return self.take_deliverable_lines()[0]
 
     def take_deliverable_lines(self) -> tuple[list[dict[str, Any]], bytes]:
-        """As `take_deliverable`, with the records' JSON Lines as committed to the outbox (no second encoding)."""
+        """As `take_deliverable`, with the records' JSON Lines as committed to the outbox (no second encoding).
+
+        The records count as delivered in memory at once, but the mark reaches the file only with the next
+        commit: a caller that cannot pass them on must `abandon()` the store, and the next run hands them out
+        again."""
         if not self._deliverable:
             return [], b""
+        if self._read_only is not None:  # the owner delivers them; handing them out here would print them twice
+            raise StoreError(f"{self._read_only}: this copy cannot deliver records")
         fresh, lines = self._deliverable, self._deliverable_lines
         self._deliverable, self._deliverable_lines = [], []
         self._delivered = self._deliverable_upto
@@ -361,17 +797,46 @@ class SqliteStore(Store):
     # ---- analytics
     def transitions(self) -> Iterator[dict[str, Any]]:
         self.flush()
-        batches = self._db.execute("SELECT rows FROM transition_batches ORDER BY n")
-        return (transition_dict(row) for (data,) in batches for row in loads(data))
+        return self._transitions()
+
+    def _transitions(self) -> Iterator[dict[str, Any]]:
+        for n, data in self._db.execute("SELECT n, rows FROM transition_batches ORDER BY n"):
+            rows = self._json(data, f"transition_batches row {n}", "read")
+            if type(rows) is not list or not all(_transition_ok(row) for row in rows):
+                raise self._damaged(f"transition_batches row {n}", "is not a list of transitions", "read")
+            for row in rows:
+                yield transition_dict(row)
 
     def actions(self) -> Iterator[dict[str, Any]]:
         self.flush()
-        batches = self._db.execute("SELECT records FROM outbox_batches ORDER BY first")
-        return (loads(line) for (data,) in batches for line in _lines(data))
+        return self._actions()
+
+    def _actions(self) -> Iterator[dict[str, Any]]:
+        query = "SELECT first, last, records FROM outbox_batches ORDER BY first"
+        for first, _, data in self._outbox_rows(query, (), "read"):
+            for line in _lines(data):
+                record = self._json(line, f"outbox_batches row {first}", "read")
+                if type(record) is not dict:
+                    raise self._damaged(
+                        f"outbox_batches row {first}", "holds a line that is not an action record", "read"
+                    )
+                yield record
 
     def close(self) -> None:
+        if self._read_only is not None:
+            pending = self._pending()
+            self._db.close()
+            if pending:
+                raise StoreError(f"{self._read_only}: this copy cannot commit its changes, which are dropped")
+            return
         # The next open decodes the whole log, and decoding costs several times what encoding does: when the
         # changes since the last full copy outweigh it, leave one full copy behind.
         grown = self._log_bytes - self._copy_bytes > max(self._copy_bytes, COMPACT_FLOOR)
-        self.flush(compact=grown)
+        try:
+            self.flush(compact=grown)
+        finally:
+            self._db.close()
+
+    def abandon(self) -> None:
+        """Close without committing: the pending work is dropped, and its events are redone by the next run."""
         self._db.close()
