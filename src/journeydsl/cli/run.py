@@ -3,18 +3,99 @@
 With a durable store the records come from the outbox: printed once committed, then marked
 delivered (the mark is written with the next commit), so a run restarted after a crash first prints
 what was committed but not yet delivered, and then skips the events the store has already seen.
+A write to standard output that fails stops the run before that commit (`_write_all`), so the
+records it held are printed again by the next run. One process at a time owns a SQLite store:
+another `run` on it fails at once, or waits with `--wait`.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from journeydsl.runtime.jsonio import DecodeError, dumps, dumps_lines, loads
+
+if TYPE_CHECKING:
+    from journeydsl.runtime.store import Store
+
+
+class _OutputError(Exception):
+    """Records could not be written to standard output (the message says why)."""
+
+
+def _stdout() -> IO[bytes]:
+    """Where the records go (a function, so a test can hand the command a stream that fails)."""
+    if sys.stdout is None:  # started with standard output closed
+        raise _OutputError("standard output is closed")
+    return sys.stdout.buffer
+
+
+def _write_all(out: IO[bytes], data: bytes) -> None:
+    """Write all of `data` or raise _OutputError. Under `python -u` (or PYTHONUNBUFFERED) `sys.stdout.buffer` is a
+    raw FileIO, whose write may take only part of the bytes (a full disk, a signal): the rest is written again, and
+    a write that takes nothing, or fails, stops the run, so no record counts as delivered that was not written."""
+    try:
+        written = out.write(data)
+        if written == len(data):
+            return
+        view = memoryview(data)
+        while True:
+            if written is None:
+                raise _OutputError("standard output is non-blocking and would block")
+            if written <= 0:
+                raise _OutputError("no bytes were written")
+            view = view[written:]
+            if not view:
+                return
+            written = out.write(view)
+    except OSError as err:
+        raise _OutputError(err.strerror or str(err)) from err
+
+
+def _flush(out: IO[bytes]) -> None:
+    try:
+        out.flush()
+    except OSError as err:
+        raise _OutputError(err.strerror or str(err)) from err
+
+
+def _drop_unwritten_output() -> None:
+    """After a failed write, what is left in stdout's buffer would be written again at exit and fail again (Python
+    then prints "Exception ignored" and exits with 120): point the descriptor at the null device instead."""
+    try:
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (AttributeError, OSError, ValueError):  # no real descriptor (a test runner's stream)
+        pass
+
+
+def _open_store(url: str, batch: int | None, wait: bool) -> Store:
+    """The run's store, owned by this process: a SQLite store another process owns raises StoreBusyError, or with
+    `wait` is waited for without bound (a bound, if wanted, is the shell's `timeout`)."""
+    from journeydsl.runtime import MemoryStore, StoreError, open_store
+    from journeydsl.runtime.store import StoreBusyError
+
+    if url in ("memory://", "memory:"):
+        # memory:// keeps nothing once the run ends: print what `process` returns and keep no record log.
+        return MemoryStore(keep_log=False)
+    try:
+        return open_store(url, batch=batch, mode="write")
+    except StoreBusyError as err:
+        if not wait:
+            raise
+        click.echo(f"note: {err}; waiting for it to finish", err=True)
+    try:
+        return open_store(url, batch=batch, mode="write", wait=math.inf)
+    except StoreBusyError as err:  # pragma: no cover - an unbounded wait ends with the store or an interrupt
+        raise StoreError(str(err)) from err
 
 
 def _write_dead(
@@ -136,6 +217,12 @@ def _skew_seconds(text: str) -> float | None:
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Events per commit of a durable store.")
 @click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
 @click.option("--summary", is_flag=True, help="Print a summary table to standard error.")
+@click.option(
+    "--wait",
+    "wait_for_store",
+    is_flag=True,
+    help="If another journeydsl process has the SQLite store open, wait until it is done instead of failing.",
+)
 def run_command(
     bundle: Path,
     events_path: Path,
@@ -146,11 +233,13 @@ def run_command(
     batch: int | None,
     public_key: str | None,
     summary: bool,
+    wait_for_store: bool,
 ) -> None:
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
-    from journeydsl.runtime import Engine, EngineError, MemoryStore, Store, StoreError
-    from journeydsl.runtime.bundle import BundleError
+    from journeydsl.runtime import Engine, EngineError, StoreError
+    from journeydsl.runtime.bundle import BundleError, load_bundle
     from journeydsl.runtime.gctune import relax_gc
+    from journeydsl.runtime.store import StoreBusyError
     from journeydsl.runtime.timeparse import TimeError, parse_time
 
     if until is not None:
@@ -159,20 +248,28 @@ def run_command(
         except TimeError as err:
             raise click.BadParameter(str(err), param_hint="--until") from err
     skew = _skew_seconds(max_skew)
-    # memory:// keeps nothing once the run ends: print what `process` returns and keep no record log.
-    store_arg: str | Store = MemoryStore(keep_log=False) if store_url in ("memory://", "memory:") else store_url
     try:
-        engine = Engine.open(bundle, store=store_arg, public_key=public_key, batch=batch, until=until, max_skew=skew)
+        loaded = load_bundle(str(bundle), public_key=public_key)  # before the store: a refused bundle waits for nothing
     except BundleError as err:
         click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
         sys.exit(1)
-    except (EngineError, StoreError) as err:
+    try:
+        store = _open_store(store_url, batch, wait_for_store)
+    except StoreBusyError as err:
+        click.echo(f"error: {err}; wait for it or pass --wait", err=True)
+        sys.exit(1)
+    except StoreError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    try:
+        engine = Engine.open(loaded, store=store, batch=batch, until=until, max_skew=skew)
+        out = _stdout()
+    except (EngineError, StoreError, _OutputError) as err:
+        store.abandon()
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
     relax_gc()
     counts = Summary()
-    out = sys.stdout.buffer
-    store = engine.store
 
     # A durable store marks what it hands out as delivered with its next commit, so its records must
     # reach standard output before that commit: deliver after each event and flush. memory:// keeps
@@ -181,7 +278,7 @@ def run_command(
     pending: list[dict[str, Any]] = []
 
     def write(records: list[dict[str, Any]], lines: bytes | None = None) -> None:
-        out.write(dumps_lines(records) if lines is None else lines)
+        _write_all(out, dumps_lines(records) if lines is None else lines)
         if summary:
             for record in records:
                 counts.add(record)
@@ -191,13 +288,15 @@ def run_command(
             records, lines = store.take_deliverable_lines()  # SQLite hands out the bytes its outbox holds
             if records:
                 write(records, lines)
-                out.flush()
+                _flush(out)
         elif pending:
             write(pending)
             pending.clear()
 
-    dead_sink = dead_path.open("wb") if dead_path is not None else None
+    dead_sink = None
+    closed = False
     try:
+        dead_sink = dead_path.open("wb") if dead_path is not None else None
         deliver()  # committed by an earlier, interrupted run but never delivered
         process = engine.process
         dead_letters = engine.dead_letters
@@ -229,14 +328,31 @@ def run_command(
                 pending += records
         store.flush()
         deliver()
-        out.flush()
+        _flush(out)
+        if dead_sink is not None:
+            dead_sink.close()  # before the last commit, which a failure here then does not make
         engine.close()
+        closed = True
+    except _OutputError as err:
+        _drop_unwritten_output()
+        click.echo(f"error: could not write records to standard output: {err}", err=True)
+        sys.exit(1)
     except StoreError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+    except OSError as err:  # reading the events, writing the dead letters
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
     finally:
-        if dead_sink is not None:
-            dead_sink.close()
+        if not closed:
+            # Nothing more is committed: the delivered mark of records that were handed out but not written stays
+            # where it was, and the events since the last commit are redone by the next run.
+            store.abandon()
+        if dead_sink is not None and not dead_sink.closed:
+            try:
+                dead_sink.close()
+            except OSError:
+                pass  # the run already failed and says why
     if summary:
         for text in counts.lines():
             click.echo(text, err=True)

@@ -251,7 +251,8 @@ class _Connection(sqlite3.Connection):
 
 _NONE = type(None)
 _NUMBER = frozenset({int, float})
-# state.py's instance slots and the types each may hold (bool is not int here: `type(x) is int`).
+# state.py's instance slots and the types each may hold (bool is not int here: `type(x) is int`). The contents of
+# the event, variants and goals are not checked: the engine only copies them into records and compares them.
 _SLOT_TYPES: tuple[tuple[int, str, frozenset[type]], ...] = (
     (S.JOURNEY, "journey", frozenset({str})),
     (S.VERSION, "version", frozenset({int})),
@@ -284,12 +285,34 @@ def _instance_problem(inst: Any) -> str | None:
             return f"has {type(inst[index]).__name__} in slot {index} ({name})"
     if inst[S.ACTIVE] not in (0, 1):
         return f"has {inst[S.ACTIVE]!r} in slot {S.ACTIVE} (active), not 0 or 1"
-    variants, goals = inst[S.VARIANTS], inst[S.GOALS]
-    if variants and not all(type(value) is str for value in variants.values()):
-        return f"has a variant in slot {S.VARIANTS} (variants) that is not text"
-    if goals and not all(type(goal) is str for goal in goals):
-        return f"has a goal in slot {S.GOALS} (goals) that is not text"
     return None
+
+
+def _instance_ok(inst: Any) -> bool:
+    """_instance_problem(inst) is None, fast: it runs for every stored instance on open (slots as in _SLOT_TYPES)."""
+    return (
+        type(inst) is list
+        and len(inst) in _SIZES
+        and type(inst[0]) is str
+        and type(inst[1]) is int
+        and (inst[2] is None or type(inst[2]) is str)
+        and type(inst[3]) is int
+        and type(inst[4]) is int
+        and (inst[4] == 1 or inst[4] == 0)
+        and (inst[5] is None or type(inst[5]) is int)
+        and type(inst[6]) in _NUMBER
+        and (inst[7] is None or type(inst[7]) in _NUMBER)
+        and type(inst[8]) is int
+        and (inst[9] is None or type(inst[9]) is dict)
+        and (inst[10] is None or type(inst[10]) is str)
+        and (inst[11] is None or type(inst[11]) is dict)
+        and (inst[12] is None or type(inst[12]) is list)
+        and (len(inst) < 14 or type(inst[13]) in _NUMBER)
+    )
+
+
+if [index for index, _, _ in _SLOT_TYPES] != list(range(14)):  # pragma: no cover - a guard for state.py's edits
+    raise ImportError("the instance slots of runtime/state.py changed: update the checks in store_sqlite.py")
 
 
 def _customer_problem(instances: Any, caps: Any) -> str | None:
@@ -299,11 +322,10 @@ def _customer_problem(instances: Any, caps: Any) -> str | None:
     if type(caps) is not dict:
         return f"has cap counts of type {type(caps).__name__}, not an object"
     for slot, inst in instances.items():
-        problem = _instance_problem(inst)
-        if problem is not None:
-            return f"has an instance {slot!r} that {problem}"
+        if not _instance_ok(inst):
+            return f"has an instance {slot!r} that {_instance_problem(inst)}"
     for cap, times in caps.items():
-        if type(times) is not list or not all(type(at) in _NUMBER for at in times):
+        if type(times) is not list or not _NUMBER.issuperset(map(type, times)):
             return f"has cap counts {cap!r} that are not a list of times"
     return None
 
@@ -312,12 +334,21 @@ def _states_problem(states: Any) -> str | None:
     """What is wrong with a customer_log row's states ({customer: [instances, cap counts]}), or None."""
     if type(states) is not dict:
         return f"holds states of type {type(states).__name__}, not an object"
+    ok = _instance_ok
     for customer_id, value in states.items():
         if type(value) is not list or len(value) != 2:
             return f"holds customer {customer_id!r} whose state is not [instances, cap counts]"
-        problem = _customer_problem(value[0], value[1])
-        if problem is not None:
-            return f"holds customer {customer_id!r} that {problem}"
+        instances, caps = value
+        # The common case inline (a call per customer costs as much as the checks); the message from the slow path.
+        if type(instances) is dict and type(caps) is dict and all(map(ok, instances.values())):
+            if not caps:
+                continue
+            for times in caps.values():
+                if type(times) is not list or not _NUMBER.issuperset(map(type, times)):
+                    break
+            else:
+                continue
+        return f"holds customer {customer_id!r} that {_customer_problem(instances, caps)}"
     return None
 
 
@@ -369,6 +400,14 @@ def _log_rows(
 def _lines(data: bytes) -> list[bytes]:
     """The JSON Lines of an outbox row (orjson escapes every newline inside a string, so each is one record)."""
     return data.split(b"\n")[:-1]
+
+
+def _reading(path: str, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """`rows`, with an error of SQLite while reading them (a damaged page) raised as a StoreError."""
+    try:
+        yield from rows
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"cannot read SQLite store {path}: {err}") from err
 
 
 class SqliteStore(Store):
@@ -446,6 +485,15 @@ class SqliteStore(Store):
 
     def _open_to_write(self, synchronous: str) -> None:
         db = self._db
+        names = self._table_names()
+        legacy = [name for name in LEGACY_TABLES if name in names]
+        # Checked before anything is set or created: a database that is not a store is refused, not altered.
+        for name in legacy:
+            columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
+            if columns != LEGACY_TABLES[name]:
+                raise StoreError(f"{self.path} is not a journeydsl store: its table {name} has columns {columns}")
+        if names and "meta" not in names and not legacy:
+            raise StoreError(f"{self.path} is not a journeydsl store: it holds the tables {', '.join(sorted(names))}")
         # Only a new file takes a page size (it must come before WAL is set). Batched commits append a few
         # large rows: 16 KiB pages write them in fewer, larger pieces (about 15% less store time at
         # batch=1000); a commit per event writes whole pages for a few small rows, where SQLite's 4 KiB
@@ -459,15 +507,6 @@ class SqliteStore(Store):
         page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
         db.execute(f"PRAGMA wal_autocheckpoint={(40 << 20) // page_size}")
         db.execute("PRAGMA temp_store=MEMORY")
-        names = self._table_names()
-        legacy = [name for name in LEGACY_TABLES if name in names]
-        # Checked before anything is created: a database that is not a store is refused, not altered.
-        for name in legacy:
-            columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
-            if columns != LEGACY_TABLES[name]:
-                raise StoreError(f"{self.path} is not a journeydsl store: its table {name} has columns {columns}")
-        if names and "meta" not in names and not legacy:
-            raise StoreError(f"{self.path} is not a journeydsl store: it holds the tables {', '.join(sorted(names))}")
         db.executescript(SCHEMA)
         if legacy:
             self._convert_legacy(legacy)
@@ -667,12 +706,15 @@ class SqliteStore(Store):
         if fresh:
             if self._read_only is not None:
                 raise StoreError(f"{self._read_only}: this copy cannot record the plans of a new bundle")
-            with self._db:  # its own small transaction, before any event
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO plans (journey, version, plan) VALUES (?, ?, ?)",
-                    [(j, v, dumps(plan)) for (j, v), plan in sorted(fresh.items())],
-                )
+            try:
+                with self._db:  # its own small transaction, before any event
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO plans (journey, version, plan) VALUES (?, ?, ?)",
+                        [(j, v, dumps(plan)) for (j, v), plan in sorted(fresh.items())],
+                    )
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot commit to the SQLite store {self.path}: {err}") from err
             super().record_plans(fresh)
 
     # ---- changes
@@ -797,7 +839,7 @@ class SqliteStore(Store):
     # ---- analytics
     def transitions(self) -> Iterator[dict[str, Any]]:
         self.flush()
-        return self._transitions()
+        return _reading(self.path, self._transitions())
 
     def _transitions(self) -> Iterator[dict[str, Any]]:
         for n, data in self._db.execute("SELECT n, rows FROM transition_batches ORDER BY n"):
@@ -809,7 +851,7 @@ class SqliteStore(Store):
 
     def actions(self) -> Iterator[dict[str, Any]]:
         self.flush()
-        return self._actions()
+        return _reading(self.path, self._actions())
 
     def _actions(self) -> Iterator[dict[str, Any]]:
         query = "SELECT first, last, records FROM outbox_batches ORDER BY first"
