@@ -463,7 +463,7 @@ class SqliteStore(Store):
                 raise StoreError(f"cannot open SQLite store {path}: {err.strerror or err}") from err
             # Every shape is checked while loading; should one slip through, the store is still refused cleanly.
             if isinstance(err, (TypeError, KeyError, IndexError, AttributeError)):
-                reason = f"unexpected content ({type(err).__name__}: {err})"
+                reason = f"damage the checks missed ({type(err).__name__}: {err})"
                 raise StoreError(f"cannot open SQLite store {path}: {reason}") from err
             raise
         self._dirty: set[str] = set()
@@ -651,17 +651,19 @@ class SqliteStore(Store):
         self._plans = plans
         meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
         clock, delivered = meta.get("clock"), meta.get("delivered", "0")
-        try:
-            self.clock = None if clock is None else float(clock)
-            if type(delivered) is not str or not delivered.isascii() or not delivered.isdigit():
-                raise ValueError(delivered)
-            self._delivered = int(delivered)
-        except (TypeError, ValueError):
-            raise self._damaged(
-                "table meta", f"holds a clock {clock!r} or delivered mark {delivered!r} that is not one"
-            ) from None
-        if self.clock is not None and (type(clock) is not str or not math.isfinite(self.clock)):
-            raise self._damaged("table meta", f"holds a clock {clock!r} that is not a time")
+        if clock is None:
+            self.clock = None
+        else:
+            try:
+                self.clock = float(clock) if type(clock) is str else math.nan
+            except ValueError:
+                self.clock = math.nan
+            if not math.isfinite(self.clock):
+                raise self._damaged("table meta", f"holds a clock {clock!r} that is not a time")
+        # Up to 18 digits: a record number SQLite can compare (its integers are 64-bit).
+        if type(delivered) is not str or not delivered.isascii() or not delivered.isdigit() or len(delivered) > 18:
+            raise self._damaged("table meta", f"holds a delivered mark {delivered!r} that is not a record number")
+        self._delivered = int(delivered)
         self._delivered_written = self._delivered
         # Committed before a crash but never delivered: delivered first by the next run. The first batch read is
         # the one holding the record after the delivered mark (it may start before it).

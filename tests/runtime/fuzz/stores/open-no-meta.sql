@@ -1,0 +1,2 @@
+-- our tables but no meta: not a store this version wrote
+DROP TABLE meta;

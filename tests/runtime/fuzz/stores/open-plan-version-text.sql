@@ -1,0 +1,2 @@
+-- a plan whose version is text
+UPDATE plans SET version = 'one';
