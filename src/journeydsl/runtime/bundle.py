@@ -6,8 +6,9 @@ it cannot vouch for: a file whose sha256 differs from the manifest, a missing
 or extra file, a manifest that does not match its revision, a bad signature,
 an unsigned bundle when a public key is given, a format it does not know.
 
-This module imports only the standard library, `cryptography` and (when
-present) `orjson`: nothing from the compiler's front end. The writer in
+This module imports only the standard library, `cryptography`, (when
+present) `orjson` and the runtime's own plan format (plan_schema.py):
+nothing from the compiler's front end. The writer in
 `journeydsl.compile.bundle` imports the format helpers from here, so the two
 sides cannot disagree on canonical JSON, the revision or the gzip header.
 """
@@ -28,6 +29,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from journeydsl.runtime.plan_schema import PlanFormatError, validate_index, validate_plan
 
 try:  # orjson parses plans several times faster; the stdlib is the fallback
     import orjson
@@ -332,8 +335,23 @@ def _plans(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> dict[tupl
             raise BundleError(f"{name}: unsupported plan format (this runtime reads format {FORMAT})")
         if plan.get("journey") != ident or plan.get("version") != version:
             raise BundleError(f"{name}: holds {plan.get('journey')} v{plan.get('version')}, not {ident} v{version}")
+        # Every field the runtime reads, checked here: a bad plan is refused at load, not mid-stream.
+        try:
+            validate_plan(plan)
+        except PlanFormatError as err:
+            raise BundleError(f"{name}: {err}") from None
         plans[(ident, version)] = plan
     return plans
+
+
+def _check_index(index: Any, plans: Mapping[tuple[str, int], Any]) -> None:
+    try:
+        validate_index(index)
+    except PlanFormatError as err:
+        raise BundleError(f"{INDEX}: {err}") from None
+    for journey, version in sorted(index["latest"].items()):
+        if (journey, version) not in plans:
+            raise BundleError(f"{INDEX}: $.latest: names {journey} v{version}, which the bundle holds no plan of")
 
 
 def verify_files(files: Mapping[str, bytes], public_key: str | bytes | Path | None = None) -> Bundle:
@@ -342,8 +360,8 @@ def verify_files(files: Mapping[str, bytes], public_key: str | bytes | Path | No
     _check_files(files, manifest["files"])
     signer = _check_signature(files, public_key)
     index = _json(files, INDEX) if INDEX in files else {"entries": {}, "exits": {}, "goals": {}, "latest": {}}
-    if not isinstance(index, dict) or not all(isinstance(v, dict) for v in index.values()):
-        raise BundleError(f"{INDEX}: not a map of tables (entries, exits, goals, latest)")
+    plans = _plans(files, manifest)
+    _check_index(index, plans)
     templates: dict[str, str] = {}
     for name in sorted(files):
         if name.startswith("templates/"):
@@ -354,7 +372,7 @@ def verify_files(files: Mapping[str, bytes], public_key: str | bytes | Path | No
     return Bundle(
         manifest=manifest,
         index=index,
-        plans=_plans(files, manifest),
+        plans=plans,
         templates=templates,
         files=dict(files),
         signer=signer,
