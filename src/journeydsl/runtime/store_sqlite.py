@@ -149,7 +149,7 @@ class StoreLock:
         Raises StoreBusyError while another process owns it, StoreError when the lock file cannot be used."""
         path = store_path + ".lock"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # not inherited by child processes (PEP 446)
         except OSError as err:
             raise StoreError(
                 f"cannot open SQLite store {store_path}: its lock file {path}: {err.strerror or err}"
