@@ -252,3 +252,47 @@ def _property_bundle(tmp_path: Path) -> Any:
     if not _PROPERTY_BUNDLE:
         _PROPERTY_BUNDLE.append(build_bundle(tmp_path / "property", [JOURNEY]))
     return _PROPERTY_BUNDLE[0]
+
+
+def test_engines_on_one_store_through_the_api_exclude_each_other(tmp_path: Path) -> None:
+    from journeydsl.runtime import StoreError
+
+    bundle = build_bundle(tmp_path / "src", [JOURNEY])
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = Engine.open(bundle, store=url)
+    try:
+        try:
+            Engine.open(bundle, store=url)
+        except StoreError as err:
+            assert "in use" in str(err)
+        else:  # pragma: no cover - the failure this test is for
+            raise AssertionError("a second engine opened a store in use")
+    finally:
+        first.close()
+    Engine.open(bundle, store=url).close()  # free again once the first is closed
+
+
+def test_a_store_from_another_bundle_is_refused_before_any_event(tmp_path: Path) -> None:
+    from journeydsl.runtime import EngineError
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = Engine.open(build_bundle(tmp_path / "a", [JOURNEY]), store=url)
+    engine.process(_event(1, "quote", "c1", "2026-01-01T10:00:00Z", roof=2))
+    engine.advance("2026-01-05T00:00:00Z")  # c1 now waits on `second`, the third step
+    engine.close()
+    shorter = (
+        JOURNEY[: JOURNEY.index("  stage request")]
+        + """  stage request {
+    step hello { send email hello -> fin }
+    step fin { end converted }
+  }
+}
+"""
+    )
+    other = build_bundle(tmp_path / "b", [shorter])
+    try:
+        Engine.open(other, store=url)
+    except EngineError as err:
+        assert "does not belong to this bundle" in str(err)
+    else:  # pragma: no cover
+        raise AssertionError("an instance on a missing step was accepted")

@@ -45,6 +45,8 @@ def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any
         raise SourceError(f"cannot open the store {store_url}: {err}") from err
     try:
         return list(store.transitions()), list(store.actions()), store
+    except StoreError as err:  # a damaged log is found while it is read
+        raise SourceError(str(err)) from err
     finally:
         store.close()
 

@@ -129,6 +129,7 @@ class Engine:
         self._heap: list[tuple[float, str, str, int]] = []
         self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
         self._trans: list[Transition] = []
+        self._sets: list[tuple[str, Any]] = []  # (field, old value) of each `set` since the last `_save`
         self._now = -1.0
         self._now_text = ""
         self._quiet_question: tuple[float, tuple[int, int], Any] | None = None
@@ -151,23 +152,40 @@ class Engine:
         step_limit: int = STEP_LIMIT,
         until: str | float | None = None,
         max_skew: float | None = None,
+        wait: float = 0.0,
     ) -> Engine:
-        """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle.
+        """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle. A store given by URL is
+        owned by this engine (one process at a time): `wait` seconds for another owner to let go (`math.inf`:
+        without bound), then StoreBusyError.
 
-        Raises BundleError (tampered, unsigned with a key, unreadable) or EngineError."""
+        Raises BundleError (tampered, unsigned with a key, unreadable), StoreError or EngineError."""
         if not hasattr(bundle, "plans"):
             from journeydsl.runtime.bundle import load_bundle
 
             bundle = load_bundle(str(bundle) if isinstance(bundle, Path) else bundle, public_key=public_key)
-        return cls(
-            bundle, open_store(store, batch=batch), force=force, step_limit=step_limit, until=until, max_skew=max_skew
-        )
+        opened = open_store(store, batch=batch, mode="write", wait=wait)
+        try:
+            return cls(bundle, opened, force=force, step_limit=step_limit, until=until, max_skew=max_skew)
+        except BaseException:
+            if opened is not store:
+                opened.close()
+            raise
 
     def _rebuild_timers(self) -> None:
+        """The timer heap from every stored instance, checking each against the plan it is pinned to."""
         heap = self._heap
+        plans = self.plans
         for customer_id, customer in self.store.customers.items():
             for slot, inst in customer["i"].items():
                 S.upgrade(inst)
+                plan = plans.get((inst[S.JOURNEY], inst[S.VERSION]))
+                step = inst[S.STEP]
+                if plan is not None and step is not None and not 0 <= step < len(plan.steps):
+                    raise EngineError(
+                        f"the store holds instance {S.instance_id(customer_id, inst)} on step {step}, which version "
+                        f"{plan.version} of {plan.journey} does not have ({len(plan.steps)} steps): the store does "
+                        "not belong to this bundle"
+                    )
                 if inst[S.ACTIVE] and inst[S.TIMER] is not None:
                     heap.append((inst[S.TIMER], customer_id, slot, inst[S.NUMBER]))
         heapq.heapify(heap)
@@ -253,7 +271,8 @@ class Engine:
             customer = store.customers.get(customer_id)
             if customer is None:
                 customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
-            saved = _save(customer)
+            saved = _save(customer, bool(patch))
+            self._sets.clear()
             done, trans_done = len(out), len(self._trans)
             try:
                 if patch:
@@ -280,7 +299,16 @@ class Engine:
         profile, instances, copies, caps = saved
         for inst, copy in copies:
             inst[:] = copy
-        customer["p"] = profile
+        if profile is not None:
+            customer["p"] = profile
+        else:  # only `set` actions changed it: undo them, latest first
+            changed = customer["p"]
+            for name, old in reversed(self._sets):
+                if old is _ABSENT:
+                    changed.pop(name, None)
+                else:
+                    changed[name] = old
+        self._sets.clear()
         customer["i"] = instances
         customer["c"] = caps
         del out[done:]
@@ -545,7 +573,8 @@ class Engine:
             step = plan.steps[inst[S.STEP]]
             if step.timer_to is None:
                 continue
-            saved = _save(customer)
+            saved = _save(customer, False)
+            self._sets.clear()
             done, trans_done = len(out), len(self._trans)
             try:
                 self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
@@ -685,7 +714,9 @@ class Engine:
                     value = extra(scope)
                     # Formatted before the profile changes: a time outside years 1..9999 is an error, not a value.
                     shown = format_time(value) if name in plan.timestamp_fields and is_number(value) else value
-                    customer["p"][name] = value
+                    profile = customer["p"]
+                    self._sets.append((name, profile.get(name, _ABSENT)))  # for `_undo`
+                    profile[name] = value
                     self.store.touch_profile(cid)
                     record = self._record("set", cid, inst, step.name, now)
                     record["field"] = name
@@ -879,16 +910,18 @@ class Engine:
         return truthy(self._eval(fn, scope, cid, inst, step, now, out))
 
 
-# A customer as `_save` keeps it: its profile, instance slots and cap counts (copies), and each instance with a
-# copy of its slots. Nothing below them is changed in place by the engine (variants, goals, events and cap lists
+# A customer as `_save` keeps it: a copy of its profile when a patch will change it (otherwise only `set` actions
+# do, and the engine notes each one's old value), its instance slots and cap counts (copies), and each instance with
+# a copy of its slots. Nothing below them is changed in place by the engine (variants, goals, events and cap lists
 # are replaced, not mutated), so these shallow copies are enough to undo a failed event.
-_Saved = tuple[dict[str, Any], dict[str, Any], list[tuple[S.Instance, S.Instance]], dict[str, Any]]
+_Saved = tuple[dict[str, Any] | None, dict[str, Any], list[tuple[S.Instance, S.Instance]], dict[str, Any]]
+_ABSENT: Final = object()  # a profile field that a `set` added
 
 
-def _save(customer: dict[str, Any]) -> _Saved:
+def _save(customer: dict[str, Any], profile: bool) -> _Saved:
     instances: dict[str, Any] = customer["i"]
     return (
-        dict(customer["p"]),
+        dict(customer["p"]) if profile else None,
         dict(instances),
         [(inst, inst[:]) for inst in instances.values()],
         dict(customer["c"]),
