@@ -130,12 +130,14 @@ class Engine:
         self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
         self._trans: list[Transition] = []
         self._sets: list[tuple[str, Any]] = []  # (field, old value) of each `set` since the last `_save`
-        self._now = -1.0
-        self._now_text = ""
+        # Single-entry caches: consecutive records mostly share one time and one instance, and sends of one event
+        # mostly ask the same quiet-hours question.
+        self._at_cached = -1.0  # the time `_at_text` formatted last ...
+        self._at_cached_text = ""  # ... and its RFC 3339 text
+        self._id_cached: S.Instance | None = None  # the instance `_instance_id` named last ...
+        self._id_cached_text = ""  # ... and its id
         self._quiet_question: tuple[float, tuple[int, int], Any] | None = None
         self._quiet_answer: float | None = None
-        self._ident_of: S.Instance | None = None
-        self._ident = ""
         self._rebuild_timers()
         store.record_plans({(j, v): raw for (j, v), raw in bundle.plans.items()})
 
@@ -314,7 +316,7 @@ class Engine:
         del out[done:]
         self._emits.clear()
         del self._trans[trans_done:]
-        self._ident_of = None
+        self._id_cached = None
 
     def advance(self, until: str | float | int) -> list[dict[str, Any]]:
         """Fire every timer due up to `until` (RFC 3339 or epoch seconds), in due order."""
@@ -612,11 +614,7 @@ class Engine:
         steps = plan.steps
         trans = self._trans if self.store.keeps_transitions else None
         profile = customer["p"]
-        if inst is self._ident_of:  # the instance `_record` named last: reuse its id (the `enter` record's)
-            ident = self._ident
-        else:
-            ident = self._ident = S.instance_id(cid, inst)
-            self._ident_of = inst
+        ident = self._instance_id(cid, inst)
         # One scope for the whole run: the profile (a dict changed in place), the instance's current event
         # and `now` stay the same until the run stops.
         scope = Scope(profile, inst[S.EVENT], inst, now)
@@ -784,31 +782,11 @@ class Engine:
             if cap is not None:  # a new list of the exact size: `append` would over-allocate it in every customer
                 sent = customer["c"].get(cap_slot)
                 customer["c"][cap_slot] = sent + [at] if sent else [at]
-        # The hot path of `_record`, inlined (sends are most records): same fields, same order, no kwargs dict.
-        seq = inst[S.SEQ]
-        inst[S.SEQ] = seq + 1
-        if inst is not self._ident_of:
-            self._ident_of = inst
-            self._ident = S.instance_id(cid, inst)
-        ident = self._ident
-        if at != self._now:
-            self._now = at
-            self._now_text = format_time(at)
-        name = step.name
-        record = {
-            "kind": "send",
-            "journey": inst[S.JOURNEY],
-            "version": inst[S.VERSION],
-            "customer_id": cid,
-            "instance": ident,
-            "step": name,
-            "at": self._now_text,
-            "key": f"{ident}:{name}:{seq}",
-            "channel": channel,
-            "template": template,
-            "status": status,
-            "data": data,
-        }
+        record = self._record("send", cid, inst, step.name, at)
+        record["channel"] = channel
+        record["template"] = template
+        record["status"] = status
+        record["data"] = data
         if status == "suppressed":
             record["reason"] = reason
         else:
@@ -845,13 +823,7 @@ class Engine:
         """The fields every record has; the caller adds the kind's own (faster than keyword arguments)."""
         seq = inst[S.SEQ]
         inst[S.SEQ] = seq + 1
-        if inst is not self._ident_of:  # consecutive records mostly belong to one instance
-            self._ident_of = inst
-            self._ident = S.instance_id(cid, inst)
-        ident = self._ident
-        if now != self._now:  # the records of one event share its time: format it once
-            self._now = now
-            self._now_text = format_time(now)
+        ident = self._instance_id(cid, inst)
         return {
             "kind": kind,
             "journey": inst[S.JOURNEY],
@@ -859,9 +831,21 @@ class Engine:
             "customer_id": cid,
             "instance": ident,
             "step": step,
-            "at": self._now_text,
+            "at": self._at_text(now),
             "key": f"{ident}:{step}:{seq}",
         }
+
+    def _instance_id(self, cid: str, inst: S.Instance) -> str:
+        if inst is not self._id_cached:
+            self._id_cached = inst
+            self._id_cached_text = S.instance_id(cid, inst)
+        return self._id_cached_text
+
+    def _at_text(self, when: float) -> str:
+        if when != self._at_cached:
+            self._at_cached = when
+            self._at_cached_text = format_time(when)
+        return self._at_cached_text
 
     def _error(self, cid: str, inst: S.Instance, step: str, now: float, reason: str) -> dict[str, Any]:
         record = self._record("error", cid, inst, step, now)
