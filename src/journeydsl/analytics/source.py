@@ -31,7 +31,8 @@ class ReportInput:
 
 
 def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
-    from journeydsl.runtime.store import StoreError, open_store
+    from journeydsl.runtime.store import StoreError
+    from journeydsl.runtime.stores import open_store
 
     if store_url.startswith("sqlite:///"):
         path = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0])

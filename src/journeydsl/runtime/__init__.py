@@ -11,9 +11,10 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from journeydsl.runtime import engine as _engine
 from journeydsl.runtime.engine import Engine, EngineError, Event, assign_bucket
 from journeydsl.runtime.expr import ExprError, PlanError
-from journeydsl.runtime.store import Store, StoreError, open_store
+from journeydsl.runtime.store import Store, StoreError
 from journeydsl.runtime.store_memory import MemoryStore
 from journeydsl.runtime.store_sqlite import SqliteStore
+from journeydsl.runtime.stores import open_store
 
 __all__ = [
     "Engine",

@@ -24,7 +24,8 @@ from typing import Any, Final
 from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
-from journeydsl.runtime.store import Store, Transition, open_store
+from journeydsl.runtime.store import Store, Transition
+from journeydsl.runtime.stores import open_store
 from journeydsl.runtime.templates import RenderError, Templates
 from journeydsl.runtime.timeparse import (
     MAX_EPOCH,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from journeydsl.runtime.jsonio import dumps_lines
 from journeydsl.runtime.timeparse import format_time
@@ -43,12 +43,40 @@ class StoreBusyError(StoreError):
 OpenMode = Literal["auto", "write", "read"]
 
 
+# scheme -> the Store subclass that opens its URLs, filled as store modules are imported (Store.__init_subclass__)
+STORES: dict[str, type[Store]] = {}
+
+
 class Store(ABC):
     """Base of every store; the engine reads `customers`, `seen` and `clock` directly for speed."""
 
+    # The URL schemes this class opens (`sqlite` for sqlite:///PATH); a class that names none is not opened from a URL
+    # (a store built in code and handed to the engine). Only a class's own `schemes` register it, so a subclass of
+    # MemoryStore (a test double) does not take memory:// over.
+    schemes: ClassVar[tuple[str, ...]] = ()
     durable: bool = False
     # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
     keeps_transitions: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own: tuple[str, ...] = cls.__dict__.get("schemes", ())
+        if own and "from_url" not in cls.__dict__:
+            raise TypeError(f"{cls.__name__} names URL schemes {own} but has no from_url")
+        for scheme in own:
+            taken = STORES.get(scheme)
+            # The same class defined again (its module reloaded) replaces itself; another class may not.
+            if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
+                raise TypeError(f"{cls.__name__}: the scheme {scheme!r} is {taken.__name__}'s already")
+            STORES[scheme] = cls
+
+    @classmethod
+    def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> Store:
+        """Open the store a URL of one of `schemes` names (`stores.open_store` has chosen this class by the scheme).
+
+        `batch` (units per commit) and `mode`/`wait` (OpenMode) matter to a durable store; raises StoreError for a
+        URL this class cannot open."""
+        raise StoreError(f"{cls.__name__} is not opened from a URL (store URL {url!r})")
 
     def __init__(self) -> None:
         self.customers: dict[str, dict[str, Any]] = {}
@@ -117,23 +145,3 @@ class Store(ABC):
     def abandon(self) -> None:  # noqa: B027 - a store that commits nothing (memory://) has nothing to drop
         """Stop using the store without committing what is pending (a run that must stop at once, e.g. when its
         records could not be written): the next run redoes that work, since its event ids were not committed."""
-
-
-def open_store(url: str | Store, batch: int | None = None, *, mode: OpenMode = "auto", wait: float = 0.0) -> Store:
-    """`memory://` or `sqlite:///PATH[?batch=N&synchronous=normal|full]`, or an already open Store.
-
-    `mode` and `wait` apply to a durable store: see `OpenMode`; with mode "write", `wait` is how many seconds to
-    wait for another process to release the store (`math.inf`: without bound) before raising StoreBusyError."""
-    if isinstance(url, Store):
-        return url
-    if url == "memory://" or url == "memory:":
-        from journeydsl.runtime.store_memory import MemoryStore
-
-        return MemoryStore()
-    if url.startswith("memory:"):
-        raise StoreError(f"invalid store URL {url!r}: memory:// takes no path and no parameters")
-    if url.startswith("sqlite:"):
-        from journeydsl.runtime.store_sqlite import SqliteStore
-
-        return SqliteStore.from_url(url, batch=batch, mode=mode, wait=wait)
-    raise StoreError(f"unknown store URL {url!r}: use memory:// or sqlite:///PATH")

@@ -1,14 +1,26 @@
-"""`memory://`: everything in Python objects; for tests, the scenario runner and benchmarks."""
+"""`memory://`: everything in Python objects; for tests, the scenario runner and benchmarks.
+
+Where it sits: one concrete store, above store.py (its base); `stores.open_store` imports it for memory:// URLs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from journeydsl.runtime.store import Store, Transition, transition_dict
+from journeydsl.runtime.store import OpenMode, Store, StoreError, Transition, transition_dict
 
 
 class MemoryStore(Store):
+    schemes = ("memory",)
+
+    @classmethod
+    def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> MemoryStore:
+        """`memory://` (or `memory:`); batch, mode and wait mean nothing to a store no other process can see."""
+        if url not in ("memory://", "memory:"):
+            raise StoreError(f"invalid store URL {url!r}: memory:// takes no path and no parameters")
+        return cls()
+
     def __init__(self, keep_log: bool = True) -> None:
         super().__init__()
         # keep_log=False keeps neither records nor transitions: for measuring state memory alone.

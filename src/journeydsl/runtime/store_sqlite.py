@@ -33,6 +33,8 @@ owns the store reads one consistent snapshot (WAL readers do not block the write
 
 Everything read is checked for the shapes the engine relies on (`_customer_problem`, ...): a damaged store is
 refused with a StoreError naming the file, the table and what is wrong, never half used.
+
+Where it sits: one concrete store, above store.py (its base); `stores.open_store` imports it for sqlite: URLs.
 """
 
 from __future__ import annotations
@@ -411,12 +413,13 @@ def _reading(path: str, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, An
 
 
 class SqliteStore(Store):
+    schemes = ("sqlite",)
     durable = True
 
     def __init__(
         self, path: str, batch: int = 1, synchronous: str = "NORMAL", mode: OpenMode = "auto", wait: float = 0.0
     ) -> None:
-        """`mode` and `wait` as in `store.open_store`. A copy that does not own the store reads one consistent
+        """`mode` and `wait` as in `stores.open_store`. A copy that does not own the store reads one consistent
         snapshot of it and raises StoreError on anything that would write (a commit, a delivery, new plans)."""
         super().__init__()
         self.path = path

@@ -1,0 +1,55 @@
+"""The table of stores by URL scheme (runtime/stores.py): each scheme's module registers the class that opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from journeydsl.runtime import MemoryStore, Store, StoreError, open_store
+from journeydsl.runtime.store import STORES
+from journeydsl.runtime.stores import STORE_MODULES, store_class
+
+
+@pytest.mark.parametrize("scheme", sorted(STORE_MODULES))
+def test_each_scheme_in_the_table_is_registered_by_its_module(scheme: str) -> None:
+    found = store_class(scheme)
+    assert found.__module__ == STORE_MODULES[scheme]
+    assert scheme in found.schemes and STORES[scheme] is found
+
+
+def test_an_unknown_scheme_names_the_known_ones() -> None:
+    with pytest.raises(StoreError, match="unknown store URL 'redis://x': the known schemes are memory, sqlite"):
+        open_store("redis://x")
+    with pytest.raises(StoreError, match="unknown store URL"):
+        open_store("no-scheme-at-all")
+
+
+def test_a_subclass_does_not_take_its_parents_scheme_over() -> None:
+    class Double(MemoryStore):
+        pass
+
+    assert STORES["memory"] is MemoryStore
+    assert isinstance(open_store("memory://"), MemoryStore) and not isinstance(open_store("memory://"), Double)
+
+
+def test_a_second_class_may_not_claim_a_scheme() -> None:
+    with pytest.raises(TypeError, match="'memory' is MemoryStore's already"):
+
+        class Other(MemoryStore):
+            schemes = ("memory",)
+
+            @classmethod
+            def from_url(cls, url: str, batch: int | None = None, mode: Any = "auto", wait: float = 0.0) -> Other:
+                return cls()
+
+    assert STORES["memory"] is MemoryStore
+
+
+def test_a_class_naming_a_scheme_must_open_urls() -> None:
+    with pytest.raises(TypeError, match="has no from_url"):
+
+        class NoOpener(Store):
+            schemes = ("nothing",)
+
+    assert "nothing" not in STORES
