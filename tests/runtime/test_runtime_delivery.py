@@ -25,6 +25,7 @@ from runtime_support import build_bundle
 import journeydsl.cli.run as run_module
 from journeydsl.cli import main
 from journeydsl.compile import write_bundle
+from journeydsl.runtime.delivery import OutputError, write_all
 
 JOURNEY = """
 schema s {
@@ -212,9 +213,9 @@ def test_a_disk_filling_up_mid_run_loses_no_record(
 
 def test_write_all_completes_or_raises() -> None:
     stream = PartialRaw(chunk=3)
-    run_module._write_all(stream, b"0123456789")  # type: ignore[arg-type]
+    write_all(stream, b"0123456789")  # type: ignore[arg-type]
     assert bytes(stream.data) == b"0123456789" and stream.calls == 4
-    with pytest.raises(run_module._OutputError, match="No space left on device"):
-        run_module._write_all(PartialRaw(chunk=3, room=5), b"0123456789")  # type: ignore[arg-type]
-    with pytest.raises(run_module._OutputError, match="no bytes were written"):
-        run_module._write_all(PartialRaw(chunk=3, room=5, stall=True), b"0123456789")  # type: ignore[arg-type]
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_all(PartialRaw(chunk=3, room=5), b"0123456789")  # type: ignore[arg-type]
+    with pytest.raises(OutputError, match="no bytes were written"):
+        write_all(PartialRaw(chunk=3, room=5, stall=True), b"0123456789")  # type: ignore[arg-type]

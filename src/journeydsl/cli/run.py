@@ -1,11 +1,10 @@
 """`journeydsl run`: events from a JSONL file through the runtime, action records to standard output.
 
-With a durable store the records come from the outbox: printed once committed, then marked
-delivered (the mark is written with the next commit), so a run restarted after a crash first prints
-what was committed but not yet delivered, and then skips the events the store has already seen.
-A write to standard output that fails stops the run before that commit (`_write_all`), so the
-records it held are printed again by the next run. One process at a time owns a SQLite store:
-another `run` on it fails at once, or waits with `--wait`.
+Where it sits: the click layer over the runtime (options, messages, exit codes, dead letters). What delivering
+means (a durable store's outbox vs memory, complete and checked writes, when the delivered mark may be committed)
+is runtime/delivery.py's, shared with any other command that runs events. A run restarted after a crash first
+prints what was committed but not yet delivered, and then skips the events the store has already seen. One
+process at a time owns a SQLite store: another `run` on it fails at once, or waits with `--wait`.
 """
 
 from __future__ import annotations
@@ -13,56 +12,23 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from journeydsl.runtime.jsonio import DecodeError, dumps, dumps_lines, loads
+from journeydsl.runtime.delivery import Delivery, OutputError, Summary
+from journeydsl.runtime.jsonio import DecodeError, dumps, loads
 
 if TYPE_CHECKING:
     from journeydsl.runtime.store import Store
 
 
-class _OutputError(Exception):
-    """Records could not be written to standard output (the message says why)."""
-
-
 def _stdout() -> IO[bytes]:
     """Where the records go (a function, so a test can hand the command a stream that fails)."""
     if sys.stdout is None:  # started with standard output closed
-        raise _OutputError("standard output is closed")
+        raise OutputError("standard output is closed")
     return sys.stdout.buffer
-
-
-def _write_all(out: IO[bytes], data: bytes) -> None:
-    """Write all of `data` or raise _OutputError. Under `python -u` (or PYTHONUNBUFFERED) `sys.stdout.buffer` is a
-    raw FileIO, whose write may take only part of the bytes (a full disk, a signal): the rest is written again, and
-    a write that takes nothing, or fails, stops the run, so no record counts as delivered that was not written."""
-    try:
-        written = out.write(data)
-        if written == len(data):
-            return
-        view = memoryview(data)
-        while True:
-            if written is None:
-                raise _OutputError("standard output is non-blocking and would block")
-            if written <= 0:
-                raise _OutputError("no bytes were written")
-            view = view[written:]
-            if not view:
-                return
-            written = out.write(view)
-    except OSError as err:
-        raise _OutputError(err.strerror or str(err)) from err
-
-
-def _flush(out: IO[bytes]) -> None:
-    try:
-        out.flush()
-    except OSError as err:
-        raise _OutputError(err.strerror or str(err)) from err
 
 
 def _drop_unwritten_output() -> None:
@@ -118,58 +84,6 @@ def _write_dead(
         sink.write(encoded + b"\n")
     else:
         click.echo(f"line {line}: dead letter: {reason}", err=True)
-
-
-class Summary:
-    """Counts of the delivered records, for `--summary` (printed to standard error)."""
-
-    def __init__(self) -> None:
-        self.entries: Counter[str] = Counter()
-        self.sends: Counter[tuple[str, str]] = Counter()
-        self.suppressed: Counter[str] = Counter()
-        self.goals: Counter[str] = Counter()
-        self.goal_value: dict[str, float] = {}
-        self.ends: Counter[str] = Counter()
-        self.errors = 0
-        self.dead = 0
-        self.records = 0
-
-    def add(self, record: dict[str, Any]) -> None:
-        self.records += 1
-        kind = record.get("kind")
-        journey = str(record.get("journey"))
-        if kind == "enter":
-            self.entries[journey] += 1
-        elif kind == "send":
-            self.sends[(str(record.get("channel")), str(record.get("status")))] += 1
-            if record.get("status") == "suppressed":
-                self.suppressed[str(record.get("reason"))] += 1
-        elif kind == "goal":
-            name = f"{journey}.{record.get('goal')}"
-            self.goals[name] += 1
-            value = record.get("value")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.goal_value[name] = self.goal_value.get(name, 0.0) + value
-        elif kind == "end":
-            self.ends[f"{journey}: {record.get('outcome') or '(none)'}"] += 1
-        elif kind == "exit":
-            self.ends[f"{journey}: exit:{record.get('outcome')}"] += 1
-        elif kind == "error":
-            self.errors += 1
-
-    def lines(self) -> list[str]:
-        rows: list[tuple[str, str]] = [("records", str(self.records))]
-        rows += [(f"entries  {name}", str(n)) for name, n in sorted(self.entries.items())]
-        rows += [(f"sends    {channel} {status}", str(n)) for (channel, status), n in sorted(self.sends.items())]
-        rows += [(f"suppressed  {reason}", str(n)) for reason, n in sorted(self.suppressed.items())]
-        rows += [
-            (f"goals    {name}", f"{n} (value {self.goal_value.get(name, 0.0):g})")
-            for name, n in sorted(self.goals.items())
-        ]
-        rows += [(f"ends     {name}", str(n)) for name, n in sorted(self.ends.items())]
-        rows += [("errors", str(self.errors)), ("dead letters", str(self.dead))]
-        width = max(len(label) for label, _ in rows)
-        return [f"{label.ljust(width)}  {value}" for label, value in rows]
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -264,41 +178,21 @@ def run_command(
     try:
         engine = Engine.open(loaded, store=store, batch=batch, until=until, max_skew=skew)
         out = _stdout()
-    except (EngineError, StoreError, _OutputError) as err:
+    except (EngineError, StoreError, OutputError) as err:
         store.abandon()
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
     relax_gc()
     counts = Summary()
-
-    # A durable store marks what it hands out as delivered with its next commit, so its records must
-    # reach standard output before that commit: deliver after each event and flush. memory:// keeps
-    # nothing across runs: its records are written in large chunks, flushed at the end.
-    durable = store.durable
-    pending: list[dict[str, Any]] = []
-
-    def write(records: list[dict[str, Any]], lines: bytes | None = None) -> None:
-        _write_all(out, dumps_lines(records) if lines is None else lines)
-        if summary:
-            for record in records:
-                counts.add(record)
-
-    def deliver() -> None:
-        if durable:
-            records, lines = store.take_deliverable_lines()  # SQLite hands out the bytes its outbox holds
-            if records:
-                write(records, lines)
-                _flush(out)
-        elif pending:
-            write(pending)
-            pending.clear()
+    delivery = Delivery(store, out, counts if summary else None)
 
     dead_sink = None
     closed = False
     try:
         dead_sink = dead_path.open("wb") if dead_path is not None else None
-        deliver()  # committed by an earlier, interrupted run but never delivered
+        delivery.deliver()  # committed by an earlier, interrupted run but never delivered
         process = engine.process
+        event_done = delivery.event_done
         dead_letters = engine.dead_letters
         with events_path.open("rb") as events:
             for number, line in enumerate(events, start=1):
@@ -316,24 +210,15 @@ def run_command(
                         counts.dead += 1
                         _write_dead(dead_sink, number, dead["reason"], dead["event"], source=line)
                     dead_letters.clear()
-                if durable:
-                    deliver()
-                elif records:
-                    pending += records
-                    if len(pending) >= 4096:
-                        deliver()
+                event_done(records)
         if until is not None:
-            records = engine.advance(until)
-            if not durable:
-                pending += records
-        store.flush()
-        deliver()
-        _flush(out)
+            delivery.advanced(engine.advance(until))
+        delivery.finish()
         if dead_sink is not None:
             dead_sink.close()  # before the last commit, which a failure here then does not make
         engine.close()
         closed = True
-    except _OutputError as err:
+    except OutputError as err:
         _drop_unwritten_output()
         click.echo(f"error: could not write records to standard output: {err}", err=True)
         sys.exit(1)
