@@ -1704,6 +1704,90 @@ journey welcome {
 """,
 )
 
+TEMPLATE_REFUSED_METHOD = Code(
+    "JD604",
+    "template-refused-method",
+    "a template uses a method the runtime refuses: one that changes data, or a Python internal",
+    E,
+    explanation=(
+        "Templates render in a read-only sandbox: they read `profile`, `event` and the `with` values but cannot "
+        "change them. A method that changes a dict or a list (`update`, `pop`, `setdefault`, `clear`, "
+        "`append`, `sort`, …), however the template reaches it (`profile.update(…)`, "
+        "`(profile|attr('update'))(…)`, `profile['pop'](…)`), and any name starting with `_` is refused at send "
+        "time: the send becomes an `error` record and nothing changes. Change the profile with "
+        "`set profile.F = …` in the journey, which leaves a `set` record. The diagnostic points at the template."
+    ),
+    bad_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email optin -> done }
+    step done { end }
+  }
+}
+""",
+    good_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello {
+      set profile.consent_email = true
+      send email welcome -> done
+    }
+    step done { end }
+  }
+}
+""",
+)
+TEMPLATE_UNBOUNDED = Code(
+    "JD605",
+    "template-unbounded",
+    "a template loop or repetition has no visible bound, or one over the runtime's limits",
+    W,
+    explanation=(
+        "A render is bounded: `range()` gives at most 10,000 items, a value a template builds (`'-' * n`) has at "
+        "most 262,144 characters, a body at most 65,536, and a render stops after 100,000 loop iterations and "
+        "calls, or one second; a send over a limit becomes an `error` record. The checker warns of a `range(…)` "
+        "or a repetition whose size it cannot see (read from data: `range([n, 100]|min)` shows the bound), of "
+        "constant ones over the limits, and of nested loops whose counts multiply past the step limit. "
+        "Looping over a list itself (`{% for x in profile.interests %}`) needs no bound."
+    ),
+    bad_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email picks_by_index -> done }
+    step done { end }
+  }
+}
+""",
+    good_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email picks -> done }
+    step done { end }
+  }
+}
+""",
+)
+
 # JD7xx: scenario tests (`*.scenario.yaml`)
 SCENARIO_STRUCTURE = Code(
     "JD701",

@@ -42,6 +42,11 @@ EXAMPLE_TEMPLATES: dict[str, str] = {
     "email/welcome.j2": "Hello {{ profile.first_name or 'there' }}!\n",
     "email/offer.j2": "{{ profile.first_name }}, {{ discount }}% off your next order.\n",
     "email/broken.j2": "Hello {% if profile.first_name %}{{ profile.first_name }}\n",
+    "email/optin.j2": "{{ profile.update({'consent_email': true}) }}You are in!\n",
+    "email/picks.j2": "Picked for you: {% for interest in profile.interests %}{{ interest }} {% endfor %}\n",
+    "email/picks_by_index.j2": (
+        "Picked for you: {% for i in range(profile.interests|length) %}{{ profile.interests[i] }} {% endfor %}\n"
+    ),
     "push/ping.j2": "Your cart is waiting.\n",
 }
 

@@ -9,6 +9,11 @@ autoescape off. Nothing here calls a method or reads a Python attribute, so the 
 to guard. Anything outside the shapes (a template with tags, filters, calls, subscripts, globals) has no
 plan and renders through the sandbox; so does a render that meets a value the plan does not handle
 (`Fallback`), e.g. `a.b` where `a` is not a dict, which Jinja answers with an attribute lookup.
+
+So the fast path keeps the sandbox's guarantees (issue 12) by what it cannot express: no call, hence no method
+that changes data (`a.update` is a dict attribute: no plan), no loop, no operator, no filter. The only value it
+builds is the body, at most the template's text and the values shown once each, which `Templates.render`
+measures against the body's limit as the sandbox's renders are.
 """
 
 from __future__ import annotations
