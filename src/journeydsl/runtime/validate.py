@@ -74,9 +74,10 @@ def type_text(spec: dict[str, Any]) -> str:
 # most fields are settled by one `type(value) in ...`; any other value goes through the full check.
 _PLAIN: dict[str, frozenset[type]] = {
     "string": frozenset({str}),
-    # Floats decoded from JSON are finite; integers and timestamps get the full check (their range).
-    "number": frozenset({float}),
-    "duration": frozenset({float}),
+    # Floats decoded from JSON are finite; integers pass once their range is checked (in the loops below). Timestamps
+    # given as numbers get the full check (their range), strings are parsed (and converted).
+    "number": frozenset({int, float}),
+    "duration": frozenset({int, float}),
     "bool": frozenset({bool}),
 }
 _NONE: frozenset[type] = frozenset()
@@ -124,7 +125,7 @@ class Validator:
         for rule, plain in self._event_plain[event_type]:
             name = rule[0]
             value = data.get(name)
-            if value is None or type(value) in plain:
+            if value is None or (type(value) in plain and (type(value) is not int or INT_MIN <= value <= INT_MAX)):
                 continue  # missing or null (expressions are null-safe), or a plain JSON value of the type
             reason = _fit(data, value, rule, "data")
             if reason is not None:
@@ -141,7 +142,7 @@ class Validator:
             if types is None:
                 undeclared = [name] if undeclared is None else [*undeclared, name]
                 continue
-            if value is None or type(value) in types:
+            if value is None or (type(value) in types and (type(value) is not int or INT_MIN <= value <= INT_MAX)):
                 continue
             reason = self._profile_field(patch, name, value)
             if reason is not None:
