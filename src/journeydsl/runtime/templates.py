@@ -53,7 +53,7 @@ MAX_INT_BITS: Final = 4_096
 MAX_STEPS: Final = 100_000
 """Loop iterations and calls of one render."""
 MAX_SECONDS: Final = 1.0
-"""Wall clock of one render, read at its steps."""
+"""Wall clock of one render, from its 16th step (when it first reads the clock)."""
 _CLOCK_EVERY: Final = 16  # steps between two readings of the clock: one reading costs about a loop iteration
 _MAX_SUMMED: Final = 1_000  # lists one `sum(start=[])` adds up: each `+` copies all before it
 
@@ -108,6 +108,9 @@ def size(value: Any, budget: int = MAX_VALUE) -> int:
     return total
 
 
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
+
+
 def check_value(value: Any, what: str = "a value the template builds") -> None:
     """Refuse a value over MAX_VALUE characters (after it was made: for operations whose result is at most a
     small multiple of their operands, which were measured in turn)."""
@@ -119,9 +122,6 @@ def check_value(value: Any, what: str = "a value the template builds") -> None:
         measured = size(value)
         if measured > MAX_VALUE:
             raise _too_big(what, measured)
-
-
-_SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
 def _check_sum(what: str, total: int) -> None:
