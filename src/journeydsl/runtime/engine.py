@@ -306,7 +306,9 @@ class Engine:
             customer["p"] = profile
         else:  # only `set` actions changed it: undo them, latest first
             changed = customer["p"]
-            for name, old in reversed(self._sets):
+            sets = self._sets
+            for index in range(len(sets) - 1, -1, -1):  # `reversed` of a list field stops mypyc (internal error)
+                name, old = sets[index]
                 if old is _ABSENT:
                     changed.pop(name, None)
                 else:
