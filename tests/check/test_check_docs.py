@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from journeydsl.check.examples import run_example
 from journeydsl.diagnostics import Severity, codes
-from journeydsl.diagnostics.docgen import render_page, run_example
+from journeydsl.diagnostics.docgen import render_page
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
 

@@ -1,9 +1,12 @@
-"""Writes docs/diagnostics.md from the code registry, and runs the registry's examples.
+"""Writes docs/diagnostics.md from the code registry.
 
 Every example in codes.py is a complete journey file (DSL, or YAML for the YAML codes) that sits in a
 folder next to `shop.journey` (EXAMPLE_SCHEMA below) and a `templates/` folder (EXAMPLE_TEMPLATES), so
-examples stay short. A test runs each through the real parser and checker: the failing example must
-give its code, the passing one must not.
+examples stay short. The page shows that folder; check/examples.py builds it and runs each example through
+the real parser and checker (a test: the failing example must give its code, the passing one must not).
+
+Where it sits: in the diagnostics package, below syntax, project and check; it imports only the registry,
+so it turns codes into Markdown and runs nothing.
 
     python -m journeydsl.diagnostics.docgen [docs/diagnostics.md]
 """
@@ -12,11 +15,10 @@ from __future__ import annotations
 
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from journeydsl.diagnostics import codes
-from journeydsl.diagnostics.model import Code, Diagnostic
+from journeydsl.diagnostics.model import Code
 
 EXAMPLE_SCHEMA = """\
 schema shop {
@@ -56,25 +58,9 @@ LATIN1_BAD = {"JD006"}
 _YAML_START = re.compile(r"^(journey|schema):", re.M)
 
 
-def example_filename(text: str) -> str:
-    return "example.journey.yaml" if _YAML_START.search(text) else "example.journey"
-
-
-def run_example(text: str, code: str = "", bad: bool = False) -> list[Diagnostic]:
-    """Check one example in a fresh folder holding the example schema and templates."""
-    from journeydsl.check import check_project
-    from journeydsl.project import load_project
-
-    with tempfile.TemporaryDirectory(prefix="jd-example-") as tmp:
-        root = Path(tmp)
-        (root / "shop.journey").write_text(EXAMPLE_SCHEMA, encoding="utf-8")
-        for name, body in EXAMPLE_TEMPLATES.items():
-            path = root / "templates" / "messages" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(body, encoding="utf-8")
-        path = root / example_filename(text)
-        path.write_bytes(text.encode("latin-1" if bad and code in LATIN1_BAD else "utf-8"))
-        return check_project(load_project([path], templates_dir=root / "templates"))
+def is_yaml_example(text: str) -> bool:
+    """Whether an example is a YAML journey file (else DSL): it decides the file's name and the fence's language."""
+    return _YAML_START.search(text) is not None
 
 
 def _fence(text: str, lang: str) -> list[str]:
@@ -82,7 +68,7 @@ def _fence(text: str, lang: str) -> list[str]:
 
 
 def _lang(text: str) -> str:
-    return "yaml" if _YAML_START.search(text) else "text"
+    return "yaml" if is_yaml_example(text) else "text"
 
 
 def render_page(registry: list[Code] | None = None) -> str:
