@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from journeydsl.diagnostics import Diagnostic, Sink, codes
+from journeydsl.diagnostics import Diagnostic, Sink, codes, has_errors
 from journeydsl.ir import Journey, Schema, SourceFile, Span
 
 DSL_SUFFIXES = (".journey",)
@@ -55,7 +55,7 @@ class Project:
 
     @property
     def has_errors(self) -> bool:
-        return any(d.severity.name == "ERROR" for d in self.diagnostics)
+        return has_errors(self.diagnostics)
 
 
 def parse_source(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:

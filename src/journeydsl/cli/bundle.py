@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from journeydsl.cli.options import templates_option
 from journeydsl.compile import BuildError, SignError, build, keygen
+from journeydsl.diagnostics import errors_in
 from journeydsl.diagnostics.render import render_text
 from journeydsl.runtime.bundle import BundleError, key_fingerprint, load_bundle
 
@@ -29,13 +31,7 @@ def _journey_list(journeys: list[dict[str, object]], shown: int = 8) -> str:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--out", required=True, type=click.Path(), help="NAME.jbundle (tar.gz) or a directory.")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None, help="Sign with this private key.")
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder holding messages/<channel>/<name>.j2 (default: ./templates).",
-)
+@templates_option
 def build_command(paths: tuple[str, ...], out: str, sign_key: str | None, templates_dir: str | None) -> None:
     """Check and compile journeys into a deterministic (optionally signed) rule bundle."""
     if not paths:
@@ -43,16 +39,15 @@ def build_command(paths: tuple[str, ...], out: str, sign_key: str | None, templa
     try:
         result = build(list(paths), out, sign_key=sign_key, templates_dir=templates_dir)
     except BuildError as err:
-        errors = [d for d in err.diagnostics if d.severity.name == "ERROR"]
+        errors = errors_in(err.diagnostics)
         click.echo(render_text(err.diagnostics, err.sources, color=_use_color()), err=True, nl=False)
         click.echo(f"build refused: {len(errors)} error(s); nothing was written to {out}", err=True)
         sys.exit(1)
     except (SignError, OSError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
-    warnings = [d for d in result.diagnostics if d.severity.name != "ERROR"]
-    if warnings:
-        click.echo(render_text(warnings, result.sources, color=_use_color()), err=True, nl=False)
+    if result.diagnostics:  # a build that succeeded has no errors: these are its warnings and notes
+        click.echo(render_text(result.diagnostics, result.sources, color=_use_color()), err=True, nl=False)
     files = len(result.files)
     templates = sum(1 for name in result.files if name.startswith("templates/"))
     click.echo(f"built {result.out}")

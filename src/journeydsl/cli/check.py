@@ -10,6 +10,7 @@ import click
 
 from journeydsl.check import check_project
 from journeydsl.check.suggest import did_you_mean
+from journeydsl.cli.options import templates_option
 from journeydsl.diagnostics import Severity, codes
 from journeydsl.diagnostics.model import Code, Diagnostic
 from journeydsl.diagnostics.render import FORMATS, render
@@ -60,13 +61,7 @@ def use_color() -> bool:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder holding messages/<channel>/<name>.j2 (default: ./templates).",
-)
+@templates_option
 @click.option("--explain", "explain_code", metavar="CODE", default=None, help="Explain a code (JD102 or unknown-step).")
 def check_command(
     paths: tuple[str, ...], fmt: str, strict: bool, templates_dir: str | None, explain_code: str | None

@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from journeydsl.diagnostics import Sink, codes
-from journeydsl.diagnostics.model import Severity
 from journeydsl.diagnostics.render import render_text
 from journeydsl.ir import Span
 
@@ -49,7 +48,7 @@ def convert(file: str, target: str, output: str | None) -> None:
         sink.extend(diagnostics)
     if sink.diagnostics:
         click.echo(render_text(sink.sorted(), sources, color=sys.stderr.isatty(), file_count=1), err=True, nl=False)
-    if text is None or any(d.severity is Severity.ERROR for d in sink.diagnostics):
+    if text is None or sink.has_errors:
         sys.exit(1)
     converted = to_yaml(source) if target == "yaml" else format_dsl(source)
     if output is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from journeydsl.diagnostics import Diagnostic, Severity
+from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.project import DSL_SUFFIXES, YAML_SUFFIXES
 from journeydsl.syntax import format_dsl, parse_dsl
 
@@ -68,7 +68,7 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
             failed = True
             continue
         source, diagnostics = parse_dsl(text, str(path))
-        errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+        errors = errors_in(diagnostics)
         if errors:
             for diag in errors:
                 click.echo(_render(diag, text), err=True)

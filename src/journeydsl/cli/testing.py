@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from journeydsl.cli.options import templates_option
 from journeydsl.testing.junit import CaseResult, to_junit
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -47,14 +48,14 @@ def _diagnostics_text(diagnostics: list[Any], sources: dict[str, str]) -> str:
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report (text or JUnit XML) here.")
-@click.option("--templates", type=click.Path(file_okay=False), help="Folder holding messages/<channel>/<name>.j2.")
+@templates_option
 def test_command(
-    paths: tuple[str, ...], min_coverage: float | None, fmt: str, output: str | None, templates: str | None
+    paths: tuple[str, ...], min_coverage: float | None, fmt: str, output: str | None, templates_dir: str | None
 ) -> None:
     """Run the *.scenario.yaml files under PATHS on the real engine and report coverage."""
     from journeydsl.testing.runner import describe_failure, run_tests
 
-    run = run_tests(list(paths), templates_dir=templates)
+    run = run_tests(list(paths), templates_dir=templates_dir)
     problems = run.errors
     if problems:
         click.echo(_diagnostics_text(problems, run.sources), err=True, nl=False)

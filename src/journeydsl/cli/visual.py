@@ -10,19 +10,13 @@ from pathlib import Path
 
 import click
 
-from journeydsl.diagnostics import Diagnostic
+from journeydsl.check import check_project
+from journeydsl.cli.options import templates_option
+from journeydsl.diagnostics import Diagnostic, errors_in
+from journeydsl.diagnostics.render import render_text
 from journeydsl.project import Project, load_project
 from journeydsl.render import FORMATS, RenderError, render_journeys
-from journeydsl.render.checking import format_diagnostics, has_errors, project_diagnostics
 from journeydsl.render.output import staged_files
-
-_TEMPLATES_OPTION = click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder holding messages/<channel>/<name>.j2 (default: ./templates).",
-)
 
 
 def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Project, list[Diagnostic]]:
@@ -30,10 +24,10 @@ def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Pr
     if not paths:
         raise click.UsageError("name at least one journey file or folder, e.g. `journeys/`")
     project = load_project(list(paths), templates_dir=templates_dir)
-    diagnostics = project_diagnostics(project)
-    if has_errors(diagnostics):
-        errors = [d for d in diagnostics if d.severity.name == "ERROR"]
-        click.echo(format_diagnostics(errors, project.sources), err=True, nl=False)
+    diagnostics = check_project(project)
+    errors = errors_in(diagnostics)
+    if errors:
+        click.echo(render_text(errors, project.sources), err=True, nl=False)
         click.echo("nothing was written: fix the errors above first", err=True)
         raise SystemExit(1)
     if not project.journeys():
@@ -52,7 +46,7 @@ def _describe(err: Exception) -> str:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="Diagram format.")
-@_TEMPLATES_OPTION
+@templates_option
 @click.option(
     "--overlay",
     "overlay_store",
@@ -82,7 +76,7 @@ def render_command(
 @click.command("docs")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help="Site folder.")
-@_TEMPLATES_OPTION
+@templates_option
 def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None) -> None:
     """Build a static site (index, one page per journey, md/ for wikis) that works from file://."""
     from journeydsl.docs import build_site
@@ -104,7 +98,7 @@ def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None
 )
 @click.option("--journey", default=None, help="With --format svg and several journeys: the one to draw.")
 @click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False), default=None, help="Write to a file.")
-@_TEMPLATES_OPTION
+@templates_option
 def diff_command(
     old: str, new: str, fmt: str, journey: str | None, out_file: str | None, templates_dir: str | None
 ) -> None:
@@ -112,16 +106,17 @@ def diff_command(
 
     Exits 0 whether or not there are differences (the output says which), 1 when either side has errors.
     """
-    from journeydsl.diff import diff_journeys, read_side, render_json, render_svg, render_text
+    from journeydsl.diff import diff_journeys, read_side, render_json, render_svg
+    from journeydsl.diff import render_text as diff_text
 
     sides = [read_side(old, templates_dir), read_side(new, templates_dir)]
     failed = False
     for side in sides:
-        errors = [d for d in side.diagnostics if d.severity.name == "ERROR"]
+        errors = errors_in(side.diagnostics)
         if errors or side.source is None:
             failed = True
             click.echo(f"errors in {side.label}:", err=True)
-            click.echo(format_diagnostics(errors, side.sources), err=True, nl=False)
+            click.echo(render_text(errors, side.sources), err=True, nl=False)
     if failed:
         raise SystemExit(1)
     old_journeys = list(sides[0].source.journeys) if sides[0].source else []
@@ -129,7 +124,7 @@ def diff_command(
     changes = diff_journeys(old_journeys, new_journeys)
     try:
         if fmt == "text":
-            text = render_text(changes, sides[0].label, sides[1].label)
+            text = diff_text(changes, sides[0].label, sides[1].label)
         elif fmt == "json":
             text = render_json(changes, sides[0].label, sides[1].label)
         else:

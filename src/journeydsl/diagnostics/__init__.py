@@ -1,5 +1,5 @@
 """Diagnostic codes, the Diagnostic record, and its renderers."""
 
-from journeydsl.diagnostics.model import Code, Diagnostic, Severity, Sink
+from journeydsl.diagnostics.model import Code, Diagnostic, Severity, Sink, errors_in, has_errors
 
-__all__ = ["Code", "Diagnostic", "Severity", "Sink"]
+__all__ = ["Code", "Diagnostic", "Severity", "Sink", "errors_in", "has_errors"]

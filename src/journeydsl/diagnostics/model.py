@@ -1,12 +1,15 @@
 """Diagnostics as plain data: a code from the registry, a message, a span and a hint.
 
 Passes never raise and never print; they report into a `Sink`. Rendering lives
-in `render.py`.
+in `render.py`. `has_errors` / `errors_in` are the one test of "is this an error" for every caller.
+
+Where it sits: at the bottom with the IR (it imports only journeydsl.ir); every front-end layer reports into it.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from journeydsl.ir import Span
@@ -49,6 +52,15 @@ class Diagnostic:
         return (self.span.file, self.span.line, self.span.col, self.code.code)
 
 
+def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics that are errors: they stop a build, a render, a test run."""
+    return [d for d in diagnostics if d.severity is Severity.ERROR]
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
 @dataclass
 class Sink:
     """Collects diagnostics; the exit code follows from the worst severity."""
@@ -72,7 +84,7 @@ class Sink:
 
     @property
     def has_errors(self) -> bool:
-        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+        return has_errors(self.diagnostics)
 
     def worst(self) -> Severity | None:
         return max((d.severity for d in self.diagnostics), default=None)

@@ -11,10 +11,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from journeydsl.check import check_project as project_diagnostics
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import SourceFile, Span
 from journeydsl.project import YAML_SUFFIXES, Project, is_journey_file, load_project
-from journeydsl.render.checking import project_diagnostics
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from journeydsl.diagnostics import Diagnostic, Severity, Sink, codes
+from journeydsl.diagnostics import Diagnostic, Sink, codes, errors_in
 from journeydsl.diagnostics.lines import source_lines
 from journeydsl.ir import Journey, Span
 from journeydsl.project import Project, load_project
@@ -58,7 +58,7 @@ class TestRun:
 
     @property
     def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+        return errors_in(self.diagnostics)
 
     @property
     def failed(self) -> list[ScenarioResult]:
@@ -97,7 +97,7 @@ def _compile(project: Project, created_from: list[str], run: TestRun) -> Any | N
     from journeydsl.runtime.bundle import load_bundle
 
     diagnostics = check_project(project)
-    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    errors = errors_in(diagnostics)
     if errors:
         run.diagnostics.extend(errors)
         return None

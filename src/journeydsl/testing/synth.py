@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from journeydsl.diagnostics import errors_in
 from journeydsl.ir import (
     Choose,
     End,
@@ -574,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     project = load_project(args.paths)
-    errors = [d for d in project.diagnostics if d.severity.name == "ERROR"]
+    errors = errors_in(project.diagnostics)
     if errors:
         from journeydsl.diagnostics.render import render_text
 
