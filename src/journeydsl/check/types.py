@@ -49,12 +49,17 @@ from journeydsl.ir import (
     Wait,
 )
 from journeydsl.project import Project
+from journeydsl.syntax.limits import Elided
 
 _BUILTIN_EVENT_FIELDS: dict[str, Ty] = {"id": STRING, "type": STRING, "at": TIMESTAMP}
 _JOURNEY_NAMES: dict[str, Ty] = {"entered_at": TIMESTAMP, "variant": STRING.with_null(True)}
 _TOP_NAMES = ("profile.", "event.", "journey.entered_at", "journey.variant", "now")
 _ORDERED = ("number", "string", "timestamp", "duration")
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+# The most arguments the runtime takes in one call of coalesce, min or max (runtime/expr.py).
+_MAX_ARGS = 64
 
 
 def _arity(name: str) -> tuple[int, int | None]:
@@ -65,9 +70,9 @@ def _arity(name: str) -> tuple[int, int | None]:
         "len": (1, 1),
         "contains": (2, 2),
         "starts_with": (2, 2),
-        "coalesce": (1, None),
-        "min": (1, None),
-        "max": (1, None),
+        "coalesce": (1, _MAX_ARGS),
+        "min": (1, _MAX_ARGS),
+        "max": (1, _MAX_ARGS),
         "abs": (1, 1),
         "round": (1, 2),
         "days_since": (1, 1),
@@ -93,6 +98,8 @@ class Typer:
     # ------------------------------------------------------------------ nodes
 
     def infer(self, expr: Expr) -> Ty:
+        if isinstance(expr, Elided):  # a cut-off deep expression: JD011 said so already
+            return ANY
         if isinstance(expr, Literal):
             return self._literal(expr)
         if isinstance(expr, Name):
@@ -307,7 +314,10 @@ class Typer:
         args = [self.infer(arg) for arg in expr.args]
         low, high = _arity(expr.func)
         if len(args) < low or (high is not None and len(args) > high):
-            wanted = str(low) if low == high else f"{low} or {high}" if high is not None else f"at least {low}"
+            if high is None or high == low:
+                wanted = str(low) if high == low else f"at least {low}"
+            else:
+                wanted = f"{low} or {high}" if high == low + 1 else f"{low} to {high}"
             self.sink.report(
                 codes.WRONG_ARITY,
                 f"`{expr.func}` takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}",

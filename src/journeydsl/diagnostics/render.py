@@ -6,6 +6,7 @@ Diagnostics are plain data (model.py); every renderer here is a pure function fr
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,12 @@ from journeydsl.diagnostics.lines import source_lines
 from journeydsl.diagnostics.model import Diagnostic, Severity
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
+
+# A diagnostic shows at most this much of its source line: the window around the caret, `…` where cut.
+# A 100 KB one-line file otherwise repeats the whole line in every one of its diagnostics.
+EXCERPT_WIDTH = 120
+# Messages and hints quote source text (names, literals); no quote makes one longer than this.
+MESSAGE_WIDTH = 400
 
 _COLORS = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[1;33m", Severity.INFO: "\x1b[1;36m"}
 _BOLD, _CYAN, _RESET = "\x1b[1m", "\x1b[36m", "\x1b[0m"
@@ -37,12 +44,34 @@ def summary_line(diags: Sequence[Diagnostic], file_count: int | None = None) -> 
     return f"{', '.join(parts)} in {_plural(files, 'file')}"
 
 
+def clip_message(text: str, width: int = MESSAGE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def excerpt(text: str, start: int, width: int, window: int = EXCERPT_WIDTH) -> tuple[str, int, int]:
+    """At most `window` characters of the line `text` around column `start` (1-based), `…` marking a cut;
+    with the caret's column and underline width inside what is shown."""
+    if len(text) <= window:
+        return text, start, width
+    left = max(0, min(start - 1 - window // 3, len(text) - window))
+    right = left + window
+    shown = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+    column = start - left + (1 if left else 0)
+    return shown, column, max(1, min(width, right - (start - 1)))
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str, path: str) -> list[str]:
+    """A file's lines, split once for all its diagnostics (not once per diagnostic)."""
+    return source_lines(text, path)
+
+
 def _caret_lines(diag: Diagnostic, sources: Mapping[str, str]) -> list[str]:
-    """The source line and a `^~~~` underline of the span (first line of the span only)."""
+    """The source line (a window of it: EXCERPT_WIDTH) and a `^~~~` underline of the span's first line."""
     span = diag.span
     if span is None or span.file not in sources:
         return []
-    lines = source_lines(sources[span.file], span.file)
+    lines = _lines(sources[span.file], span.file)
     if not 1 <= span.line <= len(lines):
         return []
     text = lines[span.line - 1].expandtabs(1)  # tabs count as one column, as in the spans
@@ -51,6 +80,7 @@ def _caret_lines(diag: Diagnostic, sources: Mapping[str, str]) -> list[str]:
     if span.end_line != span.line:
         end = len(text) + 1
     width = max(1, min(end, len(text) + 1) - start)
+    text, start, width = excerpt(text, start, width)
     gutter = f"{span.line:>5} | "
     return [f"{gutter}{text}", f"{' ' * (len(gutter) - 2)}| {' ' * (start - 1)}^{'~' * (width - 1)}"]
 
@@ -61,13 +91,14 @@ def render_one(diag: Diagnostic, sources: Mapping[str, str], color: bool = False
     if color:
         where = f"{_BOLD}{where}{_RESET}"
         label = f"{_COLORS[diag.severity]}{label}{_RESET}"
-    out = [f"{where}: {label}: {diag.message}"]
+    out = [f"{where}: {label}: {clip_message(diag.message)}"]
     carets = _caret_lines(diag, sources)
     if color and carets:
         carets[1] = carets[1].replace("^", f"{_COLORS[diag.severity]}^", 1) + _RESET
     out.extend(carets)
     if diag.hint:
-        out.append(f"  {_CYAN}hint{_RESET}: {diag.hint}" if color else f"  hint: {diag.hint}")
+        hint = clip_message(diag.hint)
+        out.append(f"  {_CYAN}hint{_RESET}: {hint}" if color else f"  hint: {hint}")
     return "\n".join(out)
 
 
@@ -90,13 +121,13 @@ def as_dict(diag: Diagnostic) -> dict[str, Any]:
         "code": diag.code.code,
         "name": diag.code.name,
         "severity": str(diag.severity),
-        "message": diag.message,
+        "message": clip_message(diag.message),
         "file": span.file if span else None,
         "line": span.line if span else None,
         "column": span.col if span else None,
         "end_line": span.end_line if span else None,
         "end_column": span.end_col if span else None,
-        "hint": diag.hint,
+        "hint": clip_message(diag.hint) if diag.hint else diag.hint,
     }
 
 
@@ -125,7 +156,7 @@ def sarif_document(diags: Sequence[Diagnostic]) -> dict[str, Any]:
     ]
     results = []
     for diag in diags:
-        message = diag.message + (f" (hint: {diag.hint})" if diag.hint else "")
+        message = clip_message(diag.message) + (f" (hint: {clip_message(diag.hint)})" if diag.hint else "")
         result: dict[str, Any] = {
             "ruleId": diag.code.code,
             "level": _SARIF_LEVEL[diag.severity],
@@ -193,7 +224,7 @@ def render_github(diags: Sequence[Diagnostic]) -> str:
                 f"endColumn={span.end_col}",
             ]
         props.append(f"title={diag.code.code}")
-        message = diag.message + (f" (hint: {diag.hint})" if diag.hint else "")
+        message = clip_message(diag.message) + (f" (hint: {clip_message(diag.hint)})" if diag.hint else "")
         lines.append(f"::{_GITHUB_LEVEL[diag.severity]} {','.join(props)}::{_gh_escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 

@@ -27,9 +27,9 @@ from journeydsl.runtime.expr import _FUNCTIONS, PlanError
 # Numbers a journey may hold: JSON readers in other languages keep integers exact up to 2**53 - 1, and the
 # runtime's stores (orjson, SQLite INTEGER) take 64 bits at most. The front end refuses larger ones (JD012).
 MAX_SAFE_INTEGER: Final = 2**53 - 1
-# Durations: 100 years (36,500 days). A timer due further out than the calendar the runtime formats
-# (year 9999) would fail when it fires; no journey waits a century.
-MAX_DURATION_S: Final = 36_500 * 86_400
+# Durations: 100,000 days (about 273 years), far beyond any journey's wait and far inside the calendar the
+# runtime formats times in (up to the year 9999).
+MAX_DURATION_S: Final = 100_000 * 86_400
 # Nesting of one expression (a leaf is 1, `a + b` is 2) and of one schema type (`list<list<string>>` is 3):
 # the front end refuses deeper ones (JD011), and the runtime turns expressions into closures recursively.
 MAX_EXPR_DEPTH: Final = 64
@@ -75,6 +75,10 @@ def _tagged(tag: dict[str, Any], *operands: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _when(tags: list[str], then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"prefixItems": [{"enum": tags}]}, "then": then}
+
+
 def _kind(kind: str, properties: dict[str, Any]) -> dict[str, Any]:
     return _object({"kind": {"const": kind}, **properties})
 
@@ -93,23 +97,37 @@ _DEFS: dict[str, Any] = {
         "minimum": -MAX_SAFE_INTEGER,
         "maximum": MAX_SAFE_INTEGER,
     },
+    # A tagged union written with if/then on the tag, not anyOf: a validator then checks each node against
+    # the one shape its tag names, where anyOf would try every shape on every level (exponential in depth).
     "expr": {
-        "anyOf": [
-            _tagged({"const": "lit"}, _ref("scalar")),
-            _tagged({"const": "dur"}, _ref("duration")),
-            _tagged({"const": "ref"}, {"const": "now"}),
-            _tagged({"const": "ref"}, {"enum": ["profile", "event"]}, _NAME),
-            _tagged({"const": "ref"}, {"const": "journey"}, {"enum": ["entered_at", "variant"]}),
-            {"type": "array", "prefixItems": [{"const": "list"}], "items": _ref("expr"), "minItems": 1},
-            _tagged({"enum": list(UNARY_TAGS)}, _ref("expr")),
-            _tagged({"enum": list(BINARY_TAGS)}, _ref("expr"), _ref("expr")),
-            {
-                "type": "array",
-                "prefixItems": [{"const": "call"}, {"enum": sorted(_FUNCTIONS)}],
-                "items": _ref("expr"),
-                "minItems": 2,
-            },
-        ]
+        "type": "array",
+        "minItems": 1,
+        "prefixItems": [{"enum": list(EXPR_TAGS)}],
+        "allOf": [
+            _when(["lit"], _tagged({"const": "lit"}, _ref("scalar"))),
+            _when(["dur"], _tagged({"const": "dur"}, _ref("duration"))),
+            _when(
+                ["ref"],
+                {
+                    "anyOf": [
+                        _tagged({"const": "ref"}, {"const": "now"}),
+                        _tagged({"const": "ref"}, {"enum": ["profile", "event"]}, _NAME),
+                        _tagged({"const": "ref"}, {"const": "journey"}, {"enum": ["entered_at", "variant"]}),
+                    ]
+                },
+            ),
+            _when(["list"], {"prefixItems": [{"const": "list"}], "items": _ref("expr")}),
+            _when(list(UNARY_TAGS), _tagged({"enum": list(UNARY_TAGS)}, _ref("expr"))),
+            _when(list(BINARY_TAGS), _tagged({"enum": list(BINARY_TAGS)}, _ref("expr"), _ref("expr"))),
+            _when(
+                ["call"],
+                {
+                    "prefixItems": [{"const": "call"}, {"enum": sorted(_FUNCTIONS)}],
+                    "items": _ref("expr"),
+                    "minItems": 2,
+                },
+            ),
+        ],
     },
     "type": {
         "type": "object",
@@ -291,6 +309,9 @@ KEYWORDS: Final = frozenset(
         "minItems",
         "maxItems",
         "anyOf",
+        "allOf",
+        "if",
+        "then",
         "$ref",
     }
 )
@@ -451,6 +472,17 @@ class _Validator:
             self._object(value, schema, path)
         elif isinstance(value, list):
             self._array(value, schema, path)
+        for part in schema.get("allOf", ()):
+            self._check(value, part, path)
+        if "if" in schema and "then" in schema and self._valid(value, schema["if"], path):
+            self._check(value, schema["then"], path)
+
+    def _valid(self, value: Any, schema: Mapping[str, Any], path: str) -> bool:
+        try:
+            self._check(value, schema, path)
+        except _Invalid:
+            return False
+        return True
 
     def _object(self, value: dict[str, Any], schema: Mapping[str, Any], path: str) -> None:
         properties: Mapping[str, Any] = schema.get("properties", {})

@@ -62,6 +62,22 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+from journeydsl.syntax.limits import (
+    DURATION_HINT,
+    MAX_DURATION_S,
+    MAX_NESTING,
+    MAX_SAFE_INTEGER,
+    MAX_TYPE_NESTING,
+    NESTING_HINT,
+    NUMBER_HINT,
+    Elided,
+    clip,
+    duration_message,
+    file_too_large,
+    number_message,
+    oversize,
+    parse_number,
+)
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
@@ -81,6 +97,9 @@ class ParseState:
     problems: list[Diagnostic] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     text: str = ""  # the text being parsed, to tell trailing comments from comments on their own line
+    # id(node) -> (node, nesting depth, holds an Elided) for every expression or type node above a leaf;
+    # holding the node keeps its id from being reused by another one while the parse runs.
+    depths: dict[int, tuple[Any, int, bool]] = field(default_factory=dict)
 
     def position(self, line: int, col: int) -> tuple[int, int]:
         """A position in the parsed text -> a position in the file the text came from."""
@@ -155,11 +174,12 @@ class JourneyTransformer(Transformer[Token, Any]):
     # ------------------------------------------------------------- literals
 
     def _int(self, token: Token, what: str) -> int:
+        value = self._number(token)
         if "." in token.value:
             message = f"{what} must be a whole number, got `{token.value}`"
             self.state.report(codes.BAD_LITERAL, message, self._span(token))
-            return int(float(token.value))
-        return int(token.value)
+            return int(value)
+        return int(value)
 
     def _duration(self, token: Token) -> Duration:
         text = token.value
@@ -169,7 +189,7 @@ class JourneyTransformer(Transformer[Token, Any]):
         if "." in amount_text:
             self.state.report(
                 codes.BAD_LITERAL,
-                f"a duration is a whole number and a unit, got `{text}`",
+                f"a duration is a whole number and a unit, got `{clip(text)}`",
                 span,
                 hint="write e.g. `90m` instead of `1.5h`",
             )
@@ -177,12 +197,16 @@ class JourneyTransformer(Transformer[Token, Any]):
         if unit not in DURATION_UNITS:
             self.state.report(
                 codes.BAD_LITERAL,
-                f"unknown duration unit `{unit}` in `{text}`",
+                f"unknown duration unit `{clip(unit)}` in `{clip(text)}`",
                 span,
                 hint="units are s (seconds), m (minutes), h (hours), d (days), w (weeks): `30s 15m 12h 7d 2w`",
             )
             unit = "s"
-        return Duration(int(amount_text), unit, span=span)
+        amount = parse_number(amount_text)
+        if amount is None or amount * DURATION_UNITS[unit] > MAX_DURATION_S:
+            self.state.report(codes.INPUT_TOO_LARGE, duration_message(text), span, hint=DURATION_HINT)
+            amount = MAX_DURATION_S // DURATION_UNITS[unit]
+        return Duration(int(amount), unit, span=span)
 
     def _string(self, token: Token) -> str:
         raw: str = token.value[1:-1]
@@ -224,13 +248,45 @@ class JourneyTransformer(Transformer[Token, Any]):
     # ------------------------------------------------------------- expressions
 
     def _number(self, token: Token) -> int | float:
-        if "." not in token.value:
-            return int(token.value)
-        value = float(token.value)
-        if value == float("inf"):
-            self.state.report(codes.BAD_LITERAL, f"the number `{token.value[:20]}…` is too large", self._span(token))
-            return 0.0
+        value = parse_number(token.value)
+        if value is None:
+            self.state.report(codes.INPUT_TOO_LARGE, number_message(token.value), self._span(token), hint=NUMBER_HINT)
+            return MAX_SAFE_INTEGER  # in range, so nothing else complains about the number
         return value
+
+    def _depth(self, children: tuple[Any, ...]) -> tuple[int, bool]:
+        """The nesting depth of a node over `children`, and whether a cut (Elided) lies below it."""
+        depths = self.state.depths
+        depth, elided = 2, False
+        for child in children:
+            entry = depths.get(id(child))
+            if entry is not None and entry[0] is child:
+                depth = max(depth, entry[1] + 1)
+                elided = elided or entry[2]
+        return depth, elided
+
+    def _too_deep(self, what: str, limit: int, span: Span | None, elided: bool, hint: str) -> None:
+        if not elided:  # a subtree cut before already said so: one diagnostic per deep expression
+            message = f"this {what} nests more than {limit} levels deep"
+            self.state.report(codes.NESTING_TOO_DEEP, message, span, hint=hint)
+
+    def _nest(self, node: Expr, *children: Expr) -> Expr:
+        """`node` with its depth recorded; deeper than MAX_NESTING, an Elided leaf in its place."""
+        depth, elided = self._depth(children)
+        if depth > MAX_NESTING:
+            self._too_deep("expression", MAX_NESTING, node.span, elided, NESTING_HINT)
+            node, depth, elided = Elided(None, span=node.span), 1, True
+        self.state.depths[id(node)] = (node, depth, elided)
+        return node
+
+    def _nest_type(self, node: TypeRef, *children: TypeRef) -> TypeRef:
+        depth, elided = self._depth(children)
+        if depth > MAX_TYPE_NESTING:
+            hint = "a type like `list<list<string>>` needs only a few levels"
+            self._too_deep("type", MAX_TYPE_NESTING, node.span, elided, hint)
+            node, depth, elided = TypeRef("list", span=node.span), 1, True
+        self.state.depths[id(node)] = (node, depth, elided)
+        return node
 
     def number(self, token: Token) -> Literal:
         return Literal(self._number(token), span=self._span(token))
@@ -251,11 +307,13 @@ class JourneyTransformer(Transformer[Token, Any]):
     def null(self, token: Token) -> Literal:
         return Literal(None, span=self._span(token))
 
-    def list_lit(self, first: Token, *rest: Any) -> ListLit:
-        return ListLit(tuple(rest[:-1]), span=self._span(first, rest[-1]))
+    def list_lit(self, first: Token, *rest: Any) -> Expr:
+        items = tuple(rest[:-1])
+        return self._nest(ListLit(items, span=self._span(first, rest[-1])), *items)
 
-    def func_call(self, name: Token, *rest: Any) -> Call:
-        return Call(name.value, tuple(rest[:-1]), span=self._span(name, rest[-1]))
+    def func_call(self, name: Token, *rest: Any) -> Expr:
+        args = tuple(rest[:-1])
+        return self._nest(Call(name.value, args, span=self._span(name, rest[-1])), *args)
 
     def name(self, *parts: Token) -> Name:
         return Name(tuple(part.value for part in parts), span=self._span(parts[0], parts[-1]))
@@ -265,57 +323,57 @@ class JourneyTransformer(Transformer[Token, Any]):
         # `-5` is the number -5, so that printing Literal(-5) as `-5` parses back to the same IR.
         if isinstance(operand, Literal) and type(operand.value) in (int, float):
             return Literal(-operand.value, span=span)  # type: ignore[operator]
-        return Unary("-", operand, span=span)
+        return self._nest(Unary("-", operand, span=span), operand)
 
-    def not_op(self, token: Token, operand: Expr) -> Unary:
-        return Unary("not", operand, span=self._span(token, operand))
+    def not_op(self, token: Token, operand: Expr) -> Expr:
+        return self._nest(Unary("not", operand, span=self._span(token, operand)), operand)
 
-    def _binary(self, op: str, left: Expr, right: Expr) -> Binary:
-        return Binary(op, left, right, span=self._span(left, right))
+    def _binary(self, op: str, left: Expr, right: Expr) -> Expr:
+        return self._nest(Binary(op, left, right, span=self._span(left, right)), left, right)
 
-    def or_op(self, left: Expr, right: Expr) -> Binary:
+    def or_op(self, left: Expr, right: Expr) -> Expr:
         return self._binary("or", left, right)
 
-    def and_op(self, left: Expr, right: Expr) -> Binary:
+    def and_op(self, left: Expr, right: Expr) -> Expr:
         return self._binary("and", left, right)
 
-    def eq(self, left: Expr, right: Expr) -> Binary:
+    def eq(self, left: Expr, right: Expr) -> Expr:
         return self._binary("==", left, right)
 
-    def ne(self, left: Expr, right: Expr) -> Binary:
+    def ne(self, left: Expr, right: Expr) -> Expr:
         return self._binary("!=", left, right)
 
-    def lt(self, left: Expr, right: Expr) -> Binary:
+    def lt(self, left: Expr, right: Expr) -> Expr:
         return self._binary("<", left, right)
 
-    def le(self, left: Expr, right: Expr) -> Binary:
+    def le(self, left: Expr, right: Expr) -> Expr:
         return self._binary("<=", left, right)
 
-    def gt(self, left: Expr, right: Expr) -> Binary:
+    def gt(self, left: Expr, right: Expr) -> Expr:
         return self._binary(">", left, right)
 
-    def ge(self, left: Expr, right: Expr) -> Binary:
+    def ge(self, left: Expr, right: Expr) -> Expr:
         return self._binary(">=", left, right)
 
-    def in_op(self, left: Expr, right: Expr) -> Binary:
+    def in_op(self, left: Expr, right: Expr) -> Expr:
         return self._binary("in", left, right)
 
-    def not_in_op(self, left: Expr, right: Expr) -> Binary:
+    def not_in_op(self, left: Expr, right: Expr) -> Expr:
         return self._binary("not in", left, right)
 
-    def add(self, left: Expr, right: Expr) -> Binary:
+    def add(self, left: Expr, right: Expr) -> Expr:
         return self._binary("+", left, right)
 
-    def sub(self, left: Expr, right: Expr) -> Binary:
+    def sub(self, left: Expr, right: Expr) -> Expr:
         return self._binary("-", left, right)
 
-    def mul(self, left: Expr, right: Expr) -> Binary:
+    def mul(self, left: Expr, right: Expr) -> Expr:
         return self._binary("*", left, right)
 
-    def div(self, left: Expr, right: Expr) -> Binary:
+    def div(self, left: Expr, right: Expr) -> Expr:
         return self._binary("/", left, right)
 
-    def mod(self, left: Expr, right: Expr) -> Binary:
+    def mod(self, left: Expr, right: Expr) -> Expr:
         return self._binary("%", left, right)
 
     # ------------------------------------------------------------- types and schema
@@ -334,7 +392,7 @@ class JourneyTransformer(Transformer[Token, Any]):
         return TypeRef(name.value, span=span)
 
     def list_type(self, token: Token, item: TypeRef, gt: Token) -> TypeRef:
-        return TypeRef("list", item=item, span=self._span(token, gt))
+        return self._nest_type(TypeRef("list", item=item, span=self._span(token, gt)), item)
 
     def enum_type(self, token: Token, *rest: Token) -> TypeRef:
         return TypeRef("enum", members=tuple(t.value for t in rest[:-1]), span=self._span(token, rest[-1]))
@@ -342,7 +400,11 @@ class JourneyTransformer(Transformer[Token, Any]):
     def type_ref(self, base: TypeRef, qmark: Token | None = None) -> TypeRef:
         if qmark is None:
             return base
-        return replace(base, nullable=True, span=self._span(base, qmark))
+        nullable = replace(base, nullable=True, span=self._span(base, qmark))
+        entry = self.state.depths.get(id(base))
+        if entry is not None and entry[0] is base:  # the same type, so the same depth
+            self.state.depths[id(nullable)] = (nullable, entry[1], entry[2])
+        return nullable
 
     def field(self, name: Token, type_ref: TypeRef) -> FieldDef:
         return FieldDef(name.value, type_ref, span=self._span(name, type_ref))
@@ -475,10 +537,10 @@ class JourneyTransformer(Transformer[Token, Any]):
         start, _, end = (part.strip() for part in value.value.partition("-"))
         for part in (start, end):
             hours, _, minutes = part.partition(":")
-            if len(minutes) != 2 or not 0 <= int(hours) <= 23 or not 0 <= int(minutes) <= 59:
+            if len(minutes) != 2 or len(hours) > 2 or not 0 <= int(hours) <= 23 or not 0 <= int(minutes) <= 59:
                 self.state.report(
                     codes.BAD_LITERAL,
-                    f"`{part}` is not a time of day",
+                    f"`{clip(part)}` is not a time of day",
                     self._span(value),
                     hint="quiet hours are `HH:MM-HH:MM`, 00:00 to 23:59, e.g. `quiet 21:00-08:00`",
                 )
@@ -622,13 +684,17 @@ class JourneyTransformer(Transformer[Token, Any]):
 def _clock(text: str) -> str:
     """`8:00` -> `08:00`, so the IR holds one spelling of a time of day."""
     hours, _, minutes = text.partition(":")
-    return f"{int(hours):02d}:{minutes}"
+    return f"{int(hours):02d}:{minutes}" if len(hours) <= 2 else text  # a longer one is reported already
 
 
 def parse_dsl(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
     """Parse one `.journey` file; never raises. On a syntax error the IR holds what could be parsed."""
     from journeydsl.syntax.grammar import parse_text
 
+    size = oversize(text)
+    if size is not None:
+        message, span, hint = file_too_large(path, size)
+        return SourceFile(path, (), (), "dsl", ()), [Diagnostic(codes.INPUT_TOO_LARGE, message, span, hint)]
     if text.startswith("\ufeff"):  # a byte-order mark from an editor: a space keeps every column where it was
         text = " " + text[1:]
     items, state = parse_text(text, path, "start")

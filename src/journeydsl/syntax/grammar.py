@@ -23,6 +23,7 @@ from journeydsl.ir import Comment, Span
 from journeydsl.resources import grammar_path
 from journeydsl.syntax.dsl import JourneyTransformer, ParseState
 from journeydsl.syntax.errors import syntax_diagnostic, terminal_words
+from journeydsl.syntax.limits import MAX_NAME_LENGTH, NAME_HINT, name_message
 
 START_SYMBOLS = ("start", "expression", "type")
 _LOCK = threading.Lock()
@@ -45,6 +46,18 @@ def get_parser() -> tuple[Lark, JourneyTransformer, dict[str, str]]:
         state.comments.append(Comment(token.value.rstrip(), line, col, trailing))
         return token
 
+    def bound_name(token: Token) -> Token:
+        # A name too long is reported once, here, and cut: later stages (template paths, file names of
+        # `render` and `docs`) then never see it. The token keeps its position, so the span covers it all.
+        if len(token.value) <= MAX_NAME_LENGTH:
+            return token
+        state = transformer.state
+        line, col = state.position(token.line or 1, token.column or 1)
+        end_line, end_col = state.position(token.end_line or 1, token.end_column or 1)
+        span = Span(state.path, line, col, end_line, end_col)
+        state.report(codes.INPUT_TOO_LARGE, name_message(token.value), span, hint=NAME_HINT)
+        return Token.new_borrow_pos(token.type, token.value[:MAX_NAME_LENGTH], token)
+
     grammar = grammar_path().read_text(encoding="utf-8")
     parser = Lark(
         grammar,
@@ -54,7 +67,7 @@ def get_parser() -> tuple[Lark, JourneyTransformer, dict[str, str]]:
         transformer=transformer,
         start=list(START_SYMBOLS),
         maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": keep_comment},
+        lexer_callbacks={"COMMENT": keep_comment, "NAME": bound_name},
     )
     return parser, transformer, terminal_words(parser.terminals)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from journeydsl.ir import EXPERIENCES
+from journeydsl.syntax.limits import MAX_SAFE_INTEGER
 
 SCHEMA_ID = "https://journeydsl.dev/schema/journey.schema.json"
 
@@ -105,7 +106,12 @@ def _defs() -> dict[str, Any]:
             {
                 "journey": {**_ref("name"), "description": "The journey's id."},
                 "title": {"type": "string"},
-                "version": {"type": "integer", "minimum": 1, "description": "Required: an integer >= 1."},
+                "version": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_SAFE_INTEGER,
+                    "description": "Required: an integer >= 1.",
+                },
                 "owner": {"type": "string", "description": "The accountable journey product manager."},
                 "team": {"type": "string"},
                 "description": {"type": "string"},
@@ -139,7 +145,11 @@ def _defs() -> dict[str, Any]:
                 "caps": {
                     "type": "array",
                     "items": _obj(
-                        {"channel": _ref("name"), "max": {"type": "integer", "minimum": 0}, "per": _ref("duration")},
+                        {
+                            "channel": _ref("name"),
+                            "max": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
+                            "per": _ref("duration"),
+                        },
                         required=("channel", "max", "per"),
                     ),
                     "description": "Frequency caps per channel.",

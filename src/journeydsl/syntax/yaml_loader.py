@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import (
+    DURATION_UNITS,
     Action,
     Arg,
     CallAction,
@@ -57,6 +58,23 @@ from journeydsl.ir import (
     Wait,
     WaitArm,
     When,
+)
+from journeydsl.syntax.limits import (
+    DURATION_HINT,
+    MAX_DURATION_S,
+    MAX_NAME_LENGTH,
+    MAX_SAFE_INTEGER,
+    MAX_YAML_NESTING,
+    NAME_HINT,
+    NUMBER_HINT,
+    clip,
+    duration_message,
+    file_too_large,
+    in_range,
+    name_message,
+    number_message,
+    oversize,
+    parse_number,
 )
 
 MAX_ALIASES = 100  # alias references per document; more is treated as an alias bomb
@@ -95,6 +113,12 @@ class _AliasLimit(Exception):
         self.mark = mark
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__("nested too deeply")
+        self.mark = mark
+
+
 class _Expansion(Exception):
     """Raised inside the walk when aliases expand the document beyond the budget."""
 
@@ -105,6 +129,7 @@ class _Composer(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_count = 0
+        self.depth = 0
 
     def compose_document(self) -> Node | None:
         self.alias_count = 0
@@ -115,7 +140,17 @@ class _Composer(yaml.SafeLoader):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
                 raise _AliasLimit(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-        return super().compose_node(parent, index)
+        # The composer recurses once per level: the limit is checked before the next level is read.
+        collection = self.check_event(yaml.CollectionStartEvent)
+        if collection:
+            self.depth += 1
+            if self.depth > MAX_YAML_NESTING:
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if collection:
+                self.depth -= 1
 
 
 # --------------------------------------------------------------------------- entry point
@@ -124,6 +159,11 @@ class _Composer(yaml.SafeLoader):
 def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
     """Parse the YAML form; never raises: every problem is a diagnostic with a position."""
     sink = Sink()
+    size = oversize(text)
+    if size is not None:
+        message, span, hint = file_too_large(path, size)
+        sink.report(codes.INPUT_TOO_LARGE, message, span, hint=hint)
+        return SourceFile(path=path, form="yaml"), sink.diagnostics
     schemas: list[Schema] = []
     journeys: list[Journey] = []
     documents = compose_documents(text, path, sink)
@@ -174,6 +214,13 @@ def compose_documents(text: str, path: str, sink: Sink) -> list[Node]:
             node = loader.get_node()
             if node is not None:
                 documents.append(node)
+    except _TooDeep as err:
+        sink.report(
+            codes.NESTING_TOO_DEEP,
+            f"mappings and lists nest more than {MAX_YAML_NESTING} levels deep here",
+            _mark_span(path, err.mark),
+            hint="a journey document needs about 8 levels: look for a runaway `[` or `{`, or indentation",
+        )
     except _AliasLimit as err:
         sink.report(
             codes.YAML_UNSAFE,
@@ -204,7 +251,8 @@ def compose_documents(text: str, path: str, sink: Sink) -> list[Node]:
 
 
 _CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)
-C_MAX_DEPTH = 100  # libyaml's composer recurses on the C stack: deeper input takes the Python path
+# libyaml's composer recurses on the C stack: deeper input takes the Python path, which reports it (JD011).
+C_MAX_DEPTH = MAX_YAML_NESTING
 
 
 def _compose_with_libyaml(text: str) -> list[Node] | None:
@@ -259,7 +307,7 @@ def check_tags(document: Node, path: str, sink: Sink) -> int:
         if node.tag not in SAFE_TAGS and node.tag != MERGE_TAG:
             sink.report(
                 codes.YAML_UNSAFE,
-                f"the tag `{node.tag}` is not allowed",
+                f"the tag `{clip(str(node.tag), 60)}` is not allowed",
                 _span(path, node),
                 hint="journey files hold plain data: strings, numbers, booleans, lists and mappings",
             )
@@ -295,7 +343,12 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
 def _scalar(node: Node) -> Any:
     """The value of an int, float, bool or null scalar node; text for anything else."""
     construct = _SCALARS.get(node.tag)
-    return construct(node) if construct is not None and isinstance(node, ScalarNode) else node.value
+    if construct is None or not isinstance(node, ScalarNode):
+        return node.value
+    try:
+        return construct(node)
+    except ValueError:  # an int of more than 4,300 digits: callers see text and report it as out of range
+        return node.value
 
 
 # --------------------------------------------------------------------------- positions
@@ -383,7 +436,7 @@ class _Walker:
             if name not in allowed:
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f"did you mean `{close[0]}`?" if close else _keys_hint(allowed)
-                self.structure(key, f"unknown key `{name}` in {where}", hint=hint)
+                self.structure(key, f"unknown key `{clip(name, 60)}` in {where}", hint=hint)
             elif name in found:
                 first = found[name][0].start_mark.line + 1
                 self.structure(key, f"duplicate key `{name}` in {where} (first written on line {first})")
@@ -446,9 +499,12 @@ class _Walker:
         return str(node.value)
 
     def check_ident(self, name: str, node: Node, what: str) -> bool:
+        if len(name) > MAX_NAME_LENGTH:  # reported and dropped: names become file names later
+            self.sink.report(codes.INPUT_TOO_LARGE, name_message(name), self.span(node), hint=NAME_HINT)
+            return False
         if IDENT.fullmatch(name):
             return True
-        self.structure(node, f"`{name}` is not a valid {what}", hint=_IDENT_HINT)
+        self.structure(node, f"`{clip(name, 60)}` is not a valid {what}", hint=_IDENT_HINT)
         return False
 
     def ident(self, node: Node, what: str) -> str | None:
@@ -461,12 +517,18 @@ class _Walker:
         name = self.ident(node, "step name")
         return Target(name, span=self.span(node)) if name is not None else None
 
+    def too_large(self, node: Node) -> int:
+        """Report a number out of range (JD012); the in-range stand-in the walk goes on with."""
+        self.sink.report(codes.INPUT_TOO_LARGE, number_message(str(node.value)), self.span(node), hint=NUMBER_HINT)
+        return MAX_SAFE_INTEGER
+
     def integer(self, node: Node, what: str) -> int | None:
         self.spend()
         if isinstance(node, ScalarNode) and node.tag == INT_TAG:
             value = _scalar(node)
             if isinstance(value, int):
-                return value
+                return value if in_range(value) else self.too_large(node)
+            return self.too_large(node)  # too many digits to convert
         self.structure(node, f"{what} must be an integer, not {_kind(node)}")
         return None
 
@@ -474,10 +536,12 @@ class _Walker:
         self.spend()
         if isinstance(node, ScalarNode) and node.tag in (INT_TAG, FLOAT_TAG):
             value = _scalar(node)
-            if isinstance(value, int) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
-                return value
-            self.sink.report(codes.BAD_LITERAL, f"{what} must be a finite number", self.span(node))
-            return None
+            if not isinstance(value, (int, float)):
+                return self.too_large(node)  # too many digits to convert
+            if value != value:
+                self.sink.report(codes.BAD_LITERAL, f"{what} must be a finite number", self.span(node))
+                return None
+            return value if in_range(value) else self.too_large(node)
         self.structure(node, f"{what} must be a number, not {_kind(node)}")
         return None
 
@@ -495,10 +559,15 @@ class _Walker:
         match = DURATION.fullmatch(raw.strip())
         if match is None:
             self.sink.report(
-                codes.BAD_LITERAL, f"{what} `{raw}` is not a duration", self.span(node), hint=_DURATION_HINT
+                codes.BAD_LITERAL, f"{what} `{clip(raw)}` is not a duration", self.span(node), hint=_DURATION_HINT
             )
             return None
-        return Duration(int(match.group(1)), match.group(2), span=self.span(node))
+        unit = DURATION_UNITS[match.group(2)]
+        amount = parse_number(match.group(1))
+        if amount is None or amount * unit > MAX_DURATION_S:
+            self.sink.report(codes.INPUT_TOO_LARGE, duration_message(raw.strip()), self.span(node), hint=DURATION_HINT)
+            amount = MAX_DURATION_S // unit
+        return Duration(int(amount), match.group(2), span=self.span(node))
 
     def origin(self, node: ScalarNode) -> tuple[Span, bool]:
         """Where the scalar's text starts, and whether columns inside it map one to one onto the file."""
@@ -626,9 +695,9 @@ class _Walker:
             return None
         head, _, field = text.partition(".")
         if head != "profile" or not IDENT.fullmatch(field):
-            self.structure(node, f"{what} must name a profile field like `profile.segment`, not `{text}`")
+            self.structure(node, f"{what} must name a profile field like `profile.segment`, not `{clip(text, 60)}`")
             return None
-        return field
+        return field if self.check_ident(field, node, "profile field") else None
 
     # ------------------------------------------------------------------ journey
 
@@ -693,7 +762,7 @@ class _Walker:
             return Reentry("after", after, span=self.span(node)) if after is not None else None
         self.sink.report(
             codes.BAD_LITERAL,
-            f"`reentry` must be `never`, `always` or `after DURATION`, not `{text}`",
+            f"`reentry` must be `never`, `always` or `after DURATION`, not `{clip(text, 60)}`",
             self.span(node),
             hint="e.g. `reentry: after 90d`",
         )
@@ -740,7 +809,7 @@ class _Walker:
         if not hours or hours[0] > 23 or hours[1] > 59 or hours[2] > 23 or hours[3] > 59:
             self.sink.report(
                 codes.BAD_LITERAL,
-                f"`quiet` must be a time range `HH:MM-HH:MM`, not `{text}`",
+                f"`quiet` must be a time range `HH:MM-HH:MM`, not `{clip(text, 60)}`",
                 self.span(node),
                 hint='e.g. `quiet: "21:00-08:00"`',
             )
@@ -907,10 +976,10 @@ class _Walker:
         self.spend()
         if isinstance(node, ScalarNode) and node.tag == INT_TAG:
             value = _scalar(node)
-            if isinstance(value, int):
-                return value
+            return value if isinstance(value, int) and in_range(value) else self.too_large(node)
         if isinstance(node, ScalarNode) and (match := WEIGHT_PERCENT.fullmatch(str(node.value).strip())):
-            return int(match.group(1))
+            percent = parse_number(match.group(1))
+            return int(percent) if percent is not None else self.too_large(node)
         what = _kind(node)
         self.sink.report(
             codes.BAD_LITERAL,
