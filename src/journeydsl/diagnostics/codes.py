@@ -382,6 +382,90 @@ journey welcome {
 }
 """,
 )
+NESTING_TOO_DEEP = Code(
+    "JD011",
+    "nesting-too-deep",
+    "an expression, a type or a YAML document nests more than 64 levels deep",
+    E,
+    explanation=(
+        "Expressions, types and YAML documents nest at most 64 levels. A name or literal is one level, and "
+        "each operator, call, `not`, `-` and list adds one; parentheses add none. A chain `a + b + c + …` "
+        "counts one level per operator, so a chain of more than 63 operators is too deep as well: group it "
+        "in parentheses, or test many values with `x in [...]` instead of a long `or` chain. The limit keeps "
+        "the checker, the bundle and the runtime within bounds that every journey stays far from."
+    ),
+    bad_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  audience profile.ltv
+    + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
+    + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
+    + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
+    + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1
+    > 100
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email welcome -> done }
+    step done { end }
+  }
+}
+""",
+    good_example="""\
+journey welcome {
+  version 1
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  audience profile.ltv + 64 > 100
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email welcome -> done }
+    step done { end }
+  }
+}
+""",
+)
+INPUT_TOO_LARGE = Code(
+    "JD012",
+    "input-too-large",
+    "a number, a duration, a name or a whole file is larger than journeys allow",
+    E,
+    explanation=(
+        "Numbers lie within ±9007199254740991 (2^53 − 1, the integers every JSON reader keeps exact), "
+        "durations are at most 100000d (about 273 years), names at most 128 characters (they become file "
+        "names of templates, diagrams and docs pages), and a journey file is at most 1 MiB: a larger file "
+        "is refused without being parsed. A `version` is a number too."
+    ),
+    bad_example="""\
+journey welcome {
+  version 9007199254740993
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email welcome -> done }
+    step done { end }
+  }
+}
+""",
+    good_example="""\
+journey welcome {
+  version 2
+  owner "ana@shop.example"
+  uses shop
+  entry on signed_up
+  goal ordered on order_placed within 30d value event.amount
+  stage recognize {
+    step hello { send email welcome -> done }
+    step done { end }
+  }
+}
+""",
+)
 
 # JD1xx: names
 DUPLICATE_NAME = Code(
