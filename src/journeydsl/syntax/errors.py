@@ -13,6 +13,7 @@ from lark.lexer import PatternStr, TerminalDef
 from journeydsl.diagnostics import Code, Diagnostic, codes
 from journeydsl.ir import Span
 from journeydsl.syntax.dsl import ParseState
+from journeydsl.syntax.limits import clip
 
 # Regex terminals named in words; string terminals are shown as written, in backticks.
 _REGEX_WORDS: dict[str, str] = {
@@ -73,11 +74,12 @@ def _got(token: Token, words: dict[str, str]) -> str:
     if token.type == "$END":
         return "the end"
     kind = _GOT_KIND.get(token.type)
+    value = clip(token.value, 60)  # a string token can be a whole line long
     if kind:
-        return f"{kind} `{token.value}`"
+        return f"{kind} `{value}`"
     if token.value.isalpha():
-        return f"keyword `{token.value}`"
-    return f"`{token.value}`"
+        return f"keyword `{value}`"
+    return f"`{value}`"
 
 
 def _hint(expected: set[str] | frozenset[str], token: Token | None, words: dict[str, str]) -> str | None:
