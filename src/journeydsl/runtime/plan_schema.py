@@ -11,8 +11,8 @@ The schema is interpreted here (the keywords it uses: type, const, enum, minimum
 properties, required, additionalProperties, prefixItems, items, minItems, maxItems, anyOf, allOf, if,
 then, $ref: KEYWORDS) rather than by the `jsonschema` package, so the runtime keeps its few dependencies
 (bundle.py says which); the tests check with `jsonschema` that the schema is a valid Draft 2020-12 schema
-and that every plan the compiler writes passes both. One stricter point: an integer is a JSON number written without a fraction
-(`3`, not `3.0`), since the runtime indexes steps with it.
+and that every plan the compiler writes passes both. One stricter point: an integer is a JSON number
+written without a fraction (`3`, not `3.0`), since the runtime indexes steps with it.
 """
 
 from __future__ import annotations
