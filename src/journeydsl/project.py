@@ -90,7 +90,14 @@ def _expand(paths: Iterable[str | Path], sink: Sink) -> list[Path]:
 
 
 def _read(path: Path, sink: Sink) -> str | None:
+    from journeydsl.syntax.limits import MAX_FILE_BYTES, file_too_large
+
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before it is read: a huge file costs nothing but this
+            message, span, hint = file_too_large(str(path), size)
+            sink.report(codes.INPUT_TOO_LARGE, message, span, hint=hint)
+            return None
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         sink.report(

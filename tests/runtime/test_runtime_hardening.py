@@ -309,3 +309,13 @@ def test_a_store_from_another_bundle_is_refused_before_any_event(tmp_path: Path)
         assert "does not belong to this bundle" in str(err)
     else:  # pragma: no cover
         raise AssertionError("an instance on a missing step was accepted")
+
+
+def test_quiet_hours_past_the_year_9999_are_an_error_record(tmp_path: Path) -> None:
+    quiet = JOURNEY.replace("  stage request", "  quiet 21:00-08:00\n  stage request")
+    engine = Engine.open(build_bundle(tmp_path, [quiet]))
+    event = _event(1, "quote", "c1", "9999-12-31T22:00:00Z", roof=2)
+    records = engine.process(event)
+    errors = [r for r in records if r["kind"] == "error"]
+    assert errors and "after the year 9999" in errors[0]["reason"]
+    assert not [r for r in records if r["kind"] == "send"]

@@ -328,9 +328,12 @@ def _sequence_length(node: nodes.Node) -> int | None:
 
 def _existing(templates_dir: Path, channel: str) -> list[str]:
     folder = templates_dir / "messages" / channel
-    if not folder.is_dir():
+    try:  # a channel name is a path part: too long a one is an OSError, not a missing folder
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".j2")] for p in folder.iterdir() if p.name.endswith(".j2"))
+    except OSError:
         return []
-    return sorted(p.name[: -len(".j2")] for p in folder.iterdir() if p.name.endswith(".j2"))
 
 
 def check_templates(project: Project, sink: Sink) -> None:

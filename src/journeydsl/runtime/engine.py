@@ -767,8 +767,8 @@ class Engine:
         if status == "sent" and plan.quiet is not None:
             question = (now, plan.quiet, profile.get("tz"))
             if question != self._quiet_question:  # sends of one event mostly ask the same: answer once
-                self._quiet_question = question
                 self._quiet_answer = quiet_end(now, plan.quiet[0], plan.quiet[1], zone(question[2]))
+                self._quiet_question = question  # after the answer: quiet_end may raise (past the year 9999)
             ends = self._quiet_answer
             if ends is not None:
                 status, at = "delayed", ends

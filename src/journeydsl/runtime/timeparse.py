@@ -148,6 +148,16 @@ def zone(name: object) -> ZoneInfo | timezone:
 
 def quiet_end(now: float, start_min: int, end_min: int, tz: ZoneInfo | timezone) -> float | None:
     """If `now` lies inside the quiet window [start, end) in `tz`, the epoch time the window ends; else None."""
+    try:
+        ends = _quiet_end(now, start_min, end_min, tz)
+    except (OverflowError, ValueError) as err:  # local dates past the year 9999 (a time near its end)
+        raise TimeError(f"quiet hours end after the year 9999: {err}") from err
+    if ends is not None and not in_range(ends):
+        raise TimeError("quiet hours end after the year 9999")
+    return ends
+
+
+def _quiet_end(now: float, start_min: int, end_min: int, tz: ZoneInfo | timezone) -> float | None:
     if tz is UTC and now % 1 == 0:
         # UTC has no offset: for whole seconds (datetime rounds fractions to microseconds) the minute of the
         # day and the window's end are arithmetic, no datetime is built.
