@@ -253,7 +253,7 @@ class Engine:
             self._dead(
                 event,
                 f"dated {format_time(now)}, more than {self.max_skew:g} s ahead of the stream's clock "
-                f"{format_time(store.clock)} (--max-skew)",
+                f"{format_time(store.clock)} (--max-skew; a sparse replay needs a larger one)",
             )
             return []
         out: list[dict[str, Any]] = []
