@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import assert_never
 
 from journeydsl.check.context import checked_journeys
 from journeydsl.diagnostics import Sink, codes
-from journeydsl.ir import Binary, Choose, Experiment, Expr, Goto, Journey, Literal, Step, Unary, Wait, flow_targets
+from journeydsl.ir import (
+    Binary,
+    Choose,
+    End,
+    Experiment,
+    Expr,
+    Goto,
+    Journey,
+    Literal,
+    Sleep,
+    Step,
+    Unary,
+    Wait,
+    flow_targets,
+)
 from journeydsl.project import Project
 
 
@@ -31,6 +46,10 @@ def instant_targets(step: Step) -> Iterator[str]:
     if isinstance(flow, (Goto, Choose, Experiment)):
         for target in flow_targets(flow):
             yield target.name
+    elif isinstance(flow, (Sleep, Wait, End)):
+        return  # time passes (or the journey ends) before the next step runs
+    else:  # a new flow kind must say whether it moves on in the same event (JD302 instant loops)
+        assert_never(flow)
 
 
 def strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:

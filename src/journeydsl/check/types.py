@@ -8,6 +8,7 @@ the journey's schema and the event types that can be current where the expressio
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import assert_never
 
 from journeydsl.check.context import SchemaIndex, checked_journeys
 from journeydsl.check.eventflow import event_sets
@@ -37,13 +38,17 @@ from journeydsl.ir import (
     Choose,
     Duration,
     Emit,
+    End,
+    Experiment,
     Expr,
+    Goto,
     Journey,
     ListLit,
     Literal,
     Name,
     Send,
     SetProfile,
+    Sleep,
     Span,
     Unary,
     Wait,
@@ -112,7 +117,7 @@ class Typer:
             return self._binary(expr)
         if isinstance(expr, Call):
             return self._call(expr)
-        raise TypeError(f"unknown expression node {type(expr).__name__}")
+        assert_never(expr)  # mypy flags this line when ir.Expr gains a node kind not typed above
 
     @staticmethod
     def _literal(expr: Literal) -> Ty:
@@ -513,6 +518,8 @@ def type_journey(journey: Journey, index: SchemaIndex, sink: Sink) -> None:
                 _emit(typer, action)
             elif isinstance(action, (Send, CallAction)):
                 _values(typer, (arg.value for arg in action.args))
+            else:  # a new action kind: mypy flags this until its expressions are typed here
+                assert_never(action)
         flow = step.flow
         if isinstance(flow, Choose):
             for branch in flow.branches:
@@ -527,6 +534,10 @@ def type_journey(journey: Journey, index: SchemaIndex, sink: Sink) -> None:
                 typer.events = frozenset({arm.event})
                 _condition(typer, arm.where, f"`on {arm.event}` `where`")
             typer.events = here
+        elif isinstance(flow, (Goto, Sleep, Experiment, End)):
+            pass  # no expressions in these flows
+        else:  # a new flow kind: mypy flags this until its expressions are typed here
+            assert_never(flow)
 
 
 def check_types(project: Project, sink: Sink) -> None:

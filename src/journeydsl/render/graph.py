@@ -8,6 +8,7 @@ the target or guard changes (`on:contract_signed`, `when:1`, `variant:friendly`)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from journeydsl.ir import (
     STAGE_ORDER,
@@ -21,8 +22,8 @@ from journeydsl.ir import (
     Step,
     Wait,
 )
-from journeydsl.render.labels import action_summary, shorten
-from journeydsl.syntax.printer import format_expr
+from journeydsl.render.labels import shorten
+from journeydsl.syntax.printer import format_action, format_expr
 
 ENTRY_ID = "ENTRY"  # upper case: cannot collide with a step name ([a-z_][a-z0-9_]*)
 EXITS_ID = "EXITS"
@@ -84,7 +85,7 @@ def step_kind(step: Step) -> str:
         return "experiment"
     if isinstance(flow, End):
         return "end"
-    raise TypeError(f"unknown flow node {type(flow).__name__}")
+    assert_never(flow)  # mypy flags this line when ir.Flow gains a kind; add it to STEP_KINDS and the back ends' shapes
 
 
 def ordered_stages(journey: Journey) -> list[tuple[str, list[Step]]]:
@@ -102,7 +103,7 @@ def ordered_stages(journey: Journey) -> list[tuple[str, list[Step]]]:
 
 def _step_node(step: Step, stage: str) -> Node:
     kind = step_kind(step)
-    lines = [action_summary(action) for action in step.actions]
+    lines = [format_action(action, short=True) for action in step.actions]
     flow = step.flow
     if isinstance(flow, Experiment):
         lines.append(f"experiment {flow.name}")
@@ -112,6 +113,10 @@ def _step_node(step: Step, stage: str) -> Node:
         lines.append("end")
     elif isinstance(flow, Wait):
         lines.append("wait")
+    elif isinstance(flow, (Goto, Sleep, Choose)):
+        pass  # their edges say it all
+    else:  # a new flow kind: does its node need a detail line?
+        assert_never(flow)
     return Node(step.name, kind, step.name, tuple(shorten(line) for line in lines), stage)
 
 
@@ -160,7 +165,7 @@ def step_edges(step: Step) -> list[Edge]:
         ]
     if isinstance(flow, End):
         return []
-    raise TypeError(f"unknown flow node {type(flow).__name__}")
+    assert_never(flow)  # mypy flags this line when ir.Flow gains a kind with no edges drawn above
 
 
 def _policies(journey: Journey) -> tuple[str, ...]:

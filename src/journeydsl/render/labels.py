@@ -1,33 +1,11 @@
-"""Short human text for IR nodes: expressions, actions and durations, as a reader of a diagram expects.
+"""Short human text for diagram labels.
 
-The diagram, docs and diff back ends all label things the same way. Expressions and actions are written by
-the DSL printer (`journeydsl.syntax.printer`), so a label reads exactly like the source; this module adds the
-shorter diagram forms.
+Expressions and actions are written by the DSL printer (`journeydsl.syntax.printer`: `format_expr`, and
+`format_action(action, short=True)` for a step node's narrower form), so a label reads exactly like the source and
+one function owns the text of each node kind; this module only cuts long labels.
 """
 
 from __future__ import annotations
-
-from journeydsl.ir import (
-    Action,
-    CallAction,
-    Emit,
-    Send,
-    SetProfile,
-)
-from journeydsl.syntax.printer import format_expr
-
-
-def action_summary(action: Action) -> str:
-    """A shorter form for diagram nodes: the `with` map is left out."""
-    if isinstance(action, Send):
-        return f"send {action.channel} {action.template}"
-    if isinstance(action, SetProfile):
-        return f"set {action.field} = {format_expr(action.value)}"
-    if isinstance(action, Emit):
-        return f"emit {action.event}"
-    if isinstance(action, CallAction):
-        return f"call {action.name}"
-    raise TypeError(f"unknown action node {type(action).__name__}")
 
 
 def shorten(text: str, limit: int = 48) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import assert_never
 
 from journeydsl.ir import (
+    Action,
     Arg,
     Binary,
     Call,
@@ -96,7 +98,7 @@ def _expr(expr: Expr) -> tuple[str, int]:
         left = _operand(expr.left, left_min)
         right = _operand(expr.right, prec + 1)
         return f"{left} {expr.op} {right}", prec
-    raise TypeError(f"unknown expression node {type(expr).__name__}")
+    assert_never(expr)  # mypy flags this line when ir.Expr gains a node kind not printed above
 
 
 def _operand(expr: Expr, at_least: int) -> str:
@@ -104,7 +106,8 @@ def _operand(expr: Expr, at_least: int) -> str:
     return text if prec >= at_least else f"({text})"
 
 
-def format_literal(value: object) -> str:
+def format_literal(value: int | float | str | bool | Duration | None) -> str:
+    """A literal's value (ir.Literal.value, a channel's cost) as the DSL writes it."""
     if value is None:
         return "null"
     if value is True:
@@ -119,7 +122,7 @@ def format_literal(value: object) -> str:
         return str(value)
     if isinstance(value, float):
         return _format_float(value)
-    raise TypeError(f"unknown literal {value!r}")
+    assert_never(value)
 
 
 def format_string(value: str) -> str:
@@ -176,41 +179,52 @@ class _Layout:
         self.lines.append(_Line(indent, text, first, last, closing))
 
 
-def _args(args: tuple[Arg, ...]) -> str:
-    if not args:
+def _args(args: tuple[Arg, ...], short: bool = False) -> str:
+    if not args or short:
         return ""
     return " with { " + ", ".join(f"{arg.name}: {format_expr(arg.value)}" for arg in args) + " }"
 
 
-def format_action(action: object) -> str:
-    """One action as the DSL writes it: `send email welcome with { roof: event.roof_area_m2 }`."""
+def format_action(action: Action, *, short: bool = False) -> str:
+    """One action as the DSL writes it: `send email welcome with { roof: event.roof_area_m2 }`.
+
+    `short` is the form of a diagram's step node (render/graph.py): no `with` map and no `profile.` before a set
+    field (`set ltv = 0`), so the node stays narrow. One function writes both forms, so the two cannot drift apart;
+    the golden diagrams in tests/render/golden hold the short form.
+    """
     if isinstance(action, Send):
-        return f"send {action.channel} {action.template}{_args(action.args)}"
+        return f"send {action.channel} {action.template}{_args(action.args, short)}"
     if isinstance(action, SetProfile):
-        return f"set profile.{action.field} = {format_expr(action.value)}"
+        return f"set {'' if short else 'profile.'}{action.field} = {format_expr(action.value)}"
     if isinstance(action, Emit):
-        return f"emit {action.event}{_args(action.args)}"
+        return f"emit {action.event}{_args(action.args, short)}"
     if isinstance(action, CallAction):
-        return f"call {action.name}{_args(action.args)}"
-    raise TypeError(f"unknown action node {type(action).__name__}")
+        return f"call {action.name}{_args(action.args, short)}"
+    assert_never(action)  # mypy flags this line when ir.Action gains a kind not printed above
 
 
-def _simple_flow(flow: Flow) -> str | None:
-    """A flow that fits on one line, or None for the block flows."""
+# The flows written as a `{ … }` block of their own lines; the others fit on one line.
+_BlockFlow = Wait | Choose | Experiment
+
+
+def _simple_flow(flow: Flow) -> str | _BlockFlow:
+    """The one-line text of a simple flow, or the flow itself when it is a block (`_block_flow` lays it out)."""
     if isinstance(flow, Goto):
         return f"-> {flow.target.name}"
     if isinstance(flow, Sleep):
         return f"wait {flow.duration} -> {flow.target.name}"
     if isinstance(flow, End):
         return "end" + (f" {flow.outcome}" if flow.outcome else "")
-    return None
+    if isinstance(flow, (Wait, Choose, Experiment)):
+        return flow
+    assert_never(flow)  # mypy flags this line when ir.Flow gains a kind: one line, or a block below?
 
 
 def _where(expr: Expr | None) -> str:
     return f" where {format_expr(expr)}" if expr is not None else ""
 
 
-def _block_flow(out: _Layout, flow: Flow, depth: int) -> None:
+def _block_flow(out: _Layout, flow: _BlockFlow, depth: int) -> None:
     inner = depth + 1
     if isinstance(flow, Wait):
         out.add(depth, "wait {", flow.span, whole=False)
@@ -235,13 +249,13 @@ def _block_flow(out: _Layout, flow: Flow, depth: int) -> None:
             head = "control" if variant.control else f"variant {variant.name}"
             out.add(inner, f"{head} {variant.weight}% -> {variant.target.name}", variant.span)
     else:
-        raise TypeError(f"unknown flow node {type(flow).__name__}")
+        assert_never(flow)
     out.add(depth, "}", flow.span, closing=True)
 
 
 def _step(out: _Layout, step: Step, depth: int) -> None:
     simple = _simple_flow(step.flow)
-    if simple is not None and len(step.actions) <= 1:
+    if isinstance(simple, str) and len(step.actions) <= 1:
         body = " ".join([*(format_action(a) for a in step.actions), simple])
         line = f"step {step.name} {{ {body} }}"
         if len(INDENT * depth + line) <= MAX_INLINE:
@@ -250,10 +264,10 @@ def _step(out: _Layout, step: Step, depth: int) -> None:
     out.add(depth, f"step {step.name} {{", step.span, whole=False)
     for action in step.actions:
         out.add(depth + 1, format_action(action), action.span)
-    if simple is not None:
+    if isinstance(simple, str):
         out.add(depth + 1, simple, step.flow.span)
     else:
-        _block_flow(out, step.flow, depth + 1)
+        _block_flow(out, simple, depth + 1)
     out.add(depth, "}", step.span, closing=True)
 
 

@@ -8,7 +8,7 @@ and emitted as YAML strings, and `load_yaml(to_yaml(x))` gives back the same IR.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, assert_never
 
 import yaml
 
@@ -209,7 +209,7 @@ def action_data(action: Action) -> dict[str, Any]:
         return {"emit": {"event": action.event, **_args(action.args)}}
     if isinstance(action, CallAction):
         return {"call": {"name": action.name, **_args(action.args)}}
-    raise TypeError(f"unknown action node {type(action).__name__}")
+    assert_never(action)  # mypy flags this line when ir.Action gains a kind not written above
 
 
 def flow_data(flow: Flow) -> dict[str, Any]:
@@ -239,7 +239,7 @@ def flow_data(flow: Flow) -> dict[str, Any]:
         return {"experiment": {"name": flow.name, "variants": [variant_data(v) for v in flow.variants]}}
     if isinstance(flow, End):
         return {"end": flow.outcome}
-    raise TypeError(f"unknown flow node {type(flow).__name__}")
+    assert_never(flow)  # mypy flags this line when ir.Flow gains a kind not written above
 
 
 def variant_data(variant: Variant) -> dict[str, Any]:
