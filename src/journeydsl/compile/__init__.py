@@ -17,7 +17,7 @@ from typing import Any
 from journeydsl.check import check_project
 from journeydsl.compile.bundle import CompileError, compile_project, created_from_paths, pack_tar_gz, write_bundle
 from journeydsl.compile.sign import SignError, generate_keypair, keygen, sign_files
-from journeydsl.diagnostics import Diagnostic, Severity
+from journeydsl.diagnostics import Diagnostic, errors_in, has_errors
 from journeydsl.project import load_project
 from journeydsl.runtime.bundle import MANIFEST, SIGNATURES, load_public_key
 
@@ -41,7 +41,7 @@ class BuildError(Exception):
     """The build was refused; nothing was written. `diagnostics` say why, `sources` hold the text for carets."""
 
     def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str] | None = None) -> None:
-        errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+        errors = errors_in(diagnostics)
         super().__init__(f"build refused: {len(errors)} error(s)")
         self.diagnostics = diagnostics
         self.sources = sources or {}
@@ -67,7 +67,7 @@ def build(
     """Load, check, compile, sign and write a bundle; raises BuildError (writing nothing) on errors."""
     project = load_project(paths, templates_dir=templates_dir)
     diagnostics = check_project(project)  # parse diagnostics included
-    if any(d.severity is Severity.ERROR for d in diagnostics):
+    if has_errors(diagnostics):
         raise BuildError(diagnostics, project.sources)
     try:
         files = compile_project(project, created_from_paths(paths))

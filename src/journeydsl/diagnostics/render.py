@@ -14,7 +14,7 @@ from typing import Any
 from journeydsl import __version__
 from journeydsl.diagnostics import codes
 from journeydsl.diagnostics.lines import source_lines
-from journeydsl.diagnostics.model import Diagnostic, Severity
+from journeydsl.diagnostics.model import Diagnostic, Severity, errors_in
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
@@ -34,7 +34,7 @@ def _plural(count: int, word: str) -> str:
 
 def summary_line(diags: Sequence[Diagnostic], file_count: int | None = None) -> str:
     """`2 errors, 1 warning in 3 files` (infos are counted as notes only when present)."""
-    errors = sum(1 for d in diags if d.severity is Severity.ERROR)
+    errors = len(errors_in(diags))
     warnings = sum(1 for d in diags if d.severity is Severity.WARNING)
     infos = sum(1 for d in diags if d.severity is Severity.INFO)
     parts = [_plural(errors, "error"), _plural(warnings, "warning")]

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from journeydsl.check import check_project as project_diagnostics
+from journeydsl.check import check_project
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import SourceFile, Span
 from journeydsl.project import YAML_SUFFIXES, Project, is_journey_file, load_project
@@ -130,7 +130,7 @@ def read_side(spec: str, templates_dir: str | None = None) -> Side:
     )
     project.neighbours = _neighbours(path)
     side.sources = project.sources
-    side.diagnostics = project_diagnostics(project)
+    side.diagnostics = check_project(project)
     return side
 
 
