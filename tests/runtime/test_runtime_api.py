@@ -8,7 +8,7 @@ import pytest
 from runtime_support import build_bundle
 
 from journeydsl.compile import write_bundle
-from journeydsl.runtime import Engine, Event, MemoryStore
+from journeydsl.runtime import Engine, EngineError, Event, MemoryStore
 from journeydsl.runtime.bundle import BundleError
 
 JOURNEY = """
@@ -46,16 +46,22 @@ def test_event_objects_epoch_times_and_bundle_sources(tmp_path: Path) -> None:
         Engine.open(files).advance("tomorrow")
 
 
-def test_an_instance_whose_version_left_the_bundle_stops_with_an_error(tmp_path: Path) -> None:
+def test_a_bundle_that_would_orphan_instances_is_refused_unless_allowed(tmp_path: Path) -> None:
     store = MemoryStore()
     old = Engine.open(build_bundle(tmp_path / "v1", [JOURNEY.replace("VERSION", "1")]), store=store)
     old.process({"id": "1", "type": "start", "customer_id": "c1", "at": "2026-01-01T10:00:00Z"})
-    new = Engine.open(build_bundle(tmp_path / "v2", [JOURNEY.replace("VERSION", "2")]), store=store)
-    records = new.process({"id": "2", "type": "go", "customer_id": "c1", "at": "2026-01-01T11:00:00Z"})
-    assert [(r["kind"], r["version"]) for r in records] == [("error", 1)]
-    assert "not in this bundle" in records[0]["reason"]
+    newer = build_bundle(tmp_path / "v2", [JOURNEY.replace("VERSION", "2")])
+    with pytest.raises(EngineError, match=r"lacks versions .*: j v1 \(1 in flight\).*--keep"):
+        Engine.open(newer, store=store)
+    new = Engine.open(newer, store=store, allow_orphans=True)
+    assert [(r["kind"], r["version"], r["outcome"]) for r in new.orphaned] == [("end", 1, "orphaned")]
+    assert "not in the bundle" in new.orphaned[0]["reason"]
+    assert new.process({"id": "2", "type": "go", "customer_id": "c1", "at": "2026-01-01T11:00:00Z"}) == []
     again = new.process({"id": "3", "type": "start", "customer_id": "c1", "at": "2026-01-01T12:00:00Z"})
-    assert again == []  # reentry never: the stopped instance still counts as the customer's one entry
+    assert again == []  # reentry never: the ended instance still counts as the customer's one entry
+    with pytest.raises(EngineError, match=r"rolls back j v1 \(the store ran v2\)"):
+        Engine.open(build_bundle(tmp_path / "v1b", [JOURNEY.replace("VERSION", "1")]), store=store)
+    Engine.open(build_bundle(tmp_path / "v1c", [JOURNEY.replace("VERSION", "1")]), store=store, allow_rollback=True)
 
 
 def test_an_event_no_journey_listens_to_changes_nothing_but_its_profile_patch(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "keygen": "bundle",
     "verify": "bundle",
     "run": "run",
+    "status": "live",
     "test": "testing",
     "report": "testing",
 }

@@ -137,6 +137,16 @@ def _skew_seconds(text: str) -> float | None:
     is_flag=True,
     help="If another journeydsl process has the SQLite store open, wait until it is done instead of failing.",
 )
+@click.option(
+    "--allow-orphans",
+    is_flag=True,
+    help="Run a bundle that lacks versions with instances in flight: those instances end at once, with `end` records.",
+)
+@click.option(
+    "--allow-rollback",
+    is_flag=True,
+    help="Run a bundle whose latest version of a journey is older than one the store already ran.",
+)
 def run_command(
     bundle: Path,
     events_path: Path,
@@ -148,6 +158,8 @@ def run_command(
     public_key: str | None,
     summary: bool,
     wait_for_store: bool,
+    allow_orphans: bool,
+    allow_rollback: bool,
 ) -> None:
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
     from journeydsl.runtime import Engine, EngineError, StoreError
@@ -176,7 +188,15 @@ def run_command(
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
     try:
-        engine = Engine.open(loaded, store=store, batch=batch, until=until, max_skew=skew)
+        engine = Engine.open(
+            loaded,
+            store=store,
+            batch=batch,
+            until=until,
+            max_skew=skew,
+            allow_orphans=allow_orphans,
+            allow_rollback=allow_rollback,
+        )
         out = _stdout()
     except (EngineError, StoreError, OutputError) as err:
         store.abandon()

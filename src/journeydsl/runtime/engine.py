@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
+from journeydsl.runtime.inflight import step_name
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
 from journeydsl.runtime.store import Store, Transition
 from journeydsl.runtime.stores import open_store
@@ -86,9 +87,15 @@ class Engine:
         step_limit: int = STEP_LIMIT,
         until: str | float | None = None,
         max_skew: float | None = None,
+        allow_orphans: bool = False,
+        allow_rollback: bool = False,
     ) -> None:
         """until: events dated after it are dead letters (`run --until`); max_skew: seconds an event may lie ahead
-        of the stream's clock (the latest event time the store reached) before it is a dead letter."""
+        of the stream's clock (the latest event time the store reached) before it is a dead letter.
+
+        A bundle that lacks a version with instances in flight in the store is refused (EngineError) unless
+        `allow_orphans`, which ends those instances at once with `end` records saying why; a bundle whose latest
+        version of a journey is older than one the store already ran is refused unless `allow_rollback`."""
         self.bundle = bundle
         self.store = store
         self.step_limit = step_limit
@@ -140,6 +147,10 @@ class Engine:
         self._quiet_question: tuple[float, tuple[int, int], Any] | None = None
         self._quiet_answer: float | None = None
         self._rebuild_timers()
+        self.orphaned: list[dict[str, Any]] = []  # the `end` records of instances ended at open (allow_orphans)
+        if not allow_rollback:
+            self._refuse_rollback()
+        self._settle_orphans(allow_orphans)
         store.record_plans({(j, v): raw for (j, v), raw in bundle.plans.items()})
 
     # ------------------------------------------------------------------ opening
@@ -156,6 +167,8 @@ class Engine:
         until: str | float | None = None,
         max_skew: float | None = None,
         wait: float = 0.0,
+        allow_orphans: bool = False,
+        allow_rollback: bool = False,
     ) -> Engine:
         """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle. A store given by URL is
         owned by this engine (one process at a time): `wait` seconds for another owner to let go (`math.inf`:
@@ -168,7 +181,16 @@ class Engine:
             bundle = load_bundle(str(bundle) if isinstance(bundle, Path) else bundle, public_key=public_key)
         opened = open_store(store, batch=batch, mode="write", wait=wait)
         try:
-            return cls(bundle, opened, force=force, step_limit=step_limit, until=until, max_skew=max_skew)
+            return cls(
+                bundle,
+                opened,
+                force=force,
+                step_limit=step_limit,
+                until=until,
+                max_skew=max_skew,
+                allow_orphans=allow_orphans,
+                allow_rollback=allow_rollback,
+            )
         except BaseException:
             if opened is not store:
                 opened.close()
@@ -192,6 +214,55 @@ class Engine:
                 if inst[S.ACTIVE] and inst[S.TIMER] is not None:
                     heap.append((inst[S.TIMER], customer_id, slot, inst[S.NUMBER]))
         heapq.heapify(heap)
+
+    def _refuse_rollback(self) -> None:
+        """A journey whose latest version here is older than one the store already ran: a rollback, which new
+        entries would take, is only done on purpose (`allow_rollback`)."""
+        ran: dict[str, int] = {}
+        for journey, version in self.store.plans():
+            ran[journey] = max(version, ran.get(journey, version))
+        older = [
+            f"{journey} v{plan.version} (the store ran v{ran[journey]})"
+            for journey, plan in self.latest.items()
+            if journey in ran and plan.version < ran[journey]
+        ]
+        if older:
+            raise EngineError(
+                f"this bundle rolls back {', '.join(older)}: new entries would start on the older version; "
+                "pass --allow-rollback (Engine.open(allow_rollback=True)) if that is what you want"
+            )
+
+    def _settle_orphans(self, allow: bool) -> None:
+        """Refuse (or, allowed, end) the instances in flight on versions this bundle lacks."""
+        orphans: dict[tuple[str, int], list[tuple[str, S.Instance]]] = {}
+        for cid, customer in self.store.customers.items():
+            for inst in customer["i"].values():
+                if inst[S.ACTIVE] and (inst[S.JOURNEY], inst[S.VERSION]) not in self.plans:
+                    orphans.setdefault((inst[S.JOURNEY], inst[S.VERSION]), []).append((cid, inst))
+        if not orphans:
+            return
+        if not allow:
+            named = ", ".join(
+                f"{journey} v{version} ({len(found)} in flight)"
+                for (journey, version), found in sorted(orphans.items())
+            )
+            raise EngineError(
+                f"this bundle lacks versions that instances in the store are on: {named}; build it with "
+                "`--keep PREVIOUS.jbundle` to carry them, declare a migration, or pass --allow-orphans to end them"
+            )
+        out: list[dict[str, Any]] = []
+        now = self.store.clock if self.store.clock is not None else 0.0
+        recorded = self.store.plans()
+        for (journey, version), found in sorted(orphans.items()):
+            for cid, inst in found:
+                record = self._record("end", cid, inst, step_name(recorded, journey, version, inst[S.STEP]), now)
+                record["outcome"] = "orphaned"
+                record["reason"] = f"version {version} of {journey} is not in the bundle the runtime was opened with"
+                out.append(record)
+                self._stop(inst)
+                self.store.touch(cid)
+        self._finish(out)
+        self.orphaned = out
 
     def close(self) -> None:
         self.store.close()

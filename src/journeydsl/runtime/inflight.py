@@ -1,0 +1,92 @@
+"""What a store has in flight (runtime layer; reads a Store and the plans it recorded, nothing of the front end).
+
+Counts the active instances per journey, version and step, and how many of them wait on a timer, so that an
+operator sees what a deploy would touch (`journeydsl status`) and `plan`/`run` can tell which versions still
+have customers on them. Step names come from the plans the store recorded when an engine ran them; an instance
+on a version whose plan the store never saw is counted under its step number.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from journeydsl.runtime import state as S
+from journeydsl.runtime.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class StepInFlight:
+    """Active instances standing on one step of one journey version."""
+
+    journey: str
+    version: int
+    step: str
+    active: int
+    timers: int  # of them, how many wait on a timer (a `wait` with a timeout, a `sleep`)
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    steps: tuple[StepInFlight, ...]
+    customers: int  # customers the store knows
+
+    def versions(self) -> dict[tuple[str, int], int]:
+        """Active instances per (journey, version)."""
+        counts: Counter[tuple[str, int]] = Counter()
+        for row in self.steps:
+            counts[(row.journey, row.version)] += row.active
+        return dict(sorted(counts.items()))
+
+    def as_json(self) -> dict[str, Any]:
+        versions = [
+            {"journey": journey, "version": version, "active": active}
+            for (journey, version), active in self.versions().items()
+        ]
+        return {"customers": self.customers, "versions": versions, "steps": [asdict(row) for row in self.steps]}
+
+
+def step_name(plans: dict[tuple[str, int], dict[str, Any]], journey: str, version: int, step: int | None) -> str:
+    """The step's name in the plan the store recorded, else `#N` (or `-` before the first step)."""
+    if step is None:
+        return "-"
+    steps = (plans.get((journey, version)) or {}).get("steps") or []
+    if 0 <= step < len(steps) and isinstance(steps[step], dict):
+        return str(steps[step].get("name", f"#{step}"))
+    return f"#{step}"
+
+
+def in_flight(store: Store) -> InFlight:
+    """The store's active instances by journey, version and step (sorted), with their pending timers."""
+    plans = store.plans()
+    active: Counter[tuple[str, int, str]] = Counter()
+    timers: Counter[tuple[str, int, str]] = Counter()
+    for customer in store.customers.values():
+        for inst in customer["i"].values():
+            if not inst[S.ACTIVE]:
+                continue
+            where = (inst[S.JOURNEY], inst[S.VERSION], step_name(plans, inst[S.JOURNEY], inst[S.VERSION], inst[S.STEP]))
+            active[where] += 1
+            if inst[S.TIMER] is not None:
+                timers[where] += 1
+    rows = tuple(
+        StepInFlight(journey, version, step, count, timers[(journey, version, step)])
+        for (journey, version, step), count in sorted(active.items())
+    )
+    return InFlight(rows, len(store.customers))
+
+
+def in_flight_text(found: InFlight) -> str:
+    """A table for people: one line per journey version, then its steps."""
+    if not found.steps:
+        return f"nothing in flight ({found.customers} customer(s) known, no active instance)\n"
+    lines = []
+    width = max(len(row.step) for row in found.steps)
+    for (journey, version), count in found.versions().items():
+        lines.append(f"{journey} v{version}: {count} active")
+        for row in found.steps:
+            if (row.journey, row.version) == (journey, version):
+                waiting = f"  ({row.timers} waiting on a timer)" if row.timers else ""
+                lines.append(f"  {row.step.ljust(width)}  {row.active:>8}{waiting}")
+    return "\n".join(lines) + "\n"

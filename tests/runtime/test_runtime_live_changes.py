@@ -1,0 +1,105 @@
+"""Live changes through the CLI: `status` shows what a store has in flight, and `run` refuses a bundle that
+would orphan instances in flight (or, allowed, ends them with `end` records that say why)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from runtime_support import build_bundle
+
+from journeydsl.cli import main
+from journeydsl.compile import write_bundle
+
+JOURNEY = """
+schema s {
+  profile { email: string  consent_email: bool }
+  event quote { roof: number }
+  event signed { amount: number }
+  channel email { cost 0.002 requires profile.consent_email }
+}
+journey solar {
+  version VERSION
+  owner "o@x"
+  uses s
+  entry on quote
+  stage request {
+    step hello { send email hello -> waiting }
+    step waiting { wait { on signed -> won  after 3d -> lost } }
+    step won { end converted }
+    step lost { end lost }
+  }
+}
+"""
+
+
+def _bundle(tmp_path: Path, version: int) -> Path:
+    files = build_bundle(tmp_path / f"v{version}", [JOURNEY.replace("VERSION", str(version))])
+    return write_bundle(files, tmp_path / f"solar-v{version}.jbundle")
+
+
+def _events(path: Path, customers: range, day: int) -> Path:
+    lines = [
+        json.dumps(
+            {
+                "id": f"q{n}",
+                "type": "quote",
+                "customer_id": f"c{n}",
+                "at": f"2026-01-{day:02d}T10:00:{n:02d}Z",
+                "data": {"roof": 5},
+                "profile": {"consent_email": True, "email": "x@y"},
+            }
+        )
+        for n in customers
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _invoke(*arguments: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(arguments))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_status_shows_what_is_in_flight(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    code, _, _ = _invoke(
+        "run", str(_bundle(tmp_path, 1)), "--events", str(_events(tmp_path / "a.jsonl", range(3), 1)), "--store", store
+    )
+    assert code == 0
+    code, text, _ = _invoke("status", "--store", store)
+    assert code == 0
+    assert "solar v1: 3 active" in text and "waiting" in text and "(3 waiting on a timer)" in text
+    code, out, _ = _invoke("status", "--store", store, "--format", "json")
+    found = json.loads(out)
+    assert found["versions"] == [{"journey": "solar", "version": 1, "active": 3}]
+    assert found["steps"] == [{"journey": "solar", "version": 1, "step": "waiting", "active": 3, "timers": 3}]
+    code, _, err = _invoke("status", "--store", f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 1 and "no store at" in err
+
+
+def test_run_refuses_a_bundle_that_would_orphan_customers(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    first = _events(tmp_path / "a.jsonl", range(4), 1)
+    second = _events(tmp_path / "b.jsonl", range(4, 6), 1)
+    assert _invoke("run", str(_bundle(tmp_path, 1)), "--events", str(first), "--store", store)[0] == 0
+    v2 = _bundle(tmp_path, 2)
+    code, out, err = _invoke("run", str(v2), "--events", str(second), "--store", store)
+    assert code == 1 and out == ""
+    assert "lacks versions that instances in the store are on: solar v1 (4 in flight)" in err
+    assert "Traceback" not in err
+    _, text, _ = _invoke("status", "--store", store)
+    assert "solar v1: 4 active" in text  # nothing changed
+    code, out, err = _invoke("run", str(v2), "--events", str(second), "--store", store, "--allow-orphans")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    ended = [r for r in records if r["kind"] == "end"]
+    assert len(ended) == 4 and {r["outcome"] for r in ended} == {"orphaned"}
+    assert all(r["version"] == 1 and "not in the bundle" in r["reason"] for r in ended)
+    assert {r["customer_id"] for r in records if r["kind"] == "enter"} == {"c4", "c5"}
+    _, text, _ = _invoke("status", "--store", store)
+    assert "solar v2: 2 active" in text and "solar v1" not in text
+    # going back to v1 now is a rollback: refused unless asked for
+    code, _, err = _invoke("run", str(_bundle(tmp_path, 1)), "--events", str(second), "--store", store)
+    assert code == 1 and "rolls back solar v1 (the store ran v2)" in err
