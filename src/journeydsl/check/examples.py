@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 from journeydsl.check import check_project
-from journeydsl.diagnostics.docgen import EXAMPLE_SCHEMA, EXAMPLE_TEMPLATES, LATIN1_BAD, is_yaml_example
+from journeydsl.diagnostics.docgen import EXAMPLE_SCHEMA, EXAMPLE_TEMPLATES, is_yaml_example
+from journeydsl.diagnostics.examples import LATIN1_BAD
 from journeydsl.diagnostics.model import Diagnostic
 from journeydsl.project import load_project
 

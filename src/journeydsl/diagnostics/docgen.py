@@ -1,12 +1,13 @@
 """Writes docs/diagnostics.md from the code registry.
 
-Every example in codes.py is a complete journey file (DSL, or YAML for the YAML codes) that sits in a
-folder next to `shop.journey` (EXAMPLE_SCHEMA below) and a `templates/` folder (EXAMPLE_TEMPLATES), so
-examples stay short. The page shows that folder; check/examples.py builds it and runs each example through
-the real parser and checker (a test: the failing example must give its code, the passing one must not).
+Every example of the registry (a file in diagnostics/examples/, read by `examples.example`) is a complete
+journey file (DSL, or YAML for the YAML codes; a scenario file for JD7xx) that sits in a folder next to
+`shop.journey` (EXAMPLE_SCHEMA below) and a `templates/` folder (EXAMPLE_TEMPLATES), so examples stay short.
+The page shows that folder; check/examples.py builds it and runs each example through the real parser and
+checker (a test: the failing example must give its code, the passing one must not).
 
-Where it sits: in the diagnostics package, below syntax, project and check; it imports only the registry,
-so it turns codes into Markdown and runs nothing.
+Where it sits: in the diagnostics package, below syntax, project and check; it imports only the registry and
+its examples, so it turns codes into Markdown and runs nothing.
 
     python -m journeydsl.diagnostics.docgen [docs/diagnostics.md]
 """
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from journeydsl.diagnostics import codes
+from journeydsl.diagnostics.examples import LATIN1_BAD
 from journeydsl.diagnostics.model import Code
 
 EXAMPLE_SCHEMA = """\
@@ -51,9 +53,6 @@ EXAMPLE_TEMPLATES: dict[str, str] = {
     ),
     "push/ping.j2": "Your cart is waiting.\n",
 }
-
-# JD006 is about bytes that are not UTF-8: its failing example is written in Latin-1.
-LATIN1_BAD = {"JD006"}
 
 _YAML_START = re.compile(r"^(journey|schema):", re.M)
 
