@@ -103,3 +103,30 @@ def test_run_refuses_a_bundle_that_would_orphan_customers(tmp_path: Path) -> Non
     # going back to v1 now is a rollback: refused unless asked for
     code, _, err = _invoke("run", str(_bundle(tmp_path, 1)), "--events", str(second), "--store", store)
     assert code == 1 and "rolls back solar v1 (the store ran v2)" in err
+
+
+def test_plan_says_what_a_new_bundle_does_to_the_instances_in_flight(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    v1 = _bundle(tmp_path, 1)
+    assert (
+        _invoke("run", str(v1), "--events", str(_events(tmp_path / "a.jsonl", range(3), 1)), "--store", store)[0] == 0
+    )
+    renamed = JOURNEY.replace("VERSION", "2").replace("waiting", "pending")
+    v2 = write_bundle(build_bundle(tmp_path / "v2", [renamed]), tmp_path / "solar-v2.jbundle")
+    code, text, _ = _invoke("plan", str(v2), "--store", store)
+    assert code == 1
+    assert "solar v1 (3 in flight): ORPHANED" in text
+    assert "solar: latest v1 -> v2" in text and "step waiting: renamed -> pending (3 on it)" in text
+    assert "3 instance(s) would be orphaned" in text
+    code, out, _ = _invoke("plan", str(v2), "--store", store, "--format", "json")
+    found = json.loads(out)
+    assert code == 1 and found["orphaned"] == 3
+    assert found["versions"] == [{"journey": "solar", "version": 1, "fate": "orphaned", "customers": 3}]
+    (journey,) = found["journeys"]
+    assert journey["steps"] == [{"step": "waiting", "change": "renamed", "customers": 3, "renamed_to": "pending"}]
+    code, text, _ = _invoke("plan", str(v2), "--old", str(v1))
+    assert code == 1 and "solar v1: ORPHANED" in text and "step waiting: renamed -> pending" in text
+    code, text, _ = _invoke("plan", str(v1), "--store", store)
+    assert code == 0 and "solar v1 (3 in flight): kept on its version" in text
+    code, _, err = _invoke("plan", str(v1))
+    assert code == 2 and "--store" in err

@@ -27,6 +27,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "verify": "bundle",
     "run": "run",
     "status": "live",
+    "plan": "live",
     "test": "testing",
     "report": "testing",
 }

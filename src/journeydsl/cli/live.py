@@ -45,4 +45,48 @@ def status_command(store_url: str, output_format: str) -> None:
         click.echo(in_flight_text(found), nl=False)
 
 
-COMMANDS: list[click.Command] = [status_command]
+@click.command("plan")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--store", "store_url", help="The store whose instances in flight the new bundle would meet.")
+@click.option("--old", "old_bundle", type=click.Path(exists=True, path_type=Path), help="Compare with this bundle.")
+@click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan_command(
+    bundle: Path, store_url: str | None, old_bundle: Path | None, public_key: str | None, output_format: str
+) -> None:
+    """What deploying BUNDLE does to the instances in flight: kept, changed or orphaned, per journey version,
+    with the steps it removes, renames or changes. Exit 1 when anything would be orphaned."""
+    from journeydsl.runtime import Store
+    from journeydsl.runtime.bundle import BundleError, load_bundle
+    from journeydsl.runtime.inflight import in_flight
+    from journeydsl.runtime.rollout import plan_rollout, rollout_text
+
+    if (store_url is None) == (old_bundle is None):
+        raise click.UsageError("give one of --store URL (instances in flight) or --old OLD.jbundle")
+    try:
+        new = load_bundle(str(bundle), public_key=public_key)
+        old = load_bundle(str(old_bundle)) if old_bundle is not None else None
+    except BundleError as err:
+        click.echo(f"error: refusing bundle: {err}", err=True)
+        sys.exit(1)
+    new_plans = {(str(j), int(v)): raw for (j, v), raw in new.plans.items()}
+    if old is not None:
+        old_plans = {(str(j), int(v)): raw for (j, v), raw in old.plans.items()}
+        rollout = plan_rollout(new_plans, old_plans)
+    else:
+        assert store_url is not None
+        store = open_for_reading(store_url)
+        assert isinstance(store, Store)
+        try:
+            rollout = plan_rollout(new_plans, store.plans(), in_flight(store))
+        finally:
+            store.abandon()
+    if output_format == "json":
+        click.echo(json.dumps(rollout.as_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(rollout_text(rollout), nl=False)
+    if rollout.orphans:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [status_command, plan_command]
