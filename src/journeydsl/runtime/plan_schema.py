@@ -1,9 +1,14 @@
 """The plan.json format (docs/bundle-format.md) as a JSON Schema, and the complete check of a plan at load.
 
-`PLAN_SCHEMA` is a Draft 2020-12 JSON Schema of one plan; `validate_plan` checks a decoded plan against it
-and adds what a schema cannot say: every step target names a step of this plan, step ids run 0..n-1,
-expressions nest at most MAX_EXPR_DEPTH deep and call known functions with a number of arguments they
-take, schema types nest at most MAX_TYPE_DEPTH deep. A plan that passes loads into `Plan` and runs: a
+The runtime's door for plans: `runtime/bundle.py` calls `validate_plan` on every plan.json and `validate_index`
+on index.json before the engine sees them. `PLAN_SCHEMA` and `INDEX_SCHEMA` (Draft 2020-12) are generated from
+the typed format in `plan_format.py` (`schema_of`: objects from the TypedDicts, value types from their hints,
+ranges from `plan_format.RULES`, expressions from `plan_format.EXPR_TAGS`), so the types the compiler writes and
+the runtime reads and the schema that checks them are one definition; tests/compile/plan-1.schema.json holds the
+generated schema, so a change to the format shows as a change to that file. `validate_plan` adds what a schema
+cannot say: every step target names a step of this plan, step ids run 0..n-1, a wait's `order` lists exactly
+its arms, expressions nest at most MAX_EXPR_DEPTH deep and call known functions with a number of arguments
+they take, schema types nest at most MAX_TYPE_DEPTH deep. A plan that passes loads into `Plan` and runs: a
 hand-made or corrupted one is refused when the bundle is loaded, with the JSON path of the problem, never
 part-way through a stream of events.
 
@@ -19,278 +24,194 @@ from __future__ import annotations
 
 import math
 import re
+import types
+from collections import Counter
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
 from journeydsl.runtime.expr import _FUNCTIONS, PlanError
+from journeydsl.runtime.plan_format import (
+    EXPR_TAGS,
+    FORMAT,
+    REF_ROOTS,
+    RULES,
+    Def,
+    IndexJson,
+    Items,
+    Name,
+    PlanJson,
+    Rule,
+    Scalar,
+    Seconds,
+)
 
-# Numbers a journey may hold: JSON readers in other languages keep integers exact up to 2**53 - 1, and the
-# runtime's stores (orjson, SQLite INTEGER) take 64 bits at most. The front end refuses larger ones (JD012).
-MAX_SAFE_INTEGER: Final = 2**53 - 1
-# Durations: 100,000 days (about 273 years), far beyond any journey's wait and far inside the calendar the
-# runtime formats times in (up to the year 9999).
-MAX_DURATION_S: Final = 100_000 * 86_400
-# Nesting of one expression (a leaf is 1, `a + b` is 2) and of one schema type (`list<list<string>>` is 3):
-# the front end refuses deeper ones (JD011), and the runtime turns expressions into closures recursively.
-MAX_EXPR_DEPTH: Final = 64
-MAX_TYPE_DEPTH: Final = 64
-# Any JSON value in a plan: the format itself is 8 levels above an expression.
-MAX_JSON_DEPTH: Final = MAX_EXPR_DEPTH + 16
+# The limits live with the format; they are named here too, where the front end (syntax/limits.py) reads them.
+from journeydsl.runtime.plan_format import MAX_DURATION_S as MAX_DURATION_S
+from journeydsl.runtime.plan_format import MAX_EXPR_DEPTH as MAX_EXPR_DEPTH
+from journeydsl.runtime.plan_format import MAX_JSON_DEPTH as MAX_JSON_DEPTH
+from journeydsl.runtime.plan_format import MAX_SAFE_INTEGER as MAX_SAFE_INTEGER
+from journeydsl.runtime.plan_format import MAX_TYPE_DEPTH as MAX_TYPE_DEPTH
 
-UNARY_TAGS: Final = ("not", "neg")
-BINARY_TAGS: Final = ("or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*", "/", "%")
-LEAF_TAGS: Final = ("lit", "dur", "ref")
-EXPR_TAGS: Final = (*LEAF_TAGS, "list", *UNARY_TAGS, *BINARY_TAGS, "call")
-TYPE_NAMES: Final = ("string", "number", "bool", "timestamp", "duration", "list", "enum")
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def _nullable(name: str) -> dict[str, Any]:
-    return {"anyOf": [{"type": "null"}, _ref(name)]}
+UNARY_TAGS: Final = tuple(tag for tag, spec in EXPR_TAGS.items() if spec.kind == "unary")
+BINARY_TAGS: Final = tuple(tag for tag, spec in EXPR_TAGS.items() if spec.kind == "binary")
 
 
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    """An object with exactly these keys (all required unless `required` says otherwise)."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
+# --------------------------------------------------------------------------- the schema, generated from the types
+
+_JSON_TYPES: Final[dict[object, str]] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
-def _map_of(value: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": value}
-
-
-def _tagged(tag: dict[str, Any], *operands: dict[str, Any]) -> dict[str, Any]:
+def _tagged(head: dict[str, Any], *operands: dict[str, Any]) -> dict[str, Any]:
+    """A JSON array of exactly these items."""
     return {
         "type": "array",
-        "prefixItems": [tag, *operands],
+        "prefixItems": [head, *operands],
         "minItems": 1 + len(operands),
         "maxItems": 1 + len(operands),
     }
 
 
-def _when(tags: list[str], then: dict[str, Any]) -> dict[str, Any]:
-    return {"if": {"prefixItems": [{"enum": tags}]}, "then": then}
+def _one_of(values: list[Any]) -> dict[str, Any]:
+    return {"const": values[0]} if len(values) == 1 else {"enum": values}
 
 
-def _kind(kind: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return _object({"kind": {"const": kind}, **properties})
+class _Generator:
+    """Type hints -> JSON Schema. Collects the `Def` definitions it meets in `defs`.
+
+    TypedDict -> an object of exactly its keys (those not `NotRequired` required); `list[T]` -> an array of T;
+    `dict[str, T]` -> an object of any keys with T values; `Literal` -> const or enum; a union of plain JSON types
+    -> `type` with a list, any other union -> `anyOf` (null first); `Annotated` adds the keywords of its
+    `Rule`s, makes a fixed array of its `Items`, or names a definition (`Def`) to refer to.
+    """
+
+    def __init__(self) -> None:
+        self.defs: dict[str, dict[str, Any]] = {}
+
+    def schema(self, hint: object) -> dict[str, Any]:
+        origin, args = get_origin(hint), get_args(hint)
+        if origin is Annotated:
+            inner, *meta = args
+            named = [m.name for m in meta if isinstance(m, Def)]
+            if named:
+                if named[0] not in self.defs:
+                    self.defs[named[0]] = {}  # a placeholder first: a definition may refer to itself (a list's item)
+                    rest = [m for m in meta if not isinstance(m, Def)]
+                    self.defs[named[0]] = self._expr() if named[0] == "expr" else self._annotated(inner, rest)
+                return {"$ref": f"#/$defs/{named[0]}"}
+            return self._annotated(inner, meta)
+        if origin is Literal:
+            return _one_of(list(args))
+        if hint in _JSON_TYPES:
+            return {"type": _JSON_TYPES[hint]}
+        if origin is list:
+            return {"type": "array", "items": self.schema(args[0])}
+        if origin is dict:
+            return {"type": "object", "additionalProperties": self.schema(args[1])}
+        if origin is Union or origin is types.UnionType:
+            return self._union(list(args))
+        if isinstance(hint, type) and hasattr(hint, "__total__"):  # a TypedDict
+            return self._object(hint)
+        raise TypeError(f"the plan format has no JSON Schema for {hint!r}")
+
+    def _annotated(self, inner: object, meta: list[object]) -> dict[str, Any]:
+        items = [m for m in meta if isinstance(m, Items)]
+        schema = _tagged(*(self.schema(t) for t in items[0].types)) if items else self.schema(inner)
+        for rule in meta:
+            if isinstance(rule, Rule):
+                schema.update(RULES[rule.name])
+        return schema
+
+    def _union(self, members: list[object]) -> dict[str, Any]:
+        if all(member in _JSON_TYPES for member in members):
+            return {"type": [_JSON_TYPES[member] for member in members]}
+        null = [{"type": "null"}] if type(None) in members else []
+        return {"anyOf": null + [self.schema(member) for member in members if member is not type(None)]}
+
+    def _object(self, typed: type) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        # `__required_keys__` cannot be trusted under `from __future__ import annotations` (Python 3.11 sees
+        # strings there), so NotRequired is read from the evaluated hints.
+        for key, hint in get_type_hints(typed, include_extras=True).items():
+            if get_origin(hint) is NotRequired:
+                hint = get_args(hint)[0]
+            else:
+                required.append(key)
+                if get_origin(hint) is Required:
+                    hint = get_args(hint)[0]
+            properties[key] = self.schema(hint)
+        return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+    def _expr(self) -> dict[str, Any]:
+        """An expression: a tagged union written with if/then on the tag, not anyOf: a validator then checks each
+        node against the one shape its tag names, where anyOf would try every shape on every level (exponential in
+        depth)."""
+        expr = {"$ref": "#/$defs/expr"}
+        by_kind: dict[str, list[str]] = {}
+        for tag, spec in EXPR_TAGS.items():
+            by_kind.setdefault(spec.kind, []).append(tag)
+        shapes: list[dict[str, Any]] = []
+        for kind, tags in by_kind.items():
+            head = _one_of(tags)
+            if kind == "lit":
+                then = _tagged(head, self.schema(Scalar))
+            elif kind == "dur":
+                then = _tagged(head, self.schema(Seconds))
+            elif kind == "ref":
+                then = {"anyOf": self._names(head)}
+            elif kind == "list":
+                then = {"prefixItems": [head], "items": expr}
+            elif kind == "unary":
+                then = _tagged(head, expr)
+            elif kind == "binary":
+                then = _tagged(head, expr, expr)
+            elif kind == "call":
+                then = {"prefixItems": [head, {"enum": sorted(_FUNCTIONS)}], "items": expr, "minItems": 2}
+            else:  # pragma: no cover - a kind added to plan_format.ExprKind and not here
+                raise TypeError(f"no schema for expression kind {kind!r}")
+            shapes.append({"if": {"prefixItems": [{"enum": tags}]}, "then": then})
+        return {"type": "array", "minItems": 1, "prefixItems": [{"enum": list(EXPR_TAGS)}], "allOf": shapes}
+
+    def _names(self, head: dict[str, Any]) -> list[dict[str, Any]]:
+        """The shapes of `["ref", …]`, from plan_format.REF_ROOTS: roots taking any field name share one shape."""
+        any_field = [root for root, attributes in REF_ROOTS.items() if attributes is None]
+        shapes: list[dict[str, Any]] = []
+        for root, attributes in REF_ROOTS.items():
+            if attributes == ():
+                shapes.append(_tagged(head, {"const": root}))
+            elif attributes is None:
+                if root == any_field[0]:
+                    shapes.append(_tagged(head, _one_of(any_field), self.schema(Name)))
+            else:
+                shapes.append(_tagged(head, {"const": root}, _one_of(list(attributes))))
+        return shapes
 
 
-_NAME = {"type": "string", "minLength": 1}
-_TEXT_OR_NULL = {"type": ["string", "null"]}
-_INTEGER = {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER}
-_NUMBER = {"type": "number", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER}
-_ARGS = _map_of(_ref("expr"))
+def schema_of(root: type, name: str, title: str) -> dict[str, Any]:
+    """The Draft 2020-12 schema of one document of the format (`PlanJson`, `IndexJson`), with its definitions."""
+    generator = _Generator()
+    body = generator.schema(root)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://journeydsl.invalid/schemas/{name}-{FORMAT}.json",
+        "title": title,
+        **body,
+        "$defs": generator.defs,
+    }
 
-_DEFS: dict[str, Any] = {
-    "step_id": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-    "duration": {"type": "number", "minimum": 0, "maximum": MAX_DURATION_S},
-    "scalar": {
-        "type": ["null", "boolean", "string", "number"],
-        "minimum": -MAX_SAFE_INTEGER,
-        "maximum": MAX_SAFE_INTEGER,
-    },
-    # A tagged union written with if/then on the tag, not anyOf: a validator then checks each node against
-    # the one shape its tag names, where anyOf would try every shape on every level (exponential in depth).
-    "expr": {
-        "type": "array",
-        "minItems": 1,
-        "prefixItems": [{"enum": list(EXPR_TAGS)}],
-        "allOf": [
-            _when(["lit"], _tagged({"const": "lit"}, _ref("scalar"))),
-            _when(["dur"], _tagged({"const": "dur"}, _ref("duration"))),
-            _when(
-                ["ref"],
-                {
-                    "anyOf": [
-                        _tagged({"const": "ref"}, {"const": "now"}),
-                        _tagged({"const": "ref"}, {"enum": ["profile", "event"]}, _NAME),
-                        _tagged({"const": "ref"}, {"const": "journey"}, {"enum": ["entered_at", "variant"]}),
-                    ]
-                },
-            ),
-            _when(["list"], {"prefixItems": [{"const": "list"}], "items": _ref("expr")}),
-            _when(list(UNARY_TAGS), _tagged({"enum": list(UNARY_TAGS)}, _ref("expr"))),
-            _when(list(BINARY_TAGS), _tagged({"enum": list(BINARY_TAGS)}, _ref("expr"), _ref("expr"))),
-            _when(
-                ["call"],
-                {
-                    "prefixItems": [{"const": "call"}, {"enum": sorted(_FUNCTIONS)}],
-                    "items": _ref("expr"),
-                    "minItems": 2,
-                },
-            ),
-        ],
-    },
-    "type": {
-        "type": "object",
-        "properties": {
-            "type": {"enum": list(TYPE_NAMES)},
-            "nullable": {"type": "boolean"},
-            "members": {"type": "array", "items": {"type": "string"}},
-            "item": _ref("type"),
-        },
-        "required": ["type", "nullable"],
-        "additionalProperties": False,
-    },
-    "fields": _map_of(_ref("type")),
-    "schema": _object(
-        {
-            "name": _TEXT_OR_NULL,
-            "profile": _ref("fields"),
-            "events": _map_of(_ref("fields")),
-            "channels": _map_of(_object({"cost": _NUMBER, "requires": _TEXT_OR_NULL})),
-        }
-    ),
-    "action": {
-        "anyOf": [
-            _kind("send", {"channel": _NAME, "template": _NAME, "args": _ARGS}),
-            _kind("set", {"field": _NAME, "value": _ref("expr")}),
-            _kind("emit", {"event": _NAME, "args": _ARGS}),
-            _kind("call", {"name": _NAME, "args": _ARGS}),
-        ]
-    },
-    "flow": {
-        "anyOf": [
-            _kind("goto", {"to": _ref("step_id")}),
-            _kind("sleep", {"after_s": _ref("duration"), "to": _ref("step_id")}),
-            _kind(
-                "wait",
-                {
-                    "on": _map_of(
-                        {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": _tagged(_nullable("expr"), _ref("step_id")),
-                        }
-                    ),
-                    "timeout": {
-                        "anyOf": [
-                            {"type": "null"},
-                            _object({"after_s": _ref("duration"), "to": _ref("step_id")}),
-                            _object({"at": _ref("expr"), "to": _ref("step_id")}),
-                        ]
-                    },
-                },
-            ),
-            _kind(
-                "choose",
-                {
-                    "branches": {"type": "array", "items": _tagged(_ref("expr"), _ref("step_id"))},
-                    "otherwise": _nullable("step_id"),
-                },
-            ),
-            _kind(
-                "experiment",
-                {
-                    "name": _NAME,
-                    "variants": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": _object(
-                            {
-                                "name": _NAME,
-                                "weight": {"type": "integer", "minimum": 0, "maximum": 100},
-                                "to": _ref("step_id"),
-                                "control": {"type": "boolean"},
-                            }
-                        ),
-                    },
-                },
-            ),
-            _kind("end", {"outcome": _TEXT_OR_NULL}),
-        ]
-    },
-    "step": _object(
-        {
-            "id": _ref("step_id"),
-            "name": _NAME,
-            "stage": _TEXT_OR_NULL,
-            "line": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_SAFE_INTEGER},
-            "actions": {"type": "array", "items": _ref("action")},
-            "flow": _ref("flow"),
-        }
-    ),
-}
 
-PLAN_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://journeydsl.invalid/schemas/plan-1.json",
-    "title": "journeydsl plan.json, format 1 (docs/bundle-format.md)",
-    **_object(
-        {
-            "format": {"const": 1},
-            "journey": _NAME,
-            "version": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
-            "source": _TEXT_OR_NULL,
-            "title": _TEXT_OR_NULL,
-            "owner": _TEXT_OR_NULL,
-            "experience": _TEXT_OR_NULL,
-            "schema": _ref("schema"),
-            "entry": _object(
-                {
-                    "event": _NAME,
-                    "where": _nullable("expr"),
-                    "key": _nullable("expr"),
-                    "audience": _nullable("expr"),
-                }
-            ),
-            "reentry": _object({"mode": {"enum": ["never", "always", "after"]}, "after_s": _nullable("duration")}),
-            "exits": _map_of({"type": "array", "items": _object({"where": _nullable("expr")})}),
-            "goals": {
-                "type": "array",
-                "items": _object(
-                    {
-                        "name": _NAME,
-                        "event": _NAME,
-                        "where": _nullable("expr"),
-                        "within_s": _nullable("duration"),
-                        "value": _nullable("expr"),
-                    }
-                ),
-            },
-            "caps": _map_of(_object({"max": _INTEGER, "per_s": _ref("duration")})),
-            "quiet": {
-                "anyOf": [
-                    {"type": "null"},
-                    _object(
-                        {
-                            "start_min": {"type": "integer", "minimum": 0, "maximum": 1439},
-                            "end_min": {"type": "integer", "minimum": 0, "maximum": 1439},
-                        }
-                    ),
-                ]
-            },
-            "entry_step": _ref("step_id"),
-            "steps": {"type": "array", "minItems": 1, "items": _ref("step")},
-        }
-    ),
-    "$defs": _DEFS,
-}
-
-# index.json (docs/bundle-format.md): event type -> [[journey, version], ...], and journey -> latest version.
-_REFS = {"type": "array", "items": _tagged(_NAME, {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER})}
-INDEX_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://journeydsl.invalid/schemas/index-1.json",
-    "title": "journeydsl index.json, format 1 (docs/bundle-format.md)",
-    **_object(
-        {
-            "entries": _map_of(_REFS),
-            "exits": _map_of(_REFS),
-            "goals": _map_of(_REFS),
-            "latest": _map_of({"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER}),
-        }
-    ),
-    "$defs": {},
-}
+PLAN_SCHEMA: Final[dict[str, Any]] = schema_of(
+    PlanJson, "plan", f"journeydsl plan.json, format {FORMAT} (docs/bundle-format.md)"
+)
+INDEX_SCHEMA: Final[dict[str, Any]] = schema_of(
+    IndexJson, "index", f"journeydsl index.json, format {FORMAT} (docs/bundle-format.md)"
+)
 
 # The keywords `_Validator` understands; a test keeps the schemas within them. The rest only annotate.
 KEYWORDS: Final = frozenset(
@@ -327,8 +248,8 @@ class PlanFormatError(PlanError):
         self.reason = reason
 
 
-def validate_plan(raw: Any) -> None:
-    """Raise PlanFormatError unless `raw` (a decoded plan.json) is a plan the runtime can load and run."""
+def validate_plan(raw: Any) -> PlanJson:
+    """`raw` (a decoded plan.json) as the plan the runtime can load and run; PlanFormatError if it is not one."""
     _check_depth(raw)
     steps = raw.get("steps") if isinstance(raw, dict) else None
     validator = _Validator(PLAN_SCHEMA, len(steps) if isinstance(steps, list) else 0)
@@ -338,12 +259,31 @@ def validate_plan(raw: Any) -> None:
             raise PlanFormatError(
                 f"$.steps[{index}].id", f"step ids run 0..n-1 in order: expected {index}, got {step['id']}"
             )
+        flow = step["flow"]
+        if flow["kind"] == "wait" and "order" in flow:
+            _check_order(flow["on"], flow["order"], f"$.steps[{index}].flow.order")
+    plan: PlanJson = raw
+    return plan
 
 
-def validate_index(raw: Any) -> None:
-    """Raise PlanFormatError unless `raw` (a decoded index.json) has the format's shape."""
+def _check_order(on: dict[str, list[Any]], order: list[str], path: str) -> None:
+    """A wait's `order` names each event type of `on` once per arm, and nothing else."""
+    arms, named = Counter({event: len(table) for event, table in on.items()}), Counter(order)
+    for event in sorted(arms.keys() | named.keys()):
+        if arms[event] != named[event]:
+            raise PlanFormatError(
+                path,
+                f"names {_shown(event)} {named[event]} time{'s' if named[event] != 1 else ''}, but `on` holds "
+                f"{arms[event]} arm{'s' if arms[event] != 1 else ''} of it",
+            )
+
+
+def validate_index(raw: Any) -> IndexJson:
+    """`raw` (a decoded index.json) as an index of the format; PlanFormatError if it does not have its shape."""
     _check_depth(raw)
     _Validator(INDEX_SCHEMA, 0).check(raw, INDEX_SCHEMA, "$")
+    index: IndexJson = raw
+    return index
 
 
 # --------------------------------------------------------------------------- the interpreter
