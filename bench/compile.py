@@ -209,7 +209,8 @@ def _tree_parsers(texts: list[str]) -> tuple[Callable[[], object], Callable[[], 
     from lark import Lark
 
     from journeydsl.resources import grammar_path
-    from journeydsl.syntax.dsl import JourneyTransformer, ParseState
+    from journeydsl.syntax.state import ParseState
+    from journeydsl.syntax.transformer import JourneyTransformer
 
     parser = Lark(
         grammar_path().read_text(encoding="utf-8"),

@@ -130,11 +130,11 @@ def test_long_expected_lists_are_summarised() -> None:
 def test_every_lark_error_kind_becomes_a_positioned_diagnostic() -> None:
     from lark.exceptions import UnexpectedEOF, UnexpectedInput
 
-    from journeydsl.syntax.dsl import ParseState
     from journeydsl.syntax.errors import syntax_diagnostic
-    from journeydsl.syntax.grammar import get_parser
+    from journeydsl.syntax.grammar import grammar_words
+    from journeydsl.syntax.state import ParseState
 
-    words = get_parser()[2]
+    words = grammar_words()
     state = ParseState("k.journey")
     eof = syntax_diagnostic(UnexpectedEOF(["RBRACE"]), "journey j {\n", state, words)
     assert (eof.code.code, eof.span.line, eof.span.col) == ("JD002", 1, 12)  # type: ignore[union-attr]

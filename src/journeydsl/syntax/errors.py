@@ -1,4 +1,7 @@
-"""Lark parse errors -> JD001 syntax-error / JD002 unexpected-end diagnostics, with what was expected in words."""
+"""Lark parse errors -> JD001 syntax-error / JD002 unexpected-end diagnostics, with what was expected in words.
+
+It sits between the parse state (syntax/state.py), whose positions it uses, and grammar.py, which calls it.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ from lark.lexer import PatternStr, TerminalDef
 
 from journeydsl.diagnostics import Code, Diagnostic, codes
 from journeydsl.ir import Span
-from journeydsl.syntax.dsl import ParseState
 from journeydsl.syntax.limits import clip
+from journeydsl.syntax.state import ParseState
 
 # Regex terminals named in words; string terminals are shown as written, in backticks.
 _REGEX_WORDS: dict[str, str] = {

@@ -1,8 +1,11 @@
-"""The one place that loads grammar/journey.lark and runs the parser.
+"""The one place that loads grammar/journey.lark and runs the parser; above the transformer, below `parse_dsl`.
 
-The LALR parser is built once per process with the IR transformer inline (no parse tree is built: about
-twice as fast as a separate pass) and three start symbols: a whole file, an expression, a type. Each parse
-gets a fresh ParseState; a lock keeps two threads from sharing the cached transformer's state.
+The LALR parser runs the IR transformer (syntax/transformer.py) inline (no parse tree is built: about twice as
+fast as a separate pass), with three start symbols: a whole file, an expression, a type. Lark binds a
+transformer into the parser it builds, and the transformer holds the state of the parse it serves, so each
+parse borrows a parser of its own from a pool: parses in several threads run side by side, with no lock
+around them. The pool holds as many parsers as ever ran at once (one, in a single thread); the LALR tables
+are built once per process, or read from the user's cache, so another parser costs about 30 ms, once.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 import os
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +25,36 @@ from lark.exceptions import UnexpectedInput
 from journeydsl.diagnostics import codes
 from journeydsl.ir import Comment, Span
 from journeydsl.resources import grammar_path
-from journeydsl.syntax.dsl import JourneyTransformer, ParseState
 from journeydsl.syntax.errors import syntax_diagnostic, terminal_words
 from journeydsl.syntax.limits import MAX_NAME_LENGTH, NAME_HINT, name_message
+from journeydsl.syntax.state import ParseState
+from journeydsl.syntax.transformer import JourneyTransformer
 
 START_SYMBOLS = ("start", "expression", "type")
-_LOCK = threading.Lock()
 # A top-level block starts at the beginning of a line; used to skip a broken block and parse the others.
 _BLOCK_START = re.compile(r"^(?:schema|journey)\b", re.MULTILINE)
 _MAX_RECOVERIES = 50
 _WHAT = {"start": "file", "expression": "expression", "type": "type"}
+_IDLE_STATE = ParseState("<idle>")  # what a parser's transformer holds between parses (nothing of the last one)
 
 
-@functools.cache
-def get_parser() -> tuple[Lark, JourneyTransformer, dict[str, str]]:
-    """The cached parser, its transformer, and terminal names in words (for messages)."""
+@dataclass(frozen=True)
+class _Parser:
+    """A Lark parser and the transformer bound into it; used by one parse at a time."""
+
+    lark: Lark
+    transformer: JourneyTransformer
+    words: dict[str, str]  # terminal names -> how a message names them
+
+
+# Parsers not in use. `list.pop` and `list.append` are atomic, so borrowing and returning one needs no lock.
+_IDLE: list[_Parser] = []
+# Held only while a new parser is built: the first build writes the table cache, which the others then read.
+_BUILDING = threading.Lock()
+
+
+def _build_parser() -> _Parser:
+    """A new parser with a transformer of its own, whose lexer callbacks write into that transformer's state."""
     transformer = JourneyTransformer()
 
     def keep_comment(token: Token) -> Token:
@@ -58,18 +77,38 @@ def get_parser() -> tuple[Lark, JourneyTransformer, dict[str, str]]:
         state.report(codes.INPUT_TOO_LARGE, name_message(token.value), span, hint=NAME_HINT)
         return Token.new_borrow_pos(token.type, token.value[:MAX_NAME_LENGTH], token)
 
-    grammar = grammar_path().read_text(encoding="utf-8")
-    parser = Lark(
-        grammar,
-        cache=_table_cache(grammar),
-        parser="lalr",
-        lexer="contextual",
-        transformer=transformer,
-        start=list(START_SYMBOLS),
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": keep_comment, "NAME": bound_name},
-    )
-    return parser, transformer, terminal_words(parser.terminals)
+    grammar = _grammar_text()
+    with _BUILDING:
+        lark = Lark(
+            grammar,
+            cache=_table_cache(grammar),
+            parser="lalr",
+            lexer="contextual",
+            transformer=transformer,
+            start=list(START_SYMBOLS),
+            maybe_placeholders=True,
+            lexer_callbacks={"COMMENT": keep_comment, "NAME": bound_name},
+        )
+    return _Parser(lark, transformer, terminal_words(lark.terminals))
+
+
+@functools.cache
+def _grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+def _borrow() -> _Parser:
+    try:
+        return _IDLE.pop()
+    except IndexError:  # every parser is busy in another thread (or none was built yet)
+        return _build_parser()
+
+
+def grammar_words() -> dict[str, str]:
+    """Terminal names of the grammar -> how a message names them (`an identifier`, `` `->` ``)."""
+    parser = _borrow()
+    _IDLE.append(parser)
+    return parser.words
 
 
 def _table_cache(grammar: str) -> str | bool:
@@ -95,32 +134,41 @@ def parse_text(text: str, path: str, start: str, line_offset: int = 0, col_offse
     For a whole file, a syntax error blanks out the top-level block it is in and parses again, so one broken
     journey neither hides the others nor the errors in them (one syntax error per block).
     """
-    parser, transformer, words = get_parser()
+    parser = _borrow()
+    try:
+        return _parse(parser, text, path, start, line_offset, col_offset)
+    finally:
+        parser.transformer.state = _IDLE_STATE
+        _IDLE.append(parser)
+
+
+def _parse(
+    parser: _Parser, text: str, path: str, start: str, line_offset: int, col_offset: int
+) -> tuple[Any, ParseState]:
     errors = []
     current = text
-    with _LOCK:
-        for _ in range(_MAX_RECOVERIES):
-            state = ParseState(path, line_offset, col_offset, text=current)
-            transformer.state = state
-            try:
-                result = parser.parse(current, start=start)
-            except UnexpectedInput as err:
-                errors.append(syntax_diagnostic(err, current, state, words, _WHAT[start]))
-                blanked = _blank_block(current, err) if start == "start" else current
-                if blanked == current:
-                    break
-                current = blanked
-                continue
-            except Exception as err:  # noqa: BLE001 - a bug must not become a traceback for the user
-                state.report(
-                    codes.SYNTAX_ERROR,
-                    f"internal parser error ({type(err).__name__}: {err}); please report this",
-                    Span(path, *state.position(1, 1), *state.position(1, 1)),
-                )
-                errors.extend(state.problems)
+    for _ in range(_MAX_RECOVERIES):
+        state = ParseState(path, line_offset, col_offset, text=current)
+        parser.transformer.state = state
+        try:
+            result = parser.lark.parse(current, start=start)
+        except UnexpectedInput as err:
+            errors.append(syntax_diagnostic(err, current, state, parser.words, _WHAT[start]))
+            blanked = _blank_block(current, err) if start == "start" else current
+            if blanked == current:
                 break
-            state.problems[:0] = errors
-            return result, state
+            current = blanked
+            continue
+        except Exception as err:  # noqa: BLE001 - a bug must not become a traceback for the user
+            state.report(
+                codes.SYNTAX_ERROR,
+                f"internal parser error ({type(err).__name__}: {err}); please report this",
+                Span(path, *state.position(1, 1), *state.position(1, 1)),
+            )
+            errors.extend(state.problems)
+            break
+        state.problems[:0] = errors
+        return result, state
     state = ParseState(path, line_offset, col_offset)
     state.problems.extend(errors)
     return None, state

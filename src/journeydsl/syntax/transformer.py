@@ -1,20 +1,23 @@
-"""DSL text -> IR: the Lark Transformer that runs inline in the LALR parser, and `parse_dsl`.
+"""DSL text -> IR, the inner part: the Lark Transformer that runs inline in the LALR parser.
 
-Callbacks return IR nodes and never raise (Lark would wrap an exception in a VisitError): what the IR cannot
-represent (a bad duration unit, a second `title`) goes into the parse state's problem list as a diagnostic.
-Positions come from tokens, because Lark's inline transformer gets no `meta`: named keyword terminals in the
-grammar (SEND, STEP, RBRACE, ...) are kept so a node knows where it starts and ends.
+It sits above the parse state (syntax/state.py) and below grammar.py, which builds the parser around it; the
+entry point, `parse_dsl`, is in syntax/dsl.py, above both. Callbacks return IR nodes and never raise (Lark would
+wrap an exception in a VisitError): what the IR cannot represent (a bad duration unit, a second `title`) goes
+into the parse state's problem list as a diagnostic. Positions come from tokens, because Lark's inline
+transformer gets no `meta`: named keyword terminals in the grammar (SEND, STEP, RBRACE, ...) are kept so a node
+knows where it starts and ends. A transformer serves one parse at a time: grammar.py gives each parse one of its
+own, with a fresh ParseState.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lark import Token, Transformer, v_args
 
-from journeydsl.diagnostics import Diagnostic, codes
+from journeydsl.diagnostics import codes
 from journeydsl.ir import (
     DURATION_UNITS,
     SCALAR_TYPES,
@@ -26,7 +29,6 @@ from journeydsl.ir import (
     Cap,
     ChannelDef,
     Choose,
-    Comment,
     Duration,
     Emit,
     End,
@@ -49,7 +51,6 @@ from journeydsl.ir import (
     Send,
     SetProfile,
     Sleep,
-    SourceFile,
     Span,
     Stage,
     Step,
@@ -73,11 +74,10 @@ from journeydsl.syntax.limits import (
     Elided,
     clip,
     duration_message,
-    file_too_large,
     number_message,
-    oversize,
     parse_number,
 )
+from journeydsl.syntax.state import ParseState
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
@@ -85,30 +85,6 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 HEADER_KEYS: tuple[str, ...] = ("title", "version", "owner", "team", "description", "tags", "experience", "uses")
 # Policies that may be written at most once.
 SINGLE_POLICIES: tuple[str, ...] = ("entry", "audience", "reentry", "quiet")
-
-
-@dataclass
-class ParseState:
-    """What one parse collects; the cached parser's transformer and lexer callback write into it."""
-
-    path: str
-    line_offset: int = 0  # added to every line (expressions inside YAML)
-    col_offset: int = 0  # added to columns on the first line only
-    problems: list[Diagnostic] = field(default_factory=list)
-    comments: list[Comment] = field(default_factory=list)
-    text: str = ""  # the text being parsed, to tell trailing comments from comments on their own line
-    # id(node) -> (node, nesting depth, holds an Elided) for every expression or type node above a leaf;
-    # holding the node keeps its id from being reused by another one while the parse runs.
-    depths: dict[int, tuple[Any, int, bool]] = field(default_factory=dict)
-
-    def position(self, line: int, col: int) -> tuple[int, int]:
-        """A position in the parsed text -> a position in the file the text came from."""
-        if line == 1:
-            col += self.col_offset
-        return line + self.line_offset, col
-
-    def report(self, code: Any, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.problems.append(Diagnostic(code, message, span, hint, code.severity))
 
 
 @dataclass(frozen=True)
@@ -135,7 +111,7 @@ class JourneyTransformer(Transformer[Token, Any]):
 
     def __init__(self) -> None:
         super().__init__(visit_tokens=False)
-        self.state = ParseState("<text>")
+        self.state = ParseState("<text>")  # replaced by the parse that uses this transformer
 
     # ------------------------------------------------------------- positions
 
@@ -685,20 +661,3 @@ def _clock(text: str) -> str:
     """`8:00` -> `08:00`, so the IR holds one spelling of a time of day."""
     hours, _, minutes = text.partition(":")
     return f"{int(hours):02d}:{minutes}" if len(hours) <= 2 else text  # a longer one is reported already
-
-
-def parse_dsl(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
-    """Parse one `.journey` file; never raises. On a syntax error the IR holds what could be parsed."""
-    from journeydsl.syntax.grammar import parse_text
-
-    size = oversize(text)
-    if size is not None:
-        message, span, hint = file_too_large(path, size)
-        return SourceFile(path, (), (), "dsl", ()), [Diagnostic(codes.INPUT_TOO_LARGE, message, span, hint)]
-    if text.startswith("\ufeff"):  # a byte-order mark from an editor: a space keeps every column where it was
-        text = " " + text[1:]
-    items, state = parse_text(text, path, "start")
-    schemas = tuple(item for item in items or () if isinstance(item, Schema))
-    journeys = tuple(item for item in items or () if isinstance(item, Journey))
-    comments = tuple(state.comments)
-    return SourceFile(path, schemas, journeys, "dsl", comments), state.problems
