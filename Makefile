@@ -55,7 +55,13 @@ demo: install
 	# --max-skew 30d: the synthetic stream of 300 customers thins out towards its end, with days between events;
 	# a live stream would keep the default of 1d (an event more than a day ahead of the others is a dead letter).
 	$(JD) run $(OUT)/journeys.jbundle --events $(OUT)/events.jsonl --store sqlite:///$(OUT)/state.db \
-	  --until 2026-12-31T00:00:00Z --max-skew 30d --dead-letter $(OUT)/dead-letter.jsonl --summary > $(OUT)/actions.jsonl
+	  --max-skew 30d --dead-letter $(OUT)/dead-letter.jsonl --summary > $(OUT)/actions.jsonl
+	# what is in flight once the events are in, and what deploying the bundle again would do to it
+	$(JD) status --store sqlite:///$(OUT)/state.db
+	$(JD) plan $(OUT)/journeys.jbundle --store sqlite:///$(OUT)/state.db
+	# then the clock runs on to the end of the year: every pending timer fires
+	$(JD) run $(OUT)/journeys.jbundle --events /dev/null --store sqlite:///$(OUT)/state.db \
+	  --until 2026-12-31T00:00:00Z >> $(OUT)/actions.jsonl
 	$(JD) render journeys/ -o $(OUT)/overlay --format svg --overlay sqlite:///$(OUT)/state.db
 	$(JD) report --store sqlite:///$(OUT)/state.db
 

@@ -130,3 +130,61 @@ def test_plan_says_what_a_new_bundle_does_to_the_instances_in_flight(tmp_path: P
     assert code == 0 and "solar v1 (3 in flight): kept on its version" in text
     code, _, err = _invoke("plan", str(v1))
     assert code == 2 and "--store" in err
+
+
+def _project(folder: Path, version: int, waiting: str) -> Path:
+    (folder / "templates" / "messages" / "email").mkdir(parents=True, exist_ok=True)
+    (folder / "templates" / "messages" / "email" / "hello.j2").write_text("hello {{ profile.email }}", "utf-8")
+    text = JOURNEY.replace("VERSION", str(version)).replace("waiting", waiting)
+    (folder / "solar.journey").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_kept_version_lets_every_customer_finish_on_the_version_it_entered(tmp_path: Path) -> None:
+    """The story of issue 14: half the events on v1, an edit to v2, the second half on the same store."""
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    source = _project(tmp_path / "src", 1, "waiting")
+    v1, v2, v2_kept = tmp_path / "v1.jbundle", tmp_path / "v2.jbundle", tmp_path / "v2-kept.jbundle"
+    templates = str(source / "templates")
+    assert _invoke("build", str(source), "-o", str(v1), "--templates", templates)[0] == 0
+    assert (
+        _invoke("run", str(v1), "--events", str(_events(tmp_path / "a.jsonl", range(3), 1)), "--store", store)[0] == 0
+    )
+    _project(source, 2, "pending")  # the team edits the journey in place: version 2
+    assert _invoke("build", str(source), "-o", str(v2), "--templates", templates)[0] == 0
+    assert _invoke("plan", str(v2), "--store", store)[0] == 1
+    second = _events(tmp_path / "b.jsonl", range(3, 5), 1)
+    code, _, err = _invoke("run", str(v2), "--events", str(second), "--store", store)
+    assert code == 1 and "solar v1 (3 in flight)" in err
+    code, out, _ = _invoke("build", str(source), "-o", str(v2_kept), "--templates", templates, "--keep", str(v1))
+    assert code == 0 and "kept      solar v1" in out
+    code, out, _ = _invoke("verify", str(v2_kept))
+    assert code == 0 and "solar  v1, v2 (latest)" in out
+    assert _invoke("plan", str(v2_kept), "--store", store)[0] == 0
+    code, out, err = _invoke(
+        "run", str(v2_kept), "--events", str(second), "--store", store, "--until", "2026-01-09T00:00:00Z"
+    )
+    assert code == 0, err
+    ends = {
+        r["customer_id"]: (r["version"], r["step"]) for r in map(json.loads, out.splitlines()) if r["kind"] == "end"
+    }
+    assert ends == {"c0": (1, "lost"), "c1": (1, "lost"), "c2": (1, "lost"), "c3": (2, "lost"), "c4": (2, "lost")}
+    # byte-identical: the kept plan is the one v1 held
+    from journeydsl.runtime.bundle import load_bundle
+
+    assert (
+        load_bundle(str(v2_kept)).files["journeys/solar/1/plan.json"]
+        == load_bundle(str(v1)).files["journeys/solar/1/plan.json"]
+    )
+    # PREVIOUS may not hold a newer version than the sources
+    code, _, err = _invoke(
+        "build",
+        str(_project(tmp_path / "old", 1, "waiting")),
+        "-o",
+        str(tmp_path / "x.jbundle"),
+        "--templates",
+        templates,
+        "--keep",
+        str(v2),
+    )
+    assert code == 1 and "newer versions than the sources: solar v2" in err

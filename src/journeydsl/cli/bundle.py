@@ -32,19 +32,34 @@ def _journey_list(journeys: list[dict[str, object]], shown: int = 8) -> str:
 @click.option("-o", "--out", required=True, type=click.Path(), help="NAME.jbundle (tar.gz) or a directory.")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None, help="Sign with this private key.")
 @templates_option
-def build_command(paths: tuple[str, ...], out: str, sign_key: str | None, templates_dir: str | None) -> None:
+@click.option(
+    "--keep",
+    "keep",
+    type=click.Path(exists=True),
+    default=None,
+    help="A previous bundle: its journey versions that the sources no longer hold are carried over, unchanged.",
+)
+def build_command(
+    paths: tuple[str, ...], out: str, sign_key: str | None, templates_dir: str | None, keep: str | None
+) -> None:
     """Check and compile journeys into a deterministic (optionally signed) rule bundle."""
+    from journeydsl.compile.keep import KeepError
+    from journeydsl.runtime.bundle import BundleError
+
     if not paths:
         raise click.UsageError("name at least one journey file or folder: `journeydsl build journeys/ -o b.jbundle`")
     try:
-        result = build(list(paths), out, sign_key=sign_key, templates_dir=templates_dir)
+        result = build(list(paths), out, sign_key=sign_key, templates_dir=templates_dir, keep=keep)
     except BuildError as err:
         errors = errors_in(err.diagnostics)
         click.echo(render_text(err.diagnostics, err.sources, color=_use_color()), err=True, nl=False)
         click.echo(f"build refused: {len(errors)} error(s); nothing was written to {out}", err=True)
         sys.exit(1)
-    except (SignError, OSError) as err:
+    except (SignError, OSError, KeepError) as err:
         click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    except BundleError as err:
+        click.echo(f"error: cannot keep versions of {keep}: {err}", err=True)
         sys.exit(1)
     if result.diagnostics:  # a build that succeeded has no errors: these are its warnings and notes
         click.echo(render_text(result.diagnostics, result.sources, color=_use_color()), err=True, nl=False)
@@ -53,6 +68,10 @@ def build_command(paths: tuple[str, ...], out: str, sign_key: str | None, templa
     click.echo(f"built {result.out}")
     click.echo(f"  revision  {result.revision}")
     click.echo(f"  journeys  {_journey_list(result.journeys)}")
+    if result.kept:
+        click.echo(
+            f"  kept      {', '.join(f'{journey} v{version}' for journey, version in result.kept)} (from {keep})"
+        )
     click.echo(f"  files     {files} ({templates} template{'s' if templates != 1 else ''})")
     click.echo(f"  signed    {'yes' if result.signed else 'no'}")
 
@@ -82,8 +101,16 @@ def verify_command(bundle: str, public_key: str | None) -> None:
     signer = key_fingerprint(bytes.fromhex(loaded.signer)) if loaded.signer else "unsigned"
     click.echo(f"{bundle}: OK")
     click.echo(f"  revision  {loaded.revision}")
-    click.echo(f"  journeys  {_journey_list(loaded.manifest['journeys'])}")
     click.echo(f"  signer    {signer}")
+    versions: dict[str, list[int]] = {}
+    for journey, version in sorted(loaded.plans):
+        versions.setdefault(journey, []).append(version)
+    latest = loaded.index.get("latest") or {}
+    click.echo(f"  journeys  {len(versions)}, {len(loaded.plans)} version(s)")
+    width = max((len(journey) for journey in versions), default=0)
+    for journey, held in versions.items():
+        shown = ", ".join(f"v{v}" + (" (latest)" if latest.get(journey) == v and len(held) > 1 else "") for v in held)
+        click.echo(f"    {journey.ljust(width)}  {shown}")
 
 
 COMMANDS: list[click.Command] = [build_command, keygen_command, verify_command]

@@ -56,6 +56,7 @@ class BuildResult:
     signed: bool
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and notes of a successful build
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # for caret lines under those
+    kept: list[tuple[str, int]] = field(default_factory=list)  # versions carried over from `keep`
 
 
 def build(
@@ -63,8 +64,12 @@ def build(
     out: str | Path,
     sign_key: str | Path | bytes | None = None,
     templates_dir: str | Path | None = None,
+    keep: str | Path | None = None,
 ) -> BuildResult:
-    """Load, check, compile, sign and write a bundle; raises BuildError (writing nothing) on errors."""
+    """Load, check, compile, sign and write a bundle; raises BuildError (writing nothing) on errors.
+
+    keep: a previous bundle whose journey versions the sources no longer hold are carried over (compile/keep.py);
+    raises KeepError or BundleError when it cannot be."""
     project = load_project(paths, templates_dir=templates_dir)
     diagnostics = check_project(project)  # parse diagnostics included
     if has_errors(diagnostics):
@@ -73,6 +78,12 @@ def build(
         files = compile_project(project, created_from_paths(paths))
     except CompileError as err:
         raise BuildError(diagnostics + err.diagnostics, project.sources) from None
+    kept: list[tuple[str, int]] = []
+    if keep is not None:
+        from journeydsl.compile.keep import keep_versions
+        from journeydsl.runtime.bundle import load_bundle
+
+        files, kept = keep_versions(files, load_bundle(str(keep)))
     if sign_key is not None:
         files = sign_files(files, sign_key)
     written = write_bundle(files, out)
@@ -85,4 +96,5 @@ def build(
         signed=SIGNATURES in files,
         diagnostics=diagnostics,
         sources=project.sources,
+        kept=kept,
     )
