@@ -188,3 +188,22 @@ def test_a_kept_version_lets_every_customer_finish_on_the_version_it_entered(tmp
         str(v2),
     )
     assert code == 1 and "newer versions than the sources: solar v2" in err
+
+
+def test_replay_shows_where_a_new_bundle_would_treat_customers_in_flight_differently(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    v1 = _bundle(tmp_path, 1)
+    events = _events(tmp_path / "a.jsonl", range(3), 1)
+    assert _invoke("run", str(v1), "--events", str(events), "--store", store)[0] == 0
+    code, text, _ = _invoke("replay", str(v1), "--store", store, "--events", str(events))
+    assert code == 0 and "3 customer(s) in flight compared" in text and "treated the same" in text
+    welcome = JOURNEY.replace("VERSION", "2").replace("send email hello", "send email welcome")
+    v2 = write_bundle(build_bundle(tmp_path / "v2", [welcome]), tmp_path / "welcome.jbundle")
+    code, text, _ = _invoke("replay", str(v2), "--store", store, "--events", str(events))
+    assert code == 1 and "3 customer(s) would be treated differently" in text
+    assert "c0: record 2 differs" in text and "template=hello" in text and "template=welcome" in text
+    code, out, _ = _invoke("replay", str(v2), "--store", store, "--events", str(events), "--format", "json")
+    found = json.loads(out)
+    assert code == 1 and [d["customer_id"] for d in found["divergences"]] == ["c0", "c1", "c2"]
+    assert found["divergences"][0]["got"]["template"] == "hello"
+    assert found["divergences"][0]["replayed"]["template"] == "welcome"

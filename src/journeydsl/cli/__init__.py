@@ -28,6 +28,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "run": "run",
     "status": "live",
     "plan": "live",
+    "replay": "live",
     "test": "testing",
     "report": "testing",
 }

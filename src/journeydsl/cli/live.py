@@ -89,4 +89,43 @@ def plan_command(
         sys.exit(1)
 
 
-COMMANDS: list[click.Command] = [status_command, plan_command]
+@click.command("replay")
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--store", "store_url", required=True, help="The store whose customers in flight are compared.")
+@click.option(
+    "--events",
+    "events_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The events that brought the store where it is (JSON Lines), replayed through BUNDLE.",
+)
+@click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def replay_command(bundle: Path, store_url: str, events_path: Path, public_key: str | None, output_format: str) -> None:
+    """Replay EVENTS through BUNDLE in a scratch store, as if it had run from the start, and show where the
+    customers in flight in STORE would have got different records. Exit 1 when any would."""
+    from journeydsl.runtime import Store
+    from journeydsl.runtime.bundle import BundleError, load_bundle
+    from journeydsl.runtime.replay import replay, replay_text
+
+    try:
+        loaded = load_bundle(str(bundle), public_key=public_key)
+    except BundleError as err:
+        click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
+        sys.exit(1)
+    store = open_for_reading(store_url)
+    assert isinstance(store, Store)
+    try:
+        with events_path.open("rb") as events:
+            result = replay(loaded, store, events)
+    finally:
+        store.abandon()
+    if output_format == "json":
+        click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(replay_text(result), nl=False)
+    if result.divergences:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [status_command, plan_command, replay_command]
