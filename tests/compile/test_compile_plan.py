@@ -59,6 +59,7 @@ def test_wait_table_by_event_with_timeout_in_seconds(plan: dict[str, Any]) -> No
         "kind": "wait",
         "on": {"contract_signed": [[None, ids["install"]]], "quote_requested": [[None, ids["size_roof"]]]},
         "timeout": {"after_s": 7 * 86400, "to": ids["nudge"]},
+        "order": ["contract_signed", "quote_requested"],
     }
     assert _step(plan, "install")["flow"] == {"kind": "sleep", "after_s": 30 * 86400, "to": ids["review"]}
 
@@ -136,14 +137,11 @@ def test_unknown_step_is_refused_not_guessed() -> None:
         lower_journey(journey, None)
 
 
-def test_index_entries_take_the_latest_version_exits_and_goals_all() -> None:
+def test_the_index_names_the_latest_version_of_each_journey_only() -> None:
+    """Entries, exits and goals by event type are the engine's to build from the plans: the index holds none."""
     v3 = lower_journey(solar_journey(3), customer_schema())
     v4 = lower_journey(solar_journey(4), customer_schema())
-    index = build_index([v4, v3])
-    assert index["latest"] == {"solar_onboarding": 4}
-    assert index["entries"] == {"quote_requested": [["solar_onboarding", 4]]}
-    assert index["exits"]["unsubscribed"] == [["solar_onboarding", 3], ["solar_onboarding", 4]]
-    assert index["goals"] == {"contract_signed": [["solar_onboarding", 3], ["solar_onboarding", 4]]}
+    assert build_index([v4, v3]) == {"latest": {"solar_onboarding": 4}}
 
 
 # --------------------------------------------------------------------------- expressions

@@ -302,6 +302,18 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "expected an object, got null",
     ),
     (
+        "wait-order-short",
+        lambda p: _step(p, "await_signature")["flow"]["order"].pop(),
+        "$.steps[5].flow.order",
+        "names 'quote_requested' 0 times, but `on` holds 1 arm of it",
+    ),
+    (
+        "wait-order-unknown-event",
+        lambda p: _step(p, "await_signature")["flow"]["order"].append("unsubscribed"),
+        "$.steps[5].flow.order",
+        "names 'unsubscribed' 1 time, but `on` holds 0 arms of it",
+    ),
+    (
         "event-name-key",
         lambda p: p["exits"].update({"bad key": [{"where": 5}]}),
         '$.exits["bad key"][0].where',
@@ -374,8 +386,33 @@ def test_the_index_is_checked_too(files: dict[str, bytes]) -> None:
         load_bundle(rewrite(files, "index.json", lambda i: i.pop("latest")))
 
 
-def _events(path: Path, count: int) -> Path:
-    lines = [
+def test_a_bundle_written_before_issue_13_still_loads_and_runs(files: dict[str, bytes]) -> None:
+    """Format 1 as it was: index.json with `entries`, `exits` and `goals`, waits without `order`."""
+
+    def old_index(index: dict[str, Any]) -> None:
+        index.update(
+            entries={"quote_requested": [["solar_onboarding", 3]]},
+            exits={"unsubscribed": [["solar_onboarding", 3]], "contract_cancelled": [["solar_onboarding", 3]]},
+            goals={"contract_signed": [["solar_onboarding", 3]]},
+        )
+
+    def old_plan(plan: dict[str, Any]) -> None:
+        for step in plan["steps"]:
+            step["flow"].pop("order", None)
+
+    old = rewrite(rewrite(files, "index.json", old_index), PLAN, old_plan)
+    bundle = load_bundle(old)
+    assert "order" not in _step(bundle.plans[("solar_onboarding", 3)], "await_signature")["flow"]
+    assert bundle.index["latest"] == {"solar_onboarding": 3} and "entries" in bundle.index
+    engine = Engine.open(bundle)
+    engine.process(json.loads(_events_text(1)))
+    assert [r["kind"] for r in engine.store.actions()][:1] == ["enter"]
+    with pytest.raises(BundleError, match=r"^index.json: \$\.entries\.quote_requested\[0\]: expected a list of 2"):
+        load_bundle(rewrite(old, "index.json", lambda i: i["entries"]["quote_requested"][0].append(4)))
+
+
+def _events_text(count: int) -> str:
+    return "\n".join(
         json.dumps(
             {
                 "id": f"e{n}",
@@ -387,8 +424,11 @@ def _events(path: Path, count: int) -> Path:
             }
         )
         for n in range(count)
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    )
+
+
+def _events(path: Path, count: int) -> Path:
+    path.write_text(_events_text(count) + "\n", encoding="utf-8")
     return path
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from journeydsl import __version__
 from journeydsl.compile.expr import ExprError
-from journeydsl.compile.plan import FORMAT, PlanError, build_index, lower_journey
+from journeydsl.compile.plan import PlanError, build_index, lower_journey
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import Send, SourceFile
 from journeydsl.project import Project
@@ -35,6 +35,7 @@ from journeydsl.runtime.bundle import (
     manifest_revision,
     sha256_hex,
 )
+from journeydsl.runtime.plan_format import FORMAT, PlanJson
 
 
 class CompileError(Exception):
@@ -48,7 +49,7 @@ class CompileError(Exception):
 @dataclass(frozen=True)
 class _Unit:
     file: SourceFile
-    plan: dict[str, Any]
+    plan: PlanJson
 
 
 def template_entry(channel: str, template: str) -> str:

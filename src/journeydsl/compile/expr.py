@@ -1,19 +1,25 @@
-"""IR expression -> the compact array form of docs/bundle-format.md.
+"""IR expression -> the compact array form of docs/bundle-format.md (the compiler's writer of expressions).
 
-The runtime turns these arrays into closures once, at load; it never sees
+The tags come from the format's one table (`runtime.plan_format.EXPR_TAGS`), which the runtime compiles from and
+the schema checks against. The runtime turns these arrays into closures once, at load; it never sees
 source text. A node kind added to ir.Expr and not serialized here is a mypy error (`assert_never`).
 """
 
 from __future__ import annotations
 
-from typing import Any, assert_never
+from typing import Any, Final, assert_never
 
 from journeydsl.ir import Binary, Call, Duration, Expr, ListLit, Literal, Name, Unary
+from journeydsl.runtime.plan_format import EXPR_TAGS
 
-BINARY_OPS: frozenset[str] = frozenset(
-    {"or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*", "/", "%"}
-)
-UNARY_TAGS: dict[str, str] = {"not": "not", "-": "neg"}
+# The DSL's operators -> their tags (`-` is `neg` as a unary operator, `-` as a binary one).
+UNARY_TAGS: Final[dict[str, str]] = {
+    spec.op: tag for tag, spec in EXPR_TAGS.items() if spec.kind == "unary" and spec.op
+}
+BINARY_TAGS: Final[dict[str, str]] = {
+    spec.op: tag for tag, spec in EXPR_TAGS.items() if spec.kind == "binary" and spec.op
+}
+BINARY_OPS: Final[frozenset[str]] = frozenset(BINARY_TAGS)
 
 
 class ExprError(ValueError):
@@ -36,9 +42,10 @@ def serialize(expr: Expr) -> list[Any]:
             raise ExprError(f"unknown unary operator {expr.op!r}")
         return [tag, serialize(expr.operand)]
     if isinstance(expr, Binary):
-        if expr.op not in BINARY_OPS:
+        tag = BINARY_TAGS.get(expr.op)
+        if tag is None:
             raise ExprError(f"unknown binary operator {expr.op!r}")
-        return [expr.op, serialize(expr.left), serialize(expr.right)]
+        return [tag, serialize(expr.left), serialize(expr.right)]
     if isinstance(expr, Call):
         return ["call", expr.func, *(serialize(arg) for arg in expr.args)]
     assert_never(expr)

@@ -1,15 +1,17 @@
-"""Journey + Schema (IR) -> the plan dict of docs/bundle-format.md (`journeys/<id>/<v>/plan.json`).
+"""Journey + Schema (IR) -> the plan of docs/bundle-format.md (`journeys/<id>/<v>/plan.json`).
 
-Lowering resolves step names to ids (source order), turns durations into
-seconds and times of day into minutes, indexes wait arms and exits by event
-type, and serializes every expression. It assumes a checked journey: what
-the checker should have refused raises `PlanError` instead of guessing.
+The compiler's writer of the format that `journeydsl.runtime.plan_format` defines: its output is typed with those
+TypedDicts, so a field the format does not have, or one it lacks, is a mypy error here. Lowering resolves step
+names to ids (source order), turns durations into seconds and times of day into minutes, indexes wait arms and
+exits by event type (keeping the arms' source order in the wait's `order`), and serializes every expression. It
+assumes a checked journey: what the checker should have refused raises `PlanError` instead of guessing.
+`analytics/plan_ir.py` is its inverse, and tests/analytics/test_plan_roundtrip.py holds them to that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, assert_never
+from typing import assert_never, cast
 
 from journeydsl.compile.expr import serialize, serialize_opt
 from journeydsl.diagnostics import Code, codes
@@ -33,8 +35,7 @@ from journeydsl.ir import (
     TypeRef,
     Wait,
 )
-
-FORMAT = 1
+from journeydsl.runtime import plan_format as pf
 
 
 class PlanError(ValueError):
@@ -45,8 +46,10 @@ class PlanError(ValueError):
         self.code = code
 
 
-def type_dict(ref: TypeRef) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": ref.name, "nullable": ref.nullable}
+def type_dict(ref: TypeRef) -> pf.TypeJson:
+    if ref.name not in pf.TYPE_NAMES:
+        raise PlanError(f"unknown type {ref.name!r}")
+    out: pf.TypeJson = {"type": cast(pf.TypeName, ref.name), "nullable": ref.nullable}
     if ref.name == "enum":
         out["members"] = list(ref.members)
     if ref.name == "list" and ref.item is not None:
@@ -54,11 +57,11 @@ def type_dict(ref: TypeRef) -> dict[str, Any]:
     return out
 
 
-def _fields(fields: Iterable[FieldDef]) -> dict[str, Any]:
+def _fields(fields: Iterable[FieldDef]) -> dict[str, pf.TypeJson]:
     return {f.name: type_dict(f.type) for f in fields}
 
 
-def schema_dict(schema: Schema | None) -> dict[str, Any]:
+def schema_dict(schema: Schema | None) -> pf.SchemaJson:
     """The schema the runtime validates events against; an empty one when the journey has none."""
     if schema is None:
         return {"name": None, "profile": {}, "events": {}, "channels": {}}
@@ -78,11 +81,11 @@ def _minutes(hhmm: str) -> int:
         raise PlanError(f"quiet hours {hhmm!r} are not HH:MM", codes.BAD_LITERAL) from err
 
 
-def _args(args: tuple[Arg, ...]) -> dict[str, Any]:
+def _args(args: tuple[Arg, ...]) -> pf.Args:
     return {arg.name: serialize(arg.value) for arg in args}
 
 
-def action_dict(action: Action) -> dict[str, Any]:
+def action_dict(action: Action) -> pf.Action:
     if isinstance(action, Send):
         return {"kind": "send", "channel": action.channel, "template": action.template, "args": _args(action.args)}
     if isinstance(action, SetProfile):
@@ -109,16 +112,16 @@ class _Lowering:
         except KeyError:
             raise PlanError(f"journey {self.journey.name}: unknown step {target.name!r}", codes.UNKNOWN_STEP) from None
 
-    def flow(self, flow: Flow) -> dict[str, Any]:
+    def flow(self, flow: Flow) -> pf.Flow:
         if isinstance(flow, Goto):
             return {"kind": "goto", "to": self.to(flow.target)}
         if isinstance(flow, Sleep):
             return {"kind": "sleep", "after_s": flow.duration.seconds, "to": self.to(flow.target)}
         if isinstance(flow, Wait):
-            on: dict[str, list[list[Any]]] = {}
+            on: dict[str, list[pf.Arm]] = {}
             for arm in flow.arms:  # source order within each event type: the first true guard wins
                 on.setdefault(arm.event, []).append([serialize_opt(arm.where), self.to(arm.target)])
-            timeout: dict[str, Any] | None = None
+            timeout: pf.AfterJson | pf.AtJson | None = None
             if flow.timeout is not None:
                 if flow.timeout.after is not None:
                     timeout = {"after_s": flow.timeout.after.seconds, "to": self.to(flow.timeout.target)}
@@ -126,7 +129,9 @@ class _Lowering:
                     timeout = {"at": serialize(flow.timeout.at), "to": self.to(flow.timeout.target)}
                 else:
                     raise PlanError(f"journey {self.journey.name}: a wait timeout has neither `after` nor `at`")
-            return {"kind": "wait", "on": on, "timeout": timeout}
+            # `on` is keyed by event type, and canonical JSON sorts keys: `order` keeps the order across types.
+            order = [arm.event for arm in flow.arms]
+            return {"kind": "wait", "on": on, "timeout": timeout, "order": order}
         if isinstance(flow, Choose):
             return {
                 "kind": "choose",
@@ -134,7 +139,7 @@ class _Lowering:
                 "otherwise": None if flow.otherwise is None else self.to(flow.otherwise),
             }
         if isinstance(flow, Experiment):
-            variants = [
+            variants: list[pf.VariantJson] = [
                 {"name": v.name, "weight": v.weight, "to": self.to(v.target), "control": v.control}
                 for v in flow.variants
             ]
@@ -143,8 +148,8 @@ class _Lowering:
             return {"kind": "end", "outcome": flow.outcome}
         assert_never(flow)  # mypy flags this line when ir.Flow gains a kind the bundle format does not hold yet
 
-    def steps(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def steps(self) -> list[pf.StepJson]:
+        out: list[pf.StepJson] = []
         for stage in self.journey.stages:
             for step in stage.steps:
                 out.append(
@@ -160,8 +165,18 @@ class _Lowering:
         return out
 
 
-def lower_journey(journey: Journey, schema: Schema | None, source: str | None = None) -> dict[str, Any]:
-    """The plan dict of one journey version."""
+def _reentry(journey: Journey) -> pf.ReentryJson:
+    reentry = journey.reentry
+    if reentry is None:  # not written: never
+        return {"mode": "never", "after_s": None}
+    if reentry.mode not in pf.REENTRY_MODES:
+        raise PlanError(f"journey {journey.name}: unknown reentry mode {reentry.mode!r}")
+    after = reentry.after.seconds if reentry.after is not None else None
+    return {"mode": cast(pf.ReentryMode, reentry.mode), "after_s": after}
+
+
+def lower_journey(journey: Journey, schema: Schema | None, source: str | None = None) -> pf.PlanJson:
+    """The plan of one journey version."""
     if journey.entry is None:
         raise PlanError(f"journey {journey.name} has no `entry on EVENT`", codes.MISSING_ENTRY)
     if journey.version is None:
@@ -169,15 +184,14 @@ def lower_journey(journey: Journey, schema: Schema | None, source: str | None = 
     if not journey.steps():
         raise PlanError(f"journey {journey.name} has no steps")
     lowering = _Lowering(journey)
-    reentry = journey.reentry
-    exits: dict[str, list[dict[str, Any]]] = {}
+    exits: dict[str, list[pf.ExitJson]] = {}
     for ex in journey.exits:
         exits.setdefault(ex.event, []).append({"where": serialize_opt(ex.where)})
-    caps: dict[str, dict[str, int]] = {}
+    caps: dict[str, pf.CapJson] = {}
     for cap in journey.caps:
         caps.setdefault(cap.channel, {"max": cap.max, "per_s": cap.per.seconds})  # duplicates: the checker's job
     return {
-        "format": FORMAT,
+        "format": pf.FORMAT,
         "journey": journey.name,
         "version": journey.version,
         "source": source,
@@ -191,10 +205,7 @@ def lower_journey(journey: Journey, schema: Schema | None, source: str | None = 
             "key": serialize_opt(journey.entry.key),
             "audience": serialize_opt(journey.audience),
         },
-        "reentry": {
-            "mode": "never" if reentry is None else reentry.mode,
-            "after_s": reentry.after.seconds if reentry is not None and reentry.after is not None else None,
-        },
+        "reentry": _reentry(journey),
         "exits": exits,
         "goals": [
             {
@@ -217,25 +228,14 @@ def lower_journey(journey: Journey, schema: Schema | None, source: str | None = 
     }
 
 
-def build_index(plans: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """index.json: event type -> [[id, version], …] for entries, exits and goals, and id -> latest version.
+def build_index(plans: Iterable[pf.PlanJson]) -> pf.IndexJson:
+    """index.json: journey -> its latest version, the one that takes new entries (older versions only finish the
+    instances pinned to them).
 
-    Only the latest version of a journey takes new entries (older versions only finish the instances
-    pinned to them), so `entries` lists latest versions; `exits` and `goals` list every version.
+    Bundles written before issue 13 also listed, per event type, the journeys it enters, exits and reaches goals
+    of: nothing read those tables (the engine builds them from the plans when it opens), so they are not written.
     """
-    plans = sorted(plans, key=lambda p: (p["journey"], p["version"]))
     latest: dict[str, int] = {}
     for plan in plans:
         latest[plan["journey"]] = max(plan["version"], latest.get(plan["journey"], plan["version"]))
-    entries: dict[str, list[list[Any]]] = {}
-    exits: dict[str, list[list[Any]]] = {}
-    goals: dict[str, list[list[Any]]] = {}
-    for plan in plans:
-        ref = [plan["journey"], plan["version"]]
-        if latest[plan["journey"]] == plan["version"]:
-            entries.setdefault(plan["entry"]["event"], []).append(ref)
-        for event in plan["exits"]:
-            exits.setdefault(event, []).append(ref)
-        for event in sorted({g["event"] for g in plan["goals"]}):
-            goals.setdefault(event, []).append(ref)
-    return {"entries": entries, "exits": exits, "goals": goals, "latest": latest}
+    return {"latest": dict(sorted(latest.items()))}

@@ -7,8 +7,8 @@ or extra file, a manifest that does not match its revision, a bad signature,
 an unsigned bundle when a public key is given, a format it does not know.
 
 This module imports only the standard library, `cryptography`, (when
-present) `orjson` and the runtime's own plan format (plan_schema.py):
-nothing from the compiler's front end. The writer in
+present) `orjson` and the runtime's own plan format (plan_format.py, checked by
+plan_schema.py): nothing from the compiler's front end. The writer in
 `journeydsl.compile.bundle` imports the format helpers from here, so the two
 sides cannot disagree on canonical JSON, the revision or the gzip header.
 """
@@ -24,12 +24,13 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from journeydsl.runtime.plan_format import FORMAT, IndexJson, PlanJson
 from journeydsl.runtime.plan_schema import PlanFormatError, validate_index, validate_plan
 
 try:  # orjson parses plans several times faster; the stdlib is the fallback
@@ -44,7 +45,6 @@ except ImportError:  # pragma: no cover - orjson is a dependency, but the runtim
         return json.loads(data.decode("utf-8"))
 
 
-FORMAT = 1
 MANIFEST = "manifest.json"
 SIGNATURES = "signatures.json"
 INDEX = "index.json"
@@ -129,7 +129,9 @@ class Bundle:
     """A verified bundle. `templates` is keyed by bundle path: `templates/messages/<channel>/<name>.j2`."""
 
     manifest: dict[str, Any]
-    index: dict[str, Any]
+    index: IndexJson
+    # Each plan checked against plan_format.PlanJson; kept as plain dicts here, as rollout.py and the command line
+    # pass them on (`plan()` gives one typed).
     plans: dict[tuple[str, int], dict[str, Any]]
     templates: dict[str, str]
     files: dict[str, bytes] = field(repr=False)
@@ -143,11 +145,11 @@ class Bundle:
     def latest(self) -> dict[str, int]:
         return dict(self.index.get("latest", {}))
 
-    def plan(self, journey: str, version: int | None = None) -> dict[str, Any]:
+    def plan(self, journey: str, version: int | None = None) -> PlanJson:
         """One plan; the latest version of the journey when `version` is None."""
         if version is None:
             version = self.latest[journey]
-        return self.plans[(journey, version)]
+        return cast(PlanJson, self.plans[(journey, version)])  # checked when the bundle loaded
 
     def template(self, channel: str, name: str) -> str | None:
         return self.templates.get(f"templates/messages/{channel}/{name}.j2")
@@ -344,14 +346,17 @@ def _plans(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> dict[tupl
     return plans
 
 
-def _check_index(index: Any, plans: Mapping[tuple[str, int], Any]) -> None:
+def _check_index(raw: Any, plans: Mapping[tuple[str, int], Any]) -> IndexJson:
+    """The index, checked. Only `latest` is read: the `entries`, `exits` and `goals` of bundles written before
+    issue 13 are checked for their shape and otherwise left alone (the engine builds those tables from the plans)."""
     try:
-        validate_index(index)
+        index = validate_index(raw)
     except PlanFormatError as err:
         raise BundleError(f"{INDEX}: {err}") from None
     for journey, version in sorted(index["latest"].items()):
         if (journey, version) not in plans:
             raise BundleError(f"{INDEX}: $.latest: names {journey} v{version}, which the bundle holds no plan of")
+    return index
 
 
 def verify_files(files: Mapping[str, bytes], public_key: str | bytes | Path | None = None) -> Bundle:
@@ -359,9 +364,9 @@ def verify_files(files: Mapping[str, bytes], public_key: str | bytes | Path | No
     manifest = _check_manifest(files)
     _check_files(files, manifest["files"])
     signer = _check_signature(files, public_key)
-    index = _json(files, INDEX) if INDEX in files else {"entries": {}, "exits": {}, "goals": {}, "latest": {}}
+    raw_index = _json(files, INDEX) if INDEX in files else {"latest": {}}
     plans = _plans(files, manifest)
-    _check_index(index, plans)
+    index = _check_index(raw_index, plans)
     templates: dict[str, str] = {}
     for name in sorted(files):
         if name.startswith("templates/"):

@@ -1,4 +1,4 @@
-"""Serialized expressions (docs/bundle-format.md) -> Python closures, built once when a plan loads.
+"""Serialized expressions (docs/bundle-format.md, tags of plan_format.EXPR_TAGS) -> Python closures, built at load.
 
 Never `eval`: each array node becomes a small closure over its children. Evaluation is null-safe
 (a missing or null operand makes comparisons false and arithmetic null); the few errors that
@@ -13,6 +13,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, Final
 
+from journeydsl.runtime.plan_format import EXPR_TAGS
 from journeydsl.runtime.state import ENTERED, VARIANT
 
 
@@ -421,3 +422,10 @@ _BUILDERS: dict[str, Callable[[list[Any]], Fn]] = {
     "%": _arith,
     "call": _call,
 }
+
+# The tags are the format's, from its one table (plan_format.EXPR_TAGS): a tag there without a builder here, or the
+# reverse, stops the runtime when it is imported, not at the first plan that uses the tag.
+if _BUILDERS.keys() != EXPR_TAGS.keys():  # pragma: no cover - a tag added to one side only
+    raise ImportError(
+        f"runtime/expr.py and plan_format.EXPR_TAGS disagree: {sorted(_BUILDERS.keys() ^ EXPR_TAGS.keys())}"
+    )

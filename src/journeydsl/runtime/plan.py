@@ -1,10 +1,16 @@
 """A plan.json, loaded for execution: steps as slotted objects, expressions as closures, and the
-dispatch tables (event type -> exit rules, goals, wait arms) built once when the engine opens."""
+dispatch tables (event type -> exit rules, goals, wait arms) built once when the engine opens.
+
+The plan is read through the types of `plan_format.py` (the format the compiler writes and plan_schema.py checks
+at load), so a field read here that the format does not have is a mypy error. Only the loading reads the dicts;
+the engine's hot path reads the slots built here.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from journeydsl.runtime import plan_format as pf
 from journeydsl.runtime.expr import Fn, PlanError, compile_expr, compile_optional
 
 # Flow kinds; `Final` so that the compiled build (docs/decisions.md) reads them as constants.
@@ -41,7 +47,7 @@ class Step:
         "outcome",
     )
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: pf.StepJson) -> None:
         self.id: int = int(raw["id"])
         self.name: str = str(raw["name"])
         self.stage: str | None = raw.get("stage")
@@ -51,7 +57,7 @@ class Step:
         if kind is None:
             raise PlanError(f"step {self.name}: unknown flow kind {flow.get('kind')!r}")
         self.kind = kind
-        self.to: int | None = flow.get("to")
+        self.to: int | None = None
         self.wait_on: dict[str, list[tuple[Fn | None, int]]] = {}
         self.timer_after: float | None = None
         self.timer_at: Fn | None = None
@@ -62,23 +68,28 @@ class Step:
         self.variants: list[tuple[str, int, int]] = []  # (name, cumulative weight, target)
         self.by_bucket: list[tuple[str, int, int]] = []  # bucket 0-99 -> its variant
         self.outcome: str | None = None
-        if kind == SLEEP:
+        if flow["kind"] == "goto":
+            self.to = int(flow["to"])
+        elif flow["kind"] == "sleep":
+            self.to = int(flow["to"])
             self.timer_after = float(flow["after_s"])
             self.timer_to = int(flow["to"])
-        elif kind == WAIT:
+        elif flow["kind"] == "wait":
+            # Only `on` is read: its arms by event type, in the order they are tried (`order` is for readers of
+            # the source order, the report's diagrams).
             for event_type, arms in (flow.get("on") or {}).items():
-                self.wait_on[event_type] = [(compile_optional(guard), int(target)) for guard, target in arms]
+                self.wait_on[event_type] = [(compile_optional(arm[0]), int(arm[1])) for arm in arms]
             timeout = flow.get("timeout")
             if timeout:
                 self.timer_to = int(timeout["to"])
-                if timeout.get("after_s") is not None:
+                if "after_s" in timeout:
                     self.timer_after = float(timeout["after_s"])
-                elif timeout.get("at") is not None:
+                elif "at" in timeout:
                     self.timer_at = compile_expr(timeout["at"])
-        elif kind == CHOOSE:
-            self.branches = [(compile_expr(cond), int(target)) for cond, target in flow.get("branches", [])]
+        elif flow["kind"] == "choose":
+            self.branches = [(compile_expr(branch[0]), int(branch[1])) for branch in flow.get("branches", [])]
             self.otherwise = flow.get("otherwise")
-        elif kind == EXPERIMENT:
+        elif flow["kind"] == "experiment":
             self.experiment = str(flow["name"])
             total = 0
             for variant in flow.get("variants", []):
@@ -88,25 +99,24 @@ class Step:
             if not self.variants:
                 raise PlanError(f"step {self.name}: an experiment without variants")
             self.by_bucket = [next((v for v in self.variants if b < v[1]), self.variants[-1]) for b in range(100)]
-        elif kind == END:
+        elif flow["kind"] == "end":
             self.outcome = flow.get("outcome")
 
 
-def _args(raw: Any) -> list[tuple[str, Fn]]:
+def _args(raw: pf.Args | None) -> list[tuple[str, Fn]]:
     return [(str(name), compile_expr(expr)) for name, expr in (raw or {}).items()]
 
 
-def _action(raw: dict[str, Any]) -> Action:
-    kind = raw.get("kind")
-    if kind == "send":
+def _action(raw: pf.Action) -> Action:
+    if raw["kind"] == "send":
         return ("send", str(raw["channel"]), str(raw["template"]), _args(raw.get("args")))
-    if kind == "set":
+    if raw["kind"] == "set":
         return ("set", str(raw["field"]), compile_expr(raw["value"]), [])
-    if kind == "emit":
+    if raw["kind"] == "emit":
         return ("emit", str(raw["event"]), None, _args(raw.get("args")))
-    if kind == "call":
+    if raw["kind"] == "call":
         return ("call", str(raw["name"]), None, _args(raw.get("args")))
-    raise PlanError(f"unknown action kind {kind!r}")
+    raise PlanError(f"unknown action kind {raw.get('kind')!r}")
 
 
 Goal = tuple[str, Fn | None, float | None, Fn | None]  # (name, where, within seconds, value)
@@ -115,7 +125,7 @@ Goal = tuple[str, Fn | None, float | None, Fn | None]  # (name, where, within se
 class Plan:
     """One journey version, ready to run."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: pf.PlanJson) -> None:
         try:
             self._load(raw)
         except (KeyError, TypeError, ValueError, IndexError) as err:
@@ -123,7 +133,7 @@ class Plan:
                 raise
             raise PlanError(f"malformed plan of {raw.get('journey')!r}: {type(err).__name__}: {err}") from err
 
-    def _load(self, raw: dict[str, Any]) -> None:
+    def _load(self, raw: pf.PlanJson) -> None:
         self.journey: str = str(raw["journey"])
         self.version: int = int(raw["version"])
         steps = sorted(raw["steps"], key=lambda s: int(s["id"]))
@@ -139,10 +149,10 @@ class Plan:
         key = entry.get("key")
         # `key event.cart_id`: events carrying data.cart_id reach only the instance with that key.
         self.key_field: str | None = key[2] if isinstance(key, list) and key[:2] == ["ref", "event"] else None
-        self.audience = compile_optional(entry.get("audience", raw.get("audience")))
-        reentry = raw.get("reentry") or {"mode": "never"}
-        self.reentry: str = str(reentry.get("mode", "never"))
-        self.reentry_after: float = float(reentry.get("after_s") or 0)
+        self.audience = compile_optional(entry.get("audience"))
+        reentry = raw.get("reentry")
+        self.reentry: str = str(reentry.get("mode", "never")) if reentry else "never"
+        self.reentry_after: float = float((reentry.get("after_s") if reentry else None) or 0)
         self.exits: dict[str, list[Fn | None]] = {
             event: [compile_optional(rule.get("where")) for rule in rules]
             for event, rules in (raw.get("exits") or {}).items()
@@ -165,13 +175,18 @@ class Plan:
         self.cap_slots: dict[str, str] = {channel: f"{self.journey}|{channel}" for channel in self.caps}
         quiet = raw.get("quiet")
         self.quiet: tuple[int, int] | None = (int(quiet["start_min"]), int(quiet["end_min"])) if quiet else None
-        schema = raw.get("schema") or {}
+        schema = raw.get("schema")
         self.channels: dict[str, tuple[float, str | None]] = {
             name: (float(spec.get("cost") or 0), spec.get("requires"))
-            for name, spec in (schema.get("channels") or {}).items()
+            for name, spec in ((schema.get("channels") if schema else None) or {}).items()
         }
-        self.profile_types: dict[str, dict[str, Any]] = dict(schema.get("profile") or {})
-        self.event_types: dict[str, dict[str, dict[str, Any]]] = dict(schema.get("events") or {})
+        # The event checks (validate.py) read the field types as plain dicts.
+        profile = (schema.get("profile") if schema else None) or {}
+        self.profile_types: dict[str, dict[str, Any]] = {name: dict(spec) for name, spec in profile.items()}
+        events = (schema.get("events") if schema else None) or {}
+        self.event_types: dict[str, dict[str, dict[str, Any]]] = {
+            event: {name: dict(spec) for name, spec in fields.items()} for event, fields in events.items()
+        }
         self.timestamp_fields: frozenset[str] = frozenset(
             name for name, spec in self.profile_types.items() if spec.get("type") == "timestamp"
         )

@@ -10,14 +10,15 @@ checked against at load from them. What a JSON type cannot say comes from two ta
 
 Aliases marked `Def(name)` are one definition of the schema (`$defs/<name>`), referred to where they are used;
 the plan's own rules for them (a step id names a step of the plan, expressions and types nest at most so deep)
-are checked by `plan_schema.validate_plan`. The TypedDicts are plain dicts at run time, so reading a plan
-through them costs nothing, compiled (mypyc) or not.
+are checked by `plan_schema.validate_plan`. Every object is closed (`@final`: no keys but those listed, as the
+schema's `additionalProperties: false` says), which also lets mypy tell `{"after_s": …}` from `{"at": …}` by a key.
+The TypedDicts are plain dicts at run time, so reading a plan through them costs nothing, compiled (mypyc) or not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal, NamedTuple, NotRequired, TypedDict
+from typing import Annotated, Any, Final, Literal, NamedTuple, NotRequired, TypedDict, final, get_args
 
 FORMAT: Final = 1  # the bundle format: manifest.json, index.json and every plan.json carry it
 
@@ -164,10 +165,15 @@ Line = Annotated[int | None, Rule("line")]
 # --------------------------------------------------------------------------- the schema the plan carries
 
 
+TypeName = Literal["string", "number", "bool", "timestamp", "duration", "list", "enum"]
+TYPE_NAMES: Final[tuple[str, ...]] = get_args(TypeName)
+
+
+@final
 class TypeJson(TypedDict):
     """A field's type: a scalar, `list` (with `item`) or `enum` (with `members`)."""
 
-    type: Literal["string", "number", "bool", "timestamp", "duration", "list", "enum"]
+    type: TypeName
     nullable: bool
     members: NotRequired[list[str]]  # enum only
     item: NotRequired[SchemaType]  # list only
@@ -177,6 +183,7 @@ SchemaType = Annotated[TypeJson, Def("type")]
 Fields = Annotated[dict[str, SchemaType], Def("fields")]  # field name -> type
 
 
+@final
 class ChannelJson(TypedDict):
     """A channel of the schema: the cost of one send, and the profile field that must be true to send."""
 
@@ -184,6 +191,7 @@ class ChannelJson(TypedDict):
     requires: str | None
 
 
+@final
 class SchemaJson(TypedDict):
     """The schema the journey uses (empty when it has none): events are checked against it at run time."""
 
@@ -196,6 +204,7 @@ class SchemaJson(TypedDict):
 # --------------------------------------------------------------------------- actions
 
 
+@final
 class SendJson(TypedDict):
     """`send CHANNEL TEMPLATE with { … }`."""
 
@@ -205,6 +214,7 @@ class SendJson(TypedDict):
     args: Args
 
 
+@final
 class SetJson(TypedDict):
     """`set profile.FIELD = EXPR`."""
 
@@ -213,6 +223,7 @@ class SetJson(TypedDict):
     value: Expr
 
 
+@final
 class EmitJson(TypedDict):
     """`emit EVENT with { … }`."""
 
@@ -221,6 +232,7 @@ class EmitJson(TypedDict):
     args: Args
 
 
+@final
 class CallJson(TypedDict):
     """`call NAME with { … }`."""
 
@@ -235,6 +247,7 @@ Action = Annotated[SendJson | SetJson | EmitJson | CallJson, Def("action")]
 # --------------------------------------------------------------------------- flows (`to` is a step id)
 
 
+@final
 class GotoJson(TypedDict):
     """`-> step`."""
 
@@ -242,6 +255,7 @@ class GotoJson(TypedDict):
     to: StepId
 
 
+@final
 class SleepJson(TypedDict):
     """`wait 30d -> step`."""
 
@@ -250,6 +264,7 @@ class SleepJson(TypedDict):
     to: StepId
 
 
+@final
 class AfterJson(TypedDict):
     """`after 7d -> step`."""
 
@@ -257,6 +272,7 @@ class AfterJson(TypedDict):
     to: StepId
 
 
+@final
 class AtJson(TypedDict):
     """`at EXPR -> step` (a timestamp)."""
 
@@ -267,6 +283,7 @@ class AtJson(TypedDict):
 Arm = Annotated[list[Any], Items(Expr | None, StepId)]  # [guard or null, step id]
 
 
+@final
 class WaitJson(TypedDict):
     """`wait { on EVENT where GUARD -> step … after|at … }`.
 
@@ -285,6 +302,7 @@ class WaitJson(TypedDict):
 Branch = Annotated[list[Any], Items(Expr, StepId)]  # [condition, step id]
 
 
+@final
 class ChooseJson(TypedDict):
     """`choose { when COND -> step … otherwise -> step }`: the first true condition wins."""
 
@@ -293,6 +311,7 @@ class ChooseJson(TypedDict):
     otherwise: StepId | None
 
 
+@final
 class VariantJson(TypedDict):
     """One variant of an experiment: its share of the customers (weights need not add up to 100)."""
 
@@ -302,6 +321,7 @@ class VariantJson(TypedDict):
     control: bool
 
 
+@final
 class ExperimentJson(TypedDict):
     """`experiment NAME { variant … }`: a customer's bucket (0-99) picks the variant."""
 
@@ -310,6 +330,7 @@ class ExperimentJson(TypedDict):
     variants: Annotated[list[VariantJson], Rule("some")]
 
 
+@final
 class EndJson(TypedDict):
     """`end OUTCOME`."""
 
@@ -323,6 +344,7 @@ Flow = Annotated[GotoJson | SleepJson | WaitJson | ChooseJson | ExperimentJson |
 # --------------------------------------------------------------------------- the plan
 
 
+@final
 class StepJson(TypedDict):
     """One step; `id` is its index in `steps` (source order), `line` where it was written."""
 
@@ -337,6 +359,7 @@ class StepJson(TypedDict):
 Step = Annotated[StepJson, Def("step")]
 
 
+@final
 class EntryJson(TypedDict):
     """`entry on EVENT where … key …` and the `audience`."""
 
@@ -346,19 +369,26 @@ class EntryJson(TypedDict):
     audience: Expr | None
 
 
+ReentryMode = Literal["never", "always", "after"]
+REENTRY_MODES: Final[tuple[str, ...]] = get_args(ReentryMode)
+
+
+@final
 class ReentryJson(TypedDict):
     """Whether a customer may enter again: `never` (also when the journey does not say), `always`, `after`."""
 
-    mode: Literal["never", "always", "after"]
+    mode: ReentryMode
     after_s: Seconds | None
 
 
+@final
 class ExitJson(TypedDict):
     """One `exit on EVENT where …` rule (the event type is its key in `exits`)."""
 
     where: Expr | None
 
 
+@final
 class GoalJson(TypedDict):
     """`goal NAME on EVENT where … within … value …`."""
 
@@ -369,6 +399,7 @@ class GoalJson(TypedDict):
     value: Expr | None
 
 
+@final
 class CapJson(TypedDict):
     """`cap CHANNEL MAX per DURATION` (the channel is its key in `caps`)."""
 
@@ -376,6 +407,7 @@ class CapJson(TypedDict):
     per_s: Seconds
 
 
+@final
 class QuietJson(TypedDict):
     """`quiet HH:MM-HH:MM`, as minutes of the day in the customer's zone; the end may lie before the start."""
 
@@ -383,6 +415,7 @@ class QuietJson(TypedDict):
     end_min: Annotated[int, Rule("minute_of_day")]
 
 
+@final
 class PlanJson(TypedDict):
     """`journeys/<id>/<version>/plan.json`: one journey version, compiled."""
 
@@ -410,6 +443,7 @@ class PlanJson(TypedDict):
 Ref = Annotated[list[Any], Items(Name, Version)]  # [journey, version]
 
 
+@final
 class IndexJson(TypedDict):
     """`index.json`: the latest version of each journey (the one new customers enter).
 
