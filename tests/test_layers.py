@@ -63,8 +63,8 @@ LAYERS: dict[str, tuple[frozenset[str], str]] = {
         "reports on what a runtime store recorded, with the bundle's plans; overlays drawn with render",
     ),
     "testing": (
-        frozenset({"ir", "diagnostics", "project", "check", "compile", "runtime"}),
-        "scenario tests: compiles the project and runs it on the real engine",
+        frozenset({"ir", "diagnostics", "syntax", "project", "check", "compile", "runtime"}),
+        "scenario tests: read with the front end's safe YAML; compiles the project and runs it on the real engine",
     ),
     "api": (
         frozenset(

@@ -12,7 +12,8 @@ from journeydsl.diagnostics import Sink
 from journeydsl.diagnostics.model import Severity
 from journeydsl.syntax import load_yaml, parse_dsl, to_yaml
 from journeydsl.syntax.json_schema import journey_json_schema
-from journeydsl.syntax.yaml_loader import compose_documents, node_to_data
+from journeydsl.syntax.safe_yaml import compose
+from journeydsl.syntax.yaml_loader import node_to_data
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -26,7 +27,7 @@ def _files(*suffixes: str) -> list[Path]:
 
 def documents(text: str) -> list[Any]:
     sink = Sink()
-    docs = [node_to_data(node) for node in compose_documents(text, "x.journey.yaml", sink)]
+    docs = [node_to_data(document.root) for document in compose(text, "x.journey.yaml", sink)]
     assert sink.diagnostics == []
     return docs
 

@@ -41,7 +41,7 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
-from journeydsl.syntax import yaml_loader
+from journeydsl.syntax import safe_yaml
 from journeydsl.syntax.dsl import parse_dsl
 from journeydsl.syntax.yaml_loader import load_yaml
 
@@ -53,8 +53,8 @@ SPEC_YAML = (HERE / "spec_example.journey.yaml").read_text(encoding="utf-8")
 def composer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs on both composers: libyaml's (the fast path) and PyYAML's pure-Python one."""
     if request.param == "python":
-        monkeypatch.setattr(yaml_loader, "_CSafeLoader", None)
-    elif yaml_loader._CSafeLoader is None:
+        monkeypatch.setattr(safe_yaml, "_CSafeLoader", None)
+    elif safe_yaml._CSafeLoader is None:
         pytest.skip("PyYAML was built without libyaml")
     return str(request.param)
 
@@ -509,7 +509,7 @@ def test_an_empty_file_is_reported() -> None:
 
 def test_both_composers_give_the_same_spans(monkeypatch: pytest.MonkeyPatch) -> None:
     fast, _ = load_yaml(SPEC_YAML, "spec.journey.yaml")
-    monkeypatch.setattr(yaml_loader, "_CSafeLoader", None)
+    monkeypatch.setattr(safe_yaml, "_CSafeLoader", None)
     slow, _ = load_yaml(SPEC_YAML, "spec.journey.yaml")
     assert all_spans(fast.journeys) == all_spans(slow.journeys)
     assert all(span is not None for _, span in all_spans(fast.journeys))

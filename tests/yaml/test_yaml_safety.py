@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeydsl.diagnostics import Diagnostic
-from journeydsl.syntax.yaml_loader import MAX_ALIASES, load_yaml
+from journeydsl.syntax.safe_yaml import MAX_ALIASES
+from journeydsl.syntax.yaml_loader import load_yaml
 
 HERE = Path(__file__).parent
 SPEC_YAML = (HERE / "spec_example.journey.yaml").read_text(encoding="utf-8")

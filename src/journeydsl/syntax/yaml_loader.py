@@ -1,11 +1,10 @@
 """YAML form -> IR (SPEC section 4): one journey or schema per YAML document.
 
-The text is composed (never constructed) with PyYAML's SafeLoader, and the
-node tree is walked by hand: nodes carry their start and end marks, so every
-diagnostic points at a YAML line and column, and no tag can ever build an
-object. Keys are read as the text written (so `on:` is the key "on", not the
-YAML 1.1 boolean). Expression strings go to the DSL's expression parser at the
-column where their text starts. The walk collects diagnostics and never raises.
+It sits on syntax/safe_yaml.py, which composes the text (never constructs it) within the limits every YAML
+file of the package shares (tags, aliases, nesting), and walks the node tree by hand: nodes carry their
+start and end marks, so every diagnostic points at a YAML line and column. Keys are read as the text written
+(so `on:` is the key "on", not the YAML 1.1 boolean). Expression strings go to the DSL's expression parser
+(syntax/expr.py) at the column where their text starts. The walk collects diagnostics and never raises.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from journeydsl.diagnostics import Diagnostic, Sink, codes
@@ -64,7 +62,6 @@ from journeydsl.syntax.limits import (
     MAX_DURATION_S,
     MAX_NAME_LENGTH,
     MAX_SAFE_INTEGER,
-    MAX_YAML_NESTING,
     NAME_HINT,
     NUMBER_HINT,
     clip,
@@ -76,18 +73,18 @@ from journeydsl.syntax.limits import (
     oversize,
     parse_number,
 )
-
-MAX_ALIASES = 100  # alias references per document; more is treated as an alias bomb
-# Aliases can make a small document expand into a huge tree; the walk stops beyond this many
-# node visits per unique node (plus a floor), which no honest journey comes near.
-MAX_EXPANSION_FACTOR = 10
-MAX_EXPANSION_FLOOR = 10_000
-
-_YAML = "tag:yaml.org,2002:"
-STR_TAG, INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG = (_YAML + t for t in ("str", "int", "float", "bool", "null"))
-MERGE_TAG = _YAML + "merge"
-# Tags that only describe plain data; anything else (python/*, binary, set, custom !tags) is refused.
-SAFE_TAGS = frozenset(_YAML + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
+from journeydsl.syntax.safe_yaml import (
+    BOOL_TAG,
+    FLOAT_TAG,
+    INT_TAG,
+    NULL_TAG,
+    Budget,
+    ExpansionLimit,
+    compose,
+    report_expansion,
+    scalar_value,
+    span_of,
+)
 
 IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 DURATION = re.compile(r"(\d+)([smhdw])")
@@ -107,52 +104,6 @@ _DURATION_HINT = "write an integer and a unit: 30s 15m 12h 7d 2w"
 _IDENT_HINT = "names are lowercase letters, digits and `_`, starting with a letter or `_`"
 
 
-class _AliasLimit(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__("too many aliases")
-        self.mark = mark
-
-
-class _TooDeep(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__("nested too deeply")
-        self.mark = mark
-
-
-class _Expansion(Exception):
-    """Raised inside the walk when aliases expand the document beyond the budget."""
-
-
-class _Composer(yaml.SafeLoader):
-    """SafeLoader's composer, counting alias references per document."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.alias_count = 0
-        self.depth = 0
-
-    def compose_document(self) -> Node | None:
-        self.alias_count = 0
-        return super().compose_document()
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if self.check_event(yaml.AliasEvent):
-            self.alias_count += 1
-            if self.alias_count > MAX_ALIASES:
-                raise _AliasLimit(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-        # The composer recurses once per level: the limit is checked before the next level is read.
-        collection = self.check_event(yaml.CollectionStartEvent)
-        if collection:
-            self.depth += 1
-            if self.depth > MAX_YAML_NESTING:
-                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            if collection:
-                self.depth -= 1
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -166,25 +117,18 @@ def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
         return SourceFile(path=path, form="yaml"), sink.diagnostics
     schemas: list[Schema] = []
     journeys: list[Journey] = []
-    documents = compose_documents(text, path, sink)
+    documents = compose(text, path, sink)
     for document in documents:
-        unique = check_tags(document, path, sink)
-        walker = _Walker(path, text, sink, MAX_EXPANSION_FACTOR * unique + MAX_EXPANSION_FLOOR)
+        walker = _Walker(path, text, sink, document.budget())
         try:
-            built = walker.document(document)
-        except _Expansion:
-            sink.report(
-                codes.YAML_UNSAFE,
-                "the document's aliases expand into too many nodes",
-                _span(path, document),
-                hint="write the document out instead of repeating anchors",
-            )
+            built = walker.document(document.root)
+        except ExpansionLimit:
+            report_expansion(sink, span_of(path, document.root))
             continue
         except RecursionError:
             # The walk itself is as deep as the YAML form; an expression nested thousands deep is not.
-            sink.report(
-                codes.YAML_STRUCTURE, "an expression in this document is nested too deeply", _span(path, document)
-            )
+            message = "an expression in this document is nested too deeply"
+            sink.report(codes.YAML_STRUCTURE, message, span_of(path, document.root))
             continue
         if isinstance(built, Schema):
             schemas.append(built)
@@ -201,124 +145,6 @@ def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
     return source, sink.diagnostics
 
 
-def compose_documents(text: str, path: str, sink: Sink) -> list[Node]:
-    """The node tree of every document, composed safely; syntax problems go to the sink."""
-    fast = _compose_with_libyaml(text)
-    if fast is not None:
-        return fast
-    documents: list[Node] = []
-    loader: _Composer | None = None
-    try:
-        loader = _Composer(text)
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                documents.append(node)
-    except _TooDeep as err:
-        sink.report(
-            codes.NESTING_TOO_DEEP,
-            f"mappings and lists nest more than {MAX_YAML_NESTING} levels deep here",
-            _mark_span(path, err.mark),
-            hint="a journey document needs about 8 levels: look for a runaway `[` or `{`, or indentation",
-        )
-    except _AliasLimit as err:
-        sink.report(
-            codes.YAML_UNSAFE,
-            f"more than {MAX_ALIASES} alias references in one document",
-            _mark_span(path, err.mark),
-            hint="aliases are bounded so that a small file cannot expand into a huge one",
-        )
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = err.problem or "the YAML text does not parse"
-        message = f"{problem} ({err.context})" if err.context else problem
-        span = _mark_span(path, mark) if mark is not None else Span(path, 1, 1, 1, 1)
-        sink.report(codes.YAML_SYNTAX, message, span)
-    except yaml.reader.ReaderError as err:
-        line, col = _line_col(text, err.position)
-        what = f"#x{err.character:04x}" if isinstance(err.character, int) else repr(err.character)
-        sink.report(
-            codes.YAML_SYNTAX, f"unacceptable character {what}: {err.reason}", Span(path, line, col, line, col + 1)
-        )
-    except yaml.YAMLError as err:
-        sink.report(codes.YAML_SYNTAX, f"the YAML text does not parse: {err}", Span(path, 1, 1, 1, 1))
-    except RecursionError:
-        sink.report(codes.YAML_SYNTAX, "the YAML text is nested too deeply", Span(path, 1, 1, 1, 1))
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return documents
-
-
-_CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)
-# libyaml's composer recurses on the C stack: deeper input takes the Python path, which reports it (JD011).
-C_MAX_DEPTH = MAX_YAML_NESTING
-
-
-def _compose_with_libyaml(text: str) -> list[Node] | None:
-    """libyaml's composer (several times faster), only for input that breaks no rule; else None.
-
-    One pass over the events checks that the text parses, keeps to the alias bound and nests at most
-    C_MAX_DEPTH deep; only then does the C composer build the nodes, with the same marks as the
-    Python one. Anything else goes to the pure-Python composer, which reports it with a position.
-    """
-    if _CSafeLoader is None:
-        return None
-    loader = None
-    try:
-        loader = _CSafeLoader(text)
-        depth = aliases = 0
-        while loader.check_event():
-            event = loader.get_event()
-            if isinstance(event, yaml.DocumentStartEvent):
-                aliases = 0
-            elif isinstance(event, yaml.AliasEvent):
-                aliases += 1
-            elif isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-            if aliases > MAX_ALIASES or depth > C_MAX_DEPTH:
-                return None
-        loader.dispose()
-        loader = _CSafeLoader(text)
-        documents: list[Node] = []
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                documents.append(node)
-        return documents
-    except Exception:  # noqa: BLE001 - any failure here means: let the Python composer report it
-        return None
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def check_tags(document: Node, path: str, sink: Sink) -> int:
-    """Report every non-standard tag (JD005); returns the number of distinct nodes."""
-    seen: set[int] = set()
-    stack: list[Node] = [document]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.tag not in SAFE_TAGS and node.tag != MERGE_TAG:
-            sink.report(
-                codes.YAML_UNSAFE,
-                f"the tag `{clip(str(node.tag), 60)}` is not allowed",
-                _span(path, node),
-                hint="journey files hold plain data: strings, numbers, booleans, lists and mappings",
-            )
-        if isinstance(node, MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    return len(seen)
-
-
 def node_to_data(node: Node) -> Any:
     """Plain data of a composed node, keys as written (for JSON Schema validation of YAML files)."""
     if isinstance(node, MappingNode):
@@ -330,45 +156,12 @@ def node_to_data(node: Node) -> Any:
     return node.value
 
 
-# Only the scalar constructors are used, called directly: construct_object() would cache every node forever.
-_CONSTRUCTOR = yaml.SafeLoader("")
-_SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
-    INT_TAG: _CONSTRUCTOR.construct_yaml_int,
-    FLOAT_TAG: _CONSTRUCTOR.construct_yaml_float,
-    BOOL_TAG: _CONSTRUCTOR.construct_yaml_bool,
-    NULL_TAG: _CONSTRUCTOR.construct_yaml_null,
-}
-
-
 def _scalar(node: Node) -> Any:
-    """The value of an int, float, bool or null scalar node; text for anything else."""
-    construct = _SCALARS.get(node.tag)
-    if construct is None or not isinstance(node, ScalarNode):
-        return node.value
+    """The value of an int, float, bool, null or timestamp scalar; its text for anything else or a malformed one."""
     try:
-        return construct(node)
-    except ValueError:  # an int of more than 4,300 digits: callers see text and report it as out of range
+        return scalar_value(node)
+    except ValueError:  # an int of more than 4,300 digits, `!!bool maybe`: callers see text and report it
         return node.value
-
-
-# --------------------------------------------------------------------------- positions
-
-
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    index = max(0, min(index, len(text)))
-    line = text.count("\n", 0, index) + 1
-    col = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, col
-
-
-def _mark_span(path: str, mark: yaml.Mark) -> Span:
-    return Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
-
-
-def _span(path: str, node: Node, end: Node | None = None) -> Span:
-    """pyyaml counts from 0, Span from 1."""
-    start, stop = node.start_mark, (end or node).end_mark
-    return Span(path, start.line + 1, start.column + 1, stop.line + 1, stop.column + 1)
 
 
 def _respan(expr: Expr, span: Span) -> Expr:
@@ -399,7 +192,7 @@ def _kind(node: Node) -> str:
 class _Walker:
     """Builds IR nodes from one document's node tree, reporting into the sink."""
 
-    def __init__(self, path: str, text: str, sink: Sink, budget: int) -> None:
+    def __init__(self, path: str, text: str, sink: Sink, budget: Budget) -> None:
         self.path = path
         self.text = text
         self.sink = sink
@@ -408,15 +201,13 @@ class _Walker:
     # ------------------------------------------------------------------ reporting helpers
 
     def span(self, node: Node, end: Node | None = None) -> Span:
-        return _span(self.path, node, end)
+        return span_of(self.path, node, end)
 
     def structure(self, node: Node, message: str, hint: str | None = None) -> None:
         self.sink.report(codes.YAML_STRUCTURE, message, self.span(node), hint=hint)
 
     def spend(self, amount: int = 1) -> None:
-        self.budget -= amount
-        if self.budget < 0:
-            raise _Expansion()
+        self.budget.spend(amount)  # raises ExpansionLimit, which load_yaml reports for the whole document
 
     # ------------------------------------------------------------------ shapes
 
@@ -483,10 +274,7 @@ class _Walker:
         if not isinstance(key, ScalarNode):
             self.structure(key, f"a key must be a plain name, not {_kind(key)}")
             return None
-        if key.tag == MERGE_TAG:
-            self.structure(key, "merge keys (`<<`) are not supported", hint="write the keys out")
-            return None
-        return str(key.value)
+        return str(key.value)  # a merge key (`<<`) never gets here: safe_yaml refuses its document
 
     # ------------------------------------------------------------------ scalars
 
@@ -547,8 +335,9 @@ class _Walker:
 
     def boolean(self, node: Node, what: str) -> bool | None:
         self.spend()
-        if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
-            return bool(_scalar(node))
+        value = _scalar(node) if isinstance(node, ScalarNode) and node.tag == BOOL_TAG else None
+        if isinstance(value, bool):
+            return value
         self.structure(node, f"{what} must be true or false, not {_kind(node)}")
         return None
 

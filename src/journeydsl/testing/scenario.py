@@ -22,6 +22,7 @@ from yaml.nodes import MappingNode, Node
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import DURATION_UNITS, Span
 from journeydsl.runtime.timeparse import TimeError, parse_rfc3339
+from journeydsl.syntax.safe_yaml import Budget, span_of
 from journeydsl.testing.yamlread import (
     ValueReader,
     compose,
@@ -30,7 +31,6 @@ from journeydsl.testing.yamlread import (
     is_sequence,
     kind_of,
     rfc3339,
-    span_of,
 )
 
 SCENARIO_SUFFIXES = (".scenario.yaml", ".scenario.yml")
@@ -191,25 +191,25 @@ def load_scenario_file(path: str | Path) -> tuple[ScenarioFile, list[Diagnostic]
 def parse_scenarios(text: str, path: str) -> tuple[ScenarioFile, list[Diagnostic]]:
     """Parse the text of one scenario file; never raises on bad input."""
     sink = Sink()
-    root = compose(text, path, sink)
-    if root is None:
+    document = compose(text, path, sink)
+    if document is None:
         return ScenarioFile(path, None, ()), sink.diagnostics
-    return _Parser(path, sink).file(root), sink.diagnostics
+    return _Parser(path, sink, document.budget()).file(document.root), sink.diagnostics
 
 
 # --------------------------------------------------------------------------- parsing
 
 
 class _Parser:
-    def __init__(self, path: str, sink: Sink) -> None:
+    def __init__(self, path: str, sink: Sink, budget: Budget) -> None:
         self.path = path
         self.sink = sink
-        self.values = ValueReader(path, sink)
+        self.values = ValueReader(path, sink, budget)
 
     # ---- helpers
 
     def error(self, node: Node, message: str, hint: str | None = None, code: Any = None) -> None:
-        self.sink.report(code or codes.SCENARIO_STRUCTURE, message, span_of(node, self.path), hint=hint)
+        self.sink.report(code or codes.SCENARIO_STRUCTURE, message, span_of(self.path, node), hint=hint)
 
     def mapping(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[Node, Node]] | None:
         """The entries of a mapping node by key; unknown and repeated keys are reported."""
@@ -296,7 +296,7 @@ class _Parser:
         journey_span: Span | None = None
         if "journey" in entries:
             journey = self.name(entries["journey"][1], "`journey`")
-            journey_span = span_of(entries["journey"][1], self.path)
+            journey_span = span_of(self.path, entries["journey"][1])
         if "scenarios" not in entries:
             self.error(root, "a scenario file needs a `scenarios:` list")
             return ScenarioFile(self.path, journey, ())
@@ -320,7 +320,7 @@ class _Parser:
             self.error(node, f"scenario {number} has no `name`")
         if "journey" in entries:
             journey = self.name(entries["journey"][1], "`journey`")
-            journey_span = span_of(entries["journey"][1], self.path)
+            journey_span = span_of(self.path, entries["journey"][1])
         if journey is None:
             self.error(node, f"scenario `{name}` does not say which journey it tests", "add `journey: NAME` at the top")
             return None
@@ -349,7 +349,7 @@ class _Parser:
             profile=profile,
             steps=steps,
             expect=expect,
-            span=span_of(node, self.path),
+            span=span_of(self.path, node),
             journey_span=journey_span,
         )
 
@@ -389,10 +389,10 @@ class _Parser:
         text = raw if isinstance(raw, str) else str(raw)
         if _DURATION.match(text):
             seconds = sum(int(amount) * DURATION_UNITS[unit] for amount, unit in _DURATION_PART.findall(text))
-            return AdvanceStep(text, seconds=seconds, span=span_of(node, self.path))
+            return AdvanceStep(text, seconds=seconds, span=span_of(self.path, node))
         if "T" in text or "-" in text:
             until = self.time(value_node, "`advance`")
-            return None if until is None else AdvanceStep(text, until=until, span=span_of(node, self.path))
+            return None if until is None else AdvanceStep(text, until=until, span=span_of(self.path, node))
         self.error(
             value_node,
             f"`advance: {text}` is neither a duration nor a time",
@@ -419,7 +419,7 @@ class _Parser:
         customer = self.text(entries["customer_id"][1], "event `customer_id`") if "customer_id" in entries else None
         if kind is None or at is None:
             return None
-        return EventStep(kind, at, data, event_id, customer, profile, span_of(node, self.path))
+        return EventStep(kind, at, data, event_id, customer, profile, span_of(self.path, node))
 
     # ---- expectations
 
@@ -427,7 +427,7 @@ class _Parser:
         entries = self.mapping(node, "`expect`", EXPECT_KEYS)
         if entries is None:
             return Expectations()
-        spans = {key: span_of(value, self.path) for key, (_, value) in entries.items()}
+        spans = {key: span_of(self.path, value) for key, (_, value) in entries.items()}
         found: dict[str, Any] = {}
         if "path" in entries:
             items = self.items(entries["path"][1], "`expect.path`")
@@ -468,7 +468,7 @@ class _Parser:
                     code=codes.SCENARIO_BAD_VALUE,
                 )
                 continue
-            result.append(SendExpect(span=span_of(item, self.path), **values))
+            result.append(SendExpect(span=span_of(self.path, item), **values))
         return tuple(result)
 
     def call(self, node: Node) -> str | None:
@@ -486,7 +486,7 @@ class _Parser:
             for key_node, value_node in node.value:
                 name = self.field(key_node)
                 if name:
-                    result.append(SetExpect(name, self.values.value(value_node), True, span_of(key_node, self.path)))
+                    result.append(SetExpect(name, self.values.value(value_node), True, span_of(self.path, key_node)))
             return tuple(result)
         for item in self.items(node, "`expect.sets`") or ():
             if is_mapping(item):
@@ -498,11 +498,11 @@ class _Parser:
                 if name:
                     has_value = "value" in entries
                     value = self.values.value(entries["value"][1]) if has_value else None
-                    result.append(SetExpect(name, value, has_value, span_of(item, self.path)))
+                    result.append(SetExpect(name, value, has_value, span_of(self.path, item)))
             else:
                 name = self.field(item)
                 if name:
-                    result.append(SetExpect(name, span=span_of(item, self.path)))
+                    result.append(SetExpect(name, span=span_of(self.path, item)))
         return tuple(result)
 
     def field(self, node: Node) -> str | None:
@@ -531,6 +531,6 @@ class _Parser:
                     self.error(entries["value"][1], "a goal `value` must be a number")
                     return None
                 value = float(raw)
-            return GoalExpect(name, value, span_of(node, self.path)) if name else None
+            return GoalExpect(name, value, span_of(self.path, node)) if name else None
         name = self.name(node, "goal name")
-        return GoalExpect(name, span=span_of(node, self.path)) if name else None
+        return GoalExpect(name, span=span_of(self.path, node)) if name else None
