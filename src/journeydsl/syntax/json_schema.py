@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from journeydsl.ir import EXPERIENCES
+from journeydsl.syntax.durations import DURATION_PATTERN
 from journeydsl.syntax.limits import MAX_SAFE_INTEGER
 
 SCHEMA_ID = "https://journeydsl.dev/schema/journey.schema.json"
 
 _NAME = r"^[a-z_][a-z0-9_]*$"
-_DURATION = r"^[0-9]+[smhdw]$"
+_DURATION = f"^{DURATION_PATTERN}$"
 _FLOWS = ("next", "wait", "choose", "experiment", "end")
 
 
@@ -126,7 +127,7 @@ def _defs() -> dict[str, Any]:
                 "audience": {**_ref("expression"), "description": "Profile filter checked at entry."},
                 "reentry": {
                     "type": "string",
-                    "pattern": r"^\s*(never|always|after\s+[0-9]+[smhdw])\s*$",
+                    "pattern": rf"^\s*(never|always|after\s+{DURATION_PATTERN})\s*$",
                     "description": "never | always | after DURATION (default never).",
                 },
                 "exit": {"type": "array", "items": _obj(on_where, required=("on",)), "description": "Exit rules."},

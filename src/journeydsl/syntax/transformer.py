@@ -63,9 +63,9 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+from journeydsl.syntax.durations import bounded_duration, split_token
 from journeydsl.syntax.limits import (
     DURATION_HINT,
-    MAX_DURATION_S,
     MAX_NESTING,
     MAX_SAFE_INTEGER,
     MAX_TYPE_NESTING,
@@ -159,8 +159,7 @@ class JourneyTransformer(Transformer[Token, Any]):
 
     def _duration(self, token: Token) -> Duration:
         text = token.value
-        digits = len(text) - len(text.lstrip("0123456789."))
-        amount_text, unit = text[:digits], text[digits:]
+        amount_text, unit = split_token(text)
         span = self._span(token)
         if "." in amount_text:
             self.state.report(
@@ -178,11 +177,10 @@ class JourneyTransformer(Transformer[Token, Any]):
                 hint="units are s (seconds), m (minutes), h (hours), d (days), w (weeks): `30s 15m 12h 7d 2w`",
             )
             unit = "s"
-        amount = parse_number(amount_text)
-        if amount is None or amount * DURATION_UNITS[unit] > MAX_DURATION_S:
+        duration, fits = bounded_duration(amount_text, unit, span)
+        if not fits:
             self.state.report(codes.INPUT_TOO_LARGE, duration_message(text), span, hint=DURATION_HINT)
-            amount = MAX_DURATION_S // DURATION_UNITS[unit]
-        return Duration(int(amount), unit, span=span)
+        return duration
 
     def _string(self, token: Token) -> str:
         raw: str = token.value[1:-1]

@@ -19,7 +19,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import (
-    DURATION_UNITS,
     Action,
     Arg,
     CallAction,
@@ -57,9 +56,9 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+from journeydsl.syntax.durations import bounded_duration, split_duration
 from journeydsl.syntax.limits import (
     DURATION_HINT,
-    MAX_DURATION_S,
     MAX_NAME_LENGTH,
     MAX_SAFE_INTEGER,
     NAME_HINT,
@@ -87,7 +86,6 @@ from journeydsl.syntax.safe_yaml import (
 )
 
 IDENT = re.compile(r"[a-z_][a-z0-9_]*")
-DURATION = re.compile(r"(\d+)([smhdw])")
 TIME_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 WEIGHT_PERCENT = re.compile(r"(\d+)\s*%")
 
@@ -345,18 +343,16 @@ class _Walker:
         raw = text if text is not None else self.text_value(node, what)
         if raw is None:
             return None
-        match = DURATION.fullmatch(raw.strip())
-        if match is None:
+        parts = split_duration(raw.strip())
+        if parts is None:
             self.sink.report(
                 codes.BAD_LITERAL, f"{what} `{clip(raw)}` is not a duration", self.span(node), hint=_DURATION_HINT
             )
             return None
-        unit = DURATION_UNITS[match.group(2)]
-        amount = parse_number(match.group(1))
-        if amount is None or amount * unit > MAX_DURATION_S:
+        duration, fits = bounded_duration(*parts, span=self.span(node))
+        if not fits:
             self.sink.report(codes.INPUT_TOO_LARGE, duration_message(raw.strip()), self.span(node), hint=DURATION_HINT)
-            amount = MAX_DURATION_S // unit
-        return Duration(int(amount), match.group(2), span=self.span(node))
+        return duration
 
     def origin(self, node: ScalarNode) -> tuple[Span, bool]:
         """Where the scalar's text starts, and whether columns inside it map one to one onto the file."""

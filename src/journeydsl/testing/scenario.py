@@ -20,8 +20,10 @@ from typing import Any
 from yaml.nodes import MappingNode, Node
 
 from journeydsl.diagnostics import Diagnostic, Sink, codes
-from journeydsl.ir import DURATION_UNITS, Span
+from journeydsl.ir import Span
 from journeydsl.runtime.timeparse import TimeError, parse_rfc3339
+from journeydsl.syntax.durations import total_seconds
+from journeydsl.syntax.limits import DURATION_HINT, duration_message
 from journeydsl.syntax.safe_yaml import Budget, span_of
 from journeydsl.testing.yamlread import (
     ValueReader,
@@ -43,9 +45,6 @@ EXPECT_KEYS = ("path", "sends", "calls", "sets", "goals", "variant", "outcome")
 SEND_KEYS = ("channel", "template", "status", "reason")
 SEND_STATUSES = ("sent", "suppressed", "delayed")
 
-# `8d`, and in scenarios also compound amounts such as `8d20h` (largest unit first is not required).
-_DURATION = re.compile(r"^(?:\d+[smhdw])+$")
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -387,8 +386,12 @@ class _Parser:
         value_node = entries["advance"][1]
         raw = self.values.value(value_node)
         text = raw if isinstance(raw, str) else str(raw)
-        if _DURATION.match(text):
-            seconds = sum(int(amount) * DURATION_UNITS[unit] for amount, unit in _DURATION_PART.findall(text))
+        duration = total_seconds(text.strip())
+        if duration is not None:
+            seconds, fits = duration
+            if not fits:
+                self.error(value_node, duration_message(text), DURATION_HINT, codes.SCENARIO_BAD_VALUE)
+                return None
             return AdvanceStep(text, seconds=seconds, span=span_of(self.path, node))
         if "T" in text or "-" in text:
             until = self.time(value_node, "`advance`")
