@@ -9,6 +9,8 @@ files in the journey's own folder (SPEC section 2).
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +91,19 @@ def _expand(paths: Iterable[str | Path], sink: Sink) -> list[Path]:
     return list(unique.values())
 
 
+def _split_revisions(paths: Iterable[str | Path]) -> tuple[list[str | Path], list[tuple[str, Path, str]]]:
+    """Paths on disk, and `FILE@REV` specs (a file that exists under the whole name is a file)."""
+    files: list[str | Path] = []
+    revisions: list[tuple[str, Path, str]] = []
+    for raw in paths:
+        path, revision = split_spec(str(raw))
+        if revision is None:
+            files.append(raw)
+        else:
+            revisions.append((str(raw), path, revision))
+    return files, revisions
+
+
 def _read(path: Path, sink: Sink) -> str | None:
     from journeydsl.syntax.limits import MAX_FILE_BYTES, file_too_large
 
@@ -114,12 +129,22 @@ def load_project(paths: Sequence[str | Path], templates_dir: str | Path | None =
     """Read and parse every journey file under `paths`; never raises on bad input."""
     sink = Sink()
     project = Project(templates_dir=Path(templates_dir) if templates_dir else Path("templates"))
-    for path in _expand(paths, sink):
+    files, revisions = _split_revisions(paths)
+    for path in _expand(files, sink):
         text = _read(path, sink)
         if text is None:
             continue
         source, diagnostics = parse_source(text, str(path))
         project.sources[str(path)] = text
+        project.files.append(source)
+        sink.extend(diagnostics)
+    for spec, path, revision in revisions:  # `x.journey@REV`: that file as git holds it at REV
+        text, problem = read_at_revision(path, revision)
+        if text is None:
+            sink.report(codes.FILE_ERROR, f"cannot read {spec}: {problem}", Span(spec, 1, 1, 1, 1))
+            continue
+        source, diagnostics = parse_source(text, spec)
+        project.sources[spec] = text
         project.files.append(source)
         sink.extend(diagnostics)
     _load_neighbours(project)
@@ -147,3 +172,73 @@ def _load_neighbours(project: Project) -> None:
             project.sources[str(sibling)] = text
             project.neighbours.append(source)
             known |= {schema.name for schema in source.schemas}
+
+
+# --------------------------------------------------------------------------- files at a git revision
+
+
+def split_spec(spec: str) -> tuple[Path, str | None]:
+    """`journeys/x.journey@HEAD~1` -> (path, "HEAD~1"); an existing file name wins over the split."""
+    if Path(spec).is_file() or "@" not in spec:
+        return Path(spec), None
+    path, revision = spec.rsplit("@", 1)
+    return Path(path), revision or None
+
+
+# Longer than any branch, tag or `HEAD~3`-style name people type; a bound on what reaches git at all.
+MAX_REVISION_LENGTH = 256
+
+
+def check_revision(revision: str) -> str | None:
+    """Why `revision` is refused before git sees it, or None.
+
+    Git reads an argument starting with `-` as an option (`x.journey@--output=/tmp/p` once reached
+    `git show` as `--output`), `:` would change which file `REV:./PATH` names, and whitespace or control
+    characters are in no revision. Anything else is left to `git rev-parse --verify` to accept or refuse.
+    """
+    if not revision:
+        return "the revision after `@` is empty"
+    if revision.startswith("-"):
+        return f"invalid revision {_shown(revision)}: a revision cannot start with `-`"
+    if len(revision) > MAX_REVISION_LENGTH:
+        return f"invalid revision {_shown(revision)}: longer than {MAX_REVISION_LENGTH} characters"
+    if ":" in revision or any(char.isspace() or not char.isprintable() for char in revision):
+        return f"invalid revision {_shown(revision)}: a revision has no `:`, spaces or control characters"
+    return None
+
+
+def _shown(revision: str) -> str:
+    return repr(revision if len(revision) <= 60 else revision[:60] + "…")
+
+
+def _git(args: list[str], folder: Path) -> tuple[subprocess.CompletedProcess[bytes] | None, str]:
+    try:
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, timeout=60, check=False), ""
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return None, f"cannot run git: {err}"
+
+
+def read_at_revision(path: Path, revision: str) -> tuple[str | None, str]:
+    problem = check_revision(revision)
+    if problem is not None:
+        return None, problem
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return None, f"folder {folder} does not exist in the working tree, so git cannot place {path}"
+    # The revision is resolved to a commit id first, after `--end-of-options`: git then never parses user
+    # text as an option, and `git show` only ever gets `<commit id>:./<file name>`.
+    resolved, problem = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"], folder)
+    if resolved is None:
+        return None, problem
+    commit = resolved.stdout.decode("ascii", "replace").strip()
+    if resolved.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", commit):
+        return None, f"unknown revision {_shown(revision)}: git rev-parse --verify does not name a commit by it"
+    done, problem = _git(["show", "--end-of-options", f"{commit}:./{path.name}"], folder)
+    if done is None:
+        return None, problem
+    if done.returncode != 0:
+        return None, done.stderr.decode("utf-8", "replace").strip() or f"git exit status {done.returncode}"
+    try:
+        return done.stdout.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return None, f"{path}@{revision} is not UTF-8 text"

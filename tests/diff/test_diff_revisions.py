@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from journeydsl.cli import main
-from journeydsl.diff.sources import check_revision, read_side
+from journeydsl.diff.sources import read_side
+from journeydsl.project import check_revision
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "render" / "fixtures"

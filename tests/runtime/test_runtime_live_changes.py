@@ -207,3 +207,31 @@ def test_replay_shows_where_a_new_bundle_would_treat_customers_in_flight_differe
     assert code == 1 and [d["customer_id"] for d in found["divergences"]] == ["c0", "c1", "c2"]
     assert found["divergences"][0]["got"]["template"] == "hello"
     assert found["divergences"][0]["replayed"]["template"] == "welcome"
+
+
+def test_build_takes_a_journey_version_from_git(tmp_path: Path) -> None:
+    import subprocess
+
+    source = _project(tmp_path / "src", 1, "waiting")
+    # the schema in a file of its own: the file taken from git holds only the journey's old version
+    text = (source / "solar.journey").read_text(encoding="utf-8")
+    schema_end = text.index("journey solar")
+    (source / "schema.journey").write_text(text[:schema_end], encoding="utf-8")
+    (source / "solar.journey").write_text(text[schema_end:], encoding="utf-8")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=source, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=source, check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], cwd=source, check=True)
+    _project(source, 2, "pending")  # the working tree moves on to version 2
+    text = (source / "solar.journey").read_text(encoding="utf-8")
+    (source / "solar.journey").write_text(text[text.index("journey solar") :], encoding="utf-8")
+    out = tmp_path / "both.jbundle"
+    journey = str(source / "solar.journey")
+    templates = str(source / "templates")
+    schema = str(source / "schema.journey")
+    code, text, err = _invoke("build", schema, journey, f"{journey}@HEAD", "-o", str(out), "--templates", templates)
+    assert code == 0, err
+    code, text, _ = _invoke("verify", str(out))
+    assert "solar  v1, v2 (latest)" in text
+    code, _, err = _invoke("build", journey, f"{journey}@--output={tmp_path / 'p'}", "-o", str(tmp_path / "x.jbundle"))
+    assert code == 1 and "cannot start with `-`" in err and not (tmp_path / "p").exists()
