@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from journeydsl import __version__
-from journeydsl.compile.expr import ExprError
-from journeydsl.compile.plan import PlanError, build_index, lower_journey
+from journeydsl.compile.expr import ExprLoweringError
+from journeydsl.compile.plan import JourneyLoweringError, build_index, lower_journey
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import Send, SourceFile
 from journeydsl.project import Project
@@ -72,9 +72,9 @@ def _plans(project: Project, sink: Sink) -> list[_Unit]:
         seen[key] = file.path
         try:
             plan = lower_journey(journey, project.schema_for(journey), source=file.path)
-        except PlanError as err:
+        except JourneyLoweringError as err:
             sink.report(err.code, f"cannot compile journey {journey.name}: {err}", journey.span)
-        except ExprError as err:
+        except ExprLoweringError as err:
             sink.report(codes.SYNTAX_ERROR, f"cannot compile journey {journey.name}: {err}", journey.span)
             continue
         units.append(_Unit(file, plan))

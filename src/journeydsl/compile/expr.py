@@ -22,8 +22,15 @@ BINARY_TAGS: Final[dict[str, str]] = {
 BINARY_OPS: Final[frozenset[str]] = frozenset(BINARY_TAGS)
 
 
-class ExprError(ValueError):
-    """An expression node the bundle format cannot hold (the checker should have refused it)."""
+class ExprLoweringError(ValueError):
+    """An expression node the bundle format cannot hold (the checker should have refused it).
+
+    Not the runtime's `ExprError` (runtime/expr.py), which an expression raises when it fails at run time.
+    """
+
+
+# The old name, kept while tests/compile still imports it; it is this class, not the runtime's ExprError.
+ExprError = ExprLoweringError
 
 
 def serialize(expr: Expr) -> list[Any]:
@@ -39,12 +46,12 @@ def serialize(expr: Expr) -> list[Any]:
     if isinstance(expr, Unary):
         tag = UNARY_TAGS.get(expr.op)
         if tag is None:
-            raise ExprError(f"unknown unary operator {expr.op!r}")
+            raise ExprLoweringError(f"unknown unary operator {expr.op!r}")
         return [tag, serialize(expr.operand)]
     if isinstance(expr, Binary):
         tag = BINARY_TAGS.get(expr.op)
         if tag is None:
-            raise ExprError(f"unknown binary operator {expr.op!r}")
+            raise ExprLoweringError(f"unknown binary operator {expr.op!r}")
         return [tag, serialize(expr.left), serialize(expr.right)]
     if isinstance(expr, Call):
         return ["call", expr.func, *(serialize(arg) for arg in expr.args)]

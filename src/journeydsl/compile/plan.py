@@ -4,7 +4,7 @@ The compiler's writer of the format that `journeydsl.runtime.plan_format` define
 TypedDicts, so a field the format does not have, or one it lacks, is a mypy error here. Lowering resolves step
 names to ids (source order), turns durations into seconds and times of day into minutes, indexes wait arms and
 exits by event type (keeping the arms' source order in the wait's `order`), and serializes every expression. It
-assumes a checked journey: what the checker should have refused raises `PlanError` instead of guessing.
+assumes a checked journey: what the checker should have refused raises `JourneyLoweringError` instead of guessing.
 `analytics/plan_ir.py` is its inverse, and tests/analytics/test_plan_roundtrip.py holds them to that.
 """
 
@@ -38,17 +38,24 @@ from journeydsl.ir import (
 from journeydsl.runtime import plan_format as pf
 
 
-class PlanError(ValueError):
-    """A journey that cannot be lowered (unknown step, missing entry…): the checker should have said so."""
+class JourneyLoweringError(ValueError):
+    """A journey that cannot be lowered (unknown step, missing entry…): the checker should have said so.
+
+    Not the runtime's `PlanError` (runtime/expr.py), which the runtime raises for a malformed serialized expression.
+    """
 
     def __init__(self, message: str, code: Code = codes.SYNTAX_ERROR) -> None:
         super().__init__(message)
         self.code = code
 
 
+# The old name, kept while tests/compile still imports it; it is this class, not the runtime's PlanError.
+PlanError = JourneyLoweringError
+
+
 def type_dict(ref: TypeRef) -> pf.TypeJson:
     if ref.name not in pf.TYPE_NAMES:
-        raise PlanError(f"unknown type {ref.name!r}")
+        raise JourneyLoweringError(f"unknown type {ref.name!r}")
     out: pf.TypeJson = {"type": cast(pf.TypeName, ref.name), "nullable": ref.nullable}
     if ref.name == "enum":
         out["members"] = list(ref.members)
@@ -78,7 +85,7 @@ def _minutes(hhmm: str) -> int:
     try:
         return int(hours) * 60 + int(minutes)
     except ValueError as err:
-        raise PlanError(f"quiet hours {hhmm!r} are not HH:MM", codes.BAD_LITERAL) from err
+        raise JourneyLoweringError(f"quiet hours {hhmm!r} are not HH:MM", codes.BAD_LITERAL) from err
 
 
 def _args(args: tuple[Arg, ...]) -> pf.Args:
@@ -110,7 +117,9 @@ class _Lowering:
         try:
             return self.ids[target.name]
         except KeyError:
-            raise PlanError(f"journey {self.journey.name}: unknown step {target.name!r}", codes.UNKNOWN_STEP) from None
+            raise JourneyLoweringError(
+                f"journey {self.journey.name}: unknown step {target.name!r}", codes.UNKNOWN_STEP
+            ) from None
 
     def flow(self, flow: Flow) -> pf.Flow:
         if isinstance(flow, Goto):
@@ -128,7 +137,9 @@ class _Lowering:
                 elif flow.timeout.at is not None:
                     timeout = {"at": serialize(flow.timeout.at), "to": self.to(flow.timeout.target)}
                 else:
-                    raise PlanError(f"journey {self.journey.name}: a wait timeout has neither `after` nor `at`")
+                    raise JourneyLoweringError(
+                        f"journey {self.journey.name}: a wait timeout has neither `after` nor `at`"
+                    )
             # `on` is keyed by event type, and canonical JSON sorts keys: `order` keeps the order across types.
             order = [arm.event for arm in flow.arms]
             return {"kind": "wait", "on": on, "timeout": timeout, "order": order}
@@ -170,7 +181,7 @@ def _reentry(journey: Journey) -> pf.ReentryJson:
     if reentry is None:  # not written: never
         return {"mode": "never", "after_s": None}
     if reentry.mode not in pf.REENTRY_MODES:
-        raise PlanError(f"journey {journey.name}: unknown reentry mode {reentry.mode!r}")
+        raise JourneyLoweringError(f"journey {journey.name}: unknown reentry mode {reentry.mode!r}")
     after = reentry.after.seconds if reentry.after is not None else None
     return {"mode": cast(pf.ReentryMode, reentry.mode), "after_s": after}
 
@@ -178,11 +189,11 @@ def _reentry(journey: Journey) -> pf.ReentryJson:
 def lower_journey(journey: Journey, schema: Schema | None, source: str | None = None) -> pf.PlanJson:
     """The plan of one journey version."""
     if journey.entry is None:
-        raise PlanError(f"journey {journey.name} has no `entry on EVENT`", codes.MISSING_ENTRY)
+        raise JourneyLoweringError(f"journey {journey.name} has no `entry on EVENT`", codes.MISSING_ENTRY)
     if journey.version is None:
-        raise PlanError(f"journey {journey.name} has no `version`", codes.MISSING_VERSION)
+        raise JourneyLoweringError(f"journey {journey.name} has no `version`", codes.MISSING_VERSION)
     if not journey.steps():
-        raise PlanError(f"journey {journey.name} has no steps")
+        raise JourneyLoweringError(f"journey {journey.name} has no steps")
     lowering = _Lowering(journey)
     exits: dict[str, list[pf.ExitJson]] = {}
     for ex in journey.exits:

@@ -18,14 +18,19 @@ from journeydsl.ir import Journey
 from journeydsl.render.graphviz_backend import dot_source, journey_to_dot
 from journeydsl.render.mermaid import journey_to_mermaid
 from journeydsl.render.output import staged_files
-from journeydsl.render.runner import RenderError, find_layout_program, render_dot
+from journeydsl.render.runner import DiagramError, find_layout_program, render_dot
 
 FORMATS: tuple[str, ...] = ("svg", "png", "dot", "mermaid")
 EXTENSIONS: dict[str, str] = {"svg": "svg", "png": "png", "dot": "dot", "mermaid": "mmd"}
 
+# The old name of DiagramError, kept while analytics/, cli/visual.py and tests/render still import it; it is not
+# the runtime's RenderError (a message template's).
+RenderError = DiagramError
+
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
+    "DiagramError",
     "RenderError",
     "diagram_names",
     "dot_source",
@@ -63,7 +68,7 @@ def diagram_names(journeys: Sequence[Journey]) -> list[str]:
 def render_journeys(journeys: Sequence[Journey], out_dir: Path, fmt: str) -> list[Path]:
     """Render every journey into `out_dir`; on any failure nothing is written."""
     if fmt not in FORMATS:
-        raise RenderError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise DiagramError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     program = find_layout_program() if fmt in ("svg", "png") else None
     written: list[Path] = []
     with staged_files(out_dir) as staging:

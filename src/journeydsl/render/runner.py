@@ -16,8 +16,11 @@ FORMATS: tuple[str, ...] = ("svg", "png")
 TIMEOUT_SECONDS = 120
 
 
-class RenderError(Exception):
-    """Rendering failed: no layout program, or the program failed. The message is for the user."""
+class DiagramError(Exception):
+    """Drawing a diagram failed: no layout program, or the program failed. The message is for the user.
+
+    Not the runtime's `RenderError` (runtime/templates.py), which a message template raises.
+    """
 
 
 def _bundled_pure() -> str | None:
@@ -31,14 +34,14 @@ def _bundled_pure() -> str | None:
 
 
 def find_layout_program() -> str:
-    """The path of the program that will lay out DOT; raises RenderError naming both options."""
+    """The path of the program that will lay out DOT; raises DiagramError naming both options."""
     system_dot = shutil.which("dot")
     if system_dot:
         return system_dot
     pure = shutil.which("graphviz-pure") or _bundled_pure()
     if pure:
         return pure
-    raise RenderError(
+    raise DiagramError(
         "cannot render diagrams: neither the system Graphviz `dot` nor the `graphviz-pure` program was found. "
         "Install Graphviz (e.g. `apt-get install graphviz`) or `pip install graphviz-pure` into this environment; "
         "`--format dot` and `--format mermaid` need neither."
@@ -48,7 +51,7 @@ def find_layout_program() -> str:
 def render_dot(source: str, fmt: str, program: str | None = None) -> bytes:
     """Lay out DOT text and return the image bytes in `fmt` (svg or png)."""
     if fmt not in FORMATS:
-        raise RenderError(f"unknown image format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise DiagramError(f"unknown image format {fmt!r}; expected one of {', '.join(FORMATS)}")
     exe = program or find_layout_program()
     try:
         done = subprocess.run(
@@ -59,10 +62,10 @@ def render_dot(source: str, fmt: str, program: str | None = None) -> bytes:
             check=False,
         )
     except OSError as err:
-        raise RenderError(f"cannot run {exe}: {err.strerror or err}") from err
+        raise DiagramError(f"cannot run {exe}: {err.strerror or err}") from err
     except subprocess.TimeoutExpired as err:
-        raise RenderError(f"{exe} took more than {TIMEOUT_SECONDS}s to lay out the diagram") from err
+        raise DiagramError(f"{exe} took more than {TIMEOUT_SECONDS}s to lay out the diagram") from err
     if done.returncode != 0 or not done.stdout:
         detail = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
-        raise RenderError(f"{Path(exe).name} failed: {detail}")
+        raise DiagramError(f"{Path(exe).name} failed: {detail}")
     return done.stdout
