@@ -19,6 +19,7 @@ from journeydsl.analytics import ENTRY_NODE
 from journeydsl.analytics.plan_ir import PlanShapeError, plan_to_journey
 from journeydsl.analytics.text import money, number, percent
 from journeydsl.resources import docs_templates_dir
+from journeydsl.runtime.plan_format import PlanJson
 
 BAR_HEIGHT = 22
 LABEL_WIDTH = 170
@@ -49,7 +50,7 @@ def funnel_svg(steps: list[dict[str, Any]], entries: int) -> Markup:
 
 
 def overlay_svg(
-    plan: Mapping[str, Any] | None, step_counts: dict[str, int], edge_counts: dict[tuple[str, str], int]
+    plan: PlanJson | None, step_counts: dict[str, int], edge_counts: dict[tuple[str, str], int]
 ) -> tuple[Markup | None, str | None]:
     """(the diagram as inline SVG, None) or (None, why it could not be drawn)."""
     if plan is None:
@@ -69,9 +70,7 @@ def overlay_svg(
     return Markup(svg), None
 
 
-def render_html(
-    report: dict[str, Any], plans: Mapping[tuple[str, int], Mapping[str, Any]], source: Mapping[str, Any]
-) -> str:
+def render_html(report: dict[str, Any], plans: Mapping[tuple[str, int], PlanJson], source: Mapping[str, Any]) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(docs_templates_dir())),
         autoescape=True,

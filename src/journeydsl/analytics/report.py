@@ -1,7 +1,9 @@
 """Journey analytics (SPEC 8.5): figures per journey and version from a store's transition log and
 action records, with the bundle's plans for step order, channel costs and experiments.
 
-`build_report(transitions, actions, plans)` is pure (lists in, a JSON-able dict out), so it is
+The plans are read through the bundle format's types (`runtime.plan_format.PlanJson`), defensively: a plan a store
+recorded may come from an older bundle. `build_report(transitions, actions, plans)` is pure (lists in, a JSON-able
+dict out), so it is
 tested against counts computed independently from the same records; `report_from_store` wires it
 to a store URL. Definitions:
 - entries: `enter` records; reach of a step: distinct instances that reached it (visits: all arrivals);
@@ -22,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from journeydsl.analytics.stats import two_proportion_z_test
+from journeydsl.runtime.plan_format import PlanJson
 
 Record = dict[str, Any]
 PlanKey = tuple[str, int]
@@ -46,13 +49,14 @@ def _ratio(part: float, whole: float) -> float | None:
     return None if whole == 0 else part / whole
 
 
-def _experiments_of(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _experiments_of(plan: PlanJson | None) -> list[dict[str, Any]]:
     """(experiment name, step name, variants with their target step names) from a plan."""
-    names = {step["id"]: step["name"] for step in plan.get("steps", [])}
+    steps = (plan.get("steps") if plan else None) or []
+    names = {step["id"]: step["name"] for step in steps}
     found = []
-    for step in plan.get("steps", []):
-        flow = step.get("flow", {})
-        if flow.get("kind") == "experiment":
+    for step in steps:
+        flow = step.get("flow")
+        if flow and flow["kind"] == "experiment":
             variants = [
                 {
                     "name": variant["name"],
@@ -90,7 +94,7 @@ class _Group:
 def build_report(
     transitions: Iterable[Mapping[str, Any]],
     actions: Iterable[Mapping[str, Any]],
-    plans: Mapping[PlanKey, Mapping[str, Any]] | None = None,
+    plans: Mapping[PlanKey, PlanJson] | None = None,
 ) -> dict[str, Any]:
     plans = plans or {}
     groups: dict[PlanKey, _Group] = defaultdict(_Group)
@@ -148,9 +152,9 @@ def build_report(
     }
 
 
-def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None) -> dict[str, Any]:
+def _journey_figures(key: PlanKey, group: _Group, plan: PlanJson | None) -> dict[str, Any]:
     journey, version = key
-    plan_steps = [(step["name"], step.get("stage")) for step in (plan or {}).get("steps", [])]
+    plan_steps = [(step["name"], step.get("stage")) for step in (plan.get("steps") if plan else None) or []]
     named = {name for name, _ in plan_steps}
     # Steps in plan order, then any step the log knows but the plan does not (a plan from another bundle).
     order = plan_steps + [(name, None) for name in sorted(group.reach) if name not in named]
@@ -164,12 +168,14 @@ def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None
         }
         for name, stage in order
     ]
-    channels = ((plan or {}).get("schema") or {}).get("channels") or {}
+    schema = plan.get("schema") if plan else None
+    channels = (schema.get("channels") if schema else None) or {}
     sends: dict[str, dict[str, Any]] = {}
     cost: float | None = 0.0
     for channel, statuses in sorted(group.sends.items()):
         out = sum(statuses[status] for status in SENT_STATUSES)
-        unit = (channels.get(channel) or {}).get("cost")
+        spec = channels.get(channel)
+        unit = spec.get("cost") if spec else None
         if unit is not None:  # the plan's schema is the reference for prices
             channel_cost: float | None = out * float(unit)
         elif group.record_cost_known[channel]:  # without a plan, the engine's send records carry the cost
@@ -186,7 +192,7 @@ def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None
             "cost": channel_cost,
         }
     value = sum(group.goal_value.values())
-    goal_names = [goal["name"] for goal in (plan or {}).get("goals", [])]
+    goal_names = [goal["name"] for goal in (plan.get("goals") if plan else None) or []]
     goal_names += sorted(name for name in group.goals if name not in goal_names)
     goals = [
         {
@@ -200,8 +206,8 @@ def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None
     return {
         "journey": journey,
         "version": version,
-        "title": (plan or {}).get("title"),
-        "owner": (plan or {}).get("owner"),
+        "title": plan.get("title") if plan else None,
+        "owner": plan.get("owner") if plan else None,
         "entries": group.entries,
         "active": max(group.entries - sum(group.exits.values()) - sum(group.ends.values()), 0),
         "steps": steps,
@@ -216,7 +222,7 @@ def _journey_figures(key: PlanKey, group: _Group, plan: Mapping[str, Any] | None
         "sends": sends,
         "cost": cost,
         "roi": None if not cost else (value - cost) / cost,
-        "experiments": [_experiment_figures(exp, group) for exp in _experiments_of(plan or {})],
+        "experiments": [_experiment_figures(exp, group) for exp in _experiments_of(plan)],
     }
 
 

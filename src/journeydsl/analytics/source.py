@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from journeydsl.analytics.report import PlanKey
+from journeydsl.runtime.plan_format import PlanJson
 
 
 class SourceError(Exception):
@@ -26,7 +27,7 @@ class SourceError(Exception):
 class ReportInput:
     transitions: list[dict[str, Any]]
     actions: list[dict[str, Any]]
-    plans: dict[PlanKey, dict[str, Any]] = field(default_factory=dict)
+    plans: dict[PlanKey, PlanJson] = field(default_factory=dict)
     plans_from: str | None = None  # where the plans came from, for the report's header
 
 
@@ -52,7 +53,7 @@ def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any
         store.close()
 
 
-def load_plans(bundle: str | Path | Mapping[str, bytes]) -> dict[PlanKey, dict[str, Any]]:
+def load_plans(bundle: str | Path | Mapping[str, bytes]) -> dict[PlanKey, PlanJson]:
     from journeydsl.runtime.bundle import BundleError, load_bundle
 
     try:
@@ -61,7 +62,7 @@ def load_plans(bundle: str | Path | Mapping[str, bytes]) -> dict[PlanKey, dict[s
         raise SourceError(f"cannot read the bundle: {err}") from err
     except OSError as err:
         raise SourceError(f"cannot read the bundle {bundle}: {err.strerror or err}") from err
-    return {(str(key[0]), int(key[1])): dict(plan) for key, plan in loaded.plans.items()}
+    return {(str(journey), int(version)): loaded.plan(journey, version) for journey, version in loaded.plans}
 
 
 def bundle_beside(store_url: str) -> Path | None:
@@ -81,8 +82,8 @@ def gather(store_url: str, bundle: str | Path | None = None) -> ReportInput:
     offered = getattr(store, "plans", None)
     if callable(offered):
         plans = offered()
-        if plans:
-            found.plans = {(str(k[0]), int(k[1])): dict(v) for k, v in plans.items()}
+        if plans:  # the plans of the bundles the store ran, each checked when its bundle loaded
+            found.plans = {(str(k[0]), int(k[1])): v for k, v in plans.items()}
             found.plans_from = "the store"
             return found
     beside = bundle_beside(store_url)
