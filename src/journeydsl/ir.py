@@ -401,6 +401,8 @@ class Journey:
     span: Span | None = _span()
     # Where plain-value header items were written ("title", "owner", ...), for `fmt` to keep comments.
     item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
+    # Where the value of each of them was written (`shop` in `uses shop`), in both forms: what diagnostics point at.
+    value_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
 
     def steps(self) -> tuple[Step, ...]:
         return tuple(step for stage in self.stages for step in stage.steps)

@@ -6,11 +6,9 @@ size of the project.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from journeydsl.diagnostics import codes
-from journeydsl.diagnostics.lines import source_lines
 from journeydsl.ir import EventDef, Journey, Schema, SourceFile, Span, TypeRef
 from journeydsl.project import Project
 
@@ -83,20 +81,9 @@ def checked_journeys(project: Project) -> list[tuple[SourceFile, Journey, Schema
     return found
 
 
-def header_span(project: Project, journey: Journey, keyword: str) -> Span | None:
-    """The span of a header item's value (`experience curated_offer`, `uses: shops`).
-
-    The IR keeps no span for scalar header items, so look for the keyword at the start of a line
-    inside the journey's span, in the DSL or the YAML form; fall back to the journey's span.
-    """
-    span = journey.span
-    if span is None or span.file not in project.sources:
-        return span
-    pattern = re.compile(rf"^(\s*{re.escape(keyword)}\s*:?\s*)(\S+)")
-    lines = source_lines(project.sources[span.file], span.file)
-    for number in range(span.line, min(span.end_line, len(lines)) + 1):
-        match = pattern.match(lines[number - 1])
-        if match:
-            start = len(match.group(1)) + 1
-            return Span(span.file, number, start, number, start + len(match.group(2)))
-    return span
+def header_span(journey: Journey, keyword: str) -> Span | None:
+    """The span of a header item's value (`experience curated_offer`, `uses: shops`); else the journey's."""
+    for key, span in journey.value_spans:
+        if key == keyword:
+            return span
+    return journey.span

@@ -96,14 +96,14 @@ def check_header(project: Project, sink: Sink) -> None:
             sink.report(
                 codes.UNKNOWN_SCHEMA,
                 f"schema `{journey.uses}` is not defined in the files checked or next to this journey",
-                header_span(project, journey, "uses"),
+                header_span(journey, "uses"),
                 hint=did_you_mean(journey.uses, known_schemas) or f"known schemas: {known_list(known_schemas)}",
             )
         if journey.experience is not None and journey.experience not in EXPERIENCES:
             sink.report(
                 codes.UNKNOWN_EXPERIENCE,
                 f"`{journey.experience}` is not a connected experience",
-                header_span(project, journey, "experience"),
+                header_span(journey, "experience"),
                 hint=did_you_mean(journey.experience, EXPERIENCES) or f"use one of {known_list(EXPERIENCES)}",
             )
 

@@ -94,6 +94,7 @@ class _Item:
     key: str
     value: Any
     span: Span
+    value_span: Span | None = None  # where a plain header item's value is, for Journey.value_spans
 
 
 @dataclass(frozen=True)
@@ -454,28 +455,30 @@ class JourneyTransformer(Transformer[Token, Any]):
     # ------------------------------------------------------------- journey header and policies
 
     def title(self, token: Token, value: Token) -> _Item:
-        return _Item("title", self._string(value), self._span(token, value))
+        return _Item("title", self._string(value), self._span(token, value), self._span(value))
 
     def owner(self, token: Token, value: Token) -> _Item:
-        return _Item("owner", self._string(value), self._span(token, value))
+        return _Item("owner", self._string(value), self._span(token, value), self._span(value))
 
     def team(self, token: Token, value: Token) -> _Item:
-        return _Item("team", self._string(value), self._span(token, value))
+        return _Item("team", self._string(value), self._span(token, value), self._span(value))
 
     def description(self, token: Token, value: Token) -> _Item:
-        return _Item("description", self._string(value), self._span(token, value))
+        return _Item("description", self._string(value), self._span(token, value), self._span(value))
 
     def version(self, token: Token, value: Token) -> _Item:
-        return _Item("version", self._int(value, "`version`"), self._span(token, value))
+        return _Item("version", self._int(value, "`version`"), self._span(token, value), self._span(value))
 
     def tags(self, token: Token, *rest: Token) -> _Item:
-        return _Item("tags", tuple(self._string(t) for t in rest[:-1]), self._span(token, rest[-1]))
+        # The grammar drops the `[`: the value's span runs from the first tag (or the `]`) to the `]`.
+        values = tuple(self._string(t) for t in rest[:-1])
+        return _Item("tags", values, self._span(token, rest[-1]), self._span(rest[0], rest[-1]))
 
     def experience(self, token: Token, value: Token) -> _Item:
-        return _Item("experience", value.value, self._span(token, value))
+        return _Item("experience", value.value, self._span(token, value), self._span(value))
 
     def uses(self, token: Token, value: Token) -> _Item:
-        return _Item("uses", value.value, self._span(token, value))
+        return _Item("uses", value.value, self._span(token, value), self._span(value))
 
     def entry(self, token: Token, event: Token, where: Expr | None, key: Expr | None) -> Entry:
         last = key or where or event
@@ -523,6 +526,7 @@ class JourneyTransformer(Transformer[Token, Any]):
     def journey(self, token: Token, name: Token, *rest: Any) -> Journey:
         values: dict[str, Any] = {}
         item_spans: list[tuple[str, Span]] = []
+        value_spans: list[tuple[str, Span]] = []
         exits: list[Exit] = []
         goals: list[Goal] = []
         caps: list[Cap] = []
@@ -540,6 +544,8 @@ class JourneyTransformer(Transformer[Token, Any]):
             elif isinstance(item, _Item):
                 if self._once(values, item, where) and item.key in HEADER_KEYS:
                     item_spans.append((item.key, item.span))
+                    if item.value_span is not None:
+                        value_spans.append((item.key, item.value_span))
             elif isinstance(item, (Entry, Reentry, Quiet)):
                 key = type(item).__name__.lower()
                 self._once(values, _Item(key, item, item.span or self._span(token)), where)
@@ -563,6 +569,7 @@ class JourneyTransformer(Transformer[Token, Any]):
             stages=tuple(stages),
             span=self._span(token, rest[-1]),
             item_spans=tuple(item_spans),
+            value_spans=tuple(value_spans),
         )
 
     def stage(self, token: Token, name: Token, *rest: Any) -> Stage:

@@ -84,6 +84,7 @@ from journeydsl.syntax.safe_yaml import (
     scalar_value,
     span_of,
 )
+from journeydsl.syntax.transformer import HEADER_KEYS
 
 IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 TIME_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
@@ -524,7 +525,11 @@ class _Walker:
             fields["stages"] = tuple(self.stage(n, k, v) for n, k, v in self.named(value, "`stages`", allow_null=False))
         if name is None:
             return None
-        return Journey(name, span=self.span(node), **fields)
+        # Where each plain header value is, as the DSL keeps it: what diagnostics about the value point at.
+        value_spans = tuple(
+            (key, self.span(keys[key][1])) for key in HEADER_KEYS if key in keys and fields.get(key) is not None
+        )
+        return Journey(name, span=self.span(node), value_spans=value_spans, **fields)
 
     def entry(self, node: Node) -> Entry | None:
         keys = self.mapping(node, "`entry`", ("on", "where", "key"), required=("on",))
