@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from journeydsl.check import check_project
 from journeydsl.diagnostics import Diagnostic
 from journeydsl.ir import (
     Arg,
@@ -41,6 +42,7 @@ from journeydsl.ir import (
     WaitArm,
     When,
 )
+from journeydsl.project import Project
 from journeydsl.syntax import safe_yaml
 from journeydsl.syntax.dsl import parse_dsl
 from journeydsl.syntax.yaml_loader import load_yaml
@@ -480,17 +482,45 @@ def test_set_field_must_be_a_profile_field() -> None:
 # --------------------------------------------------------------------------- duplicates are reported, never dropped
 
 
+def checked(text: str) -> list[Diagnostic]:
+    """The loader's diagnostics and the checker's: a name written twice is the checker's to report (JD101)."""
+    source, diagnostics = load_yaml(text, "t.journey.yaml")
+    return check_project(Project(files=[source], diagnostics=diagnostics, sources={"t.journey.yaml": text}))
+
+
 def test_duplicate_step_names_are_jd101_and_both_kept() -> None:
-    journey, diagnostics = load("journey: j\nstages:\n  a:\n    s: {next: s}\n    s: {end: x}\n")
-    duplicate = only(diagnostics, "JD101")
-    assert duplicate.span is not None and (duplicate.span.line, duplicate.span.col) == (5, 5)
+    text = "journey: j\nstages:\n  a:\n    s: {next: s}\n    s: {end: x}\n"
+    journey, diagnostics = load(text)
+    assert diagnostics == []  # kept, and reported once, by the checker
     assert journey is not None and [step.name for step in journey.steps()] == ["s", "s"]
+    duplicate = only(checked(text), "JD101")
+    assert duplicate.span is not None and (duplicate.span.line, duplicate.span.col) == (5, 5)
+    assert duplicate.message == "step `s` is defined twice in journey `j`"
+    assert duplicate.hint == "rename one of them (first at t.journey.yaml:4)"
 
 
 def test_duplicate_stage_names_are_jd101() -> None:
-    journey, diagnostics = load("journey: j\nstages:\n  a: {s: {end: x}}\n  a: {t: {end: x}}\n")
-    assert codes_of(diagnostics) == ["JD101"]
+    text = "journey: j\nstages:\n  a: {s: {end: x}}\n  a: {t: {end: x}}\n"
+    journey, diagnostics = load(text)
+    assert diagnostics == []
     assert journey is not None and len(journey.stages) == 2
+    assert codes_of(checked(text)).count("JD101") == 1
+
+
+def test_duplicate_with_arguments_are_jd101_in_both_forms() -> None:
+    text = journey_with("do:\n  - send: {channel: email, template: t, with: {n: 1, n: 2}}\nnext: t")
+    journey, diagnostics = load(text)
+    assert diagnostics == []
+    assert journey is not None
+    send = journey.steps()[0].actions[0]
+    assert isinstance(send, Send) and [arg.name for arg in send.args] == ["n", "n"]
+    duplicate = only(checked(text), "JD101")
+    assert duplicate.message == "`with` argument `n` is defined twice in step `s`"
+    assert duplicate.span is not None and (duplicate.span.line, duplicate.span.col) == (7, 60)  # the second `n`
+    dsl = "journey j {\n  stage recognize { step s { send email t with { n: 1, n: 2 } -> s } }\n}\n"
+    source, problems = parse_dsl(dsl, "t.journey")
+    found = check_project(Project(files=[source], diagnostics=problems, sources={"t.journey": dsl}))
+    assert only(found, "JD101").message == "`with` argument `n` is defined twice in step `s`"
 
 
 def test_duplicate_keyword_keys_are_jd004() -> None:

@@ -46,11 +46,8 @@ def check_project(project: Project, passes: tuple[tuple[str, Pass], ...] = PASSE
     sink = Sink()
     for _name, run in passes:
         run(project, sink)
-    # A front end may already report what a pass reports (a YAML duplicate step, a missing version):
-    # keep the front end's diagnostic and drop the pass's one at the same place with the same code.
-    parsed = {(d.code.code, d.span) for d in project.diagnostics}
-    found = [*project.diagnostics, *(d for d in sink.diagnostics if (d.code.code, d.span) not in parsed)]
-    return sorted(found, key=lambda d: d.sort_key)
+    # The front ends and the passes report different things (a name written twice only in check_duplicates).
+    return sorted([*project.diagnostics, *sink.diagnostics], key=lambda d: d.sort_key)
 
 
 __all__ = ["PASSES", "Pass", "check_project"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from journeydsl.check.context import SchemaIndex, checked_files, checked_journeys, header_span
 from journeydsl.check.suggest import did_you_mean, known_list
 from journeydsl.diagnostics import Sink, codes
-from journeydsl.ir import EXPERIENCES, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
+from journeydsl.ir import EXPERIENCES, CallAction, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
 from journeydsl.project import Project
 
 
@@ -35,7 +35,10 @@ def _duplicates(sink: Sink, kind: str, items: Iterable[tuple[str, Span | None]],
 
 
 def check_duplicates(project: Project, sink: Sink) -> None:
-    """Journeys (same name and version), schemas, stages, steps, goals, experiments, schema members."""
+    """Journeys (same name and version), schemas, stages, steps, goals, `with` arguments, schema members.
+
+    The one place that reports a name written twice, for both forms: the parsers keep every entry.
+    """
     files = checked_files(project)
     journeys: dict[tuple[str, int | None], Span | None] = {}
     for file in files:
@@ -65,6 +68,11 @@ def check_duplicates(project: Project, sink: Sink) -> None:
             _duplicates(sink, "stage", ((s.name, s.span) for s in journey.stages), scope)
             _duplicates(sink, "step", ((s.name, s.span) for s in journey.steps()), scope)
             _duplicates(sink, "goal", ((g.name, g.span) for g in journey.goals), scope)
+            for step in journey.steps():
+                for action in step.actions:
+                    if isinstance(action, (Send, Emit, CallAction)):
+                        args = ((arg.name, arg.span or action.span) for arg in action.args)
+                        _duplicates(sink, "`with` argument", args, f" in step `{step.name}`")
 
 
 def check_header(project: Project, sink: Sink) -> None:

@@ -238,7 +238,10 @@ class _Walker:
         return found
 
     def named(self, node: Node, where: str, allow_null: bool = True) -> list[tuple[str, Node, Node]]:
-        """A mapping whose keys are names (stages, steps, fields): duplicates are JD101 and kept."""
+        """A mapping whose keys are names (stages, steps, fields, `with`): a name written twice is kept twice.
+
+        The checker reports it (JD101, check/names.py), for the DSL and the YAML form alike.
+        """
         if allow_null and isinstance(node, ScalarNode) and node.tag == NULL_TAG:
             return []
         if not isinstance(node, MappingNode):
@@ -246,20 +249,10 @@ class _Walker:
             return []
         self.spend(len(node.value) + 1)
         entries: list[tuple[str, Node, Node]] = []
-        first: dict[str, Node] = {}
         for key, value in node.value:
             name = self.key_text(key)
-            if name is None or not self.check_ident(name, key, "name"):
-                continue
-            if name in first:
-                self.sink.report(
-                    codes.DUPLICATE_NAME,
-                    f"`{name}` is written twice in {where} (first on line {first[name].start_mark.line + 1})",
-                    self.span(key),
-                )
-            else:
-                first[name] = key
-            entries.append((name, key, value))
+            if name is not None and self.check_ident(name, key, "name"):
+                entries.append((name, key, value))
         return entries
 
     def sequence(self, node: Node, where: str) -> list[Node]:
