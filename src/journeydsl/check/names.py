@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from journeydsl.check.context import SchemaIndex, checked_files, checked_journeys, header_span
 from journeydsl.check.suggest import did_you_mean, known_list
 from journeydsl.diagnostics import Sink, codes
-from journeydsl.ir import EXPERIENCES, CallAction, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
+from journeydsl.ir import EXPERIENCES, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
 from journeydsl.project import Project
 
 
@@ -70,7 +70,7 @@ def check_duplicates(project: Project, sink: Sink) -> None:
             _duplicates(sink, "goal", ((g.name, g.span) for g in journey.goals), scope)
             for step in journey.steps():
                 for action in step.actions:
-                    if isinstance(action, (Send, Emit, CallAction)):
+                    if not isinstance(action, SetProfile):  # every other action may have a `with` map
                         args = ((arg.name, arg.span or action.span) for arg in action.args)
                         _duplicates(sink, "`with` argument", args, f" in step `{step.name}`")
 
