@@ -146,6 +146,18 @@ class Engine:
         self._id_cached_text = ""  # ... and its id
         self._quiet_question: tuple[float, tuple[int, int], Any] | None = None
         self._quiet_answer: float | None = None
+        # (journey, old version) -> the latest plan that migrates instances of that version, and the old version's
+        # step names (from its plan here, or from the plan the store recorded when it ran it).
+        self._migrating: dict[tuple[str, int], Plan] = {
+            (plan.journey, old): plan for plan in self.latest.values() for old in plan.migrations if old < plan.version
+        }
+        recorded = store.plans()
+        self._old_steps: dict[tuple[str, int], list[str]] = {}
+        for key in self._migrating:
+            if key in self.plans:
+                self._old_steps[key] = [step.name for step in self.plans[key].steps]
+            elif key in recorded:
+                self._old_steps[key] = [str(step.get("name")) for step in recorded[key].get("steps") or []]
         self._rebuild_timers()
         self.orphaned: list[dict[str, Any]] = []  # the `end` records of instances ended at open (allow_orphans)
         if not allow_rollback:
@@ -238,6 +250,8 @@ class Engine:
         for cid, customer in self.store.customers.items():
             for inst in customer["i"].values():
                 if inst[S.ACTIVE] and (inst[S.JOURNEY], inst[S.VERSION]) not in self.plans:
+                    if self._migration_for(inst) is not None:
+                        continue  # it moves to the new version at its next event or timer
                     orphans.setdefault((inst[S.JOURNEY], inst[S.VERSION]), []).append((cid, inst))
         if not orphans:
             return
@@ -497,6 +511,8 @@ class Engine:
         for slot, inst in instances.items():
             if inst[S.JOURNEY] == exclude:
                 continue
+            if self._migrating and inst[S.ACTIVE] and (inst[S.JOURNEY], inst[S.VERSION]) in self._migrating:
+                self._migrate(cid, customer, slot, inst, now, out)
             plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             if plan is None:
                 if inst[S.ACTIVE]:
@@ -640,9 +656,12 @@ class Engine:
                 continue  # a stale entry: the instance moved on or ended since the timer was set
             inst[S.TIMER] = None
             now = due if floor is None or due >= floor else floor
-            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             assert customer is not None
             store.touch(cid)
+            if self._migrating and (inst[S.JOURNEY], inst[S.VERSION]) in self._migrating:
+                if self._migrate(cid, customer, slot, inst, now, out):
+                    continue  # the new step's own timer (re-planned by `_migrate`) decides what happens next
+            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
             if plan is None:
                 self._orphan(cid, inst, now, out)
                 continue
@@ -661,6 +680,66 @@ class Engine:
                 self._fail(cid, inst, step.name, now, reason, out)
         if store.clock is None or until > store.clock:
             store.clock = until
+
+    # ------------------------------------------------------------------ migrations
+
+    def _migration_for(self, inst: S.Instance) -> tuple[Plan, int] | None:
+        """The plan and step an instance moves to under a `migrate from` of its journey's latest version."""
+        key = (inst[S.JOURNEY], inst[S.VERSION])
+        plan = self._migrating.get(key)
+        names = self._old_steps.get(key)
+        step = inst[S.STEP]
+        if plan is None or names is None or step is None or not 0 <= step < len(names):
+            return None
+        target = plan.migrations[inst[S.VERSION]][0].get(names[step])
+        return None if target is None else (plan, target)
+
+    def _migrate(
+        self, cid: str, customer: dict[str, Any], slot: str, inst: S.Instance, now: float, out: list[dict[str, Any]]
+    ) -> bool:
+        """Move an instance onto the new version's step its migration names, with a `migrate` record; False when
+        no migration applies (a kept step, or a step the migration does not name).
+
+        A waiting target keeps the time the instance began waiting (`since`): its timer is re-planned by the new
+        step's rule from then, and fires at once when that moment has passed. Any other target runs from the
+        migration's moment, as a step the instance has just reached (decisions.md, "Migrations")."""
+        found = self._migration_for(inst)
+        if found is None:
+            return False
+        plan, target = found
+        old_version = inst[S.VERSION]
+        old_step = self._old_steps[(inst[S.JOURNEY], old_version)][inst[S.STEP]]
+        record = self._record("migrate", cid, inst, old_step, now)
+        record["from_version"] = old_version
+        record["to_version"] = plan.version
+        record["to_step"] = plan.steps[target].name
+        out.append(record)
+        inst[S.VERSION] = plan.version
+        inst[S.TIMER] = None
+        self.store.touch(cid)
+        step = plan.steps[target]
+        if step.kind != WAIT and step.kind != SLEEP:
+            self._run(cid, customer, slot, inst, plan, target, old_step, now, "migrate", out)
+            self._drain_emits(out)
+            return True
+        inst[S.STEP] = target
+        since = inst[S.SINCE]
+        due: Any = None
+        if step.timer_after is not None:
+            due = since + step.timer_after
+        elif step.timer_at is not None:
+            due = self._eval(
+                step.timer_at, Scope(customer["p"], inst[S.EVENT], inst, now), cid, inst, step.name, now, out
+            )
+            due = due if is_number(due) else None
+        if due is None:
+            return True
+        if due <= now and step.timer_to is not None:
+            self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
+            self._drain_emits(out)
+        elif in_range(due):
+            self._set_timer(cid, slot, inst, float(due))
+        return True
 
     def _set_timer(self, cid: str, slot: str, inst: S.Instance, due: float) -> None:
         # One float object for the instance and its heap entry: the compiled build would box `due` once per use,

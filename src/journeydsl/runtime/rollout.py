@@ -24,6 +24,7 @@ from journeydsl.runtime.inflight import InFlight
 KEPT = "kept"  # the version is in the new bundle with the same plan: its instances go on as they are
 CHANGED = "changed"  # the same version number with a different plan: instances run on under the new plan
 ORPHANED = "orphaned"  # the version is not in the new bundle: `run` refuses it (or ends them with --allow-orphans)
+MIGRATED = "migrated"  # the new latest version migrates them (`migrate from V`) at their next event or timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +85,25 @@ def plan_rollout(
         counted: dict[tuple[str, int], int | None] = dict(in_flight.versions())
     else:
         counted = {key: None for key in old}
+    new_latest = _latest(new)
+    steps_of: dict[tuple[str, int], dict[str, int]] = {}
+    if in_flight is not None:
+        for row in in_flight.steps:
+            steps_of.setdefault((row.journey, row.version), {})[row.step] = row.active
     versions = []
     for (journey, version), customers in sorted(counted.items()):
-        if (journey, version) not in new:
+        moved = _moves(new, new_latest, journey, version)
+        if moved is not None and (journey, version) not in new:
+            # every step with instances on it must be moved; without a store, every step the old plan has
+            standing = steps_of.get((journey, version)) or {
+                str(step.get("name")): 1 for step in (old.get((journey, version)) or {}).get("steps") or []
+            }
+            stranded = sum(count for step, count in standing.items() if step not in moved)
+            if stranded:
+                versions.append(VersionOutcome(journey, version, ORPHANED, stranded if customers is not None else None))
+                continue
+            fate = MIGRATED
+        elif (journey, version) not in new:
             fate = ORPHANED
         elif (journey, version) in old and _canonical(old[(journey, version)]) != _canonical(new[(journey, version)]):
             fate = CHANGED
@@ -98,7 +115,6 @@ def plan_rollout(
         for row in in_flight.steps:
             on_step[(row.journey, row.version, row.step)] = row.active
     journeys = []
-    new_latest = _latest(new)
     old_latest = latest_old if latest_old is not None else _latest(old)
     for journey in sorted(set(old_latest) | set(new_latest)):
         before, after = old_latest.get(journey), new_latest.get(journey)
@@ -110,6 +126,16 @@ def plan_rollout(
             continue
         journeys.append(_journey_change(journey, before, after, old, new, on_step, in_flight is not None))
     return RolloutPlan(tuple(versions), tuple(journeys))
+
+
+def _moves(new: Plans, latest: dict[str, int], journey: str, version: int) -> set[str] | None:
+    """The old steps the new latest version of `journey` migrates from `version`, or None without a migration."""
+    if journey not in latest:
+        return None
+    for migration in new[(journey, latest[journey])].get("migrations") or []:
+        if migration.get("from") == version:
+            return set(migration.get("moves") or {})
+    return None
 
 
 def _latest(plans: Plans) -> dict[str, int]:
@@ -259,6 +285,7 @@ def rollout_text(plan: RolloutPlan) -> str:
             KEPT: "kept on its version",
             CHANGED: "runs on under a changed plan of the same version",
             ORPHANED: "ORPHANED: the new bundle lacks this version",
+            MIGRATED: "migrated to the new version at the next event or timer",
         }[outcome.fate]
         lines.append(f"{outcome.journey} v{outcome.version}{count}: {what}")
     for change in plan.journeys:
