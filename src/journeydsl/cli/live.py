@@ -1,15 +1,43 @@
-"""`journeydsl status`: what a store has in flight (the command layer over runtime/inflight.py)."""
+"""`journeydsl status`, `plan` and `replay`: a store's instances in flight and what a new bundle would do to them
+(the command layer over runtime/inflight.py, rollout.py and replay.py)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from journeydsl.runtime import Store
+    from journeydsl.runtime.bundle import Bundle
 
-def open_for_reading(store_url: str) -> object:
+FORMAT_OPTION = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+def _show(output_format: str, as_json: dict[str, Any], as_text: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(as_json, indent=2, sort_keys=True))
+    else:
+        click.echo(as_text, nl=False)
+
+
+def _load(bundle: Path, public_key: str | None = None) -> Bundle:
+    """A verified bundle, or exit 1 saying why it is refused."""
+    from journeydsl.runtime.bundle import BundleError, load_bundle
+
+    try:
+        return load_bundle(str(bundle), public_key=public_key)
+    except BundleError as err:
+        click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
+        sys.exit(1)
+
+
+def open_for_reading(store_url: str) -> Store:
     """The store at `store_url`, read without taking it from its owner; exits 1 with a clear error."""
     from journeydsl.runtime import StoreError, open_store
 
@@ -27,22 +55,17 @@ def open_for_reading(store_url: str) -> object:
 
 @click.command("status")
 @click.option("--store", "store_url", required=True, help="The store: sqlite:///PATH.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@FORMAT_OPTION
 def status_command(store_url: str, output_format: str) -> None:
     """What STORE has in flight: active instances per journey, version and step, and their waiting timers."""
-    from journeydsl.runtime import Store
     from journeydsl.runtime.inflight import in_flight, in_flight_text
 
     store = open_for_reading(store_url)
-    assert isinstance(store, Store)
     try:
         found = in_flight(store)
     finally:
         store.abandon()  # read only: nothing to commit
-    if output_format == "json":
-        click.echo(json.dumps(found.as_json(), indent=2, sort_keys=True))
-    else:
-        click.echo(in_flight_text(found), nl=False)
+    _show(output_format, found.as_json(), in_flight_text(found))
 
 
 @click.command("plan")
@@ -50,25 +73,19 @@ def status_command(store_url: str, output_format: str) -> None:
 @click.option("--store", "store_url", help="The store whose instances in flight the new bundle would meet.")
 @click.option("--old", "old_bundle", type=click.Path(exists=True, path_type=Path), help="Compare with this bundle.")
 @click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@FORMAT_OPTION
 def plan_command(
     bundle: Path, store_url: str | None, old_bundle: Path | None, public_key: str | None, output_format: str
 ) -> None:
     """What deploying BUNDLE does to the instances in flight: kept, changed or orphaned, per journey version,
     with the steps it removes, renames or changes. Exit 1 when anything would be orphaned."""
-    from journeydsl.runtime import Store
-    from journeydsl.runtime.bundle import BundleError, load_bundle
     from journeydsl.runtime.inflight import in_flight
     from journeydsl.runtime.rollout import plan_rollout, rollout_text
 
     if (store_url is None) == (old_bundle is None):
         raise click.UsageError("give one of --store URL (instances in flight) or --old OLD.jbundle")
-    try:
-        new = load_bundle(str(bundle), public_key=public_key)
-        old = load_bundle(str(old_bundle)) if old_bundle is not None else None
-    except BundleError as err:
-        click.echo(f"error: refusing bundle: {err}", err=True)
-        sys.exit(1)
+    new = _load(bundle, public_key)
+    old = _load(old_bundle) if old_bundle is not None else None
     new_plans = {(str(j), int(v)): raw for (j, v), raw in new.plans.items()}
     if old is not None:
         old_plans = {(str(j), int(v)): raw for (j, v), raw in old.plans.items()}
@@ -76,15 +93,11 @@ def plan_command(
     else:
         assert store_url is not None
         store = open_for_reading(store_url)
-        assert isinstance(store, Store)
         try:
             rollout = plan_rollout(new_plans, store.plans(), in_flight(store))
         finally:
             store.abandon()
-    if output_format == "json":
-        click.echo(json.dumps(rollout.as_json(), indent=2, sort_keys=True))
-    else:
-        click.echo(rollout_text(rollout), nl=False)
+    _show(output_format, rollout.as_json(), rollout_text(rollout))
     if rollout.orphans:
         sys.exit(1)
 
@@ -100,30 +113,20 @@ def plan_command(
     help="The events that brought the store where it is (JSON Lines), replayed through BUNDLE.",
 )
 @click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@FORMAT_OPTION
 def replay_command(bundle: Path, store_url: str, events_path: Path, public_key: str | None, output_format: str) -> None:
     """Replay EVENTS through BUNDLE in a scratch store, as if it had run from the start, and show where the
     customers in flight in STORE would have got different records. Exit 1 when any would."""
-    from journeydsl.runtime import Store
-    from journeydsl.runtime.bundle import BundleError, load_bundle
     from journeydsl.runtime.replay import replay, replay_text
 
-    try:
-        loaded = load_bundle(str(bundle), public_key=public_key)
-    except BundleError as err:
-        click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
-        sys.exit(1)
+    loaded = _load(bundle, public_key)
     store = open_for_reading(store_url)
-    assert isinstance(store, Store)
     try:
         with events_path.open("rb") as events:
             result = replay(loaded, store, events)
     finally:
         store.abandon()
-    if output_format == "json":
-        click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
-    else:
-        click.echo(replay_text(result), nl=False)
+    _show(output_format, result.as_json(), replay_text(result))
     if result.divergences:
         sys.exit(1)
 
