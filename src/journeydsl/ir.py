@@ -380,6 +380,30 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class MigrationMove:
+    """`await_booking -> await_booking_v2`: instances at an old step move to a step of this version."""
+
+    source: str  # a step of the old version
+    target: str  # a step of this version
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """`migrate from 1 { a -> b; keep c }`: how the instances of an older version move into this one.
+
+    Moves and kept steps are kept as written (a source written twice stays twice), so the checker can report it.
+    """
+
+    from_version: int
+    moves: tuple[MigrationMove, ...] = ()
+    keep: tuple[str, ...] = ()  # old steps whose instances stay on the old version
+    span: Span | None = _span()
+    # Where each name of `keep` was written (same length when known), for diagnostics about one of them.
+    keep_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
+
+
+@dataclass(frozen=True)
 class Journey:
     name: str
     version: int | None = None
@@ -398,6 +422,7 @@ class Journey:
     caps: tuple[Cap, ...] = ()
     quiet: Quiet | None = None
     stages: tuple[Stage, ...] = ()
+    migrations: tuple[Migration, ...] = ()  # at most one per old version (the checker says so), in source order
     span: Span | None = _span()
     # Where plain-value header items were written ("title", "owner", ...), for `fmt` to keep comments.
     item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)

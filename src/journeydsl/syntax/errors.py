@@ -38,7 +38,7 @@ _GOT_KIND: dict[str, str] = {
 # Shown together as "an operator" when an expression could go on, to keep the message short.
 _OPERATORS = {"or", "and", "not", "==", "!=", "<", "<=", ">", ">=", "in", "+", "-", "*", "/", "%", ".", "("}
 _JOURNEY_ITEMS = (
-    "title version owner team description tags experience uses entry audience reentry exit goal cap quiet stage"
+    "title version owner team description tags experience uses entry audience reentry exit goal cap quiet stage migrate"
 ).split()
 # Rough tokens for finding the block left open at the end of the text: strings and comments are skipped.
 _BRACES = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]|[a-z_][a-z0-9_]*')

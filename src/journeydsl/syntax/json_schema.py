@@ -164,6 +164,27 @@ def _defs() -> dict[str, Any]:
                     {"anyOf": [{"type": "null"}, _names_to(_ref("step"), "The stage's steps, in order.")]},
                     "Stages in order (recognize, request, respond, repeat); the first step is the entry step.",
                 ),
+                "migrate": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "from": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_SAFE_INTEGER,
+                                "description": "The older version whose instances move into this one.",
+                            },
+                            "moves": _names_to(_ref("name"), "Old step -> the step of this version it moves to."),
+                            "keep": {
+                                "type": "array",
+                                "items": _ref("name"),
+                                "description": "Old steps whose instances stay on the old version.",
+                            },
+                        },
+                        required=("from",),
+                    ),
+                    "description": "How instances of older versions move into this one, one entry per old version.",
+                },
             },
             required=("journey",),
             description="A journey.",

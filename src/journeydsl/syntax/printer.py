@@ -33,6 +33,7 @@ from journeydsl.ir import (
     Journey,
     ListLit,
     Literal,
+    Migration,
     Name,
     Schema,
     Send,
@@ -322,7 +323,24 @@ def _journey(out: _Layout, journey: Journey) -> None:
         for step in stage.steps:
             _step(out, step, 2)
         out.add(1, "}", stage.span, closing=True)
+    for index, migration in enumerate(journey.migrations):
+        if index or header or policies or journey.stages:
+            out.blank()
+        _migration(out, migration)
     out.add(0, "}", journey.span, closing=True)
+
+
+def _migration(out: _Layout, migration: Migration) -> None:
+    """After the stages (it names steps of this version): moves in written order, then one `keep` line."""
+    out.add(1, f"migrate from {migration.from_version} {{", migration.span, whole=False)
+    for move in migration.moves:
+        out.add(2, f"{move.source} -> {move.target}", move.span)
+    if migration.keep:
+        spans = migration.keep_spans
+        # `keep` lines written apart become one: tag it with the lines of all of them, so their comments stay.
+        span = Span(spans[0].file, spans[0].line, 1, spans[-1].end_line, spans[-1].end_col) if spans else None
+        out.add(2, "keep " + ", ".join(migration.keep), span)
+    out.add(1, "}", migration.span, closing=True)
 
 
 def _fields(fields: tuple[FieldDef, ...]) -> str:

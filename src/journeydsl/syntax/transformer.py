@@ -44,6 +44,8 @@ from journeydsl.ir import (
     Journey,
     ListLit,
     Literal,
+    Migration,
+    MigrationMove,
     Name,
     Quiet,
     Reentry,
@@ -531,10 +533,13 @@ class JourneyTransformer(Transformer[Token, Any]):
         goals: list[Goal] = []
         caps: list[Cap] = []
         stages: list[Stage] = []
+        migrations: list[Migration] = []
         where = f"journey `{name.value}`"
         for item in rest[:-1]:
             if isinstance(item, Stage):
                 stages.append(item)
+            elif isinstance(item, Migration):
+                migrations.append(item)
             elif isinstance(item, Exit):
                 exits.append(item)
             elif isinstance(item, Goal):
@@ -567,9 +572,32 @@ class JourneyTransformer(Transformer[Token, Any]):
             caps=tuple(caps),
             quiet=values.get("quiet"),
             stages=tuple(stages),
+            migrations=tuple(migrations),
             span=self._span(token, rest[-1]),
             item_spans=tuple(item_spans),
             value_spans=tuple(value_spans),
+        )
+
+    def migrate_move(self, source: Token, arrow: Token, target: Token) -> MigrationMove:
+        return MigrationMove(source.value, target.value, span=self._span(source, target))
+
+    def migrate_keep(self, token: Token, *names: Token) -> _Item:
+        return _Item("keep", names, self._span(token, names[-1]))
+
+    def migrate(self, token: Token, version: Token, *rest: Any) -> Migration:
+        moves: list[MigrationMove] = []
+        keep: list[Token] = []
+        for item in rest[:-1]:
+            if isinstance(item, MigrationMove):
+                moves.append(item)
+            elif isinstance(item, _Item):  # `keep` lines add up: `keep a` and `keep b` keep both
+                keep.extend(item.value)
+        return Migration(
+            self._int(version, "a version"),
+            tuple(moves),
+            tuple(name.value for name in keep),
+            span=self._span(token, rest[-1]),
+            keep_spans=tuple(self._span(name) for name in keep),
         )
 
     def stage(self, token: Token, name: Token, *rest: Any) -> Stage:

@@ -38,6 +38,8 @@ from journeydsl.ir import (
     Goal,
     Goto,
     Journey,
+    Migration,
+    MigrationMove,
     Quiet,
     Reentry,
     Schema,
@@ -92,7 +94,7 @@ WEIGHT_PERCENT = re.compile(r"(\d+)\s*%")
 
 JOURNEY_KEYS = (
     "journey", "title", "version", "owner", "team", "description", "tags", "experience", "uses",
-    "entry", "audience", "reentry", "exit", "goals", "caps", "quiet", "stages",
+    "entry", "audience", "reentry", "exit", "goals", "caps", "quiet", "stages", "migrate",
 )  # fmt: skip
 SCHEMA_KEYS = ("schema", "profile", "events", "channels")
 STEP_KEYS = ("do", "next", "wait", "choose", "experiment", "end")
@@ -516,6 +518,9 @@ class _Walker:
             fields["quiet"] = self.quiet(value)
         if (value := get("stages")) is not None:
             fields["stages"] = tuple(self.stage(n, k, v) for n, k, v in self.named(value, "`stages`", allow_null=False))
+        if (value := get("migrate")) is not None:
+            found = (self.migration(item) for item in self.sequence(value, "`migrate`"))
+            fields["migrations"] = tuple(m for m in found if m is not None)
         if name is None:
             return None
         # Where each plain header value is, as the DSL keeps it: what diagnostics about the value point at.
@@ -599,6 +604,34 @@ class _Walker:
             return None
         # `8:00` is stored as `08:00`, as the DSL parser does: the IR holds one spelling of a time.
         return Quiet(f"{hours[0]:02d}:{hours[1]:02d}", f"{hours[2]:02d}:{hours[3]:02d}", span=self.span(node))
+
+    def migration(self, node: Node) -> Migration | None:
+        """`{from: 1, moves: {old: new}, keep: [old]}`; a source written twice stays twice, for the checker."""
+        keys = self.mapping(node, "a migration", ("from", "moves", "keep"), required=("from",))
+        if keys is None or "from" not in keys:
+            return None
+        version = self.integer(keys["from"][1], "`from`")
+        moves: list[MigrationMove] = []
+        if "moves" in keys:
+            for source, key, value in self.named(keys["moves"][1], "`moves`"):
+                target = self.ident(value, "step name")
+                if target is not None:
+                    moves.append(MigrationMove(source, target, span=self.span(key, value)))
+        keep: list[tuple[str, Span]] = []
+        if "keep" in keys:
+            for item in self.sequence(keys["keep"][1], "`keep`"):
+                step = self.ident(item, "step name")
+                if step is not None:
+                    keep.append((step, self.span(item)))
+        if version is None:
+            return None
+        return Migration(
+            version,
+            tuple(moves),
+            tuple(step for step, _ in keep),
+            span=self.span(node),
+            keep_spans=tuple(span for _, span in keep),
+        )
 
     # ------------------------------------------------------------------ stages and steps
 

@@ -24,6 +24,7 @@ from journeydsl.ir import (
     Flow,
     Goto,
     Journey,
+    Migration,
     Schema,
     Send,
     SetProfile,
@@ -178,6 +179,21 @@ def journey_data(journey: Journey) -> dict[str, Any]:
         data["quiet"] = f"{journey.quiet.start}-{journey.quiet.end}"
     if journey.stages:
         data["stages"] = {stage.name: {step.name: step_data(step) for step in stage.steps} for stage in journey.stages}
+    if journey.migrations:
+        data["migrate"] = [migration_data(m) for m in journey.migrations]
+    return data
+
+
+def migration_data(migration: Migration) -> dict[str, Any]:
+    data: dict[str, Any] = {"from": migration.from_version}
+    if migration.moves:
+        # A source moved twice (an error the checker reports) cannot be two keys of one mapping: the first stays.
+        moves: dict[str, str] = {}
+        for move in migration.moves:
+            moves.setdefault(move.source, move.target)
+        data["moves"] = moves
+    if migration.keep:
+        data["keep"] = list(migration.keep)
     return data
 
 
