@@ -28,14 +28,3 @@ def test_public_class_names_are_unique() -> None:
                 found[node.name].append(str(path.relative_to(SRC)))
     shared = {name: paths for name, paths in found.items() if len(paths) > 1 and name not in KNOWN_SHARED}
     assert shared == {}, "rename one of each, to say what it is"
-
-
-def test_the_old_front_end_names_are_the_new_classes() -> None:
-    from journeydsl import render
-    from journeydsl.compile import expr, plan
-    from journeydsl.runtime import expr as runtime_expr
-    from journeydsl.runtime import templates
-
-    assert expr.ExprError is expr.ExprLoweringError is not runtime_expr.ExprError
-    assert plan.PlanError is plan.JourneyLoweringError is not runtime_expr.PlanError
-    assert render.RenderError is render.DiagramError is not templates.RenderError

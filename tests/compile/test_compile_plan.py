@@ -10,8 +10,8 @@ from compile_support import SOLAR_DSL, customer_schema, solar_journey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeydsl.compile.expr import ExprError, serialize
-from journeydsl.compile.plan import PlanError, build_index, lower_journey
+from journeydsl.compile.expr import ExprLoweringError, serialize
+from journeydsl.compile.plan import JourneyLoweringError, build_index, lower_journey
 from journeydsl.ir import (
     Binary,
     Call,
@@ -133,7 +133,7 @@ def test_plan_of_the_parsed_spec_text_equals_the_hand_built_one(plan: dict[str, 
 
 def test_unknown_step_is_refused_not_guessed() -> None:
     journey = Journey("j", version=1, entry=Entry("e"), stages=(Stage("s", (Step("a", (), Goto(Target("b"))),)),))
-    with pytest.raises(PlanError, match="unknown step 'b'"):
+    with pytest.raises(JourneyLoweringError, match="unknown step 'b'"):
         lower_journey(journey, None)
 
 
@@ -168,7 +168,7 @@ def test_every_expression_node_serializes() -> None:
 
 
 def test_unknown_operator_fails_loudly() -> None:
-    with pytest.raises(ExprError, match="unknown binary operator"):
+    with pytest.raises(ExprLoweringError, match="unknown binary operator"):
         serialize(Binary("**", Literal(1), Literal(2)))
 
 

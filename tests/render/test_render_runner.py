@@ -10,7 +10,7 @@ import pytest
 import render_fixtures
 
 from journeydsl.project import Project
-from journeydsl.render import RenderError, render_journey, render_journeys, runner
+from journeydsl.render import DiagramError, render_journey, render_journeys, runner
 
 
 @pytest.fixture(name="fixture_project")
@@ -58,7 +58,7 @@ def test_without_system_dot_every_journey_renders_svg_and_png(
 def test_with_neither_the_error_names_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(runner, "_bundled_pure", lambda: None)
-    with pytest.raises(RenderError) as caught:
+    with pytest.raises(DiagramError) as caught:
         runner.find_layout_program()
     assert "dot" in str(caught.value) and "graphviz-pure" in str(caught.value)
 
@@ -73,7 +73,7 @@ def test_failed_layout_writes_nothing(
     broken.chmod(0o755)
     monkeypatch.setenv("PATH", str(folder))
     out = tmp_path / "out"
-    with pytest.raises(RenderError, match="syntax error in line 1"):
+    with pytest.raises(DiagramError, match="syntax error in line 1"):
         render_journeys(fixture_project.journeys(), out, "svg")
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bin"]  # no staging folder left behind

@@ -56,14 +56,14 @@ def overlay_svg(
     if plan is None:
         return None, "no plan for this journey version (give --bundle)"
     try:
-        from journeydsl.render import RenderError, journey_to_dot
+        from journeydsl.render import DiagramError, journey_to_dot
         from journeydsl.render.runner import render_dot
     except ImportError as err:  # the diagram back end is optional for the figures
         return None, f"diagrams unavailable: {err}"
     try:
         journey = plan_to_journey(plan)
         svg = render_dot(journey_to_dot(journey, step_counts, edge_counts).source, "svg").decode("utf-8")
-    except (PlanShapeError, RenderError) as err:
+    except (PlanShapeError, DiagramError) as err:
         return None, str(err)
     # Drop the XML declaration and DOCTYPE: inside HTML the <svg> element stands alone.
     svg = re.sub(r"^(<\?xml[^>]*>|<!DOCTYPE[^>]*>|\s)+", "", svg)

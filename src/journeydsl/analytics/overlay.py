@@ -13,7 +13,7 @@ from pathlib import Path
 from journeydsl.analytics import overlay_counts_by_version
 from journeydsl.analytics.source import SourceError
 from journeydsl.ir import Journey
-from journeydsl.render import EXTENSIONS, RenderError, diagram_names, find_layout_program, journey_to_dot
+from journeydsl.render import EXTENSIONS, DiagramError, diagram_names, find_layout_program, journey_to_dot
 from journeydsl.render.output import staged_files
 from journeydsl.render.runner import render_dot
 
@@ -21,13 +21,13 @@ OVERLAY_FORMATS = ("svg", "png", "dot")
 
 
 def render_overlays(journeys: Sequence[Journey], out_dir: Path, fmt: str, store_url: str) -> list[Path]:
-    """Raises RenderError (also for a store that cannot be read) and writes nothing then."""
+    """Raises DiagramError (also for a store that cannot be read) and writes nothing then."""
     if fmt not in OVERLAY_FORMATS:
-        raise RenderError(f"--overlay draws {', '.join(OVERLAY_FORMATS)} diagrams (Mermaid has no edge widths)")
+        raise DiagramError(f"--overlay draws {', '.join(OVERLAY_FORMATS)} diagrams (Mermaid has no edge widths)")
     try:
         counts = overlay_counts_by_version(store_url)
     except SourceError as err:
-        raise RenderError(f"--overlay: {err}") from err
+        raise DiagramError(f"--overlay: {err}") from err
     program = find_layout_program() if fmt != "dot" else None
     written: list[Path] = []
     with staged_files(out_dir) as staging:

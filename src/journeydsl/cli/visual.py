@@ -15,7 +15,7 @@ from journeydsl.cli.options import templates_option
 from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.diagnostics.render import render_text
 from journeydsl.project import Project, load_project
-from journeydsl.render import FORMATS, RenderError, render_journeys
+from journeydsl.render import FORMATS, DiagramError, render_journeys
 from journeydsl.render.output import staged_files
 
 
@@ -66,7 +66,7 @@ def render_command(
             written = render_overlays(project.journeys(), Path(out_dir), fmt, overlay_store)
         else:
             written = render_journeys(project.journeys(), Path(out_dir), fmt)
-    except (RenderError, OSError) as err:
+    except (DiagramError, OSError) as err:
         click.echo(f"error: {_describe(err)}", err=True)
         raise SystemExit(1) from err
     for path in written:
@@ -84,7 +84,7 @@ def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None
     project, diagnostics = _load_or_exit(paths, templates_dir)
     try:
         written = build_site(project.journey_files(), Path(out_dir), project.templates_dir, diagnostics, paths)
-    except (RenderError, OSError) as err:
+    except (DiagramError, OSError) as err:
         click.echo(f"error: {_describe(err)}", err=True)
         raise SystemExit(1) from err
     click.echo(f"wrote {len(written)} files to {out_dir} (open {Path(out_dir) / 'index.html'})")
@@ -129,7 +129,7 @@ def diff_command(
             text = render_json(changes, sides[0].label, sides[1].label)
         else:
             text = render_svg(old_journeys, new_journeys, changes, journey)
-    except (ValueError, RenderError, OSError) as err:
+    except (ValueError, DiagramError, OSError) as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(1) from err
     if out_file is None:

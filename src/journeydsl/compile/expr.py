@@ -29,10 +29,6 @@ class ExprLoweringError(ValueError):
     """
 
 
-# The old name, kept while tests/compile still imports it; it is this class, not the runtime's ExprError.
-ExprError = ExprLoweringError
-
-
 def serialize(expr: Expr) -> list[Any]:
     """One expression as a JSON-ready list: ["lit", 3], ["ref", "profile", "ltv"], [">=", L, R], …"""
     if isinstance(expr, Literal):

@@ -49,10 +49,6 @@ class JourneyLoweringError(ValueError):
         self.code = code
 
 
-# The old name, kept while tests/compile still imports it; it is this class, not the runtime's PlanError.
-PlanError = JourneyLoweringError
-
-
 def type_dict(ref: TypeRef) -> pf.TypeJson:
     if ref.name not in pf.TYPE_NAMES:
         raise JourneyLoweringError(f"unknown type {ref.name!r}")
@@ -159,6 +155,36 @@ class _Lowering:
             return {"kind": "end", "outcome": flow.outcome}
         assert_never(flow)  # mypy flags this line when ir.Flow gains a kind the bundle format does not hold yet
 
+    def migrations(self) -> list[pf.MigrationJson]:
+        """`migrate from N { … }` blocks, sorted by the version they come from; old steps stay names (this plan
+        does not know the old one's ids), new steps become ids."""
+        out: list[pf.MigrationJson] = []
+        seen: set[int] = set()
+        for migration in sorted(self.journey.migrations, key=lambda m: m.from_version):
+            source = migration.from_version
+            if source in seen or self.journey.version is None or not 0 < source < self.journey.version:
+                raise JourneyLoweringError(
+                    f"journey {self.journey.name}: cannot migrate from version {source}", codes.MIGRATION_BAD_VERSION
+                )
+            seen.add(source)
+            moves: dict[str, int] = {}
+            names = [move.source for move in migration.moves] + list(migration.keep)
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise JourneyLoweringError(
+                    f"journey {self.journey.name}: step {twice[0]!r} of version {source} is moved or kept twice",
+                    codes.MIGRATION_BAD_VERSION,
+                )
+            for move in migration.moves:
+                if move.target not in self.ids:
+                    raise JourneyLoweringError(
+                        f"journey {self.journey.name}: a migration moves to unknown step {move.target!r}",
+                        codes.MIGRATION_UNKNOWN_STEP,
+                    )
+                moves[move.source] = self.ids[move.target]
+            out.append({"from": source, "moves": dict(sorted(moves.items())), "keep": list(migration.keep)})
+        return out
+
     def steps(self) -> list[pf.StepJson]:
         out: list[pf.StepJson] = []
         for stage in self.journey.stages:
@@ -201,7 +227,7 @@ def lower_journey(journey: Journey, schema: Schema | None, source: str | None = 
     caps: dict[str, pf.CapJson] = {}
     for cap in journey.caps:
         caps.setdefault(cap.channel, {"max": cap.max, "per_s": cap.per.seconds})  # duplicates: the checker's job
-    return {
+    plan: pf.PlanJson = {
         "format": pf.FORMAT,
         "journey": journey.name,
         "version": journey.version,
@@ -237,6 +263,9 @@ def lower_journey(journey: Journey, schema: Schema | None, source: str | None = 
         "entry_step": 0,
         "steps": lowering.steps(),
     }
+    if journey.migrations:  # only then: a plan without migrations stays byte for byte what it was
+        plan["migrations"] = lowering.migrations()
+    return plan
 
 
 def build_index(plans: Iterable[pf.PlanJson]) -> pf.IndexJson:

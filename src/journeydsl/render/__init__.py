@@ -23,15 +23,11 @@ from journeydsl.render.runner import DiagramError, find_layout_program, render_d
 FORMATS: tuple[str, ...] = ("svg", "png", "dot", "mermaid")
 EXTENSIONS: dict[str, str] = {"svg": "svg", "png": "png", "dot": "dot", "mermaid": "mmd"}
 
-# The old name of DiagramError, kept while analytics/, cli/visual.py and tests/render still import it; it is not
-# the runtime's RenderError (a message template's).
-RenderError = DiagramError
 
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "DiagramError",
-    "RenderError",
     "diagram_names",
     "dot_source",
     "find_layout_program",
