@@ -38,8 +38,6 @@ UNION_OF: dict[str, str] = {cls.__name__: union for union, alias in UNIONS.items
 
 # (file under src/journeydsl, function, subject) -> why it may tell three or more kinds apart without assert_never.
 PARTIAL_DISPATCHES: dict[tuple[str, str, str], str] = {
-    ("ir.py", "flow_targets", "flow"): "ir.py: in this change only union aliases may be added there (issue 13)",
-    ("ir.py", "sub_expressions", "expr"): "ir.py: in this change only union aliases may be added there (issue 13)",
     ("check/graph.py", "_const", "expr"): "folds literals only: any other node is `_UNKNOWN` by design",
     ("check/names.py", "check_schema_names", "action"): "checks the names some kinds carry: the rest have none",
     ("testing/synth.py", "_walk", "flow"): "testing/ is not this change's (issue 13)",

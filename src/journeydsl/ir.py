@@ -9,7 +9,7 @@ YAML twin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 DURATION_UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -485,7 +485,7 @@ def flow_targets(flow: Flow) -> tuple[Target, ...]:
         return tuple(variant.target for variant in flow.variants)
     if isinstance(flow, End):
         return ()
-    raise TypeError(f"unknown flow node {type(flow).__name__}")
+    assert_never(flow)
 
 
 def sub_expressions(expr: Expr) -> tuple[Expr, ...]:
@@ -500,4 +500,4 @@ def sub_expressions(expr: Expr) -> tuple[Expr, ...]:
         return (expr.left, expr.right)
     if isinstance(expr, Call):
         return expr.args
-    raise TypeError(f"unknown expression node {type(expr).__name__}")
+    assert_never(expr)
