@@ -28,6 +28,8 @@ from journeydsl.ir import (
     Goal,
     Goto,
     Journey,
+    Migration,
+    MigrationMove,
     Quiet,
     Reentry,
     Schema,
@@ -90,6 +92,14 @@ def ir_strategies(
     )
     steps = st.builds(Step, names, st.lists(actions, max_size=3).map(tuple), flows)
     stages = st.builds(Stage, names, st.lists(steps, max_size=3, unique_by=lambda s: s.name).map(tuple))
+    # Inside a `migrate` block `keep` is a keyword, so no step named so is moved; sources are a YAML mapping's keys.
+    moves = st.builds(MigrationMove, names.filter(lambda n: n != "keep"), names)
+    migrations = st.builds(
+        Migration,
+        st.integers(1, 10**6),
+        st.lists(moves, max_size=3, unique_by=lambda m: m.source).map(tuple),
+        st.lists(names, max_size=3).map(tuple),
+    )
     journeys = st.builds(
         Journey,
         names,
@@ -113,6 +123,7 @@ def ir_strategies(
         caps=st.lists(st.builds(Cap, names, st.integers(0, 1000), durations), max_size=2).map(tuple),
         quiet=st.none() | st.builds(Quiet, hours, hours),
         stages=st.lists(stages, max_size=2, unique_by=lambda s: s.name).map(tuple),
+        migrations=st.lists(migrations, max_size=2).map(tuple),
     )
     fields = st.lists(st.builds(FieldDef, names, types), max_size=4, unique_by=lambda f: f.name).map(tuple)
     schemas = st.builds(

@@ -133,6 +133,10 @@ def as_planned(journey: ir.Journey) -> ir.Journey:
         caps=tuple(caps[channel] for channel in sorted(caps)),
         quiet=None if journey.quiet is None else ir.Quiet(_hhmm(journey.quiet.start), _hhmm(journey.quiet.end)),
         stages=_stages(journey.stages),
+        migrations=tuple(
+            dataclasses.replace(m, moves=tuple(sorted(m.moves, key=lambda move: move.source)))
+            for m in sorted(journey.migrations, key=lambda m: m.from_version)
+        ),
     )
 
 
@@ -262,11 +266,24 @@ def _lowerable(journey: ir.Journey) -> ir.Journey:
         ir.Stage(stage.name, tuple(dataclasses.replace(s, flow=_retarget(s.flow, steps)) for s in stage.steps))
         for stage in stages
     )
+    version = journey.version or 1
+    # Migrations as the checker lets them through: each from one older version, to steps that exist, every old
+    # step moved or kept once.
+    migrations: dict[int, ir.Migration] = {}
+    for migration in journey.migrations:
+        if migration.from_version < version and migration.from_version not in migrations:
+            moves = tuple(
+                ir.MigrationMove(m.source, steps[sum(map(ord, m.target)) % len(steps)]) for m in migration.moves
+            )
+            moved = {m.source for m in moves}
+            keep = tuple(dict.fromkeys(name for name in migration.keep if name not in moved))
+            migrations[migration.from_version] = ir.Migration(migration.from_version, moves, keep)
     return dataclasses.replace(
         journey,
-        version=journey.version or 1,
+        version=version,
         entry=journey.entry or ir.Entry("start"),
         stages=stages,
+        migrations=tuple(migrations.values()),
     )
 
 

@@ -13,7 +13,8 @@ except for what a plan does not keep:
 - the order of things the plan keys by name, as canonical JSON sorts keys: exit rules come back grouped by event
   type in the order of the types' names (in source order within a type), caps in the order of their channels
   (one per channel: the checker refuses the rest), the arguments of an action in the order of their names;
-- stage blocks without steps, and the split of two adjacent blocks of one stage (they come back as one).
+- stage blocks without steps, and the split of two adjacent blocks of one stage (they come back as one);
+- the order of migrations and of their moves: they come back by old version, the moves by old step name.
 
 Wait arms come back in source order (the wait's `order`; a plan written before it existed gives them grouped by
 event type).
@@ -215,4 +216,10 @@ def _lift(plan: pf.PlanJson) -> ir.Journey:
         ),
         quiet=ir.Quiet(_hhmm(quiet["start_min"]), _hhmm(quiet["end_min"])) if quiet else None,
         stages=tuple(ir.Stage(name, tuple(steps)) for name, steps in stages),
+        migrations=tuple(_migration(raw, names) for raw in plan.get("migrations") or []),
     )
+
+
+def _migration(raw: pf.MigrationJson, names: Mapping[int, str]) -> ir.Migration:
+    moves = tuple(ir.MigrationMove(str(source), names[int(to)]) for source, to in raw["moves"].items())
+    return ir.Migration(int(raw["from"]), moves, tuple(str(step) for step in raw["keep"]))

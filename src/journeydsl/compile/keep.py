@@ -13,6 +13,7 @@ disguise).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from journeydsl.compile.plan import build_index
@@ -20,15 +21,46 @@ from journeydsl.runtime.bundle import INDEX, MANIFEST, SIGNATURES, Bundle, canon
 
 
 class KeepError(Exception):
-    """PREVIOUS cannot be carried over (it holds a newer version than the sources)."""
+    """PREVIOUS cannot be carried over (it holds a newer version than the sources, or a migration into a newer
+    version does not fit the old version's plan)."""
 
 
 def plan_path(journey: str, version: int) -> str:
     return f"journeys/{journey}/{version}/plan.json"
 
 
+def migration_problems(new_plan: Mapping[str, Any], old_plan: Mapping[str, Any]) -> list[str]:
+    """What is wrong with `new_plan`'s migration from `old_plan`'s version, checked against that plan: sources and
+    kept steps it does not have, and its steps where instances wait (`wait`, `sleep`) that are neither moved nor
+    kept. The checker says the same (JD112, JD113) when the project holds the old version's source; a bundle's plan
+    is the proof when it does not. Empty when `new_plan` does not migrate from that version."""
+    old_version = old_plan["version"]
+    where = f"{new_plan['journey']} v{new_plan['version']} (migrate from {old_version})"
+    old_steps = [step["name"] for step in old_plan["steps"]]
+    problems: list[str] = []
+    for migration in new_plan.get("migrations") or []:
+        if migration["from"] != old_version:
+            continue
+        named = [*migration["moves"], *migration["keep"]]
+        for name in dict.fromkeys(named):
+            if name not in old_steps:
+                problems.append(f"{where}: `{name}` is not a step of v{old_version}")
+        for step in old_plan["steps"]:
+            if step["flow"]["kind"] in WAITING_KINDS and step["name"] not in named:
+                waiting = f"`{step['name']}` of v{old_version}"
+                problems.append(f"{where}: instances can wait at {waiting}, which is neither moved nor kept")
+    return problems
+
+
+# Flow kinds where an instance stays between events: the steps a migration must move or keep.
+WAITING_KINDS = ("wait", "sleep")
+
+
 def keep_versions(files: dict[str, bytes], previous: Bundle) -> tuple[dict[str, bytes], list[tuple[str, int]]]:
-    """`files` (a compiled, unsigned bundle) with PREVIOUS's versions the sources lack; and which were kept."""
+    """`files` (a compiled, unsigned bundle) with PREVIOUS's versions the sources lack; and which were kept.
+
+    Every migration of the result whose old version the result holds (from PREVIOUS or the sources) must fit that
+    version's plan (`migration_problems`); KeepError lists what does not."""
     manifest: dict[str, Any] = json.loads(files[MANIFEST])
     built = {(str(entry["id"]), int(entry["version"])) for entry in manifest["journeys"]}
     latest: dict[str, int] = {}
@@ -38,6 +70,17 @@ def keep_versions(files: dict[str, bytes], previous: Bundle) -> tuple[dict[str, 
     newer = [f"{j} v{v} (the sources hold v{latest[j]})" for j, v in carried if j in latest and v > latest[j]]
     if newer:
         raise KeepError(f"the previous bundle holds newer versions than the sources: {', '.join(newer)}")
+    final: dict[tuple[str, int], Mapping[str, Any]] = {key: json.loads(files[plan_path(*key)]) for key in built}
+    final.update({key: previous.plans[key] for key in carried})
+    problems = [
+        problem
+        for (journey, version) in sorted(built)
+        for migration in final[(journey, version)].get("migrations") or []
+        if (journey, migration["from"]) in final
+        for problem in migration_problems(final[(journey, version)], final[(journey, migration["from"])])
+    ]
+    if problems:
+        raise KeepError("a migration does not fit the version it comes from:\n  " + "\n  ".join(problems))
     if not carried:
         return files, []
     out = {name: data for name, data in files.items() if name not in (MANIFEST, SIGNATURES)}

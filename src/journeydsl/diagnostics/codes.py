@@ -241,6 +241,41 @@ UNKNOWN_EXPERIENCE = _code(
         "coach_behavior, automatic_execution."
     ),
 )
+MIGRATION_UNKNOWN_STEP = _code(
+    "JD112",
+    "migration-unknown-step",
+    "a migration names a step that its version does not have",
+    E,
+    explanation=(
+        "In `migrate from N { OLD -> NEW }` NEW is a step of this version and OLD a step of version N; `keep` "
+        "names steps of version N. The old steps are checked when the project holds version N of the journey "
+        "(e.g. `journeydsl check journeys/ journeys/x.journey@HEAD~1`); otherwise `build --keep PREVIOUS` checks "
+        "them against the kept plan. It is also reported when a step moved to reads an `event` field that none of "
+        "the events that can have brought an instance into its old step has: after the move, the current event is "
+        "still that one."
+    ),
+)
+MIGRATION_INCOMPLETE = _code(
+    "JD113",
+    "migration-incomplete",
+    "a step of the old version where instances wait is neither moved nor kept",
+    E,
+    explanation=(
+        "Instances of the old version can be waiting at a `wait` step (for an event or a timer). A migration says "
+        "where each of those steps goes: move it (`old -> new`) or keep its instances on the old version "
+        "(`keep old`, and the bundle must hold that version: build with `--keep` or a `FILE@REV` source)."
+    ),
+)
+MIGRATION_BAD_VERSION = _code(
+    "JD114",
+    "migration-bad-version",
+    "a migration comes from a version that is not older, twice from one version, or moves a step twice",
+    E,
+    explanation=(
+        "`migrate from N` takes instances of an older version: N is below the journey's `version`, and one block "
+        "covers one old version. Within a block each old step is moved once or kept once, never both."
+    ),
+)
 
 # JD2xx: types
 TYPE_MISMATCH = _code(

@@ -415,6 +415,16 @@ class QuietJson(TypedDict):
     end_min: Annotated[int, Rule("minute_of_day")]
 
 
+# `from` is a Python keyword, so this object is written in TypedDict's functional form (closed all the same).
+MigrationJson = TypedDict("MigrationJson", {"from": Version, "moves": dict[str, StepId], "keep": list[Name]})
+MigrationJson.__doc__ = """`migrate from N { OLD -> NEW … keep OLD, … }`: how instances of version `from` move in.
+
+    `moves` maps a step name of the old version to a step id of this plan; `keep` names old steps whose instances
+    stay on the old version (the bundle then holds that version). `from` is below the plan's version, and no step
+    is both moved and kept.
+    """
+
+
 @final
 class PlanJson(TypedDict):
     """`journeys/<id>/<version>/plan.json`: one journey version, compiled."""
@@ -435,6 +445,8 @@ class PlanJson(TypedDict):
     quiet: QuietJson | None
     entry_step: StepId
     steps: Annotated[list[Step], Rule("some")]
+    # Written only when the journey migrates (so other plans stay byte for byte as before); sorted by `from`.
+    migrations: NotRequired[list[MigrationJson]]
 
 
 # --------------------------------------------------------------------------- the index

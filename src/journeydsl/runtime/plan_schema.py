@@ -7,8 +7,9 @@ ranges from `plan_format.RULES`, expressions from `plan_format.EXPR_TAGS`), so t
 the runtime reads and the schema that checks them are one definition; tests/compile/plan-1.schema.json holds the
 generated schema, so a change to the format shows as a change to that file. `validate_plan` adds what a schema
 cannot say: every step target names a step of this plan, step ids run 0..n-1, a wait's `order` lists exactly
-its arms, expressions nest at most MAX_EXPR_DEPTH deep and call known functions with a number of arguments
-they take, schema types nest at most MAX_TYPE_DEPTH deep. A plan that passes loads into `Plan` and runs: a
+its arms, each migration comes from an older version (once) and moves or keeps an old step but not both,
+expressions nest at most MAX_EXPR_DEPTH deep and call known functions with a number of arguments they take,
+schema types nest at most MAX_TYPE_DEPTH deep. A plan that passes loads into `Plan` and runs: a
 hand-made or corrupted one is refused when the bundle is loaded, with the JSON path of the problem, never
 part-way through a stream of events.
 
@@ -262,8 +263,31 @@ def validate_plan(raw: Any) -> PlanJson:
         flow = step["flow"]
         if flow["kind"] == "wait" and "order" in flow:
             _check_order(flow["on"], flow["order"], f"$.steps[{index}].flow.order")
+    _check_migrations(raw.get("migrations", []), raw["version"])
     plan: PlanJson = raw
     return plan
+
+
+def _check_migrations(migrations: list[dict[str, Any]], version: int) -> None:
+    """Each migration comes from an older version, once, and moves or keeps an old step, not both.
+
+    The targets are step ids, checked against the plan's steps by the schema's `step_id`; whether the sources
+    are steps of the old version only a bundle holding both can tell (compile/keep.py checks it at build).
+    """
+    seen: set[int] = set()
+    for index, migration in enumerate(migrations):
+        path = f"$.migrations[{index}]"
+        source = migration["from"]
+        if source >= version:
+            raise PlanFormatError(f"{path}.from", f"migrates from version {source}, not below this plan's {version}")
+        if source in seen:
+            raise PlanFormatError(f"{path}.from", f"a second migration from version {source}")
+        seen.add(source)
+        both = sorted(set(migration["moves"]) & set(migration["keep"]))
+        if both:
+            raise PlanFormatError(f"{path}.keep", f"{_shown(both[0])} is both moved and kept")
+        if len(set(migration["keep"])) != len(migration["keep"]):
+            raise PlanFormatError(f"{path}.keep", "names a step twice")
 
 
 def _check_order(on: dict[str, list[Any]], order: list[str], path: str) -> None:
