@@ -11,6 +11,7 @@ from collections.abc import Callable
 from journeydsl.check.emit_loops import check_emit_loops
 from journeydsl.check.experiments import check_experiments
 from journeydsl.check.graph import check_graph
+from journeydsl.check.migrations import check_migrations
 from journeydsl.check.names import (
     check_duplicates,
     check_header,
@@ -30,6 +31,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("duplicates", check_duplicates),
     ("header", check_header),
     ("step-targets", check_step_targets),
+    ("migrations", check_migrations),
     ("schema-names", check_schema_names),
     ("schema-consents", check_schema_consents),
     ("types", check_types),
