@@ -79,8 +79,9 @@ def test_explain_by_code_and_name() -> None:
 
 
 def test_explain_unknown_code_exits_2_with_hint() -> None:
-    code, out = run("--explain", "JD1O2")
+    # A letter O for a zero; not in JD1xx, where JD1O2 is as close to JD112 as to JD102.
+    code, out = run("--explain", "JD3O2")
     assert code == 2
-    assert "did you mean `JD102`?" in out
+    assert "did you mean `JD302`?" in out
     code, out = run("--explain", "unknown-stp")
     assert code == 2 and "unknown-step" in out
