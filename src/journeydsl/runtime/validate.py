@@ -7,7 +7,7 @@ timestamps are turned into epoch seconds here, so expressions compare numbers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 from journeydsl.runtime.expr import INT_MAX, INT_MIN
 from journeydsl.runtime.plan import Plan
@@ -81,6 +81,10 @@ _PLAIN: dict[str, frozenset[type]] = {
     "bool": frozenset({bool}),
 }
 _NONE: frozenset[type] = frozenset()
+# The plain path takes integers the compiled build holds unboxed (63 bits), compared without a call; a larger one
+# takes the full check against the 64-bit range (`_is_number_in_range`).
+_LOW: Final = -(2**62)
+_HIGH: Final = 2**62 - 1
 
 
 def _rules(fields: dict[str, dict[str, Any]]) -> list[FieldRule]:
@@ -125,7 +129,7 @@ class Validator:
         for rule, plain in self._event_plain[event_type]:
             name = rule[0]
             value = data.get(name)
-            if value is None or (type(value) in plain and (type(value) is not int or INT_MIN <= value <= INT_MAX)):
+            if value is None or (type(value) in plain and (type(value) is not int or _LOW <= value <= _HIGH)):
                 continue  # missing or null (expressions are null-safe), or a plain JSON value of the type
             reason = _fit(data, value, rule, "data")
             if reason is not None:
@@ -142,7 +146,7 @@ class Validator:
             if types is None:
                 undeclared = [name] if undeclared is None else [*undeclared, name]
                 continue
-            if value is None or (type(value) in types and (type(value) is not int or INT_MIN <= value <= INT_MAX)):
+            if value is None or (type(value) in types and (type(value) is not int or _LOW <= value <= _HIGH)):
                 continue
             reason = self._profile_field(patch, name, value)
             if reason is not None:
