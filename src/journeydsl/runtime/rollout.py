@@ -93,13 +93,14 @@ def plan_rollout(
     versions = []
     for (journey, version), customers in sorted(counted.items()):
         moved = _moves(new, new_latest, journey, version)
-        if moved is not None and (journey, version) not in new:
-            # every step with instances on it must be moved; without a store, every step the old plan has
+        if moved is not None:
+            # Instances on moved steps migrate; the others stay on the version, which must then be in the bundle
+            # (without a store, every step of the old plan counts as standing).
             standing = steps_of.get((journey, version)) or {
                 str(step.get("name")): 1 for step in (old.get((journey, version)) or {}).get("steps") or []
             }
             stranded = sum(count for step, count in standing.items() if step not in moved)
-            if stranded:
+            if stranded and (journey, version) not in new:
                 versions.append(VersionOutcome(journey, version, ORPHANED, stranded if customers is not None else None))
                 continue
             fate = MIGRATED
@@ -285,7 +286,7 @@ def rollout_text(plan: RolloutPlan) -> str:
             KEPT: "kept on its version",
             CHANGED: "runs on under a changed plan of the same version",
             ORPHANED: "ORPHANED: the new bundle lacks this version",
-            MIGRATED: "migrated to the new version at the next event or timer",
+            MIGRATED: "migrated (the steps its migration moves) at the next event or timer",
         }[outcome.fate]
         lines.append(f"{outcome.journey} v{outcome.version}{count}: {what}")
     for change in plan.journeys:
