@@ -95,9 +95,11 @@ def plan_rollout(
         moved = _moves(new, new_latest, journey, version)
         if moved is not None:
             # Instances on moved steps migrate; the others stay on the version, which must then be in the bundle
-            # (without a store, every step of the old plan counts as standing).
+            # (without a store, every step of the old plan where an instance can rest, a wait or a sleep, counts).
             standing = steps_of.get((journey, version)) or {
-                str(step.get("name")): 1 for step in (old.get((journey, version)) or {}).get("steps") or []
+                str(step.get("name")): 1
+                for step in (old.get((journey, version)) or {}).get("steps") or []
+                if (step.get("flow") or {}).get("kind") in ("wait", "sleep")
             }
             stranded = sum(count for step, count in standing.items() if step not in moved)
             if stranded and (journey, version) not in new:
