@@ -145,9 +145,17 @@ def test_cli_text_json_svg_exit_zero(pair: tuple[Path, Path], tmp_path: Path) ->
     code, out, err = _cli(old, new)
     assert code == 0, err
     assert "~ timer await_signature timeout: after 7d => after 5d" in out
-    assert out.rstrip().endswith("0 added, 0 removed, 1 changed")
+    assert "0 added, 0 removed, 1 changed\n" in out
+    # what deploying NEW in place of OLD would do: the same version number with a different plan
+    assert out.rstrip().endswith(
+        "solar_onboarding v3: runs on under a changed plan of the same version\n"
+        "solar_onboarding: latest v3 -> v3\n  step await_signature: changed"
+    )
     code, out, _ = _cli(old, new, "--format", "json")
     assert code == 0
+    assert json.loads(out)["deploy"]["versions"] == [
+        {"journey": "solar_onboarding", "version": 3, "fate": "changed", "customers": None}
+    ]
     assert json.loads(out)["changes"] == [
         {
             "kind": "changed",

@@ -6,7 +6,9 @@ or a diagram cannot be made, 2 on usage errors (click's own).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +16,7 @@ from journeydsl.check import check_project
 from journeydsl.cli.options import templates_option
 from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.diagnostics.render import render_text
+from journeydsl.ir import Journey
 from journeydsl.project import Project, load_project
 from journeydsl.render import FORMATS, DiagramError, render_journeys
 from journeydsl.render.output import staged_files
@@ -122,11 +125,16 @@ def diff_command(
     old_journeys = list(sides[0].source.journeys) if sides[0].source else []
     new_journeys = list(sides[1].source.journeys) if sides[1].source else []
     changes = diff_journeys(old_journeys, new_journeys)
+    deploy = _deploy_plan(old_journeys, new_journeys)
     try:
         if fmt == "text":
             text = diff_text(changes, sides[0].label, sides[1].label)
+            if deploy is not None:
+                text += f"\nif NEW replaced OLD in a bundle (journeydsl plan NEW --old OLD):\n{deploy[1]}"
         elif fmt == "json":
             text = render_json(changes, sides[0].label, sides[1].label)
+            if deploy is not None:
+                text = json.dumps({**json.loads(text), "deploy": deploy[0]}, indent=2) + "\n"
         else:
             text = render_svg(old_journeys, new_journeys, changes, journey)
     except (ValueError, DiagramError, OSError) as err:
@@ -141,6 +149,21 @@ def diff_command(
     except OSError as err:
         click.echo(f"error: cannot write {out_file}: {err.strerror or err}", err=True)
         raise SystemExit(1) from err
+
+
+def _deploy_plan(old: list[Journey], new: list[Journey]) -> tuple[dict[str, Any], str] | None:
+    """What replacing the OLD journeys with the NEW ones would do to instances of OLD (`plan --old`'s analysis,
+    as JSON and text); None when a side cannot be lowered to a plan (the diff itself still shows)."""
+    from journeydsl.compile.plan import JourneyLoweringError, lower_journey
+    from journeydsl.runtime.rollout import plan_rollout, rollout_text
+
+    try:
+        before = {(j.name, j.version or 0): dict(lower_journey(j, None)) for j in old}
+        after = {(j.name, j.version or 0): dict(lower_journey(j, None)) for j in new}
+    except JourneyLoweringError:
+        return None
+    found = plan_rollout(after, before)
+    return found.as_json(), rollout_text(found)
 
 
 COMMANDS: list[click.Command] = [render_command, docs_command, diff_command]
