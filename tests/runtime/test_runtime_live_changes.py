@@ -207,6 +207,11 @@ def test_replay_shows_where_a_new_bundle_would_treat_customers_in_flight_differe
     assert code == 1 and [d["customer_id"] for d in found["divergences"]] == ["c0", "c1", "c2"]
     assert found["divergences"][0]["got"]["template"] == "hello"
     assert found["divergences"][0]["replayed"]["template"] == "welcome"
+    # without --events: the history the store kept of every event that changed a customer
+    code, text, _ = _invoke("replay", str(v2), "--store", store)
+    assert code == 1 and "replayed 3 event(s)" in text and "3 customer(s) would be treated differently" in text
+    code, text, _ = _invoke("replay", str(v1), "--store", store)
+    assert code == 0 and "treated the same" in text
 
 
 def test_build_takes_a_journey_version_from_git(tmp_path: Path) -> None:
@@ -235,3 +240,20 @@ def test_build_takes_a_journey_version_from_git(tmp_path: Path) -> None:
     assert "solar  v1, v2 (latest)" in text
     code, _, err = _invoke("build", journey, f"{journey}@--output={tmp_path / 'p'}", "-o", str(tmp_path / "x.jbundle"))
     assert code == 1 and "cannot start with `-`" in err and not (tmp_path / "p").exists()
+
+
+def test_replay_refuses_a_damaged_history(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    v1 = _bundle(tmp_path, 1)
+    assert (
+        _invoke(
+            "run", str(v1), "--events", str(_events(tmp_path / "a.jsonl", range(2), 1)), "--store", f"sqlite:///{path}"
+        )[0]
+        == 0
+    )
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO event_batches (events) VALUES (?)", (b"[1, 2]\n",))
+    code, _, err = _invoke("replay", str(v1), "--store", f"sqlite:///{path}")
+    assert code == 1 and "event_batches row" in err and "Traceback" not in err

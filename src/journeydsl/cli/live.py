@@ -108,22 +108,31 @@ def plan_command(
 @click.option(
     "--events",
     "events_path",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The events that brought the store where it is (JSON Lines), replayed through BUNDLE.",
+    help="Replay these events (JSON Lines) instead of the history the store keeps.",
 )
 @click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
 @FORMAT_OPTION
-def replay_command(bundle: Path, store_url: str, events_path: Path, public_key: str | None, output_format: str) -> None:
-    """Replay EVENTS through BUNDLE in a scratch store, as if it had run from the start, and show where the
-    customers in flight in STORE would have got different records. Exit 1 when any would."""
+def replay_command(
+    bundle: Path, store_url: str, events_path: Path | None, public_key: str | None, output_format: str
+) -> None:
+    """Replay the store's event history (or EVENTS) through BUNDLE in a scratch store, as if it had run from the
+    start, and show where the customers in flight in STORE would have got different records. Exit 1 when any
+    would."""
+    from journeydsl.runtime import StoreError
     from journeydsl.runtime.replay import replay, replay_text
 
     loaded = _load(bundle, public_key)
     store = open_for_reading(store_url)
     try:
-        with events_path.open("rb") as events:
-            result = replay(loaded, store, events)
+        if events_path is None:
+            result = replay(loaded, store)
+        else:
+            with events_path.open("rb") as events:
+                result = replay(loaded, store, events)
+    except StoreError as err:  # a damaged history is found while it is read
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
     finally:
         store.abandon()
     _show(output_format, result.as_json(), replay_text(result))

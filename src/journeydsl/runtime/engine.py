@@ -377,8 +377,27 @@ class Engine:
                 store.touch_profile(customer_id)
             else:
                 store.add_seen(event_id)  # only once handled: a dead letter is as if the event had not come
+                if store.keeps_events:
+                    store.log_event(self._as_handled(customer_id, event_type, context, patch))
         self._finish(out)
         return out
+
+    def _as_handled(
+        self, cid: str, event_type: str, context: dict[str, Any], patch: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The event as the engine read it, for the store's history: its declared fields only (timestamps as
+        epoch seconds), so it replays to the same records and always encodes."""
+        data = {name: value for name, value in context.items() if name != "id" and name != "type" and name != "at"}
+        handled: dict[str, Any] = {
+            "id": context["id"],
+            "type": event_type,
+            "customer_id": cid,
+            "at": self._at_text(context["at"]),
+            "data": data,
+        }
+        if patch:
+            handled["profile"] = patch
+        return handled
 
     def _undo(
         self, customer: dict[str, Any], saved: _Saved, out: list[dict[str, Any]], done: int, trans_done: int

@@ -1,7 +1,8 @@
 """Replay tests (runtime layer): would a new bundle have treated the customers in flight as they were treated?
 
 As Temporal's replayer does for a workflow change: the events that brought the store's customers where they
-are run again, through the new bundle, in a scratch memory store, up to the store's clock; for every customer
+are (the history the store keeps of every event that changed a customer, or a file of them) run again, through
+the new bundle, in a scratch memory store, up to the store's clock; for every customer
 with an instance in flight, the action records the new bundle gives are compared with the records the store
 holds. A difference is reported at the customer's first record that differs: what the customer got, and what
 the new bundle would have done. The store's records and the replay's are compared by what a customer
@@ -68,8 +69,11 @@ def _seen(record: dict[str, Any]) -> dict[str, Any]:
     return {name: record[name] for name in COMPARED if name in record}
 
 
-def replay(bundle: Any, store: Store, events: Iterable[bytes | dict[str, Any]]) -> ReplayResult:
-    """Replay `events` through `bundle` in a scratch store and compare, customer by customer, with `store`."""
+def replay(bundle: Any, store: Store, events: Iterable[bytes | dict[str, Any]] | None = None) -> ReplayResult:
+    """Replay `events` (default: the history the store kept, `Store.events`) through `bundle` in a scratch store
+    and compare, customer by customer, with `store`."""
+    if events is None:
+        events = store.events()
     in_flight = sorted(
         cid for cid, customer in store.customers.items() if any(inst[S.ACTIVE] for inst in customer["i"].values())
     )

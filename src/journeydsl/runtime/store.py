@@ -57,6 +57,8 @@ class Store(ABC):
     durable: bool = False
     # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
     keeps_transitions: bool = True
+    # False when log_event would drop what it is given: the engine then does not build the event's history form.
+    keeps_events: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -107,6 +109,13 @@ class Store(ABC):
 
     @abstractmethod
     def log_actions(self, records: list[dict[str, Any]]) -> None: ...
+
+    def log_event(self, event: dict[str, Any]) -> None:  # noqa: B027 - a store may keep no event history
+        """An event the engine handled (it changed a customer), as it came: the history `replay` runs again."""
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Every event `log_event` kept, in order (none for a store that keeps no history)."""
+        return iter(())
 
     @abstractmethod
     def log_transitions(self, rows: list[Transition]) -> None: ...

@@ -26,6 +26,7 @@ class MemoryStore(Store):
         # keep_log=False keeps neither records nor transitions: for measuring state memory alone.
         self.keep_log = keep_log
         self._actions: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
         self._transitions: list[Transition] = []
         self._delivered = 0
 
@@ -42,6 +43,17 @@ class MemoryStore(Store):
     def log_actions(self, records: list[dict[str, Any]]) -> None:
         if self.keep_log:
             self._actions.extend(records)
+
+    @property
+    def keeps_events(self) -> bool:  # type: ignore[override]
+        return self.keep_log
+
+    def log_event(self, event: dict[str, Any]) -> None:
+        if self.keep_log:
+            self._events.append(event)
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._events))
 
     def log_transitions(self, rows: list[Transition]) -> None:
         if self.keep_log:

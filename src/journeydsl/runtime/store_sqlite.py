@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS seen_batches (n INTEGER PRIMARY KEY, ids BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox_batches (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, records BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS event_batches (n INTEGER PRIMARY KEY, events BLOB NOT NULL);
 """
 TABLES = ("meta", "customer_log", "plans", "seen_batches", "outbox_batches", "transition_batches")
 
@@ -472,6 +473,7 @@ class SqliteStore(Store):
         self._dirty: set[str] = set()
         self._dirty_profiles: set[str] = set()
         self._new_seen: list[str] = []
+        self._new_events: list[dict[str, Any]] = []
         self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
         self._units = 0
@@ -736,6 +738,22 @@ class SqliteStore(Store):
     def log_actions(self, records: list[dict[str, Any]]) -> None:
         self._new_records += records
 
+    def log_event(self, event: dict[str, Any]) -> None:
+        self._new_events.append(event)
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """The event history, a commit's events a row as JSON Lines (`event_batches`; a store written before it
+        existed has none, and a read-only copy of one has no such table)."""
+        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "event_batches" not in tables:
+            return
+        for n, data in self._db.execute("SELECT n, events FROM event_batches ORDER BY n").fetchall():
+            for line in _lines(data):
+                event = self._json(line, f"event_batches row {n}", "read")
+                if type(event) is not dict:
+                    raise self._damaged(f"event_batches row {n}", "holds a line that is not an event", "read")
+                yield event
+
     def log_transitions(self, rows: list[Transition]) -> None:
         self._new_transitions += rows
 
@@ -749,6 +767,7 @@ class SqliteStore(Store):
             self._dirty
             or self._dirty_profiles
             or self._new_seen
+            or self._new_events
             or self._new_records
             or self._new_transitions
             or self._delivered != self._delivered_written
@@ -759,7 +778,7 @@ class SqliteStore(Store):
         self._units = 0
         records = self._new_records
         changed = compact or self._dirty or self._dirty_profiles
-        if not (changed or self._new_seen or records or self._new_transitions) and (
+        if not (changed or self._new_seen or records or self._new_transitions or self._new_events) and (
             self._delivered == self._delivered_written
         ):
             return
@@ -787,6 +806,8 @@ class SqliteStore(Store):
                 db.executemany(INSERT_LOG, log)
             if self._new_seen:
                 db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(self._new_seen),))
+            if self._new_events:
+                db.execute("INSERT INTO event_batches (events) VALUES (?)", (dumps_lines(self._new_events),))
             if records:
                 db.execute(
                     "INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)", (self._seq + 1, last, lines)
@@ -817,6 +838,7 @@ class SqliteStore(Store):
         self._dirty.clear()
         self._dirty_profiles.clear()
         self._new_seen.clear()
+        self._new_events.clear()
         self._new_transitions.clear()
 
     # ---- delivery
