@@ -238,3 +238,16 @@ def test_a_target_that_reads_an_event_field_the_moved_instances_lack(repo: Path)
     status, codes, out = _check(repo, wrong)
     assert status == 1 and codes == ["JD112"], out
     assert "reads `event.slot`" in out and "(`signed_up`)" in out
+
+
+def test_a_step_only_a_migration_reaches_is_not_unreachable(repo: Path) -> None:
+    # `parked` is no target of any flow of version 2: only instances moved from version 1's `reminder` stand on it.
+    parked = V2_TEXT.replace(
+        "    step done { end booked }",
+        "    step parked { wait { on booked -> done  after 5d -> done } }\n    step done { end booked }",
+    ).replace("reminder -> await_booking_v2", "reminder -> parked")
+    status, codes, out = _check(repo, parked)
+    assert (status, codes) == (0, []), out
+    unmoved = parked.replace("reminder -> parked", "reminder -> await_booking_v2")
+    status, codes, out = _check(repo, unmoved)
+    assert codes == ["JD301"], out  # the same step without the migration's move is unreachable

@@ -26,12 +26,14 @@ from journeydsl.project import Project
 
 
 def reachable(journey: Journey) -> set[str]:
+    """Steps a customer can stand on: from the entry step, and from each step a migration moves instances to."""
     steps = journey.step_map()
     entry = journey.entry_step
     if entry is None:
         return set()
-    seen = {entry.name}
-    work = [entry.name]
+    roots = [entry.name] + [m.target for migration in journey.migrations for m in migration.moves if m.target in steps]
+    seen = set(roots)
+    work = list(seen)
     while work:
         for target in flow_targets(steps[work.pop()].flow):
             if target.name in steps and target.name not in seen:
