@@ -8,33 +8,13 @@ from typing import Any
 
 import pytest
 from runtime_support import build_bundle
+from test_runtime_live_changes import JOURNEY
 
 from journeydsl.runtime import Engine, EngineError, MemoryStore
 
-JOURNEY = """
-schema s {
-  profile { email: string  consent_email: bool }
-  event quote { roof: number }
-  event signed { amount: number }
-  channel email { cost 0.002 requires profile.consent_email }
-}
-journey solar {
-  version VERSION
-  owner "o@x"
-  uses s
-  entry on quote
-  stage request {
-    step hello { send email hello -> WAITING }
-    step WAITING { wait { on signed -> won  after AFTER -> lost } }
-    step won { end converted }
-    step lost { end lost }
-  }
-}
-"""
-
 
 def _v(tmp_path: Path, version: int, waiting: str, after: str, moves: dict[str, str] | None = None) -> Any:
-    text = JOURNEY.replace("VERSION", str(version)).replace("WAITING", waiting).replace("AFTER", after)
+    text = JOURNEY.replace("VERSION", str(version)).replace("waiting", waiting).replace("after 3d", f"after {after}")
     bundle = build_bundle(tmp_path / f"v{version}", [text])
     if moves is not None:  # the migration as the compiler writes it: old step name -> new step id
         from journeydsl.runtime.bundle import load_bundle
