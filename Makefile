@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 JD := $(BIN)/journeydsl
 OUT := out
 
-.PHONY: demo test bench lint install install-test browser compiled clean
+.PHONY: demo test bench lint install install-test browser postgresql compiled clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# The PostgreSQL store's tests start a throwaway server (tests/pg_server.py) with Debian's initdb and pg_ctl,
+# which live in /usr/lib/postgresql/<major>/bin/, not on PATH. The package's own cluster is not used.
+postgresql:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && ls /usr/lib/postgresql/*/bin/pg_ctl; } >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the store tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 demo: install
 	$(JD) check journeys/
 	$(JD) render journeys/ -o $(OUT)/diagrams --format svg
@@ -65,7 +73,7 @@ demo: install
 	$(JD) render journeys/ -o $(OUT)/overlay --format svg --overlay sqlite:///$(OUT)/state.db
 	$(JD) report --store sqlite:///$(OUT)/state.db
 
-test: install browser compiled
+test: install browser postgresql compiled
 	$(BIN)/python -m pytest
 	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
