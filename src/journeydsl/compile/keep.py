@@ -18,6 +18,7 @@ from typing import Any
 
 from journeydsl.compile.plan import build_index
 from journeydsl.runtime.bundle import INDEX, MANIFEST, SIGNATURES, Bundle, canonical_json, manifest_revision, sha256_hex
+from journeydsl.runtime.rollout import latest_versions
 
 
 class KeepError(Exception):
@@ -63,9 +64,7 @@ def keep_versions(files: dict[str, bytes], previous: Bundle) -> tuple[dict[str, 
     version's plan (`migration_problems`); KeepError lists what does not."""
     manifest: dict[str, Any] = json.loads(files[MANIFEST])
     built = {(str(entry["id"]), int(entry["version"])) for entry in manifest["journeys"]}
-    latest: dict[str, int] = {}
-    for journey, version in built:
-        latest[journey] = max(version, latest.get(journey, version))
+    latest = latest_versions(built)
     carried = sorted(key for key in previous.plans if key not in built)
     newer = [f"{j} v{v} (the sources hold v{latest[j]})" for j, v in carried if j in latest and v > latest[j]]
     if newer:

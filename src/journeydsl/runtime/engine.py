@@ -25,6 +25,7 @@ from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
 from journeydsl.runtime.inflight import step_name
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
+from journeydsl.runtime.rollout import latest_versions
 from journeydsl.runtime.store import Store, Transition
 from journeydsl.runtime.stores import open_store
 from journeydsl.runtime.templates import RenderError, Templates
@@ -230,9 +231,7 @@ class Engine:
     def _refuse_rollback(self) -> None:
         """A journey whose latest version here is older than one the store already ran: a rollback, which new
         entries would take, is only done on purpose (`allow_rollback`)."""
-        ran: dict[str, int] = {}
-        for journey, version in self.store.plans():
-            ran[journey] = max(version, ran.get(journey, version))
+        ran = latest_versions(self.store.plans())
         older = [
             f"{journey} v{plan.version} (the store ran v{ran[journey]})"
             for journey, plan in self.latest.items()

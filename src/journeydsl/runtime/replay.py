@@ -83,7 +83,7 @@ def replay(bundle: Any, store: Store, events: Iterable[bytes | dict[str, Any]] |
         cid = record.get("customer_id")
         if cid in wanted:
             got[cid].append(_seen(record))
-    engine = Engine(bundle, MemoryStore(keep_log=False), allow_orphans=True)
+    engine = Engine(bundle, MemoryStore(keep_log=False))
     replayed: dict[str, list[dict[str, Any]]] = {cid: [] for cid in in_flight}
     count = 0
 

@@ -16,6 +16,7 @@ is a rename.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -74,9 +75,7 @@ class RolloutPlan:
 Plans = dict[tuple[str, int], dict[str, Any]]
 
 
-def plan_rollout(
-    new: Plans, old: Plans, in_flight: InFlight | None = None, latest_old: dict[str, int] | None = None
-) -> RolloutPlan:
+def plan_rollout(new: Plans, old: Plans, in_flight: InFlight | None = None) -> RolloutPlan:
     """What `new` does to the versions in flight.
 
     old: the plans the instances run on now (a store's recorded plans, or the old bundle's); in_flight: the
@@ -85,7 +84,7 @@ def plan_rollout(
         counted: dict[tuple[str, int], int | None] = dict(in_flight.versions())
     else:
         counted = {key: None for key in old}
-    new_latest = _latest(new)
+    new_latest = latest_versions(new)
     steps_of: dict[tuple[str, int], dict[str, int]] = {}
     if in_flight is not None:
         for row in in_flight.steps:
@@ -118,7 +117,7 @@ def plan_rollout(
         for row in in_flight.steps:
             on_step[(row.journey, row.version, row.step)] = row.active
     journeys = []
-    old_latest = latest_old if latest_old is not None else _latest(old)
+    old_latest = latest_versions(old)
     for journey in sorted(set(old_latest) | set(new_latest)):
         before, after = old_latest.get(journey), new_latest.get(journey)
         if (
@@ -141,9 +140,10 @@ def _moves(new: Plans, latest: dict[str, int], journey: str, version: int) -> se
     return None
 
 
-def _latest(plans: Plans) -> dict[str, int]:
+def latest_versions(keys: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """journey -> its highest version among (journey, version) keys."""
     latest: dict[str, int] = {}
-    for journey, version in plans:
+    for journey, version in keys:
         latest[journey] = max(version, latest.get(journey, version))
     return latest
 
@@ -193,8 +193,8 @@ def _journey_change(
         before,
         after,
         tuple(changes),
-        tuple(_experiment_changes(old_plan, new_plan)),
-        tuple(_cap_changes(old_plan, new_plan)),
+        tuple(_changes(_experiments(old_plan), _experiments(new_plan), " (new entries only)")),
+        tuple(_changes(_caps(old_plan), _caps(new_plan))),
     )
 
 
@@ -252,28 +252,16 @@ def _experiments(plan: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _experiment_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    before, after = _experiments(old), _experiments(new)
+def _caps(plan: dict[str, Any]) -> dict[str, str]:
+    return {str(channel): _canonical(rule) for channel, rule in (plan.get("caps") or {}).items()}
+
+
+def _changes(before: dict[str, str], after: dict[str, str], note: str = "") -> list[str]:
+    """`name: old -> new` for each name whose text differs between two plans."""
     return [
-        f"{name}: {before.get(name, '(none)')} -> {after.get(name, '(none)')} (new entries only)"
+        f"{name}: {before.get(name, '(none)')} -> {after.get(name, '(none)')}{note}"
         for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
-    ]
-
-
-def _caps(plan: dict[str, Any]) -> dict[str, str]:
-    caps = plan.get("caps") or {}
-    if isinstance(caps, dict):
-        return {str(channel): _canonical(rule) for channel, rule in caps.items()}
-    return {str(index): _canonical(rule) for index, rule in enumerate(caps)}
-
-
-def _cap_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    before, after = _caps(old), _caps(new)
-    return [
-        f"{channel}: {before.get(channel, '(none)')} -> {after.get(channel, '(none)')}"
-        for channel in sorted(set(before) | set(after))
-        if before.get(channel) != after.get(channel)
     ]
 
 
