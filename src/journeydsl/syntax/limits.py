@@ -1,6 +1,6 @@
 """The input limits of both front ends (DSL and YAML): nesting (JD011) and sizes (JD012).
 
-The numbers come from the plan format (runtime/plan_schema.py), so whatever the checker lets through
+The numbers come from the plan format (runtime/plan_format.py), so whatever the checker lets through
 also loads in the runtime: an expression nests at most MAX_NESTING levels, a number lies within
 ±MAX_SAFE_INTEGER, a duration is at most MAX_DURATION_S. A journey file is at most MAX_FILE_BYTES.
 
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from journeydsl.ir import Literal, Span
-from journeydsl.runtime import plan_schema
+from journeydsl.runtime import plan_format
 
-MAX_NESTING: Final = plan_schema.MAX_EXPR_DEPTH
-MAX_TYPE_NESTING: Final = plan_schema.MAX_TYPE_DEPTH
-MAX_SAFE_INTEGER: Final = plan_schema.MAX_SAFE_INTEGER
-MAX_DURATION_S: Final = plan_schema.MAX_DURATION_S
+MAX_NESTING: Final = plan_format.MAX_EXPR_DEPTH
+MAX_TYPE_NESTING: Final = plan_format.MAX_TYPE_DEPTH
+MAX_SAFE_INTEGER: Final = plan_format.MAX_SAFE_INTEGER
+MAX_DURATION_S: Final = plan_format.MAX_DURATION_S
 # Mappings and lists inside one YAML document; a journey needs about 8.
 MAX_YAML_NESTING: Final = 64
 # Names (journeys, steps, channels, fields…) become file names (templates/messages/<channel>/<name>.j2, the
