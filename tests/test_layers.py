@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from journeydsl.check.graph import strongly_connected as graph_components
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "journeydsl"
 
@@ -152,44 +154,9 @@ def layer(module: str) -> str:
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[frozenset[str]]:
-    """Tarjan's algorithm, iteratively: the groups of modules that import each other, directly or not."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[frozenset[str]] = []
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, successors = work[-1]
-            for nxt in successors:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(sorted(graph[nxt]))))
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    group: set[str] = set()
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        group.add(member)
-                        if member == node:
-                            break
-                    groups.append(frozenset(group))
-    return groups
+    """The groups of modules that import each other, directly or not (the checker's Tarjan, JD302's)."""
+    nodes = sorted(graph)
+    return [frozenset(group) for group in graph_components(nodes, {node: sorted(graph[node]) for node in nodes})]
 
 
 # ---- the table itself
