@@ -159,11 +159,11 @@ class Engine:
                 self._old_steps[key] = [step.name for step in self.plans[key].steps]
             elif key in recorded:
                 self._old_steps[key] = [str(step.get("name")) for step in recorded[key].get("steps") or []]
-        self._rebuild_timers()
+        orphans = self._rebuild_timers()
         self.orphaned: list[dict[str, Any]] = []  # the `end` records of instances ended at open (allow_orphans)
         if not allow_rollback:
             self._refuse_rollback()
-        self._settle_orphans(allow_orphans)
+        self._settle_orphans(orphans, allow_orphans)
         store.record_plans({(j, v): raw for (j, v), raw in bundle.plans.items()})
 
     # ------------------------------------------------------------------ opening
@@ -209,14 +209,18 @@ class Engine:
                 opened.close()
             raise
 
-    def _rebuild_timers(self) -> None:
-        """The timer heap from every stored instance, checking each against the plan it is pinned to."""
+    def _rebuild_timers(self) -> dict[tuple[str, int], list[tuple[str, S.Instance]]]:
+        """The timer heap from every stored instance, checking each against the plan it is pinned to; returns the
+        active instances on versions this bundle lacks and no migration moves (one pass over the store)."""
         heap = self._heap
         plans = self.plans
+        orphans: dict[tuple[str, int], list[tuple[str, S.Instance]]] = {}
         for customer_id, customer in self.store.customers.items():
             for slot, inst in customer["i"].items():
                 S.upgrade(inst)
                 plan = plans.get((inst[S.JOURNEY], inst[S.VERSION]))
+                if plan is None and inst[S.ACTIVE] and self._migration_for(inst) is None:
+                    orphans.setdefault((inst[S.JOURNEY], inst[S.VERSION]), []).append((customer_id, inst))
                 step = inst[S.STEP]
                 if plan is not None and step is not None and not 0 <= step < len(plan.steps):
                     raise EngineError(
@@ -227,6 +231,7 @@ class Engine:
                 if inst[S.ACTIVE] and inst[S.TIMER] is not None:
                     heap.append((inst[S.TIMER], customer_id, slot, inst[S.NUMBER]))
         heapq.heapify(heap)
+        return orphans
 
     def _refuse_rollback(self) -> None:
         """A journey whose latest version here is older than one the store already ran: a rollback, which new
@@ -243,15 +248,9 @@ class Engine:
                 "pass --allow-rollback (Engine.open(allow_rollback=True)) if that is what you want"
             )
 
-    def _settle_orphans(self, allow: bool) -> None:
-        """Refuse (or, allowed, end) the instances in flight on versions this bundle lacks."""
-        orphans: dict[tuple[str, int], list[tuple[str, S.Instance]]] = {}
-        for cid, customer in self.store.customers.items():
-            for inst in customer["i"].values():
-                if inst[S.ACTIVE] and (inst[S.JOURNEY], inst[S.VERSION]) not in self.plans:
-                    if self._migration_for(inst) is not None:
-                        continue  # it moves to the new version at its next event or timer
-                    orphans.setdefault((inst[S.JOURNEY], inst[S.VERSION]), []).append((cid, inst))
+    def _settle_orphans(self, orphans: dict[tuple[str, int], list[tuple[str, S.Instance]]], allow: bool) -> None:
+        """Refuse (or, allowed, end) the instances in flight on versions this bundle lacks (a migrating one moves
+        to the new version at its next event or timer instead)."""
         if not orphans:
             return
         if not allow:
