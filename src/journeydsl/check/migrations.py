@@ -108,12 +108,7 @@ def _check_against_old(
     for old steps where instances wait and that the block leaves out."""
     version = migration.from_version
     old_steps = old.step_map()
-    for move in migration.moves:
-        if move.source not in old_steps:
-            hint = did_you_mean(move.source, old_steps) or f"steps of version {version}: {known_list(old_steps)}"
-            message = f"`{move.source}` is not a step of journey `{journey.name}` version {version}"
-            sink.report(codes.MIGRATION_UNKNOWN_STEP, message, move.span, hint=hint)
-    for name, span in _kept(migration):
+    for name, span in [*((move.source, move.span) for move in migration.moves), *_kept(migration)]:
         if name not in old_steps:
             hint = did_you_mean(name, old_steps) or f"steps of version {version}: {known_list(old_steps)}"
             message = f"`{name}` is not a step of journey `{journey.name}` version {version}"
