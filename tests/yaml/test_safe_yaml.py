@@ -19,14 +19,8 @@ from journeydsl.syntax.safe_yaml import MAX_ALIASES, Budget, ExpansionLimit, com
 from journeydsl.syntax.yaml_loader import load_yaml
 from journeydsl.testing.scenario import parse_scenarios
 
-
-@pytest.fixture(autouse=True, params=["libyaml", "python"])
-def composer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "python":
-        monkeypatch.setattr(safe_yaml, "_CSafeLoader", None)
-    elif safe_yaml._CSafeLoader is None:
-        pytest.skip("PyYAML was built without libyaml")
-    return str(request.param)
+# Every test runs on both composers (tests/yaml/conftest.py).
+pytestmark = pytest.mark.usefixtures("composer")
 
 
 def _journey(body: str) -> list[Diagnostic]:

@@ -51,14 +51,8 @@ HERE = Path(__file__).parent
 SPEC_YAML = (HERE / "spec_example.journey.yaml").read_text(encoding="utf-8")
 
 
-@pytest.fixture(autouse=True, params=["libyaml", "python"])
-def composer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test runs on both composers: libyaml's (the fast path) and PyYAML's pure-Python one."""
-    if request.param == "python":
-        monkeypatch.setattr(safe_yaml, "_CSafeLoader", None)
-    elif safe_yaml._CSafeLoader is None:
-        pytest.skip("PyYAML was built without libyaml")
-    return str(request.param)
+# Every test runs on both composers (tests/yaml/conftest.py).
+pytestmark = pytest.mark.usefixtures("composer")
 
 
 def all_spans(node: object) -> list[tuple[str, Span | None]]:
