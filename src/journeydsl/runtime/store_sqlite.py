@@ -776,16 +776,14 @@ class SqliteStore(Store):
     def flush(self, compact: bool = False) -> None:
         """Commit what is pending; with `compact`, write the customer log as one full copy in the same commit."""
         self._units = 0
+        if self._read_only is not None:
+            if self._pending():
+                raise StoreError(f"{self._read_only}: this copy cannot commit its changes")
+            return  # compact on a copy that changed nothing: there is nothing to write
+        if not (compact or self._pending()):
+            return
         records = self._new_records
         changed = compact or self._dirty or self._dirty_profiles
-        if not (changed or self._new_seen or records or self._new_transitions or self._new_events) and (
-            self._delivered == self._delivered_written
-        ):
-            return
-        if self._read_only is not None:
-            if not self._pending():  # compact on a copy that changed nothing: there is nothing to write
-                return
-            raise StoreError(f"{self._read_only}: this copy cannot commit its changes")
         db = self._db
         customers = self.customers
         lines = dumps_lines(records) if records else b""
