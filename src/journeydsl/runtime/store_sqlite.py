@@ -744,8 +744,7 @@ class SqliteStore(Store):
     def events(self) -> Iterator[dict[str, Any]]:
         """The event history, a commit's events a row as JSON Lines (`event_batches`; a store written before it
         existed has none, and a read-only copy of one has no such table)."""
-        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "event_batches" not in tables:
+        if "event_batches" not in self._table_names():
             return
         for n, data in self._db.execute("SELECT n, events FROM event_batches ORDER BY n").fetchall():
             for line in _lines(data):
