@@ -740,15 +740,7 @@ class Engine:
             self._drain_emits(out)
             return True
         inst[S.STEP] = target
-        since = inst[S.SINCE]
-        due: Any = None
-        if step.timer_after is not None:
-            due = since + step.timer_after
-        elif step.timer_at is not None:
-            due = self._eval(
-                step.timer_at, Scope(customer["p"], inst[S.EVENT], inst, now), cid, inst, step.name, now, out
-            )
-            due = due if is_number(due) else None
+        due = self._due(step, inst[S.SINCE], Scope(customer["p"], inst[S.EVENT], inst, now), cid, inst, now, out)
         if due is None:
             return True
         if due <= now and step.timer_to is not None:
@@ -757,6 +749,17 @@ class Engine:
         elif in_range(due):
             self._set_timer(cid, slot, inst, float(due))
         return True
+
+    def _due(
+        self, step: Step, since: float, scope: Scope, cid: str, inst: S.Instance, now: float, out: list[dict[str, Any]]
+    ) -> Any:
+        """When a waiting step's timer fires for an instance waiting on it since `since`, or None (no timer)."""
+        if step.timer_after is not None:
+            return since + step.timer_after
+        if step.timer_at is not None:
+            due = self._eval(step.timer_at, scope, cid, inst, step.name, now, out)
+            return due if is_number(due) else None
+        return since if step.kind == SLEEP else None
 
     def _set_timer(self, cid: str, slot: str, inst: S.Instance, due: float) -> None:
         # One float object for the instance and its heap entry: the compiled build would box `due` once per use,
@@ -806,15 +809,7 @@ class Engine:
                 target = step.to
             elif kind == WAIT or kind == SLEEP:
                 inst[S.SINCE] = now
-                due: Any = None
-                if step.timer_after is not None:
-                    due = now + step.timer_after
-                elif step.timer_at is not None:
-                    due = self._eval(step.timer_at, scope, cid, inst, step.name, now, out)
-                    if not is_number(due):
-                        due = None
-                elif kind == SLEEP:
-                    due = now
+                due = self._due(step, now, scope, cid, inst, now, out)
                 if due is not None:
                     if not in_range(due):
                         reason = f"the timer of this step falls outside the years 1..9999 ({due!r} epoch seconds)"
