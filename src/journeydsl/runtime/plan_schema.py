@@ -59,7 +59,7 @@ BINARY_TAGS: Final = tuple(tag for tag, spec in EXPR_TAGS.items() if spec.kind =
 
 # --------------------------------------------------------------------------- the schema, generated from the types
 
-_JSON_TYPES: Final[dict[object, str]] = {
+_JSON_TYPES: Final[dict[type, str]] = {
     str: "string",
     int: "integer",
     float: "number",
@@ -128,7 +128,7 @@ class _Generator:
                 schema.update(RULES[rule.name])
         return schema
 
-    def _union(self, members: list[object]) -> dict[str, Any]:
+    def _union(self, members: list[Any]) -> dict[str, Any]:
         if all(member in _JSON_TYPES for member in members):
             return {"type": [_JSON_TYPES[member] for member in members]}
         null = [{"type": "null"}] if type(None) in members else []
@@ -340,22 +340,15 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:60] + "…"
 
 
+# The JSON type of a decoded value: the scalar types of `_JSON_TYPES`, bool before int (a bool is an int).
+_VALUE_TYPES: Final[dict[type, str]] = {bool: "boolean", **_JSON_TYPES, list: "array", dict: "object"}
+
+
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    kind = _VALUE_TYPES.get(type(value))
+    if kind is None:
+        kind = next((name for cls, name in _VALUE_TYPES.items() if isinstance(value, cls)), type(value).__name__)
+    return kind
 
 
 def _has_type(value: Any, name: str) -> bool:
