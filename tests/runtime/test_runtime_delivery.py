@@ -21,33 +21,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from runtime_support import build_bundle
+from test_runtime_cli import JOURNEY
 
 import journeydsl.cli.run as run_module
 from journeydsl.cli import main
 from journeydsl.compile import write_bundle
 from journeydsl.runtime.delivery import OutputError, write_all
 
-JOURNEY = """
-schema s {
-  profile { email: string  consent_email: bool }
-  event quote { roof: number }
-  event signed { amount: number }
-  channel email { cost 0.002 requires profile.consent_email }
-}
-journey solar {
-  version 1
-  owner "o@x"
-  uses s
-  entry on quote
-  goal signed on signed within 30d value event.amount
-  stage request {
-    step hello { send email hello with { roof: event.roof } -> waiting }
-    step waiting { wait { on signed -> won  after 3d -> lost } }
-    step won { end converted }
-    step lost { end lost }
-  }
-}
-"""
 UNTIL = "2026-03-01T00:00:00Z"
 ERROR = "error: could not write records to standard output: "
 

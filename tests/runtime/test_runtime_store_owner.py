@@ -28,6 +28,7 @@ from typing import IO, Any
 import pytest
 from click.testing import CliRunner
 from runtime_support import build_bundle
+from test_runtime_cli import JOURNEY
 
 from journeydsl.cli import main
 from journeydsl.compile import write_bundle
@@ -36,27 +37,6 @@ from journeydsl.runtime.store import StoreBusyError
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs and flock")
 
-JOURNEY = """
-schema s {
-  profile { email: string  consent_email: bool }
-  event quote { roof: number }
-  event signed { amount: number }
-  channel email { cost 0.002 requires profile.consent_email }
-}
-journey solar {
-  version 1
-  owner "o@x"
-  uses s
-  entry on quote
-  goal signed on signed within 30d value event.amount
-  stage request {
-    step hello { send email hello with { roof: event.roof } -> waiting }
-    step waiting { wait { on signed -> won  after 3d -> lost } }
-    step won { end converted }
-    step lost { end lost }
-  }
-}
-"""
 
 CLI = "from journeydsl.cli import main; main()"
 # `run` with the customer log compacted at nearly every commit: the compaction that deleted the customers of a

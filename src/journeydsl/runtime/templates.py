@@ -608,11 +608,6 @@ _COMPILED: dict[str, Compiled] = {}
 _COMPILED_MAX = 4096
 
 
-def refuses(attribute: str) -> bool:
-    """Whether templates may not use `attribute` of the data they are shown (see `Sandbox.refuses`)."""
-    return _ENV.refuses(attribute)
-
-
 class Compiled:
     """A template ready to render: the sandboxed Jinja template, the fast plan when it has one
     (runtime/fasttemplate.py), and whether it reads `event` (only then is the shown event built)."""
