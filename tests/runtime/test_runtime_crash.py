@@ -52,6 +52,17 @@ journey solar {
 CLI = "from journeydsl.cli import main; main()"
 # The same command with the SQLite store writing a full copy of its customer log every few commits (no size floor).
 CLI_COMPACTING = "import journeydsl.runtime.store_sqlite as s; s.COMPACT_FLOOR = 0; " + CLI
+UNTIL = "2026-03-01T00:00:00Z"
+
+
+def cli_command(*args: str | Path, cli: str = CLI) -> list[str]:
+    """`journeydsl ARGS` as a command line for a new interpreter started by `cli` (CLI or CLI_COMPACTING)."""
+    return [sys.executable, "-c", cli, *map(str, args)]
+
+
+def sqlite_run_command(bundle: Path, events: Path, store: Path, *extra: str, cli: str = CLI) -> list[str]:
+    """`journeydsl run BUNDLE --events EVENTS --store sqlite:///STORE EXTRA...` in a new interpreter."""
+    return cli_command("run", bundle, "--events", events, "--store", f"sqlite:///{store}", *extra, cli=cli)
 
 
 def _events(count: int, seed: int) -> list[str]:
@@ -75,21 +86,7 @@ def _events(count: int, seed: int) -> list[str]:
 def _run(bundle: Path, events: Path, store: Path, kill_after_lines: int | None, cli: str = CLI, batch: int = 3) -> str:
     """One run; with `kill_after_lines`, SIGKILL as soon as that many lines were printed (so mid-run, at a point
     that depends on scheduling), plus a random extra delay so kills also land between prints."""
-    command = [
-        sys.executable,
-        "-c",
-        cli,
-        "run",
-        str(bundle),
-        "--events",
-        str(events),
-        "--store",
-        f"sqlite:///{store}",
-        "--until",
-        "2026-03-01T00:00:00Z",
-        "--batch",
-        str(batch),
-    ]
+    command = sqlite_run_command(bundle, events, store, "--until", UNTIL, "--batch", str(batch), cli=cli)
     errors = store.with_suffix(".stderr")
     with errors.open("wb") as err_sink:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err_sink)

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,13 @@ import pytest
 from click.testing import CliRunner
 from runtime_support import build_bundle
 from test_runtime_cli import JOURNEY
+from test_runtime_crash import UNTIL, cli_command
 
 import journeydsl.cli.run as run_module
 from journeydsl.cli import main
 from journeydsl.compile import write_bundle
 from journeydsl.runtime.delivery import OutputError, write_all
 
-UNTIL = "2026-03-01T00:00:00Z"
 ERROR = "error: could not write records to standard output: "
 
 
@@ -87,8 +86,7 @@ def test_a_full_disk_stops_the_run_and_the_next_run_prints_every_record(
 ) -> None:
     bundle, events, reference = setup
     store = f"sqlite:///{tmp_path / 's.db'}"
-    command = [sys.executable, "-c", "from journeydsl.cli import main; main()"]
-    command += _run_args(bundle, events, store, "--batch", batch)
+    command = cli_command(*_run_args(bundle, events, store, "--batch", batch))
     env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
     with open("/dev/full", "wb") as full:
         failed = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, env=env, timeout=300)
@@ -103,9 +101,9 @@ def test_a_full_disk_stops_the_run_and_the_next_run_prints_every_record(
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 def test_a_full_disk_on_memory_store_is_a_clear_error(setup: tuple[Path, Path, dict[str, dict[str, Any]]]) -> None:
     bundle, events, _ = setup
-    command = [sys.executable, "-c", "from journeydsl.cli import main; main()", "run", str(bundle)]
+    command = cli_command("run", bundle, "--events", events)
     with open("/dev/full", "wb") as full:
-        failed = subprocess.run(command + ["--events", str(events)], stdout=full, stderr=subprocess.PIPE, timeout=300)
+        failed = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, timeout=300)
     assert failed.returncode == 1 and failed.stderr.decode() == ERROR + "No space left on device\n"
 
 

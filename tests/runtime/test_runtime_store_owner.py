@@ -17,7 +17,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 from runtime_support import build_bundle
 from test_runtime_cli import JOURNEY
+from test_runtime_crash import CLI, CLI_COMPACTING, UNTIL, sqlite_run_command
 
 from journeydsl.cli import main
 from journeydsl.compile import write_bundle
@@ -37,12 +37,6 @@ from journeydsl.runtime.store import StoreBusyError
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs and flock")
 
-
-CLI = "from journeydsl.cli import main; main()"
-# `run` with the customer log compacted at nearly every commit: the compaction that deleted the customers of a
-# second run writing beside the first.
-CLI_COMPACTING = "import journeydsl.runtime.store_sqlite as s; s.COMPACT_FLOOR = 0; " + CLI
-UNTIL = "2026-03-01T00:00:00Z"
 BUSY = "is in use by another journeydsl process"
 
 
@@ -73,11 +67,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_bundle(build_bundle(root / "src", [JOURNEY]), root / "b.jbundle")
 
 
-def _command(bundle: Path, events: Path, store: Path, *extra: str, cli: str = CLI) -> list[str]:
-    url = f"sqlite:///{store}"
-    return [sys.executable, "-c", cli, "run", str(bundle), "--events", str(events), "--store", url, *extra]
-
-
 def _keys(output: str | bytes) -> dict[str, dict[str, Any]]:
     text = output.decode() if isinstance(output, bytes) else output
     found: dict[str, dict[str, Any]] = {}
@@ -101,7 +90,7 @@ def _held_run(
     fifo = tmp_path / f"events-{time.monotonic_ns()}.fifo"
     os.mkfifo(fifo)
     process = subprocess.Popen(
-        _command(bundle, fifo, store, "--batch", "2", "--until", UNTIL, cli=cli),
+        sqlite_run_command(bundle, fifo, store, "--batch", "2", "--until", UNTIL, cli=cli),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -144,17 +133,19 @@ def test_a_second_run_fails_at_once_and_both_complete_in_turn(bundle: Path, tmp_
     reference = {}
     for events in (_file(tmp_path / "first.jsonl", first), second):
         done = subprocess.run(
-            _command(bundle, events, reference_store, "--batch", "2", "--until", UNTIL), capture_output=True
+            sqlite_run_command(bundle, events, reference_store, "--batch", "2", "--until", UNTIL), capture_output=True
         )
         assert done.returncode == 0, done.stderr
         reference |= _keys(done.stdout)
 
     store = tmp_path / "state.db"
+    # The owner compacts its customer log at nearly every commit: the compaction that deleted the second run's
+    # customers when both wrote side by side.
     with _held_run(bundle, tmp_path, store, first[:5], first[5:], cli=CLI_COMPACTING) as (owner, printed, _):
         started = time.monotonic()
         # The owner waits on its FIFO until this block ends: a run that waited for it would time out here.
         refused = subprocess.run(
-            _command(bundle, second, store, "--batch", "2", "--until", UNTIL), capture_output=True, timeout=60
+            sqlite_run_command(bundle, second, store, "--batch", "2", "--until", UNTIL), capture_output=True, timeout=60
         )
         assert time.monotonic() - started < 30
         assert refused.returncode == 1 and refused.stdout == b""
@@ -162,7 +153,9 @@ def test_a_second_run_fails_at_once_and_both_complete_in_turn(bundle: Path, tmp_
         assert f"error: store sqlite:///{store} {BUSY} (pid {owner.pid} on host {socket.gethostname()})" in message
         assert message.rstrip().endswith("wait for it or pass --wait") and "Traceback" not in message
     assert owner.returncode == 0, owner.stderr
-    again = subprocess.run(_command(bundle, second, store, "--batch", "2", "--until", UNTIL), capture_output=True)
+    again = subprocess.run(
+        sqlite_run_command(bundle, second, store, "--batch", "2", "--until", UNTIL), capture_output=True
+    )
     assert again.returncode == 0, again.stderr
     combined = _keys(b"".join(printed)) | _keys(again.stdout)
     assert combined == reference
@@ -170,7 +163,7 @@ def test_a_second_run_fails_at_once_and_both_complete_in_turn(bundle: Path, tmp_
     reopened = open_store(f"sqlite:///{store}")
     assert {f"a{n}" for n in range(60)} | {f"b{n}" for n in range(40)} <= set(reopened.customers)
     reopened.close()
-    rerun = subprocess.run(_command(bundle, second, store, "--until", UNTIL), capture_output=True)
+    rerun = subprocess.run(sqlite_run_command(bundle, second, store, "--until", UNTIL), capture_output=True)
     assert rerun.returncode == 0 and rerun.stdout == b""
 
 
@@ -180,7 +173,9 @@ def test_wait_runs_once_the_owner_is_done(bundle: Path, tmp_path: Path) -> None:
     store = tmp_path / "state.db"
     with _held_run(bundle, tmp_path, store, first[:3], first[3:]) as (owner, printed, writer):
         waiting = subprocess.Popen(
-            _command(bundle, second, store, "--until", UNTIL, "--wait"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            sqlite_run_command(bundle, second, store, "--until", UNTIL, "--wait"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         assert waiting.stderr is not None
         note = waiting.stderr.readline().decode()
@@ -202,7 +197,7 @@ def test_a_killed_owner_leaves_the_store_free(bundle: Path, tmp_path: Path) -> N
     store = tmp_path / "state.db"
     with _held_run(bundle, tmp_path, store, first[:3], []) as (owner, printed, writer):
         waiting = subprocess.Popen(
-            _command(bundle, _file(tmp_path / "all.jsonl", first), store, "--until", UNTIL, "--wait"),
+            sqlite_run_command(bundle, _file(tmp_path / "all.jsonl", first), store, "--until", UNTIL, "--wait"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -213,7 +208,7 @@ def test_a_killed_owner_leaves_the_store_free(bundle: Path, tmp_path: Path) -> N
     assert owner.returncode == -signal.SIGKILL
     assert waiting.returncode == 0, err
     reference = subprocess.run(
-        _command(bundle, tmp_path / "all.jsonl", tmp_path / "ref.db", "--until", UNTIL), capture_output=True
+        sqlite_run_command(bundle, tmp_path / "all.jsonl", tmp_path / "ref.db", "--until", UNTIL), capture_output=True
     )
     # At least once: what the killed owner printed and what the next run printed cover every record.
     assert set(_keys(b"".join(printed)) | _keys(out)) == set(_keys(reference.stdout))
