@@ -1,4 +1,4 @@
-"""The runtime: runs compiled bundles on customer events (SPEC section 8).
+"""The runtime: runs compiled bundles on customer events.
 
 It reads only the bundle format (docs/bundle-format.md) and imports nothing from the front end
 (lark, yaml, graphviz, click, or journeydsl.syntax/check/compile/render).
@@ -6,15 +6,33 @@ It reads only the bundle format (docs/bundle-format.md) and imports nothing from
 
 from __future__ import annotations
 
+import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
+from typing import TYPE_CHECKING, Any
 
-from journeydsl.runtime import engine as _engine
-from journeydsl.runtime.engine import Engine, EngineError, Event, assign_bucket
-from journeydsl.runtime.expr import ExprError, PlanError
-from journeydsl.runtime.store import Store, StoreError
-from journeydsl.runtime.store_memory import MemoryStore
-from journeydsl.runtime.store_sqlite import SqliteStore
-from journeydsl.runtime.stores import open_store
+if TYPE_CHECKING:
+    from journeydsl.runtime.engine import Engine, EngineError, Event, assign_bucket
+    from journeydsl.runtime.expr import ExprError, PlanError
+    from journeydsl.runtime.store import Store, StoreError
+    from journeydsl.runtime.store_memory import MemoryStore
+    from journeydsl.runtime.store_sqlite import SqliteStore
+    from journeydsl.runtime.stores import open_store
+
+# name -> the module that defines it, imported on first use: the front end reads the plan format's limits from
+# `runtime.plan_format`, and importing the package must not load the engine, the stores and Jinja for that.
+_EXPORTS = {
+    "Engine": "engine",
+    "EngineError": "engine",
+    "Event": "engine",
+    "assign_bucket": "engine",
+    "ExprError": "expr",
+    "PlanError": "expr",
+    "Store": "store",
+    "StoreError": "store",
+    "MemoryStore": "store_memory",
+    "SqliteStore": "store_sqlite",
+    "open_store": "stores",
+}
 
 __all__ = [
     "Engine",
@@ -32,6 +50,16 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
 def compiled() -> bool:
     """Whether the engine runs compiled by mypyc (a wheel built with `make compiled`) or as plain Python."""
-    return str(_engine.__file__).endswith(tuple(EXTENSION_SUFFIXES))
+    engine = importlib.import_module(f"{__name__}.engine")
+    return str(engine.__file__).endswith(tuple(EXTENSION_SUFFIXES))
