@@ -26,7 +26,15 @@ from journeydsl.diagnostics import Sink, codes
 from journeydsl.diagnostics.model import Code
 from journeydsl.ir import Send, Span
 from journeydsl.project import Project
-from journeydsl.runtime.templates import MAX_INT_BITS, MAX_RANGE, MAX_STEPS, MAX_VALUE, Sandbox
+from journeydsl.runtime.templates import (
+    MAX_INT_BITS,
+    MAX_RANGE,
+    MAX_STEPS,
+    MAX_VALUE,
+    LimitExceeded,
+    Sandbox,
+    check_binop,
+)
 
 ALWAYS_DEFINED = frozenset({"profile", "event"})
 
@@ -168,20 +176,7 @@ class _SandboxCheck:
         elif isinstance(node, nodes.Mul):
             self.repetition(node)
         elif isinstance(node, nodes.Pow):
-            base, power = _upper(node.left), _upper(node.right)
-            if (
-                base is not None
-                and power is not None
-                and power > 0
-                and (abs(base).bit_length() - 1) * power > MAX_INT_BITS
-            ):
-                self.report(
-                    codes.TEMPLATE_UNBOUNDED,
-                    f"computes a power of over {MAX_INT_BITS:,} bits, which the runtime refuses",
-                    node.lineno,
-                    ["**"],
-                    "the send fails at run time: use smaller numbers",
-                )
+            self.power(node)
         for child in node.iter_child_nodes():
             self.visit(child, outer)
 
@@ -217,6 +212,21 @@ class _SandboxCheck:
                 call.lineno,
                 ["range("],
                 "the send fails at run time: loop over fewer items",
+            )
+
+    def power(self, node: nodes.Pow) -> None:
+        base, power = _upper(node.left), _upper(node.right)
+        if base is None or power is None:
+            return
+        try:
+            check_binop("**", base, power)  # the runtime's own test, before it computes
+        except LimitExceeded:
+            self.report(
+                codes.TEMPLATE_UNBOUNDED,
+                f"computes a power of over {MAX_INT_BITS:,} bits, which the runtime refuses",
+                node.lineno,
+                ["**"],
+                "the send fails at run time: use smaller numbers",
             )
 
     def repetition(self, node: nodes.Mul) -> None:

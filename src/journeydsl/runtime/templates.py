@@ -205,7 +205,8 @@ def _repeat(sequence: Any, times: Any) -> None:
         _check_sum("a repetition", size(sequence, MAX_VALUE // times + 1) * times)
 
 
-def _check_binop(operator: str, left: Any, right: Any) -> None:
+def check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse `left OPERATOR right` when its result would be over a limit (before it is computed)."""
     if operator == "*":
         if isinstance(left, int) and isinstance(right, int):
             if _bits(left) + _bits(right) > MAX_INT_BITS:
@@ -530,7 +531,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return result
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        _check_binop(operator, left, right)
+        check_binop(operator, left, right)
         return self.binop_table[operator](left, right)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
