@@ -41,11 +41,6 @@ def open_for_reading(store_url: str) -> Store:
     """The store at `store_url`, read without taking it from its owner; exits 1 with a clear error."""
     from journeydsl.runtime import StoreError, open_store
 
-    if store_url.startswith("sqlite:///"):
-        path = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0])
-        if not path.exists():  # opening would create an empty store: say what is wrong instead
-            click.echo(f"error: no store at {path} (run events into it first with `journeydsl run`)", err=True)
-            sys.exit(1)
     try:
         return open_store(store_url, mode="read")
     except StoreError as err:

@@ -518,7 +518,7 @@ class SqliteStore(Store):
 
     def _open_to_read(self) -> None:
         if not Path(self.path).is_file():  # connecting would create an empty database
-            raise StoreError(f"no store at {self.path}")
+            raise StoreError(f"no store at {self.path} (run events into it first with `journeydsl run`)")
         db = self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA query_only=ON")  # whatever happens, this connection cannot write
         names = self._table_names()
