@@ -1,17 +1,25 @@
-"""The store interface: where the engine keeps customer state, seen event ids, the action outbox
-and the transition log.
+"""The store interface: where the runtime keeps customer state, timers by due time, seen event ids, the
+action outbox and the transition log.
 
-The engine works on the per-customer state dicts in `customers` (plain JSON-able data, so a durable
-store can write them as they are) and tells the store what changed. `end_unit()` closes one unit of
-work (one event, or one `advance`); a durable store commits the state change, the outbox, the
-transition log and the seen event id of its units in one transaction. A server-backed store
-(PostgreSQL, several workers splitting customers by a hash of the id) implements the same methods.
+Customers are loaded on demand (`load`) and handed back once a unit of work changed them (`save`, with the
+customer's earliest timer), so a durable store need not hold every customer in memory: it reads a customer when
+an event or a timer needs it, keeps a bounded cache, and answers "which customer's timer is due next, up to T"
+(`pop_due`) from an index by due time. The engine never reads a store's tables or dicts directly.
+
+`end_unit()` closes one unit of work (one event, or the timers of one customer); a durable store commits the
+state changes, the outbox, the transition log and the seen event ids of `batch` units in ONE transaction, so a
+crash loses only uncommitted work, whose events are then not marked seen and are processed again.
+
+Delivery workers (`serve`, `journeydsl deliver`) claim outbox rows (`claim_outbox`), hand them to a sink and
+then mark them delivered, retried later, or dead after too many attempts; `journeydsl run` hands out every
+committed record at once (`take_deliverable`) and prints it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from journeydsl.runtime.jsonio import dumps_lines
@@ -47,8 +55,28 @@ OpenMode = Literal["auto", "write", "read"]
 STORES: dict[str, type[Store]] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One claimed outbox row: its sequence number in the outbox, the action record, and the delivery attempts
+    made before this one."""
+
+    seq: int
+    record: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadDelivery:
+    """A record its sink refused too many times (`Store.outbox_dead`): kept for an operator, never retried."""
+
+    seq: int
+    record: dict[str, Any]
+    attempts: int
+    error: str
+
+
 class Store(ABC):
-    """Base of every store; the engine reads `customers`, `seen` and `clock` directly for speed."""
+    """Base of every store. The engine reads and writes `clock` directly; everything else goes through methods."""
 
     # The URL schemes this class opens (`sqlite` for sqlite:///PATH); a class that names none is not opened from a URL
     # (a store built in code and handed to the engine). Only a class's own `schemes` register it, so a subclass of
@@ -81,10 +109,41 @@ class Store(ABC):
         raise StoreError(f"{cls.__name__} is not opened from a URL (store URL {url!r})")
 
     def __init__(self) -> None:
-        self.customers: dict[str, dict[str, Any]] = {}
-        self.seen: set[str] = set()
         self.clock: float | None = None  # the latest event time the engine reached (the timer watermark)
         self._plans: dict[tuple[str, int], dict[str, Any]] = {}
+
+    # ---- customers, on demand
+    @abstractmethod
+    def load(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's state `{"p": profile, "i": {slot: instance}, "c": {cap slot: [send times]}}` as last
+        saved (committed or not), or None for a customer the store does not know. The engine changes the dict in
+        place and then `save`s it."""
+
+    @abstractmethod
+    def save(self, customer_id: str, customer: dict[str, Any], due: float | None, profile: bool) -> None:
+        """The current unit changed this customer: `due` is its earliest pending timer (None: none), `profile` says
+        whether its profile changed too (a store may write the profile apart: it is larger and changes less)."""
+
+    @abstractmethod
+    def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every customer with its state, in no particular order, streamed (analytics, status, orphan checks)."""
+
+    @abstractmethod
+    def customer_count(self) -> int: ...
+
+    @abstractmethod
+    def pop_due(self, upto: float) -> tuple[float, str] | None:
+        """The customer whose timer is due first at or before `upto`, as (due, customer id), ties by customer id;
+        None when no timer is due by then. The customer counts as having no timer until it is saved again (the
+        engine always saves a customer whose timers it fired, with its next due time)."""
+
+    @abstractmethod
+    def seen_before(self, event_id: str) -> bool:
+        """Whether an event with this id was handled (and not yet forgotten by the store's retention)."""
+
+    @abstractmethod
+    def add_seen(self, event_id: str, at: float) -> None:
+        """The event `event_id`, dated `at` (epoch seconds), was handled in the current unit."""
 
     # ---- the plans the engine ran, so analytics can read step order, costs and experiments
     def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
@@ -94,19 +153,7 @@ class Store(ABC):
         """Every plan (journey, version) an engine ran on this store."""
         return dict(self._plans)
 
-    # ---- changes, reported by the engine
-    @abstractmethod
-    def touch(self, customer_id: str) -> None:
-        """The customer's instances or cap counts changed."""
-
-    def touch_profile(self, customer_id: str) -> None:
-        """The customer's profile changed (a store may write it apart from the instances: it is larger and
-        changes less often)."""
-        self.touch(customer_id)
-
-    @abstractmethod
-    def add_seen(self, event_id: str) -> None: ...
-
+    # ---- what a unit of work produced
     @abstractmethod
     def log_actions(self, records: list[dict[str, Any]]) -> None: ...
 
@@ -138,6 +185,27 @@ class Store(ABC):
         already for its outbox hands out those bytes instead of encoding the records again."""
         records = self.take_deliverable()
         return records, dumps_lines(records) if records else b""
+
+    # ---- delivery workers: claim, hand to a sink, then settle each row
+    def claim_outbox(self, limit: int, lease: float) -> list[OutboxItem]:
+        """Up to `limit` committed, undelivered records whose retry time has come and that no other worker holds,
+        oldest first; they are held for `lease` seconds (then another worker may claim them again)."""
+        raise StoreError(f"{type(self).__name__} has no outbox for delivery workers")
+
+    def outbox_delivered(self, seqs: list[int]) -> None:
+        """The sink accepted these claimed records: never hand them out again (committed at once)."""
+        raise StoreError(f"{type(self).__name__} has no outbox for delivery workers")
+
+    def outbox_retry(self, seq: int, attempts: int, not_before: float, error: str) -> None:
+        """The sink refused a claimed record: try again from `not_before` (epoch seconds, wall clock)."""
+        raise StoreError(f"{type(self).__name__} has no outbox for delivery workers")
+
+    def outbox_dead(self, seq: int, attempts: int, error: str) -> None:
+        """Give a claimed record up after `attempts` attempts: it moves to the dead deliveries."""
+        raise StoreError(f"{type(self).__name__} has no outbox for delivery workers")
+
+    def dead_deliveries(self) -> list[DeadDelivery]:
+        return []
 
     # ---- analytics
     @abstractmethod
