@@ -68,6 +68,10 @@ LAYERS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"ir", "diagnostics", "syntax", "project", "check", "compile", "runtime"}),
         "scenario tests: read with the front end's safe YAML; compiles the project and runs it on the real engine",
     ),
+    "service": (
+        frozenset({"journeydsl", "runtime"}),
+        "`serve`: the runtime behind HTTP (ASGI app, metrics, hot reload); the runtime never imports it",
+    ),
     "api": (
         frozenset(
             {"journeydsl", "resources", "ir", "diagnostics", "syntax", "project", "check"}

@@ -26,6 +26,8 @@ _COMMAND_MODULES: dict[str, str] = {
     "keygen": "bundle",
     "verify": "bundle",
     "run": "run",
+    "serve": "serve",
+    "deliver": "deliver",
     "status": "live",
     "plan": "live",
     "replay": "live",

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from journeydsl.runtime import state as S
 from journeydsl.runtime.jsonio import dumps_lines
 from journeydsl.runtime.timeparse import format_time
 
@@ -47,8 +48,9 @@ class StoreBusyError(StoreError):
 
 
 # How a durable store is opened: "write" owns it (fails, or waits, while another process does); "read" never owns
-# it (a consistent snapshot that refuses to commit); "auto" owns it when it is free and reads it otherwise.
-OpenMode = Literal["auto", "write", "read"]
+# it (a consistent snapshot that refuses to commit); "auto" owns it when it is free and reads it otherwise;
+# "deliver" never owns it and only claims and settles outbox rows (delivery workers beside the owner).
+OpenMode = Literal["auto", "write", "read", "deliver"]
 
 
 # scheme -> the Store subclass that opens its URLs, filled as store modules are imported (Store.__init_subclass__)
@@ -130,6 +132,17 @@ class Store(ABC):
 
     @abstractmethod
     def customer_count(self) -> int: ...
+
+    def in_flight_versions(self) -> dict[tuple[str, int], int]:
+        """(journey, version) -> the number of active instances on it: what a new bundle must still carry. A
+        store that can count in its query language overrides this scan."""
+        found: dict[tuple[str, int], int] = {}
+        for _, customer in self.scan():
+            for inst in customer["i"].values():
+                if inst[S.ACTIVE]:
+                    key = (inst[S.JOURNEY], inst[S.VERSION])
+                    found[key] = found.get(key, 0) + 1
+        return found
 
     @abstractmethod
     def pop_due(self, upto: float) -> tuple[float, str] | None:
