@@ -11,7 +11,8 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from journeydsl.runtime.engine import Engine, EngineError, Event, assign_bucket
+    from journeydsl.runtime.core import Core, EngineError, Event, StepResult, Timer, assign_bucket, step
+    from journeydsl.runtime.engine import Engine
     from journeydsl.runtime.expr import ExprError, PlanError
     from journeydsl.runtime.store import Store, StoreError
     from journeydsl.runtime.store_memory import MemoryStore
@@ -22,9 +23,13 @@ if TYPE_CHECKING:
 # `runtime.plan_format`, and importing the package must not load the engine, the stores and Jinja for that.
 _EXPORTS = {
     "Engine": "engine",
-    "EngineError": "engine",
-    "Event": "engine",
-    "assign_bucket": "engine",
+    "Core": "core",
+    "EngineError": "core",
+    "Event": "core",
+    "StepResult": "core",
+    "Timer": "core",
+    "assign_bucket": "core",
+    "step": "core",
     "ExprError": "expr",
     "PlanError": "expr",
     "Store": "store",
@@ -35,6 +40,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Core",
     "Engine",
     "EngineError",
     "Event",
@@ -42,11 +48,14 @@ __all__ = [
     "MemoryStore",
     "PlanError",
     "SqliteStore",
+    "StepResult",
     "Store",
     "StoreError",
+    "Timer",
     "assign_bucket",
     "compiled",
     "open_store",
+    "step",
 ]
 
 

@@ -1,82 +1,55 @@
-"""The engine: customer events in, action records out (SPEC section 8).
+"""The engine: a driver of the step core (core.py) over a store, for a stream of events (SPEC section 8).
 
-Per customer the store holds one small JSON-able dict:
-    {"p": profile, "i": {instance slot: instance}, "c": {"journey|channel": [send times]}}
-and an instance is a list laid out in `state.py` (journey, version, key, entry number, active,
-step, entered at, timer, record sequence, current event, variant, variants, goals).
-The slot is the journey id, or "journey|key" for keyed journeys; an ended instance stays in its
-slot (for `reentry` and late goals) until the next entry replaces it.
+The core knows what one event or one timer does to one customer; the engine knows the stream around it: which
+customer an event belongs to (loaded from the store on demand), seen event ids, the stream's clock (the latest
+event time reached: the timer watermark), the order in which customers' timers fire (due time, then customer id,
+from the store's index by due time), dead letters, `--until` and `--max-skew`, and the checks a bundle must pass
+against the store before it runs (no orphaned instances, no rollback).
 
-Time is event time only: `now` is the event's `at` or a timer's due time, never the wall clock, so
-the same input gives the same records (and the same idempotency keys) on every run.
+Before an event at time T every timer due at or before T fires first, whichever customer it belongs to, so the
+same input gives the same records (and the same idempotency keys) on every run and every store.
 """
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from journeydsl.runtime import state as S
-from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
-from journeydsl.runtime.inflight import step_name
-from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
-from journeydsl.runtime.rollout import latest_versions
-from journeydsl.runtime.store import Store, Transition
-from journeydsl.runtime.stores import open_store
-from journeydsl.runtime.templates import RenderError, Templates
-from journeydsl.runtime.timeparse import (
-    MAX_EPOCH,
-    TimeError,
-    format_time,
-    in_range,
-    parse_rfc3339,
-    parse_time,
-    quiet_end,
-    zone,
+from journeydsl.runtime.core import (
+    EMIT_LIMIT,
+    STEP_LIMIT,
+    Core,
+    Customer,
+    EngineError,
+    Event,
+    StepResult,
+    Timer,
+    assign_bucket,
+    new_customer,
+    next_due,
+    step,
 )
-from journeydsl.runtime.validate import Validator, is_number
+from journeydsl.runtime.inflight import step_name
+from journeydsl.runtime.plan import Plan
+from journeydsl.runtime.rollout import latest_versions
+from journeydsl.runtime.store import Store, StoreError
+from journeydsl.runtime.stores import open_store
+from journeydsl.runtime.timeparse import MAX_EPOCH, TimeError, format_time, parse_time
 
-STEP_LIMIT: Final = 1000  # steps one instance may take within one event before the engine stops it
-EMIT_LIMIT: Final = 1000  # emitted events one input event may cause (the checker forbids emit loops)
-
-
-@dataclass(slots=True)
-class Event:
-    """A customer event (SPEC 8.1); `at` is RFC 3339 text."""
-
-    id: str
-    type: str
-    customer_id: str
-    at: str
-    data: dict[str, Any] = field(default_factory=dict)
-    profile: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        event: dict[str, Any] = {
-            "id": self.id,
-            "type": self.type,
-            "customer_id": self.customer_id,
-            "at": self.at,
-            "data": dict(self.data),
-        }
-        if self.profile is not None:
-            event["profile"] = dict(self.profile)
-        return event
-
-
-class EngineError(Exception):
-    """The bundle cannot be run (malformed plan, unknown store)."""
-
-
-def assign_bucket(journey: str, experiment: str, customer_id: str) -> int:
-    """The experiment bucket 0-99: sha256 of "journey\\nexperiment\\ncustomer", first 8 bytes, mod 100."""
-    digest = hashlib.sha256(f"{journey}\n{experiment}\n{customer_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % 100
+__all__ = [
+    "EMIT_LIMIT",
+    "STEP_LIMIT",
+    "Core",
+    "Engine",
+    "EngineError",
+    "Event",
+    "StepResult",
+    "Timer",
+    "assign_bucket",
+    "step",
+]
 
 
 class Engine:
@@ -90,16 +63,17 @@ class Engine:
         max_skew: float | None = None,
         allow_orphans: bool = False,
         allow_rollback: bool = False,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         """until: events dated after it are dead letters (`run --until`); max_skew: seconds an event may lie ahead
-        of the stream's clock (the latest event time the store reached) before it is a dead letter.
+        of the stream's clock (the latest event time the store reached), or of `wall_clock()` when given (`serve`),
+        before it is a dead letter.
 
         A bundle that lacks a version with instances in flight in the store is refused (EngineError) unless
         `allow_orphans`, which ends those instances at once with `end` records saying why; a bundle whose latest
         version of a journey is older than one the store already ran is refused unless `allow_rollback`."""
         self.bundle = bundle
         self.store = store
-        self.step_limit = step_limit
         try:
             self.until: float | None = None if until is None else parse_time(until)
         except TimeError as err:
@@ -107,63 +81,28 @@ class Engine:
         if max_skew is not None and not 0 <= max_skew <= MAX_EPOCH:
             raise EngineError(f"max_skew must be a number of seconds >= 0, got {max_skew!r}")
         self.max_skew: float | None = max_skew
-        self.force: dict[str, str] = dict(force or {})
-        self.force_by_customer: dict[str, dict[str, str]] = {}
-        self.dead_letters: list[dict[str, Any]] = []
-        try:
-            self.plans: dict[tuple[str, int], Plan] = {
-                (str(j), int(v)): Plan(raw) for (j, v), raw in sorted(bundle.plans.items())
-            }
-        except PlanError as err:
-            raise EngineError(f"the bundle holds a plan the runtime cannot run: {err}") from err
-        latest: dict[str, int] = dict((bundle.index or {}).get("latest") or {})
-        for journey, version in self.plans:
-            if journey not in latest or (journey, latest[journey]) not in self.plans:
-                latest[journey] = max(version, latest.get(journey, 0))
-        self.latest: dict[str, Plan] = {
-            j: self.plans[(j, v)] for j, v in sorted(latest.items()) if (j, v) in self.plans
-        }
-        self.entries: dict[str, list[Plan]] = {}
-        for plan in self.latest.values():
-            self.entries.setdefault(plan.entry_event, []).append(plan)
-        # Event types any version reacts to; other (declared) types only merge their profile patch.
-        self.listened: frozenset[str] = frozenset({*self.entries, *(t for p in self.plans.values() for t in p.listens)})
-        self.validator = Validator(self.plans.values())
-        self._types: dict[str, str] = {name: name for name in self.validator.events}
-        # An instance keeps its current event for `event.*`: only the declared fields, never what else came along.
-        self._fields: dict[str, tuple[str, ...]] = {
-            name: tuple(rule[0] for rule in rules) for name, rules in self.validator.events.items()
-        }
-        self.templates = Templates(getattr(bundle, "templates", {}) or {})
-        self._heap: list[tuple[float, str, str, int]] = []
-        self._emits: deque[tuple[str, str, dict[str, Any], float, str, str]] = deque()
-        self._trans: list[Transition] = []
-        self._sets: list[tuple[str, Any]] = []  # (field, old value) of each `set` since the last `_save`
-        # Single-entry caches: consecutive records mostly share one time and one instance, and sends of one event
-        # mostly ask the same quiet-hours question.
-        self._at_cached = -1.0  # the time `_at_text` formatted last ...
-        self._at_cached_text = ""  # ... and its RFC 3339 text
-        self._id_cached: S.Instance | None = None  # the instance `_instance_id` named last ...
-        self._id_cached_text = ""  # ... and its id
-        self._quiet_question: tuple[float, tuple[int, int], Any] | None = None
-        self._quiet_answer: float | None = None
-        # (journey, old version) -> the latest plan that migrates instances of that version, and the old version's
-        # step names (from its plan here, or from the plan the store recorded when it ran it).
-        self._migrating: dict[tuple[str, int], Plan] = {
-            (plan.journey, old): plan for plan in self.latest.values() for old in plan.migrations if old < plan.version
-        }
-        recorded = store.plans()
-        self._old_steps: dict[tuple[str, int], list[str]] = {}
-        for key in self._migrating:
-            if key in self.plans:
-                self._old_steps[key] = [step.name for step in self.plans[key].steps]
-            elif key in recorded:
-                self._old_steps[key] = [str(step.get("name")) for step in recorded[key].get("steps") or []]
-        orphans = self._rebuild_timers()
+        self.wall_clock = wall_clock
+        self.core = core = Core(
+            bundle,
+            recorded_plans=store.plans(),
+            force=force,
+            step_limit=step_limit,
+            keep_transitions=store.keeps_transitions,
+        )
+        self.plans: dict[tuple[str, int], Plan] = core.plans
+        self.latest: dict[str, Plan] = core.latest
+        self.listened = core.listened
+        self.validator = core.validator
+        self.templates = core.templates
+        self.dead_letters: list[dict[str, Any]] = core.dead_letters
+        self.duplicates = 0  # events skipped because their id was seen before
+        # Stores read from disk are checked customer by customer as they load (the step each instance is on must
+        # exist in its version); memory:// holds only what this process's engines wrote.
+        self._check_loaded = store.durable
         self.orphaned: list[dict[str, Any]] = []  # the `end` records of instances ended at open (allow_orphans)
         if not allow_rollback:
             self._refuse_rollback()
-        self._settle_orphans(orphans, allow_orphans)
+        self._settle_orphans(allow_orphans)
         store.record_plans({(j, v): raw for (j, v), raw in bundle.plans.items()})
 
     # ------------------------------------------------------------------ opening
@@ -182,6 +121,7 @@ class Engine:
         wait: float = 0.0,
         allow_orphans: bool = False,
         allow_rollback: bool = False,
+        wall_clock: Callable[[], float] | None = None,
     ) -> Engine:
         """bundle: a path (file or folder), a {path: bytes} mapping, or a loaded Bundle. A store given by URL is
         owned by this engine (one process at a time): `wait` seconds for another owner to let go (`math.inf`:
@@ -203,35 +143,12 @@ class Engine:
                 max_skew=max_skew,
                 allow_orphans=allow_orphans,
                 allow_rollback=allow_rollback,
+                wall_clock=wall_clock,
             )
         except BaseException:
             if opened is not store:
                 opened.close()
             raise
-
-    def _rebuild_timers(self) -> dict[tuple[str, int], list[tuple[str, S.Instance]]]:
-        """The timer heap from every stored instance, checking each against the plan it is pinned to; returns the
-        active instances on versions this bundle lacks and no migration moves (one pass over the store)."""
-        heap = self._heap
-        plans = self.plans
-        orphans: dict[tuple[str, int], list[tuple[str, S.Instance]]] = {}
-        for customer_id, customer in self.store.customers.items():
-            for slot, inst in customer["i"].items():
-                S.upgrade(inst)
-                plan = plans.get((inst[S.JOURNEY], inst[S.VERSION]))
-                if plan is None and inst[S.ACTIVE] and self._migration_for(inst) is None:
-                    orphans.setdefault((inst[S.JOURNEY], inst[S.VERSION]), []).append((customer_id, inst))
-                step = inst[S.STEP]
-                if plan is not None and step is not None and not 0 <= step < len(plan.steps):
-                    raise EngineError(
-                        f"the store holds instance {S.instance_id(customer_id, inst)} on step {step}, which version "
-                        f"{plan.version} of {plan.journey} does not have ({len(plan.steps)} steps): the store does "
-                        "not belong to this bundle"
-                    )
-                if inst[S.ACTIVE] and inst[S.TIMER] is not None:
-                    heap.append((inst[S.TIMER], customer_id, slot, inst[S.NUMBER]))
-        heapq.heapify(heap)
-        return orphans
 
     def _refuse_rollback(self) -> None:
         """A journey whose latest version here is older than one the store already ran: a rollback, which new
@@ -248,9 +165,25 @@ class Engine:
                 "pass --allow-rollback (Engine.open(allow_rollback=True)) if that is what you want"
             )
 
-    def _settle_orphans(self, orphans: dict[tuple[str, int], list[tuple[str, S.Instance]]], allow: bool) -> None:
+    def _orphans(self) -> dict[tuple[str, int], list[tuple[str, Customer, S.Instance]]]:
+        """The active instances on versions this bundle lacks and no migration moves: one pass over the store, only
+        when its count of instances by version names such a version."""
+        missing = {key for key, count in self.store.in_flight_versions().items() if count and key not in self.plans}
+        found: dict[tuple[str, int], list[tuple[str, Customer, S.Instance]]] = {}
+        if not missing:
+            return found
+        for cid, customer in self.store.scan():
+            for inst in customer["i"].values():
+                S.upgrade(inst)
+                key = (inst[S.JOURNEY], inst[S.VERSION])
+                if key in missing and inst[S.ACTIVE] and not self.core.migrates(inst):
+                    found.setdefault(key, []).append((cid, customer, inst))
+        return found
+
+    def _settle_orphans(self, allow: bool) -> None:
         """Refuse (or, allowed, end) the instances in flight on versions this bundle lacks (a migrating one moves
         to the new version at its next event or timer instead)."""
+        orphans = self._orphans()
         if not orphans:
             return
         if not allow:
@@ -266,13 +199,11 @@ class Engine:
         now = self.store.clock if self.store.clock is not None else 0.0
         recorded = self.store.plans()
         for (journey, version), found in sorted(orphans.items()):
-            for cid, inst in found:
-                record = self._record("end", cid, inst, step_name(recorded, journey, version, inst[S.STEP]), now)
-                record["outcome"] = "orphaned"
-                record["reason"] = f"version {version} of {journey} is not in the bundle the runtime was opened with"
-                out.append(record)
-                self._stop(inst)
-                self.store.touch(cid)
+            for cid, customer, inst in found:
+                reason = f"version {version} of {journey} is not in the bundle the runtime was opened with"
+                name = step_name(recorded, journey, version, inst[S.STEP])
+                out.append(self.core.end_orphan(cid, inst, name, now, reason))
+                self.store.save(cid, customer, next_due(customer), False)
         self._finish(out)
         self.orphaned = out
 
@@ -281,17 +212,17 @@ class Engine:
 
     def set_force(self, customer_id: str, variants: Mapping[str, str]) -> None:
         """Pin experiment variants for one customer (scenario tests)."""
-        self.force_by_customer[customer_id] = dict(variants)
+        self.core.set_force(customer_id, variants)
 
     # ------------------------------------------------------------------ inspection
 
     def profile(self, customer_id: str) -> dict[str, Any]:
-        customer = self.store.customers.get(customer_id)
+        customer = self.store.load(customer_id)
         return dict(customer["p"]) if customer else {}
 
     def instances(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's instances (active and last ended), as readable dicts."""
-        customer = self.store.customers.get(customer_id)
+        customer = self.store.load(customer_id)
         if not customer:
             return []
         found = []
@@ -313,16 +244,14 @@ class Engine:
             )
         return found
 
-    def pending_timers(self) -> int:
-        return len(self._heap)
-
     # ------------------------------------------------------------------ the two entry points
 
     def process(self, event: Mapping[str, Any] | Event) -> list[dict[str, Any]]:
         """Handle one event: fire the timers due up to its time, then the event itself.
 
         Returns the records produced, in order. A bad event goes to `dead_letters` and returns []."""
-        checked = self._check(event)
+        core = self.core
+        checked = core.check(event)
         if checked is None:
             return []
         customer_id, event_type, context, patch = checked
@@ -332,96 +261,42 @@ class Engine:
         if self.until is not None and now > self.until:
             self._dead(event, f"dated after the run's end (--until {format_time(self.until)})")
             return []
-        if self.max_skew is not None and store.clock is not None and now > store.clock + self.max_skew:
-            self._dead(
-                event,
-                f"dated {format_time(now)}, more than {self.max_skew:g} s ahead of the stream's clock "
-                f"{format_time(store.clock)} (--max-skew; a sparse replay needs a larger one)",
-            )
-            return []
+        if self.max_skew is not None:
+            reference = self.wall_clock() if self.wall_clock is not None else store.clock
+            if reference is not None and now > reference + self.max_skew:
+                against = "the wall clock" if self.wall_clock is not None else "the stream's clock"
+                self._dead(
+                    event,
+                    f"dated {format_time(now)}, more than {self.max_skew:g} s ahead of {against} "
+                    f"{format_time(reference)} (--max-skew; a sparse replay needs a larger one)",
+                )
+                return []
         out: list[dict[str, Any]] = []
-        heap = self._heap
-        if heap and heap[0][0] <= now:
-            self._fire(now, out)
-        elif store.clock is None or now > store.clock:  # no timer due: only the watermark moves (as in _fire)
-            store.clock = now
-        listened = event_type in self.listened
+        self._fire(now, out)
         # An event no journey listens to and without a profile patch changes nothing: it is not kept in the
         # seen ids (a repeat of it has no effect to guard against) and creates no customer state. This is
         # most of a real event stream (page views, app opens), so it costs only the checks and the timers.
-        if listened or patch:
+        if event_type in self.listened or patch:
             event_id = context["id"]
-            if event_id in store.seen:
+            if store.seen_before(event_id):
+                self.duplicates += 1
                 self._finish(out)
                 return out
-            customer = store.customers.get(customer_id)
+            customer = self._load(customer_id)
+            known = customer is not None
             if customer is None:
-                customer = store.customers[customer_id] = {"p": {}, "i": {}, "c": {}}
-            saved = _save(customer, bool(patch))
-            self._sets.clear()
-            done, trans_done = len(out), len(self._trans)
-            try:
-                if patch:
-                    customer["p"].update(patch)
-                    store.touch_profile(customer_id)
-                if listened:
-                    store.touch(customer_id)
-                    self._handle(customer_id, customer, event_type, context, now, None, out)
-                    self._drain_emits(out)
-            except Exception as err:  # noqa: BLE001 - a poison event must not stop the stream (SECURITY.md)
-                self._undo(customer, saved, out, done, trans_done)
-                self._dead(event, f"the engine could not process this event ({type(err).__name__}: {err})")
-                store.touch(customer_id)
-                store.touch_profile(customer_id)
+                customer = new_customer()
+            core.profile_changed = False
+            reason = core.handle_event(customer_id, customer, event_type, context, patch, out)
+            if reason is not None:
+                self._dead(event, reason)
             else:
-                store.add_seen(event_id)  # only once handled: a dead letter is as if the event had not come
+                store.save(customer_id, customer, next_due(customer), core.profile_changed or not known)
+                store.add_seen(event_id, now)  # only once handled: a dead letter is as if the event had not come
                 if store.keeps_events:
-                    store.log_event(self._as_handled(customer_id, event_type, context, patch))
+                    store.log_event(core.as_handled(customer_id, event_type, context, patch))
         self._finish(out)
         return out
-
-    def _as_handled(
-        self, cid: str, event_type: str, context: dict[str, Any], patch: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """The event as the engine read it, for the store's history: its declared fields only (timestamps as
-        epoch seconds), so it replays to the same records and always encodes."""
-        data = {name: value for name, value in context.items() if name != "id" and name != "type" and name != "at"}
-        handled: dict[str, Any] = {
-            "id": context["id"],
-            "type": event_type,
-            "customer_id": cid,
-            "at": self._at_text(context["at"]),
-            "data": data,
-        }
-        if patch:
-            handled["profile"] = patch
-        return handled
-
-    def _undo(
-        self, customer: dict[str, Any], saved: _Saved, out: list[dict[str, Any]], done: int, trans_done: int
-    ) -> None:
-        """Put a customer back as `_save` found it and drop what the failed work produced."""
-        profile, instances, copies, caps = saved
-        for inst, copy in copies:
-            inst[:] = copy
-        if profile is not None:
-            customer["p"] = profile
-        else:  # only `set` actions changed it: undo them, latest first
-            changed = customer["p"]
-            sets = self._sets
-            for index in range(len(sets) - 1, -1, -1):  # `reversed` of a list field stops mypyc (internal error)
-                name, old = sets[index]
-                if old is _ABSENT:
-                    changed.pop(name, None)
-                else:
-                    changed[name] = old
-        self._sets.clear()
-        customer["i"] = instances
-        customer["c"] = caps
-        del out[done:]
-        self._emits.clear()
-        del self._trans[trans_done:]
-        self._id_cached = None
 
     def advance(self, until: str | float | int) -> list[dict[str, Any]]:
         """Fire every timer due up to `until` (RFC 3339 or epoch seconds), in due order."""
@@ -434,682 +309,55 @@ class Engine:
         self._finish(out)
         return out
 
+    def _fire(self, until: float, out: list[dict[str, Any]]) -> None:
+        """Fire the timers due up to `until`, customer by customer in (due time, customer id) order, then move the
+        stream's clock to `until`."""
+        store = self.store
+        floor = store.clock
+        core = self.core
+        while True:
+            due = store.pop_due(until)
+            if due is None:
+                break
+            cid = due[1]
+            customer = self._load(cid)
+            if customer is None:
+                continue
+            core.profile_changed = False
+            core.fire(cid, customer, due[0], floor, out)
+            store.save(cid, customer, next_due(customer), core.profile_changed)
+        if store.clock is None or until > store.clock:
+            store.clock = until
+
+    def _load(self, cid: str) -> Customer | None:
+        customer = self.store.load(cid)
+        if customer is not None and self._check_loaded:
+            self._check_customer(cid, customer)
+        return customer
+
+    def _check_customer(self, cid: str, customer: Customer) -> None:
+        """A customer read from disk: instances of an older layout are brought up to date, and each must be on a
+        step its version has, or the store is not this bundle's."""
+        plans = self.plans
+        for inst in customer["i"].values():
+            S.upgrade(inst)
+            plan = plans.get((inst[S.JOURNEY], inst[S.VERSION]))
+            step = inst[S.STEP]
+            if plan is not None and step is not None and not 0 <= step < len(plan.steps):
+                raise StoreError(
+                    f"the store holds instance {S.instance_id(cid, inst)} on step {step}, which version "
+                    f"{plan.version} of {plan.journey} does not have ({len(plan.steps)} steps): the store does "
+                    "not belong to this bundle"
+                )
+
     def _finish(self, out: list[dict[str, Any]]) -> None:
         store = self.store
         if out:
             store.log_actions(out)
-        if self._trans:
-            store.log_transitions(self._trans)
-            self._trans = []
+        transitions = self.core.take_transitions()
+        if transitions:
+            store.log_transitions(transitions)
         store.end_unit()
-
-    # ------------------------------------------------------------------ events
 
     def _dead(self, event: Any, reason: str) -> None:
         self.dead_letters.append({"reason": reason, "event": event})
-
-    def _check(self, raw: Mapping[str, Any] | Event) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:
-        """Validate against the schema; (customer, type, event context, profile patch) or None (dead letter)."""
-        # `type(x) is dict` first: decoded JSON is always a dict, and the Mapping check is an ABC check (slow).
-        # A dict from here on: the compiled build then uses dict operations, not generic method calls.
-        if type(raw) is dict:
-            event: dict[str, Any] = raw
-        elif isinstance(raw, Event):
-            event = raw.as_dict()
-        elif isinstance(raw, Mapping):
-            event = dict(raw)
-        else:
-            self._dead(raw, "an event must be a JSON object")
-            return None
-        event_id = event.get("id")
-        event_type = event.get("type")
-        customer_id = event.get("customer_id")
-        at = event.get("at")
-        # One test for the common case (everything present and well-typed); `_header_problem` says what is wrong,
-        # checking in a fixed order so that an event with several problems always gets the same reason.
-        canonical = self._types.get(event_type) if isinstance(event_type, str) else None
-        if not (
-            canonical is not None
-            and isinstance(event_id, str)
-            and event_id
-            and isinstance(customer_id, str)
-            and customer_id
-            and isinstance(at, str)
-        ):
-            self._dead(event, _header_problem(event_id, event_type, customer_id, at))
-            return None
-        try:
-            when = parse_rfc3339(at)
-        except TimeError as err:
-            self._dead(event, str(err))
-            return None
-        event_type = canonical  # one shared string per type: instances keep the event, so this saves memory
-        data = event.get("data")
-        if data is None:
-            data = {}
-        elif type(data) is not dict and not isinstance(data, Mapping):
-            self._dead(event, "`data` must be a JSON object")
-            return None
-        context = {name: data[name] for name in self._fields[event_type] if name in data}
-        reason = self.validator.data(event_type, context)
-        if reason is not None:
-            self._dead(event, reason)
-            return None
-        patch = event.get("profile")
-        if patch is not None:
-            if type(patch) is not dict and not isinstance(patch, Mapping):
-                self._dead(event, "`profile` must be a JSON object")
-                return None
-            patch = dict(patch)
-            reason = self.validator.profile_patch(patch)
-            if reason is not None:
-                self._dead(event, reason)
-                return None
-        context["id"] = event_id
-        context["type"] = event_type
-        context["at"] = when
-        return customer_id, event_type, context, patch
-
-    def _handle(
-        self,
-        cid: str,
-        customer: dict[str, Any],
-        event_type: str,
-        event: dict[str, Any],
-        now: float,
-        exclude: str | None,
-        out: list[dict[str, Any]],
-    ) -> None:
-        """One event for one customer: exits, waits and goals of existing instances, then entries."""
-        profile = customer["p"]
-        instances = customer["i"]
-        # No copy of the items: nothing in this loop adds or removes a slot (entries come after it, emitted
-        # events are queued until the input event is done).
-        for slot, inst in instances.items():
-            if inst[S.JOURNEY] == exclude:
-                continue
-            if self._migrating and inst[S.ACTIVE] and (inst[S.JOURNEY], inst[S.VERSION]) in self._migrating:
-                self._migrate(cid, customer, slot, inst, now, out)
-            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
-            if plan is None:
-                if inst[S.ACTIVE]:
-                    self._orphan(cid, inst, now, out)
-                continue
-            if event_type not in plan.listens or now < inst[S.ENTERED]:
-                continue  # an event from before this instance began does not concern it (late events, decisions.md)
-            key_field = plan.key_field
-            if key_field is not None and inst[S.KEY] is not None:
-                carried = event.get(key_field)  # an event without the key field (or with null) reaches them all
-                if carried is not None and _key_text(carried) != inst[S.KEY]:
-                    continue
-            goals = plan.goals.get(event_type)  # most events count no goal: then no call
-            if inst[S.ACTIVE]:
-                exits = plan.exits.get(event_type)
-                if exits and self._exit(cid, profile, inst, plan, exits, event_type, event, now, out):
-                    if goals:
-                        self._goals(cid, profile, inst, plan, goals, event, now, out)
-                    continue
-                step = plan.steps[inst[S.STEP]]
-                arms = step.wait_on.get(event_type) if step.kind == WAIT else None
-                if arms and now >= inst[S.SINCE]:  # a late event from before the wait began does not end it
-                    scope = Scope(profile, event, inst, now)
-                    for guard, target in arms:
-                        if guard is None or self._test(guard, scope, cid, inst, step.name, now, out):
-                            inst[S.EVENT] = event
-                            inst[S.TIMER] = None
-                            self._run(cid, customer, slot, inst, plan, target, step.name, now, event_type, out)
-                            break
-            if goals:
-                self._goals(cid, profile, inst, plan, goals, event, now, out)
-        for plan in self.entries.get(event_type, ()):
-            if plan.journey != exclude:
-                self._enter(cid, customer, plan, event_type, event, now, out)
-
-    def _exit(
-        self,
-        cid: str,
-        profile: dict[str, Any],
-        inst: S.Instance,
-        plan: Plan,
-        exits: list[Any],
-        event_type: str,
-        event: dict[str, Any],
-        now: float,
-        out: list[dict[str, Any]],
-    ) -> bool:
-        step_name = plan.steps[inst[S.STEP]].name
-        scope = Scope(profile, event, inst, now)
-        for where in exits:
-            if where is None or self._test(where, scope, cid, inst, step_name, now, out):
-                record = self._record("exit", cid, inst, step_name, now)
-                record["outcome"] = event_type
-                out.append(record)
-                self._stop(inst)
-                return True
-        return False
-
-    def _goals(
-        self,
-        cid: str,
-        profile: dict[str, Any],
-        inst: S.Instance,
-        plan: Plan,
-        goals: list[Goal],
-        event: dict[str, Any],
-        now: float,
-        out: list[dict[str, Any]],
-    ) -> None:
-        """Count `goals` (the plan's goals on this event's type) that this event meets."""
-        step_name = plan.steps[inst[S.STEP]].name
-        counted = inst[S.GOALS] or []
-        scope = Scope(profile, event, inst, now)
-        for name, where, within, value in goals:
-            if name in counted or (within is not None and now - inst[S.ENTERED] > within):
-                continue
-            if where is not None and not self._test(where, scope, cid, inst, step_name, now, out):
-                continue
-            amount = None
-            if value is not None:
-                amount = self._eval(value, scope, cid, inst, step_name, now, out)
-                if not is_number(amount):
-                    amount = None
-            counted = [*counted, name]
-            inst[S.GOALS] = counted
-            record = self._record("goal", cid, inst, step_name, now)
-            record["goal"] = name
-            record["value"] = amount
-            out.append(record)
-
-    def _enter(
-        self,
-        cid: str,
-        customer: dict[str, Any],
-        plan: Plan,
-        event_type: str,
-        event: dict[str, Any],
-        now: float,
-        out: list[dict[str, Any]],
-    ) -> None:
-        scope = Scope(customer["p"], event, None, now)
-        key: str | None = None
-        try:
-            if plan.entry_where is not None and not truthy(plan.entry_where(scope)):
-                return
-            if plan.audience is not None and not truthy(plan.audience(scope)):
-                return
-            if plan.entry_key is not None:
-                key = _key_text(plan.entry_key(scope))
-        except ExprError as err:
-            out.append(self._entry_error(cid, plan, event, now, f"entry condition failed: {err}"))
-            return
-        slot = plan.journey if key is None else f"{plan.journey}|{key}"
-        instances = customer["i"]
-        old = instances.get(slot)
-        if old is not None:
-            if old[S.ACTIVE] or plan.reentry == "never":
-                return
-            if plan.reentry == "after" and now - old[S.ENTERED] < plan.reentry_after:
-                return
-        number = old[S.NUMBER] + 1 if old is not None else 1
-        inst = S.new_instance(plan.journey, plan.version, key, number, event)
-        instances[slot] = inst
-        record = self._record("enter", cid, inst, plan.steps[plan.entry_step].name, now)
-        record["event"] = event_type
-        out.append(record)
-        self._run(cid, customer, slot, inst, plan, plan.entry_step, None, now, event_type, out)
-
-    # ------------------------------------------------------------------ timers
-
-    def _fire(self, until: float, out: list[dict[str, Any]]) -> None:
-        store = self.store
-        floor = store.clock
-        heap = self._heap
-        customers = store.customers
-        while heap and heap[0][0] <= until:
-            due, cid, slot, number = heapq.heappop(heap)
-            customer = customers.get(cid)
-            inst = customer["i"].get(slot) if customer else None
-            if inst is None or inst[S.NUMBER] != number or not inst[S.ACTIVE] or inst[S.TIMER] != due:
-                continue  # a stale entry: the instance moved on or ended since the timer was set
-            inst[S.TIMER] = None
-            now = due if floor is None or due >= floor else floor
-            assert customer is not None
-            store.touch(cid)
-            if self._migrating and (inst[S.JOURNEY], inst[S.VERSION]) in self._migrating:
-                if self._migrate(cid, customer, slot, inst, now, out):
-                    continue  # the new step's own timer (re-planned by `_migrate`) decides what happens next
-            plan = self.plans.get((inst[S.JOURNEY], inst[S.VERSION]))
-            if plan is None:
-                self._orphan(cid, inst, now, out)
-                continue
-            step = plan.steps[inst[S.STEP]]
-            if step.timer_to is None:
-                continue
-            saved = _save(customer, False)
-            self._sets.clear()
-            done, trans_done = len(out), len(self._trans)
-            try:
-                self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
-                self._drain_emits(out)
-            except Exception as err:  # noqa: BLE001 - the instance cannot go on; the stream must (SECURITY.md)
-                self._undo(customer, saved, out, done, trans_done)
-                reason = f"the engine failed at this timer ({type(err).__name__}: {err})"
-                self._fail(cid, inst, step.name, now, reason, out)
-        if store.clock is None or until > store.clock:
-            store.clock = until
-
-    # ------------------------------------------------------------------ migrations
-
-    def _migration_for(self, inst: S.Instance) -> tuple[Plan, int] | None:
-        """The plan and step an instance moves to under a `migrate from` of its journey's latest version."""
-        key = (inst[S.JOURNEY], inst[S.VERSION])
-        plan = self._migrating.get(key)
-        names = self._old_steps.get(key)
-        step = inst[S.STEP]
-        if plan is None or names is None or step is None or not 0 <= step < len(names):
-            return None
-        target = plan.migrations[inst[S.VERSION]][0].get(names[step])
-        return None if target is None else (plan, target)
-
-    def _migrate(
-        self, cid: str, customer: dict[str, Any], slot: str, inst: S.Instance, now: float, out: list[dict[str, Any]]
-    ) -> bool:
-        """Move an instance onto the new version's step its migration names, with a `migrate` record; False when
-        no migration applies (a kept step, or a step the migration does not name).
-
-        A waiting target keeps the time the instance began waiting (`since`): its timer is re-planned by the new
-        step's rule from then, and fires at once when that moment has passed. Any other target runs from the
-        migration's moment, as a step the instance has just reached (decisions.md, "Migrations")."""
-        found = self._migration_for(inst)
-        if found is None:
-            return False
-        plan, target = found
-        old_version = inst[S.VERSION]
-        old_step = self._old_steps[(inst[S.JOURNEY], old_version)][inst[S.STEP]]
-        record = self._record("migrate", cid, inst, old_step, now)
-        record["from_version"] = old_version
-        record["to_version"] = plan.version
-        record["to_step"] = plan.steps[target].name
-        out.append(record)
-        inst[S.VERSION] = plan.version
-        inst[S.TIMER] = None
-        self.store.touch(cid)
-        step = plan.steps[target]
-        if step.kind != WAIT and step.kind != SLEEP:
-            self._run(cid, customer, slot, inst, plan, target, old_step, now, "migrate", out)
-            self._drain_emits(out)
-            return True
-        inst[S.STEP] = target
-        due = self._due(step, inst[S.SINCE], Scope(customer["p"], inst[S.EVENT], inst, now), cid, inst, now, out)
-        if due is None:
-            return True
-        if due <= now and step.timer_to is not None:
-            self._run(cid, customer, slot, inst, plan, step.timer_to, step.name, now, "timer", out)
-            self._drain_emits(out)
-        elif in_range(due):
-            self._set_timer(cid, slot, inst, float(due))
-        return True
-
-    def _due(
-        self, step: Step, since: float, scope: Scope, cid: str, inst: S.Instance, now: float, out: list[dict[str, Any]]
-    ) -> Any:
-        """When a waiting step's timer fires for an instance waiting on it since `since`, or None (no timer)."""
-        if step.timer_after is not None:
-            return since + step.timer_after
-        if step.timer_at is not None:
-            due = self._eval(step.timer_at, scope, cid, inst, step.name, now, out)
-            return due if is_number(due) else None
-        return since if step.kind == SLEEP else None
-
-    def _set_timer(self, cid: str, slot: str, inst: S.Instance, due: float) -> None:
-        # One float object for the instance and its heap entry: the compiled build would box `due` once per use,
-        # and an active instance's bytes are a target (docs/performance.md).
-        shared: Any = due
-        inst[S.TIMER] = shared
-        heapq.heappush(self._heap, (shared, cid, slot, inst[S.NUMBER]))
-
-    # ------------------------------------------------------------------ running steps
-
-    def _run(
-        self,
-        cid: str,
-        customer: dict[str, Any],
-        slot: str,
-        inst: S.Instance,
-        plan: Plan,
-        step_id: int,
-        came_from: str | None,
-        now: float,
-        via: str | None,
-        out: list[dict[str, Any]],
-    ) -> None:
-        """Run from `step_id` until a wait, a sleep or an end (or the step limit)."""
-        steps = plan.steps
-        trans = self._trans if self.store.keeps_transitions else None
-        profile = customer["p"]
-        ident = self._instance_id(cid, inst)
-        # One scope for the whole run: the profile (a dict changed in place), the instance's current event
-        # and `now` stay the same until the run stops.
-        scope = Scope(profile, inst[S.EVENT], inst, now)
-        step_limit = self.step_limit
-        taken = 0
-        while True:
-            step = steps[step_id]
-            if trans is not None:
-                trans.append((plan.journey, plan.version, cid, ident, came_from, step.name, now, via))
-            inst[S.STEP] = step_id
-            taken += 1
-            if taken > step_limit:
-                self._fail(cid, inst, step.name, now, f"step limit of {self.step_limit} reached within one event", out)
-                return
-            if step.actions:
-                self._actions(cid, customer, inst, plan, step, scope, now, out)
-            kind = step.kind
-            if kind == GOTO:
-                target = step.to
-            elif kind == WAIT or kind == SLEEP:
-                inst[S.SINCE] = now
-                due = self._due(step, now, scope, cid, inst, now, out)
-                if due is not None:
-                    if not in_range(due):
-                        reason = f"the timer of this step falls outside the years 1..9999 ({due!r} epoch seconds)"
-                        self._fail(cid, inst, step.name, now, reason, out)
-                        return
-                    self._set_timer(cid, slot, inst, float(due))
-                return
-            elif kind == END:
-                record = self._record("end", cid, inst, step.name, now)
-                record["outcome"] = step.outcome
-                out.append(record)
-                self._stop(inst)
-                return
-            elif kind == CHOOSE:
-                target = step.otherwise
-                for condition, branch in step.branches:
-                    if self._test(condition, scope, cid, inst, step.name, now, out):
-                        target = branch
-                        break
-                if target is None:
-                    reason = "no `when` of the choose is true and it has no `otherwise`"
-                    self._fail(cid, inst, step.name, now, reason, out)
-                    return
-            elif kind == EXPERIMENT:
-                target = self._assign(cid, inst, plan, step)
-            else:  # pragma: no cover - Plan refuses unknown flows
-                raise EngineError(f"unknown flow kind {kind}")
-            came_from = step.name
-            via = None
-            step_id = target  # type: ignore[assignment]
-
-    def _assign(self, cid: str, inst: S.Instance, plan: Plan, step: Step) -> int:
-        name = step.experiment or ""
-        chosen = None
-        if self.force or self.force_by_customer:  # scenario tests pin variants; runs never do
-            pinned = self.force_by_customer.get(cid)
-            forced = (pinned.get(name) if pinned else None) or self.force.get(name)
-            if forced is not None:
-                chosen = next((v for v in step.variants if v[0] == forced), None)
-        if chosen is None:
-            chosen = step.by_bucket[assign_bucket(plan.journey, name, cid)]
-        variants = inst[S.VARIANTS]
-        # A new dict, never changed in place: `_save` keeps the old one by reference.
-        inst[S.VARIANTS] = {**variants, name: chosen[0]} if variants else {name: chosen[0]}
-        inst[S.VARIANT] = chosen[0]
-        return chosen[2]
-
-    def _actions(
-        self,
-        cid: str,
-        customer: dict[str, Any],
-        inst: S.Instance,
-        plan: Plan,
-        step: Step,
-        scope: Scope,
-        now: float,
-        out: list[dict[str, Any]],
-    ) -> None:
-        for kind, name, extra, args in step.actions:
-            try:
-                data = {arg: fn(scope) for arg, fn in args} if args else {}
-                if kind == "send":
-                    self._send(cid, customer, inst, plan, step, name, extra, data, now, out)
-                elif kind == "set":
-                    value = extra(scope)
-                    # Formatted before the profile changes: a time outside years 1..9999 is an error, not a value.
-                    shown = format_time(value) if name in plan.timestamp_fields and is_number(value) else value
-                    profile = customer["p"]
-                    self._sets.append((name, profile.get(name, _ABSENT)))  # for `_undo`
-                    profile[name] = value
-                    self.store.touch_profile(cid)
-                    record = self._record("set", cid, inst, step.name, now)
-                    record["field"] = name
-                    record["value"] = shown
-                    out.append(record)
-                elif kind == "emit":
-                    record = self._record("emit", cid, inst, step.name, now)
-                    record["event"] = name
-                    record["data"] = data
-                    out.append(record)
-                    self._emits.append((cid, name, data, now, plan.journey, record["key"]))
-                else:
-                    record = self._record("call", cid, inst, step.name, now)
-                    record["name"] = name
-                    record["data"] = data
-                    out.append(record)
-            except (ExprError, TimeError) as err:
-                out.append(self._error(cid, inst, step.name, now, f"{kind} {name}: {err}"))
-
-    def _send(
-        self,
-        cid: str,
-        customer: dict[str, Any],
-        inst: S.Instance,
-        plan: Plan,
-        step: Step,
-        channel: str,
-        template: str,
-        data: dict[str, Any],
-        now: float,
-        out: list[dict[str, Any]],
-    ) -> None:
-        profile = customer["p"]
-        cost, requires, cap, cap_slot = plan.send_rules(channel)
-        status = "sent"
-        reason = None
-        at = now
-        if requires is not None and profile.get(requires) is not True:
-            status, reason = "suppressed", "consent"
-        elif cap is not None:
-            limit, window = cap
-            sent = customer["c"].get(cap_slot)
-            times = [t for t in sent if t > now - window] if sent else []
-            customer["c"][cap_slot] = times
-            if len(times) >= limit:
-                status, reason = "suppressed", "cap"
-        if status == "sent" and plan.quiet is not None:
-            question = (now, plan.quiet, profile.get("tz"))
-            if question != self._quiet_question:  # sends of one event mostly ask the same: answer once
-                self._quiet_answer = quiet_end(now, plan.quiet[0], plan.quiet[1], zone(question[2]))
-                self._quiet_question = question  # after the answer: quiet_end may raise (past the year 9999)
-            ends = self._quiet_answer
-            if ends is not None:
-                status, at = "delayed", ends
-        body = None
-        if status != "suppressed":
-            try:
-                body = self.templates.render(channel, template, data, profile, inst[S.EVENT])
-            except RenderError as err:
-                record = self._error(cid, inst, step.name, now, str(err))
-                record["channel"] = channel
-                record["template"] = template
-                out.append(record)
-                return
-            if cap is not None:  # a new list of the exact size: `append` would over-allocate it in every customer
-                sent = customer["c"].get(cap_slot)
-                customer["c"][cap_slot] = sent + [at] if sent else [at]
-        # `_record`'s fields built in one literal with the send's own (sends are most records): adding five keys to
-        # `_record`'s dict makes it grow, which measured slower in the compiled build (docs/performance.md).
-        seq = inst[S.SEQ]
-        inst[S.SEQ] = seq + 1
-        ident = self._instance_id(cid, inst)
-        name = step.name
-        record = {
-            "kind": "send",
-            "journey": inst[S.JOURNEY],
-            "version": inst[S.VERSION],
-            "customer_id": cid,
-            "instance": ident,
-            "step": name,
-            "at": self._at_text(at),
-            "key": f"{ident}:{name}:{seq}",
-            "channel": channel,
-            "template": template,
-            "status": status,
-            "data": data,
-        }
-        if status == "suppressed":
-            record["reason"] = reason
-        else:
-            record["body"] = body
-            record["cost"] = cost
-        out.append(record)
-
-    # ------------------------------------------------------------------ emitted events
-
-    def _drain_emits(self, out: list[dict[str, Any]]) -> None:
-        emits = self._emits
-        handled = 0
-        customers = self.store.customers
-        while emits:
-            cid, event_type, data, now, source, key = emits.popleft()
-            handled += 1
-            if handled > EMIT_LIMIT:
-                self._dead(
-                    {"type": event_type, "customer_id": cid, "source": source},
-                    f"more than {EMIT_LIMIT} emitted events within one input event: an emit loop",
-                )
-                emits.clear()
-                return
-            context = dict(data)
-            context["id"] = f"emit:{key}"
-            context["type"] = event_type
-            context["at"] = now
-            if event_type in self.listened:
-                self._handle(cid, customers[cid], event_type, context, now, source, out)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _record(self, kind: str, cid: str, inst: S.Instance, step: str, now: float) -> dict[str, Any]:
-        """The fields every record has; the caller adds the kind's own (faster than keyword arguments)."""
-        seq = inst[S.SEQ]
-        inst[S.SEQ] = seq + 1
-        ident = self._instance_id(cid, inst)
-        return {
-            "kind": kind,
-            "journey": inst[S.JOURNEY],
-            "version": inst[S.VERSION],
-            "customer_id": cid,
-            "instance": ident,
-            "step": step,
-            "at": self._at_text(now),
-            "key": f"{ident}:{step}:{seq}",
-        }
-
-    def _instance_id(self, cid: str, inst: S.Instance) -> str:
-        if inst is not self._id_cached:
-            self._id_cached = inst
-            self._id_cached_text = S.instance_id(cid, inst)
-        return self._id_cached_text
-
-    def _at_text(self, when: float) -> str:
-        if when != self._at_cached:
-            self._at_cached = when
-            self._at_cached_text = format_time(when)
-        return self._at_cached_text
-
-    def _error(self, cid: str, inst: S.Instance, step: str, now: float, reason: str) -> dict[str, Any]:
-        record = self._record("error", cid, inst, step, now)
-        record["reason"] = reason
-        return record
-
-    def _entry_error(self, cid: str, plan: Plan, event: dict[str, Any], now: float, reason: str) -> dict[str, Any]:
-        return {
-            "kind": "error",
-            "journey": plan.journey,
-            "version": plan.version,
-            "customer_id": cid,
-            "instance": None,
-            "step": None,
-            "at": format_time(now),
-            "key": f"{S.key_part(cid)}/{plan.journey}:entry:{S.key_part(event['id'])}",
-            "reason": reason,
-        }
-
-    def _stop(self, inst: S.Instance) -> None:
-        inst[S.ACTIVE] = 0
-        inst[S.TIMER] = None
-        inst[S.EVENT] = None  # the current event is only needed while the instance runs
-
-    def _fail(self, cid: str, inst: S.Instance, step: str, now: float, reason: str, out: list[dict[str, Any]]) -> None:
-        """An instance that cannot go on: an `error` record, and the instance stops."""
-        out.append(self._error(cid, inst, step, now, reason))
-        self._stop(inst)
-
-    def _orphan(self, cid: str, inst: S.Instance, now: float, out: list[dict[str, Any]]) -> None:
-        reason = f"version {inst[S.VERSION]} of {inst[S.JOURNEY]} is not in this bundle; instance stopped"
-        self._fail(cid, inst, "", now, reason, out)
-
-    def _eval(
-        self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
-    ) -> Any:
-        try:
-            return fn(scope)
-        except ExprError as err:
-            out.append(self._error(cid, inst, step, now, str(err)))
-            return None
-
-    def _test(
-        self, fn: Any, scope: Scope, cid: str, inst: S.Instance, step: str, now: float, out: list[dict[str, Any]]
-    ) -> bool:
-        return truthy(self._eval(fn, scope, cid, inst, step, now, out))
-
-
-# A customer as `_save` keeps it: a copy of its profile when a patch will change it (otherwise only `set` actions
-# do, and the engine notes each one's old value), its instance slots and cap counts (copies), and each instance with
-# a copy of its slots. Nothing below them is changed in place by the engine (variants, goals, events and cap lists
-# are replaced, not mutated), so these shallow copies are enough to undo a failed event.
-_Saved = tuple[dict[str, Any] | None, dict[str, Any], list[tuple[S.Instance, S.Instance]], dict[str, Any]]
-_ABSENT: Final = object()  # a profile field that a `set` added
-
-
-def _save(customer: dict[str, Any], profile: bool) -> _Saved:
-    instances: dict[str, Any] = customer["i"]
-    return (
-        dict(customer["p"]) if profile else None,
-        dict(instances),
-        [(inst, inst[:]) for inst in instances.values()],
-        dict(customer["c"]),
-    )
-
-
-def _header_problem(event_id: Any, event_type: Any, customer_id: Any, at: Any) -> str:
-    """Why an event's id, type, customer or time is unusable (the first problem, in a fixed order)."""
-    if not isinstance(event_id, str) or not event_id:
-        return "missing or empty `id` (a string)"
-    if not isinstance(event_type, str) or not event_type:
-        return "missing or empty `type` (a string)"
-    if not isinstance(customer_id, str) or not customer_id:
-        return "missing or empty `customer_id` (a string)"
-    if not isinstance(at, str):
-        return "missing `at` (an RFC 3339 timestamp)"
-    try:
-        parse_rfc3339(at)
-    except TimeError as err:
-        return str(err)
-    return f"unknown event type {event_type!r}"
-
-
-def _key_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)

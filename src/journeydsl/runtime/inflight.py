@@ -62,7 +62,9 @@ def in_flight(store: Store) -> InFlight:
     plans = store.plans()
     active: Counter[tuple[str, int, str]] = Counter()
     timers: Counter[tuple[str, int, str]] = Counter()
-    for customer in store.customers.values():
+    known = 0
+    for _, customer in store.scan():
+        known += 1
         for inst in customer["i"].values():
             if not inst[S.ACTIVE]:
                 continue
@@ -74,7 +76,7 @@ def in_flight(store: Store) -> InFlight:
         StepInFlight(journey, version, step, count, timers[(journey, version, step)])
         for (journey, version, step), count in sorted(active.items())
     )
-    return InFlight(rows, len(store.customers))
+    return InFlight(rows, known)
 
 
 def in_flight_text(found: InFlight) -> str:
