@@ -6,10 +6,30 @@ Where it sits: one concrete store, above store.py (its base); `stores.open_store
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from journeydsl.runtime.store import OpenMode, Store, StoreError, Transition, transition_dict
+from journeydsl.runtime.store import (
+    DeadDelivery,
+    OpenMode,
+    OutboxItem,
+    Store,
+    StoreError,
+    Transition,
+    transition_dict,
+)
+
+
+@dataclass(slots=True)
+class _OutboxRow:
+    """The delivery state of one outbox record that a worker has claimed at least once."""
+
+    attempts: int = 0
+    not_before: float = 0.0
+    claimed_until: float = 0.0
+    error: str = ""
 
 
 class MemoryStore(Store):
@@ -36,6 +56,14 @@ class MemoryStore(Store):
         # due time is no longer the customer's is stale and skipped when it comes up.
         self._due_heap: list[tuple[float, str]] = []
         self._due: dict[str, float] = {}
+        # The outbox for delivery workers is `_actions` itself (seq n is `_actions[n - 1]`): every seq up to
+        # `_settled` is delivered or dead, `_rows` holds the state of the claimed ones after it, `_done` the settled
+        # ones after it. `wall_clock` is when leases and retry times are measured (a test sets its own).
+        self._settled = 0
+        self._rows: dict[int, _OutboxRow] = {}
+        self._done: set[int] = set()
+        self._dead: list[DeadDelivery] = []
+        self.wall_clock: Callable[[], float] = time.time
 
     @property
     def keeps_transitions(self) -> bool:  # type: ignore[override]
@@ -103,6 +131,61 @@ class MemoryStore(Store):
         fresh = self._actions[self._delivered :]
         self._delivered = len(self._actions)
         return fresh
+
+    # ---- delivery workers; one process, so a claim is a scan of the records after the settled prefix
+    def claim_outbox(self, limit: int, lease: float) -> list[OutboxItem]:
+        now = self.wall_clock()
+        claimed: list[OutboxItem] = []
+        for seq in range(self._settled + 1, len(self._actions) + 1):
+            if len(claimed) >= limit:
+                break
+            if seq in self._done:
+                continue
+            row = self._rows.get(seq)
+            if row is None:
+                row = self._rows[seq] = _OutboxRow()
+            elif row.not_before > now or row.claimed_until > now:
+                continue
+            row.claimed_until = now + lease
+            claimed.append(OutboxItem(seq, self._actions[seq - 1], row.attempts))
+        return claimed
+
+    def _row(self, seq: int) -> _OutboxRow | None:
+        """The claimed row `seq`, or None when it is settled already (another worker's lease ran out and it
+        delivered the record too: at least once)."""
+        if not 1 <= seq <= len(self._actions):
+            raise StoreError(f"the outbox has no record {seq}")
+        if seq <= self._settled or seq in self._done:
+            return None
+        row = self._rows.get(seq)
+        if row is None:
+            raise StoreError(f"outbox record {seq} was never claimed")
+        return row
+
+    def _settle(self, seq: int) -> None:
+        self._rows.pop(seq, None)
+        self._done.add(seq)
+        while self._settled + 1 in self._done:
+            self._settled += 1
+            self._done.discard(self._settled)
+
+    def outbox_delivered(self, seqs: list[int]) -> None:
+        for seq in seqs:
+            if self._row(seq) is not None:
+                self._settle(seq)
+
+    def outbox_retry(self, seq: int, attempts: int, not_before: float, error: str) -> None:
+        row = self._row(seq)
+        if row is not None:
+            row.attempts, row.not_before, row.claimed_until, row.error = attempts, not_before, 0.0, error
+
+    def outbox_dead(self, seq: int, attempts: int, error: str) -> None:
+        if self._row(seq) is not None:
+            self._settle(seq)
+            self._dead.append(DeadDelivery(seq, self._actions[seq - 1], attempts, error))
+
+    def dead_deliveries(self) -> list[DeadDelivery]:
+        return list(self._dead)
 
     def transitions(self) -> Iterator[dict[str, Any]]:
         return (transition_dict(row) for row in self._transitions)
