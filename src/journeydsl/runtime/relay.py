@@ -208,12 +208,12 @@ class Relay:
         if self.log is not None:
             self.log("delivery retry", {**info, "error": outcome.reason, "not_before": _stamp(not_before)})
 
-    def run_until_idle(self, timeout: float | None = None) -> RelayCounts:
-        """Deliver until nothing is claimable now (rows waiting for a retry time or a lease are left), or until
-        `timeout` seconds have passed (serve's grace period at shutdown)."""
+    def run_until_idle(self, timeout: float | None = None, stop: threading.Event | None = None) -> RelayCounts:
+        """Deliver until nothing is claimable now (rows waiting for a retry time or a lease are left), until
+        `timeout` seconds have passed (serve's grace period at shutdown), or until `stop` is set."""
         deadline = None if timeout is None else time.monotonic() + timeout
         total = RelayCounts()
-        while deadline is None or time.monotonic() < deadline:
+        while (deadline is None or time.monotonic() < deadline) and not (stop is not None and stop.is_set()):
             counts = self.deliver_once()
             total.add(counts)
             if counts.claimed == 0:
