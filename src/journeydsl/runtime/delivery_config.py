@@ -184,13 +184,18 @@ class _Reader:
         if table is not None:
             where += f": [{table}]"
         if key is not None:
-            where += f" {key}"
+            where += f" {key}" if table is not None else f": {key}"
         return DeliveryConfigError(f"{where}: {message}")
 
     def line_of(self, table: str | None, key: str | None) -> int | None:
         """The 1-based line of `key` in the `[table]` section (or of the header itself); None when the text does
         not spell it as a plain header and key (inline tables, dotted keys)."""
         start = 0
+        if table is None and key is not None:  # a top-level name: its own header, or an assignment before any
+            header = re.compile(r'^\s*\[+\s*"?' + re.escape(key) + r'"?\s*[].]')
+            found = next((n for n, line in enumerate(self.lines) if header.match(line)), None)
+            if found is not None:
+                return found + 1
         if table is not None:
             parts = [r'\s*"?' + re.escape(part) + r'"?\s*' for part in table.split(".", 1)]
             header = re.compile(r"^\s*\[" + r"\.".join(parts) + r"\]\s*(#.*)?$")
