@@ -3,7 +3,8 @@
 Where it sits: above store.py and every concrete store. store.py defines the interface and the registry the
 concrete stores fill (`Store.schemes`); this module knows which module holds the store of each scheme and imports
 it only when a URL asks for it, so `journeydsl run` on memory:// never loads sqlite3, and store.py imports no
-concrete store (they import it). A new store is one new module plus one line in STORE_MODULES.
+concrete store (they import it); psycopg loads only for a postgresql:// URL. A new store is one new module plus
+one line in STORE_MODULES.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from journeydsl.runtime.store import STORES, OpenMode, Store, StoreError
 STORE_MODULES: dict[str, str] = {
     "memory": "journeydsl.runtime.store_memory",
     "sqlite": "journeydsl.runtime.store_sqlite",
+    "postgresql": "journeydsl.runtime.store_postgres",
+    "postgres": "journeydsl.runtime.store_postgres",
 }
 
 
@@ -32,7 +35,9 @@ def store_class(scheme: str) -> type[Store]:
 
 
 def open_store(url: str | Store, batch: int | None = None, *, mode: OpenMode = "auto", wait: float = 0.0) -> Store:
-    """`memory://` or `sqlite:///PATH[?batch=N&synchronous=normal|full]`, or an already open Store.
+    """`memory://`, `sqlite:///PATH[?batch=N&synchronous=normal|full]`,
+    `postgresql://USER@HOST:PORT/DB[?batch=N&schema=NAME&cache=N&seen_retention=DURATION]` (store_postgres), or an
+    already open Store.
 
     `mode` and `wait` apply to a durable store: see `OpenMode`; with mode "write", `wait` is how many seconds to
     wait for another process to release the store (`math.inf`: without bound) before raising StoreBusyError."""
