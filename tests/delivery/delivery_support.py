@@ -130,7 +130,7 @@ class _MailHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        content = envelope.original_content or b""
+        content = (envelope.original_content or b"").replace(b"\r\n", b"\n")  # as written, not as on the wire
         parsed = message_from_bytes(content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.mail.messages.append(parsed)

@@ -108,10 +108,13 @@ class WebhookSink(Sink):
         )
 
     def send(self, record: dict[str, Any], body: bytes) -> Outcome:
+        key = str(record.get("key", ""))
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key):
+            return permanent(f"the record key {key!r} holds a control character, which no HTTP header may carry")
         # Header values as UTF-8 bytes: a record key is the customer id and step, and may hold any character.
         headers = {
             b"Content-Type": b"application/json",
-            b"Idempotency-Key": str(record.get("key", "")).encode(),
+            b"Idempotency-Key": key.encode(),
             SIGNATURE_HEADER.encode(): signature(self.options.secret, body).encode(),
         }
         try:
