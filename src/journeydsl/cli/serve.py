@@ -149,7 +149,6 @@ def serve_command(
         raise click.BadParameter(f"{bundle_url!r} is not an http(s) URL", param_hint="--bundle-url")
     skew = _skew_seconds(max_skew)
 
-    from journeydsl.service import logs
     from journeydsl.service.server import ServeError, ServeOptions, serve
 
     options = ServeOptions(
@@ -171,7 +170,6 @@ def serve_command(
         batch=batch,
         wait=wait_seconds,
     )
-    logs.setup()
     try:
         code = serve(options)
     except ServeError as err:

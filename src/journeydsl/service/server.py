@@ -217,6 +217,7 @@ def _serve(options: ServeOptions, bundle: Bundle, metrics: ServiceMetrics, sock:
         server_header=False,
     )
     server = _Server(config)
+    logs.setup()  # only now: a start-up error is one plain line, and tests calling serve() keep their logging
     worker.start()
     if not on_thread:
         relay.start()
