@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -90,7 +91,7 @@ def test_bad_requests_get_their_status(tmp_path: Path, bundle: Path) -> None:
         assert served.request("POST", "/v1/events", event, {"Content-Type": "text/csv"})[0] == 415
         assert served.request("POST", "/v1/events", b"[" + b" " * 3000 + b"]", json_type)[0] == 413
 
-        def chunks() -> object:
+        def chunks() -> Iterator[bytes]:
             for _ in range(10):
                 yield b" " * 500  # no Content-Length: refused while it streams in
 

@@ -30,7 +30,7 @@ class ServiceMetrics:
     def __init__(self) -> None:
         # No `_created` series: a second line per counter that dashboards do not read (process-wide setting, and
         # this process is the service).
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         registry = self.registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
