@@ -1,77 +1,122 @@
-"""`sqlite:///PATH`: the embedded durable store.
+"""`sqlite:///PATH`: the embedded durable store, with customers loaded on demand.
 
-WAL journal; the dirty customer states, the new outbox records, the new transitions and the seen
-event ids of `batch` units are written in ONE transaction. A crash therefore loses only work that
-was not committed, and since the ids of those events were not committed either, a re-run processes
-them again: nothing is lost, and the keys of the records make the re-done work recognisable.
-The whole state is read into memory on open (the timer heap needs every pending timer anyway).
-`synchronous=NORMAL` by default: in WAL mode that survives a process crash; `?synchronous=full`
-also survives a power cut at the price of an fsync per commit.
+WAL journal; the changed customers, the new outbox records, the new transitions and events and the seen event
+ids of `batch` units are written in ONE transaction. A crash therefore loses only work that was not committed,
+and since the ids of those events were not committed either, a re-run processes them again: nothing is lost,
+and the keys of the records make the re-done work recognisable. `synchronous=NORMAL` by default: in WAL mode
+that survives a process crash; `?synchronous=full` also survives a power cut at the price of an fsync per commit.
 
-Layout: besides `meta` and `plans`, every table is a log, ONE row per commit holding that commit's items
-encoded together. Nothing is ever looked up by item (all state is read on open, the outbox is read in
-order from the delivered mark, analytics read every transition), and a B-tree insert per item, or a
-rewrite in place of customers scattered over the whole table (each commit then rewrote nearly every
-page of it), cost far more than the encoding. So:
-- `customer_log`: the states and profiles of the customers a commit changed, as two JSON objects by
-  customer id; read in order on open, a later row wins. When the log holds more than COMPACT_FACTOR
-  times the bytes of the last full copy, a commit writes a full copy instead and deletes the rows
-  before it (same transaction), so the log stays within about COMPACT_FACTOR + 1 copies of the live
-  state. Large sets are split over several rows (CHUNK customers each), far below SQLite's limit on
-  one value.
-- `seen_batches`, `transition_batches`: the commit's event ids, its transition rows (JSON arrays).
-- `outbox_batches`: the commit's records as JSON Lines, exactly the bytes `journeydsl run` prints, so
-  delivery hands the encoded lines out without encoding the records again (`take_deliverable_lines`).
-A store file written with one row per item (tables `customers`, `profiles`, `seen`, `outbox`,
-`transitions`) is converted on open, in one transaction.
+Layout (schema version 3, `meta.schema_version`): one row per customer, so a store holds far more customers
+than memory; the engine loads a customer when an event or a timer needs it.
+- `customers(id, state, profile, due)`: the state `[instances, cap counts]` and the profile as JSON (BLOBs the
+  SQLite JSON functions read through CAST AS TEXT), and the customer's earliest timer, indexed by (due, id) for
+  `pop_due`. A save that did not change the profile rewrites only state and due.
+- `seen(id, at)`: handled event ids with their event time. Retention (URL parameter `seen_retention`, default
+  30d): now and then a commit deletes the ids dated more than that before the store's clock, so the table does
+  not grow for ever; an event sent again after that window is handled again. A source that may re-send older
+  events needs a longer window.
+- `outbox(seq, key, record, delivered, attempts, not_before, claimed_until, error)`: every record, `record`
+  being exactly the JSON line `journeydsl run` prints (without its newline), with its delivery state for
+  delivery workers; `dead_deliveries` keeps the records a sink refused too often. `meta.delivered` is the mark
+  up to which `run` printed the records (`take_deliverable`).
+- `transition_batches`, `event_batches`: the transition log and the event history (`replay`), one row per
+  commit holding that commit's items (they are only ever read in order, and a B-tree insert per item costs far
+  more than the encoding); `plans`: the plans the engine ran; `meta`: schema version, clock, delivered mark.
 
-One process owns a store at a time (`StoreLock`): the state is read into memory on open and written back from
-memory, so two writers would overwrite each other (one's compaction deletes the other's customers). The owner
-holds an exclusive `flock` on the sidecar file `PATH.lock` from before it reads the store until its connection is
-closed; the kernel drops the lock when the process dies, however it dies. A copy opened while another process
-owns the store reads one consistent snapshot (WAL readers do not block the writer) and refuses to commit.
+Loading: `load` answers from the pending (uncommitted) customers, then a bounded LRU cache of committed ones (URL
+parameter `cache`, default 10,000 customers), then a SELECT. Timers: `pop_due` merges a page of the due index
+(read by key, `(due, id) > cursor`, a few hundred rows at a time) with a heap of the pending customers' due
+times; a commit puts the customers it wrote back into the open page when their key falls inside it.
+
+Older layouts are converted on open by their owner, in one transaction (a crash during it leaves the old
+layout, converted next time): the log layout (schema version 2: `customer_log`, `seen_batches`,
+`outbox_batches`, which needed the whole state in memory) and the older one-row-per-item layout (`customers`,
+`profiles`, `seen`, `outbox`, `transitions` with their old columns). Seen ids of an old store get the store's
+clock as their time.
+
+One process owns a store at a time (`StoreLock`): it keeps uncommitted customers and a cache in memory, so two
+writers would overwrite each other. The owner holds an exclusive `flock` on the sidecar file `PATH.lock` from
+before it reads the store until its connection is closed; the kernel drops the lock when the process dies,
+however it dies. A copy opened while another process owns the store (or with mode "read") reads one consistent
+snapshot (WAL readers do not block the writer) and refuses to commit. Mode "deliver" opens without the lock for
+delivery workers: only the outbox claims and settlements work, each its own short IMMEDIATE transaction, so they
+serialise with the owner's commits (busy timeout) instead of racing them.
 
 Everything read is checked for the shapes the engine relies on (`_customer_problem`, ...): a damaged store is
-refused with a StoreError naming the file, the table and what is wrong, never half used.
+refused with a StoreError naming the file, the table and the row, never half used; a customer row is checked
+when it is loaded.
 
 Where it sits: one concrete store, above store.py (its base); `stores.open_store` imports it for sqlite: URLs.
 """
 
 from __future__ import annotations
 
-import gc
+import heapq
 import math
 import os
+import re
 import socket
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote
 
 from journeydsl.runtime import state as S
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
-from journeydsl.runtime.store import OpenMode, Store, StoreBusyError, StoreError, Transition, transition_dict
+from journeydsl.runtime.store import (
+    DeadDelivery,
+    OpenMode,
+    OutboxItem,
+    Store,
+    StoreBusyError,
+    StoreError,
+    Transition,
+    transition_dict,
+)
 
 if sys.platform != "win32":
     import fcntl
 
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS customer_log (
-  n INTEGER PRIMARY KEY, full INTEGER NOT NULL, states BLOB NOT NULL, profiles BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL, profile BLOB NOT NULL, due REAL);
+CREATE INDEX IF NOT EXISTS customers_due ON customers (due, id) WHERE due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY, key TEXT, record BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, not_before REAL, claimed_until REAL, error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (seq) WHERE delivered = 0;
+CREATE TABLE IF NOT EXISTS dead_deliveries (
+  seq INTEGER PRIMARY KEY, record BLOB NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NULL, plan BLOB NOT NULL,
   PRIMARY KEY (journey, version));
-CREATE TABLE IF NOT EXISTS seen_batches (n INTEGER PRIMARY KEY, ids BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox_batches (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, records BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS event_batches (n INTEGER PRIMARY KEY, events BLOB NOT NULL);
 """
-TABLES = ("meta", "customer_log", "plans", "seen_batches", "outbox_batches", "transition_batches")
+TABLES = (
+    "meta",
+    "customers",
+    "seen",
+    "outbox",
+    "dead_deliveries",
+    "plans",
+    "transition_batches",
+    "event_batches",
+)
+# outbox.delivered: 0 waiting, 1 accepted by its sink (or printed by `run` before a conversion), 2 dead
+DELIVERED, DEAD = 1, 2
 
-INSERT_LOG = "INSERT INTO customer_log (full, states, profiles) VALUES (?, ?, ?)"
+# The log layout (schema version 2) and the tables only it has; its transition_batches and event_batches are
+# the same as today's and stay as they are.
+LOG_TABLES = ("customer_log", "seen_batches", "outbox_batches")
 # The tables of the one-row-per-item layout and their columns: only tables exactly like these are converted (and
 # dropped), so a database that merely has a table of one of these names is refused, not altered.
 LEGACY_TABLES = {
@@ -81,18 +126,69 @@ LEGACY_TABLES = {
     "outbox": ["seq", "record"],
     "transitions": ["seq", "journey", "version", "customer_id", "instance", "from_step", "to_step", "at", "via"],
 }
-CHUNK = 20_000  # customers per customer_log row
-# A full copy is written once the log since the last one holds more than COMPACT_FACTOR times its bytes (and at
-# least COMPACT_FLOOR bytes, so a small store is not copied at every commit).
-COMPACT_FACTOR = 3
-COMPACT_FLOOR = 1 << 20
 
-URL_PARAMETERS = ("batch", "synchronous")
+# Writing a customer: a changed profile is written with the state; otherwise only state and due (the profile is
+# larger and changes less). A customer written for the first time always comes with its profile.
+UPSERT_FULL = (
+    "INSERT INTO customers (id, state, profile, due) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+    " state = excluded.state, profile = excluded.profile, due = excluded.due"
+)
+UPSERT_STATE = (
+    "INSERT INTO customers (id, state, profile, due) VALUES (?, ?, X'7B7D', ?) ON CONFLICT (id) DO UPDATE SET"
+    " state = excluded.state, due = excluded.due"
+)
+# Active instances by (journey, version), counted by SQLite's JSON functions (state[0] is {slot: instance});
+# the pending customers (the JSON array of ids bound) are counted from memory instead.
+IN_FLIGHT = (
+    "SELECT json_extract(i.value, '$[0]'), json_extract(i.value, '$[1]'), count(*)"
+    " FROM customers AS c, json_each(CAST(c.state AS TEXT), '$[0]') AS i"
+    " WHERE json_extract(i.value, '$[4]') = 1 AND c.id NOT IN (SELECT value FROM json_each(?))"
+    " GROUP BY 1, 2"
+)
+# A claim is one statement in an IMMEDIATE transaction: SQLite has no SKIP LOCKED, and the write lock serialises
+# workers instead. Records up to meta.delivered were printed by `run` and are not handed out again.
+CLAIM = (
+    "UPDATE outbox SET claimed_until = :until WHERE seq IN (SELECT seq FROM outbox WHERE delivered = 0"
+    " AND seq > coalesce((SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'delivered'), 0)"
+    " AND (not_before IS NULL OR not_before <= :now) AND (claimed_until IS NULL OR claimed_until <= :now)"
+    " ORDER BY seq LIMIT :limit) RETURNING seq, record, attempts"
+)
+
+DEFAULT_CACHE = 10_000
+DEFAULT_SEEN_RETENTION = 30 * 86_400.0
+PAGE = 512  # rows of the due index read at a time
+# Committed records kept in memory for `take_deliverable` (what `run` prints next); past that they are read back
+# from the outbox when asked for, so a store nobody takes records from (`serve`) does not grow in memory.
+KEEP_DELIVERABLE = 50_000
+# How long a delivery worker waits for the owner's commit (or another worker's claim) before giving up.
+BUSY_TIMEOUT = 30.0
+
+URL_PARAMETERS = ("batch", "synchronous", "cache", "seen_retention")
 SYNCHRONOUS = ("normal", "full")
+_DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)([smhd])")
+_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
-def parse_url(url: str) -> tuple[str, int, str]:
-    """The path, batch and synchronous setting of `sqlite:///PATH[?batch=N&synchronous=normal|full]`.
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What a `sqlite:` URL says: the file and the store's settings (`parse_url`)."""
+
+    path: str
+    batch: int = 1
+    synchronous: str = "normal"
+    cache: int = DEFAULT_CACHE
+    seen_retention: float = DEFAULT_SEEN_RETENTION
+
+
+def _whole(value: str, smallest: int) -> int | None:
+    """`value` as a whole number from `smallest`, in ASCII digits (at most 9), or None."""
+    if value.isascii() and value.isdigit() and 0 < len(value) <= 9 and int(value) >= smallest:
+        return int(value)
+    return None
+
+
+def parse_url(url: str) -> Settings:
+    """The settings of `sqlite:///PATH[?batch=N&synchronous=normal|full&cache=N&seen_retention=30d]`.
 
     Raises StoreError for anything else: a misspelt or repeated parameter, or a value it cannot take, would
     otherwise be ignored, and the store would run with settings the user did not ask for."""
@@ -103,28 +199,46 @@ def parse_url(url: str) -> tuple[str, int, str]:
         raise StoreError(f"the SQLite store URL {url!r} names no file: use sqlite:///PATH")
     if "#" in url:
         raise StoreError(f"invalid store URL {url!r}: a store URL has no #fragment")
-    batch, synchronous = 1, "normal"
-    given: set[str] = set()
+    values: dict[str, Any] = {}
     for item in query.split("&") if query else ():
         name, equals, value = (unquote(part) if part != "=" else part for part in item.partition("="))
         if name not in URL_PARAMETERS:
             raise StoreError(
                 f"invalid store URL {url!r}: unknown parameter {name!r} (known: {', '.join(URL_PARAMETERS)})"
             )
-        if name in given:
+        if name in values:
             raise StoreError(f"invalid store URL {url!r}: {name} is given twice")
-        given.add(name)
-        if name == "batch":
-            if not (equals and value.isascii() and value.isdigit() and 0 < len(value) <= 9 and int(value) >= 1):
-                raise StoreError(f"invalid store URL {url!r}: batch must be a whole number from 1, not {value!r}")
-            batch = int(value)
-        else:
-            if not equals or value.lower() not in SYNCHRONOUS:
-                raise StoreError(
-                    f"invalid store URL {url!r}: synchronous must be {' or '.join(SYNCHRONOUS)}, not {value!r}"
-                )
-            synchronous = value.lower()
-    return path, batch, synchronous
+        values[name] = _parameter(url, name, value if equals else None)
+    return Settings(path, **values)
+
+
+def _parameter(url: str, name: str, value: str | None) -> Any:
+    """The value of one URL parameter (None: given without `=`), or StoreError saying what it takes."""
+    text = value or ""
+    if name == "batch":
+        batch = _whole(text, 1)
+        if batch is None:
+            raise StoreError(f"invalid store URL {url!r}: batch must be a whole number from 1, not {text!r}")
+        return batch
+    if name == "cache":
+        cache = _whole(text, 0)
+        if cache is None:
+            raise StoreError(
+                f"invalid store URL {url!r}: cache must be a whole number of customers from 0, not {text!r}"
+            )
+        return cache
+    if name == "seen_retention":
+        match = _DURATION.fullmatch(text)
+        seconds = float(match[1]) * _UNIT[match[2]] if match else 0.0
+        if not seconds > 0:
+            raise StoreError(
+                f"invalid store URL {url!r}: seen_retention must be a duration above zero such as 30d, 12h, 90m "
+                f"or 3600s, not {text!r}"
+            )
+        return seconds
+    if value is None or text.lower() not in SYNCHRONOUS:
+        raise StoreError(f"invalid store URL {url!r}: synchronous must be {' or '.join(SYNCHRONOUS)}, not {text!r}")
+    return text.lower()
 
 
 # ---------------------------------------------------------------------------------------------- ownership
@@ -385,27 +499,23 @@ def _transition_ok(row: Any) -> bool:
     )
 
 
-def _log_rows(
-    customers: dict[str, dict[str, Any]], state_ids: Collection[str], profile_ids: Collection[str], full: int
-) -> list[tuple[int, bytes, bytes]]:
-    """customer_log rows: the states ([instances, cap counts]) and profiles of these customers, CHUNK a row."""
-    states, profiles = list(state_ids), list(profile_ids)
-    return [
-        (
-            full,
-            dumps({cid: (customers[cid]["i"], customers[cid]["c"]) for cid in states[start : start + CHUNK]}),
-            dumps({cid: customers[cid]["p"] for cid in profiles[start : start + CHUNK]}),
-        )
-        for start in range(0, max(len(states), len(profiles)), CHUNK)
-    ]
+def _due_of(instances: dict[str, Any]) -> float | None:
+    """A customer's earliest pending timer (what `customers.due` indexes): for converting an older store, whose
+    rows did not keep it. The engine computes the same for every customer it saves."""
+    due: float | None = None
+    for inst in instances.values():
+        timer = inst[S.TIMER]
+        if timer is not None and inst[S.ACTIVE] and (due is None or timer < due):
+            due = float(timer)
+    return due
 
 
 def _lines(data: bytes) -> list[bytes]:
-    """The JSON Lines of an outbox row (orjson escapes every newline inside a string, so each is one record)."""
+    """The JSON Lines of a log row (orjson escapes every newline inside a string, so each is one record)."""
     return data.split(b"\n")[:-1]
 
 
-def _reading(path: str, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _reading(path: str, rows: Iterator[Any]) -> Iterator[Any]:
     """`rows`, with an error of SQLite while reading them (a damaged page) raised as a StoreError."""
     try:
         yield from rows
@@ -413,20 +523,37 @@ def _reading(path: str, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, An
         raise StoreError(f"cannot read SQLite store {path}: {err}") from err
 
 
+def _new_customer() -> dict[str, Any]:
+    return {"p": {}, "i": {}, "c": {}}
+
+
 class SqliteStore(Store):
     schemes = ("sqlite",)
     durable = True
 
     def __init__(
-        self, path: str, batch: int = 1, synchronous: str = "NORMAL", mode: OpenMode = "auto", wait: float = 0.0
+        self,
+        path: str,
+        batch: int = 1,
+        synchronous: str = "NORMAL",
+        mode: OpenMode = "auto",
+        wait: float = 0.0,
+        cache: int = DEFAULT_CACHE,
+        seen_retention: float = DEFAULT_SEEN_RETENTION,
     ) -> None:
-        """`mode` and `wait` as in `stores.open_store`. A copy that does not own the store reads one consistent
-        snapshot of it and raises StoreError on anything that would write (a commit, a delivery, new plans)."""
+        """`mode` and `wait` as in `stores.open_store` (mode "deliver": `from_url` opens a `DeliveryStore`). A copy
+        that does not own the store reads one consistent snapshot of it and raises StoreError on anything that
+        would write (a commit, a delivery, new plans)."""
         super().__init__()
         self.path = path
         self.batch = max(1, int(batch))
+        self.cache_size = max(0, int(cache))
+        self.seen_retention = float(seen_retention)
+        # One thread at a time on the connection: `serve` may settle deliveries beside the engine's commits.
+        self._lock = threading.RLock()
         # Why this copy may not write (another process owns the store, or it was opened to read), or None.
         self._read_only: str | None = f"store sqlite:///{path} was opened read-only" if mode == "read" else None
+        self._init_pending()
         lock: StoreLock | None = None
         try:
             if mode != "read" and path != ":memory:":
@@ -438,71 +565,85 @@ class SqliteStore(Store):
                         raise
                     self._read_only = str(busy)
             if self._read_only is None:
-                db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Connection)
+                db = sqlite3.connect(
+                    path, isolation_level=None, check_same_thread=False, factory=_Connection, timeout=BUSY_TIMEOUT
+                )
                 self._db: sqlite3.Connection = db
                 db.store_lock, lock = lock, None  # from here closing the connection releases the lock
                 self._open_to_write(synchronous)
             else:
                 self._open_to_read()
-            # Reading the state builds millions of small dicts and lists with no reference cycles: the collector
-            # would re-scan them again and again (it doubled the time to open the example workload's store).
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                self._load()
-            finally:
-                if collecting:
-                    gc.enable()
+            self._read_state()
         except BaseException as err:
             if lock is not None:
                 lock.release()
             if hasattr(self, "_db"):
                 self._db.close()
-            if isinstance(err, StoreError):
-                raise
-            # ValueError: a value in the file that is not JSON (a damaged file, or not a store's)
-            if isinstance(err, (sqlite3.DatabaseError, ValueError)):
-                raise StoreError(f"cannot open SQLite store {path}: {err}") from err
-            if isinstance(err, OSError):  # the store's folder cannot be made
-                raise StoreError(f"cannot open SQLite store {path}: {err.strerror or err}") from err
-            # Every shape is checked while loading; should one slip through, the store is still refused cleanly.
-            if isinstance(err, (TypeError, KeyError, IndexError, AttributeError)):
-                reason = f"damage the checks missed ({type(err).__name__}: {err})"
-                raise StoreError(f"cannot open SQLite store {path}: {reason}") from err
-            raise
-        self._dirty: set[str] = set()
-        self._dirty_profiles: set[str] = set()
-        self._new_seen: list[str] = []
+            raise _open_error(path, err) from err
+
+    def _init_pending(self) -> None:
+        # cid -> [customer, write its profile too]: what the current batch saved
+        self._saved: dict[str, list[Any]] = {}
+        # cid -> its due time as the current batch left it (None: none, or popped by pop_due)
+        self._due_override: dict[str, float | None] = {}
+        self._due_heap: list[tuple[float, str]] = []  # (due, cid) of _due_override, stale entries skipped
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()  # committed customers, least recent first
+        # The open page of the due index: every committed (due, id) up to _cursor that is not pending, as a heap
+        # with its current due by id (an entry whose due is no longer _page_due's is stale).
+        self._page: list[tuple[float, str]] = []
+        self._page_due: dict[str, float] = {}
+        self._cursor: tuple[float, str] | None = None
+        self._page_complete = False  # nothing committed lies past _cursor
+        self._new_seen: dict[str, float] = {}
         self._new_events: list[dict[str, Any]] = []
         self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
         self._units = 0
+        self._next_purge = -math.inf
 
     @classmethod
     def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> SqliteStore:
-        path, url_batch, synchronous = parse_url(url)
-        return cls(path, batch=url_batch if batch is None else batch, synchronous=synchronous, mode=mode, wait=wait)
+        settings = parse_url(url)
+        if mode == "deliver":
+            return DeliveryStore(settings.path, wait=wait)
+        return cls(
+            settings.path,
+            batch=settings.batch if batch is None else batch,
+            synchronous=settings.synchronous,
+            mode=mode,
+            wait=wait,
+            cache=settings.cache,
+            seen_retention=settings.seen_retention,
+        )
 
     @property
     def read_only(self) -> bool:
         """True for a copy that may not write: another process owned the store when it was opened, or mode "read"."""
         return self._read_only is not None
 
+    # ---- opening
+
     def _open_to_write(self, synchronous: str) -> None:
         db = self._db
         names = self._table_names()
-        legacy = [name for name in LEGACY_TABLES if name in names]
+        version = self._schema_version(names)
         # Checked before anything is set or created: a database that is not a store is refused, not altered.
-        for name in legacy:
-            columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
-            if columns != LEGACY_TABLES[name]:
-                raise StoreError(f"{self.path} is not a journeydsl store: its table {name} has columns {columns}")
-        if names and "meta" not in names and not legacy:
-            raise StoreError(f"{self.path} is not a journeydsl store: it holds the tables {', '.join(sorted(names))}")
-        # Only a new file takes a page size (it must come before WAL is set). Batched commits append a few
-        # large rows: 16 KiB pages write them in fewer, larger pieces (about 15% less store time at
-        # batch=1000); a commit per event writes whole pages for a few small rows, where SQLite's 4 KiB
-        # default costs less (about 15% less at batch=1).
+        old: list[str] = []
+        if version is None and names:
+            old = [name for name in LEGACY_TABLES if name in names]
+            for name in old:
+                columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
+                if columns != LEGACY_TABLES[name]:
+                    raise StoreError(f"{self.path} is not a journeydsl store: its table {name} has columns {columns}")
+            old += [name for name in LOG_TABLES if name in names]
+            if "meta" not in names and not old:
+                raise StoreError(
+                    f"{self.path} is not a journeydsl store: it holds the tables {', '.join(sorted(names))}"
+                )
+        elif version is not None:
+            self._check_version(version, names)
+        # Only a new file takes a page size (it must come before WAL is set): 16 KiB pages write a large batch in
+        # fewer, larger pieces; a commit per event writes whole pages for a few small rows, where 4 KiB costs less.
         db.execute(f"PRAGMA page_size={16384 if self.batch >= 100 else 4096}")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
@@ -512,29 +653,111 @@ class SqliteStore(Store):
         page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
         db.execute(f"PRAGMA wal_autocheckpoint={(40 << 20) // page_size}")
         db.execute("PRAGMA temp_store=MEMORY")
-        db.executescript(SCHEMA)
-        if legacy:
-            self._convert_legacy(legacy)
+        if version == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if old:
+                _Converter(self, old).run()
+            else:
+                self._create()
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _create(self) -> None:
+        """The tables of the current layout, and its version (inside the caller's transaction)."""
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _open_to_read(self) -> None:
         if not Path(self.path).is_file():  # connecting would create an empty database
             raise StoreError(f"no store at {self.path} (run events into it first with `journeydsl run`)")
         db = self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA query_only=ON")  # whatever happens, this connection cannot write
+        # Everything this copy reads comes from one snapshot, while the owner goes on writing (WAL).
+        db.execute("BEGIN")
         names = self._table_names()
-        if any(name in names for name in LEGACY_TABLES):
+        version = self._schema_version(names)
+        if version is None:
+            if any(name in names for name in (*LEGACY_TABLES, *LOG_TABLES)):
+                raise StoreError(
+                    f"{self._read_only}, and it is in the layout of an older journeydsl, which only its owner "
+                    "converts (open it once with `journeydsl run` or `serve`)"
+                )
+            raise StoreError(f"{self.path} is not a journeydsl store: it has no schema version in a table meta")
+        self._check_version(version, names)
+
+    def _check_version(self, version: int, names: set[str]) -> None:
+        if version != SCHEMA_VERSION:
             raise StoreError(
-                f"{self._read_only}, and it is in the layout of an older journeydsl, which only its owner converts"
+                f"cannot open SQLite store {self.path}: it has schema version {version}, and this journeydsl "
+                f"reads version {SCHEMA_VERSION} (written by a newer journeydsl?)"
             )
         missing = [name for name in TABLES if name not in names]
         if missing:
             raise StoreError(f"{self.path} is not a journeydsl store: it has no table {', '.join(missing)}")
-        # Everything this copy reads comes from one snapshot, while the owner goes on writing (WAL).
-        db.execute("BEGIN")
+
+    def _schema_version(self, names: set[str]) -> int | None:
+        """meta.schema_version, or None for a store written before it existed (or a database that is no store)."""
+        if "meta" not in names:
+            return None
+        row = self._db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()
+        if row is None:
+            return None
+        value = row[0]
+        if type(value) is not str or _whole(value, 1) is None:
+            raise self._damaged("table meta", f"holds a schema version {value!r} that is not a number")
+        return int(value)
 
     def _table_names(self) -> set[str]:
         rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {str(row[0]) for row in rows if not str(row[0]).startswith("sqlite_")}
+
+    def _read_state(self) -> None:
+        """The little read at open: clock, delivered mark, the outbox's end, the plans."""
+        db = self._db
+        self.clock, self._delivered = self._read_meta(db)
+        self._delivered_written = self._delivered
+        self._seq = int(db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
+        if self._delivered > self._seq:
+            raise self._damaged("table meta", f"marks {self._delivered} records delivered of {self._seq}")
+        # Committed but not printed (a crash, or records `serve` left to its workers): read from the outbox when
+        # `take_deliverable` first asks, not held in memory from the start.
+        self._deliverable: list[dict[str, Any]] | None = None
+        self._deliverable_lines: list[bytes] = []
+        self._deliverable_upto = self._seq
+        self._plans = self._read_plans(db)
+
+    def _read_meta(self, db: sqlite3.Connection) -> tuple[float | None, int]:
+        meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
+        clock_text, delivered = meta.get("clock"), meta.get("delivered", "0")
+        clock: float | None = None
+        if clock_text is not None:
+            try:
+                clock = float(clock_text) if type(clock_text) is str else math.nan
+            except ValueError:
+                clock = math.nan
+            if not math.isfinite(clock):
+                raise self._damaged("table meta", f"holds a clock {clock_text!r} that is not a time")
+        # Up to 18 digits: a record number SQLite can compare (its integers are 64-bit).
+        if type(delivered) is not str or not delivered.isascii() or not delivered.isdigit() or len(delivered) > 18:
+            raise self._damaged("table meta", f"holds a delivered mark {delivered!r} that is not a record number")
+        return clock, int(delivered)
+
+    def _read_plans(self, db: sqlite3.Connection) -> dict[tuple[str, int], dict[str, Any]]:
+        plans: dict[tuple[str, int], dict[str, Any]] = {}
+        for journey, version, plan in db.execute("SELECT journey, version, plan FROM plans"):
+            where = f"plans row ({journey!r}, {version!r})"
+            decoded = self._json(plan, where)
+            if type(journey) is not str or type(version) is not int or type(decoded) is not dict:
+                raise self._damaged(where, "is not a journey, a version and a plan")
+            plans[(journey, version)] = decoded
+        return plans
 
     def _damaged(self, where: str, what: str, verb: str = "open") -> StoreError:
         return StoreError(f"cannot {verb} SQLite store {self.path}: {where} {what}")
@@ -547,193 +770,257 @@ class SqliteStore(Store):
         except ValueError as err:
             raise self._damaged(where, f"is not JSON ({err})", verb) from err
 
-    def _convert_legacy(self, legacy: list[str]) -> None:
-        """Move the rows of a store written with one row per customer, profile, seen id, record and transition
-        into the log tables, in one transaction (a crash during it leaves the old layout, converted next time)."""
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            customers: dict[str, dict[str, Any]] = {}
-            if "customers" in legacy:
-                for customer_id, state in db.execute("SELECT id, state FROM customers"):
-                    where = f"customers row {customer_id!r}"
-                    decoded = self._json(state, where)
-                    if type(decoded) is dict and "i" in decoded and "c" in decoded:  # {"i": instances, "c": caps}
-                        decoded = [decoded["i"], decoded["c"]]
-                    if type(customer_id) is not str or type(decoded) is not list or len(decoded) != 2:
-                        raise self._damaged(where, "is not a customer state")
-                    problem = _customer_problem(decoded[0], decoded[1])
-                    if problem is not None:
-                        raise self._damaged(where, problem)
-                    customers[customer_id] = {"p": {}, "i": decoded[0], "c": decoded[1]}
-            if "profiles" in legacy:
-                for customer_id, profile in db.execute("SELECT id, profile FROM profiles"):
-                    where = f"profiles row {customer_id!r}"
-                    decoded = self._json(profile, where)
-                    if type(customer_id) is not str or type(decoded) is not dict:
-                        raise self._damaged(where, "is not a customer profile")
-                    customers.setdefault(customer_id, {"p": {}, "i": {}, "c": {}})["p"] = decoded
-            if customers:
-                db.executemany(INSERT_LOG, _log_rows(customers, customers, customers, 1))
-            if "seen" in legacy:
-                ids = [row[0] for row in db.execute("SELECT id FROM seen")]
-                if not all(type(event_id) is str for event_id in ids):
-                    raise self._damaged("table seen", "holds an event id that is not text")
-                if ids:
-                    db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(ids),))
-            if "outbox" in legacy:
-                batches = []
-                for seq, record in db.execute("SELECT seq, record FROM outbox ORDER BY seq"):
-                    data = record.encode() if type(record) is str else record
-                    if (
-                        type(data) is not bytes
-                        or b"\n" in data
-                        or type(self._json(data, f"outbox row {seq}")) is not dict
-                    ):
-                        raise self._damaged(f"outbox row {seq}", "is not one action record")
-                    # Sequence numbers were handed out one by one from 1, so each row is its own batch of one: that
-                    # keeps every number as it was (the delivered mark counts them).
-                    batches.append((seq, seq, data + b"\n"))
-                db.executemany("INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)", batches)
-            if "transitions" in legacy:
-                rows = db.execute(
-                    "SELECT journey, version, customer_id, instance, from_step, to_step, at, via FROM transitions"
-                    " ORDER BY seq"
-                ).fetchall()
-                if not all(_transition_ok(list(row)) for row in rows):
-                    raise self._damaged("table transitions", "holds a row of the wrong types")
-                if rows:
-                    db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(rows),))
-            for name in legacy:
-                db.execute(f"DROP TABLE {name}")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-
-    def _load(self) -> None:
-        db = self._db
-        customers = self.customers
-        self._log_bytes = 0  # bytes of customer_log, compared with the last full copy's
-        self._copy_bytes = 0
-        for n, states, profiles, full in db.execute("SELECT n, states, profiles, full FROM customer_log ORDER BY n"):
-            where = f"customer_log row {n}"
-            if full != 0 and full != 1:
-                raise self._damaged(where, f"has {full!r} in column full, not 0 or 1")
-            decoded_states, decoded_profiles = self._json(states, where), self._json(profiles, where)
-            problem = _states_problem(decoded_states) or _profiles_problem(decoded_profiles)
-            if problem is not None:
-                raise self._damaged(where, problem)
-            self._log_bytes += len(states) + len(profiles)
-            if full:  # the rows of the one full copy come first: older rows were deleted with its commit
-                self._copy_bytes += len(states) + len(profiles)
-            for customer_id, (instances, caps) in decoded_states.items():
-                customer = customers.get(customer_id)
-                if customer is None:
-                    customers[customer_id] = {"p": {}, "i": instances, "c": caps}
-                else:
-                    customer["i"], customer["c"] = instances, caps
-            for customer_id, profile in decoded_profiles.items():
-                customer = customers.get(customer_id)
-                if customer is None:
-                    customers[customer_id] = {"p": profile, "i": {}, "c": {}}
-                else:
-                    customer["p"] = profile
-        seen = self.seen
-        for n, ids in db.execute("SELECT n, ids FROM seen_batches"):
-            decoded = self._json(ids, f"seen_batches row {n}")
-            if type(decoded) is not list or not {*map(type, decoded)} <= {str}:
-                raise self._damaged(f"seen_batches row {n}", "is not a list of event ids")
-            seen.update(decoded)
-        plans: dict[tuple[str, int], dict[str, Any]] = {}
-        for journey, version, plan in db.execute("SELECT journey, version, plan FROM plans"):
-            where = f"plans row ({journey!r}, {version!r})"
-            decoded = self._json(plan, where)
-            if type(journey) is not str or type(version) is not int or type(decoded) is not dict:
-                raise self._damaged(where, "is not a journey, a version and a plan")
-            plans[(journey, version)] = decoded
-        self._plans = plans
-        meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
-        clock, delivered = meta.get("clock"), meta.get("delivered", "0")
-        if clock is None:
-            self.clock = None
-        else:
-            try:
-                self.clock = float(clock) if type(clock) is str else math.nan
-            except ValueError:
-                self.clock = math.nan
-            if not math.isfinite(self.clock):
-                raise self._damaged("table meta", f"holds a clock {clock!r} that is not a time")
-        # Up to 18 digits: a record number SQLite can compare (its integers are 64-bit).
-        if type(delivered) is not str or not delivered.isascii() or not delivered.isdigit() or len(delivered) > 18:
-            raise self._damaged("table meta", f"holds a delivered mark {delivered!r} that is not a record number")
-        self._delivered = int(delivered)
-        self._delivered_written = self._delivered
-        # Committed before a crash but never delivered: delivered first by the next run. The first batch read is
-        # the one holding the record after the delivered mark (it may start before it).
-        self._deliverable: list[dict[str, Any]] = []
-        self._deliverable_lines: list[bytes] = []
-        start = db.execute(
-            "SELECT coalesce(max(first), 0) FROM outbox_batches WHERE first <= ?", (self._delivered + 1,)
-        ).fetchone()[0]
-        self._seq = 0
-        for first, last, data in self._outbox_rows(
-            "SELECT first, last, records FROM outbox_batches WHERE first >= ? ORDER BY first", (start,), "open"
-        ):
-            lines = _lines(data)[max(0, self._delivered + 1 - first) :]
-            if lines:
-                records = [self._json(line, f"outbox_batches row {first}") for line in lines]
-                if not all(type(record) is dict for record in records):
-                    raise self._damaged(f"outbox_batches row {first}", "holds a line that is not an action record")
-                self._deliverable.extend(records)
-                self._deliverable_lines.append(b"\n".join(lines) + b"\n")
-            self._seq = last
-        if self._delivered > self._seq:
-            raise self._damaged("table meta", f"marks {self._delivered} records delivered of {self._seq}")
-        self._deliverable_upto = self._seq
-
-    def _outbox_rows(self, query: str, parameters: tuple[Any, ...], verb: str) -> Iterator[tuple[int, int, bytes]]:
-        """The outbox rows of `query` (first, last, records), checked: numbered on from the row before, and holding
-        one line per number."""
-        previous: int | None = None
-        for first, last, data in self._db.execute(query, parameters):
-            where = f"outbox_batches row {first}"
-            if type(first) is not int or type(last) is not int or type(data) is not bytes:
-                raise self._damaged(where, "does not hold numbers and JSON Lines", verb)
-            if last < first or (previous is not None and first != previous + 1):
-                raise self._damaged(where, f"numbers records {first} to {last} after record {previous}", verb)
-            if data.count(b"\n") != last - first + 1 or not data.endswith(b"\n"):
-                raise self._damaged(where, f"does not hold the {last - first + 1} records it numbers", verb)
-            previous = last
-            yield first, last, data
+    def _write_error(self, err: sqlite3.Error) -> StoreError:
+        return StoreError(f"cannot commit to the SQLite store {self.path}: {err}")
 
     def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
         fresh = {key: plan for key, plan in plans.items() if key not in self._plans}
         if fresh:
             if self._read_only is not None:
                 raise StoreError(f"{self._read_only}: this copy cannot record the plans of a new bundle")
-            try:
-                with self._db:  # its own small transaction, before any event
-                    self._db.execute("BEGIN")
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO plans (journey, version, plan) VALUES (?, ?, ?)",
-                        [(j, v, dumps(plan)) for (j, v), plan in sorted(fresh.items())],
-                    )
-            except sqlite3.Error as err:
-                raise StoreError(f"cannot commit to the SQLite store {self.path}: {err}") from err
+            rows = [(j, v, dumps(plan)) for (j, v), plan in sorted(fresh.items())]
+            self._write_at_once("INSERT OR REPLACE INTO plans (journey, version, plan) VALUES (?, ?, ?)", rows)
             super().record_plans(fresh)
 
-    # ---- changes
-    def touch(self, customer_id: str) -> None:
-        self._dirty.add(customer_id)
+    def _write_at_once(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement over `rows`, in its own small transaction (not part of the pending batch)."""
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(sql, rows)
+                db.execute("COMMIT")
+            except sqlite3.Error as err:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise self._write_error(err) from err
 
-    def touch_profile(self, customer_id: str) -> None:
-        self._dirty_profiles.add(customer_id)
+    # ---- customers, on demand
 
-    def add_seen(self, event_id: str) -> None:
-        self.seen.add(event_id)
-        self._new_seen.append(event_id)
+    def load(self, customer_id: str) -> dict[str, Any] | None:
+        entry = self._saved.get(customer_id)
+        if entry is not None:
+            customer: dict[str, Any] = entry[0]
+            return customer
+        cache = self._cache
+        cached = cache.get(customer_id)
+        if cached is not None:
+            cache.move_to_end(customer_id)
+            return cached
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT state, profile FROM customers WHERE id = ?", (customer_id,)).fetchone()
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        if row is None:
+            return None
+        customer = self._customer(customer_id, row[0], row[1])
+        self._remember(customer_id, customer)
+        return customer
+
+    def _customer(self, customer_id: Any, state: Any, profile: Any, verb: str = "read") -> dict[str, Any]:
+        """A customers row as the engine's dict, checked for the shapes the engine relies on."""
+        where = f"customers row {customer_id!r}"
+        decoded = self._json(state, where, verb)
+        if type(decoded) is not list or len(decoded) != 2:
+            raise self._damaged(where, "holds a state that is not [instances, cap counts]", verb)
+        instances, caps = decoded
+        problem = _customer_problem(instances, caps)
+        if problem is not None:
+            raise self._damaged(where, problem, verb)
+        decoded_profile = self._json(profile, where, verb)
+        if type(decoded_profile) is not dict:
+            raise self._damaged(where, f"holds a profile of type {type(decoded_profile).__name__}, not an object", verb)
+        return {"p": decoded_profile, "i": instances, "c": caps}
+
+    def _remember(self, customer_id: str, customer: dict[str, Any]) -> None:
+        cache = self._cache
+        cache[customer_id] = customer
+        cache.move_to_end(customer_id)
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+
+    def save(self, customer_id: str, customer: dict[str, Any], due: float | None, profile: bool) -> None:
+        entry = self._saved.get(customer_id)
+        if entry is None:
+            # A customer not known to be stored (not loaded from the store) is written whole.
+            self._saved[customer_id] = [customer, profile or customer_id not in self._cache]
+        else:
+            entry[0] = customer
+            if profile:
+                entry[1] = True
+        if due is not None:
+            due = float(due)
+            heapq.heappush(self._due_heap, (due, customer_id))
+        self._due_override[customer_id] = due
+        self._page_due.pop(customer_id, None)  # its committed row no longer says when it is due
+
+    def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The pending customers, then the committed ones by id, a page of rows at a time."""
+        return _reading(self.path, self._scan())
+
+    def _scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        pending = {cid: entry[0] for cid, entry in self._saved.items()}
+        yield from pending.items()
+        last: str | None = None
+        while True:
+            with self._lock:
+                if last is None:
+                    rows = self._db.execute(
+                        "SELECT id, state, profile FROM customers ORDER BY id LIMIT ?", (PAGE,)
+                    ).fetchall()
+                else:
+                    rows = self._db.execute(
+                        "SELECT id, state, profile FROM customers WHERE id > ? ORDER BY id LIMIT ?", (last, PAGE)
+                    ).fetchall()
+            for customer_id, state, profile in rows:
+                if type(customer_id) is not str:
+                    raise self._damaged(f"customers row {customer_id!r}", "has an id that is not text", "read")
+                if customer_id not in pending:
+                    cached = self._cache.get(customer_id)
+                    yield customer_id, cached if cached is not None else self._customer(customer_id, state, profile)
+            if len(rows) < PAGE:
+                return
+            last = rows[-1][0]
+
+    def customer_count(self) -> int:
+        with self._lock:
+            try:
+                count = int(self._db.execute("SELECT count(*) FROM customers").fetchone()[0])
+                if self._saved:
+                    count += int(
+                        self._db.execute(
+                            "SELECT count(*) FROM json_each(?) WHERE value NOT IN (SELECT id FROM customers)",
+                            (dumps(list(self._saved)),),
+                        ).fetchone()[0]
+                    )
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        return count
+
+    def in_flight_versions(self) -> dict[tuple[str, int], int]:
+        found: dict[tuple[str, int], int] = {}
+        with self._lock:
+            try:
+                rows = self._db.execute(IN_FLIGHT, (dumps(list(self._saved)),)).fetchall()
+            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
+                self._find_damaged_state()
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        for journey, version, count in rows:
+            if type(journey) is not str or type(version) is not int:
+                self._find_damaged_state()
+                raise self._damaged("table customers", "holds an instance without a journey and version", "read")
+            found[(journey, version)] = count
+        for entry in self._saved.values():
+            for inst in entry[0]["i"].values():
+                if inst[S.ACTIVE]:
+                    key = (inst[S.JOURNEY], inst[S.VERSION])
+                    found[key] = found.get(key, 0) + 1
+        return found
+
+    def _find_damaged_state(self) -> None:
+        """Raise the StoreError naming the first damaged customers row (a scan checks each)."""
+        for _ in self.scan():
+            pass
+
+    # ---- timers
+
+    def pop_due(self, upto: float) -> tuple[float, str] | None:
+        override = self._due_override
+        heap = self._due_heap
+        while heap and override.get(heap[0][1], -math.inf) != heap[0][0]:
+            heapq.heappop(heap)
+        pending = heap[0] if heap else None
+        committed = self._page_top()
+        if committed is not None and (pending is None or committed < pending):
+            if committed[0] > upto:
+                return None
+            heapq.heappop(self._page)
+            del self._page_due[committed[1]]
+            override[committed[1]] = None
+            return committed
+        if pending is None or pending[0] > upto:
+            return None
+        heapq.heappop(heap)
+        override[pending[1]] = None
+        return pending
+
+    def _page_top(self) -> tuple[float, str] | None:
+        """The first committed (due, id) not overridden by the pending batch, reading the index on as needed."""
+        page, page_due = self._page, self._page_due
+        while True:
+            while page and page_due.get(page[0][1]) != page[0][0]:
+                heapq.heappop(page)
+            if page:
+                return page[0]
+            if self._page_complete:
+                return None
+            self._read_page()
+
+    def _read_page(self) -> None:
+        """The next PAGE keys of the due index past the cursor (the page is empty: sorted rows are a heap)."""
+        cursor = self._cursor
+        with self._lock:
+            try:
+                if cursor is None:
+                    rows = self._db.execute(
+                        "SELECT due, id FROM customers WHERE due IS NOT NULL ORDER BY due, id LIMIT ?", (PAGE,)
+                    ).fetchall()
+                else:
+                    rows = self._db.execute(
+                        "SELECT due, id FROM customers WHERE due IS NOT NULL AND (due, id) > (?, ?)"
+                        " ORDER BY due, id LIMIT ?",
+                        (*cursor, PAGE),
+                    ).fetchall()
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        override, page, page_due = self._due_override, self._page, self._page_due
+        for due, customer_id in rows:
+            if type(customer_id) is not str or type(due) not in (float, int) or not math.isfinite(due):
+                raise self._damaged(
+                    f"customers row {customer_id!r}", f"has a due time {due!r} that is not a time", "read"
+                )
+            if customer_id not in override:  # a pending save or pop decides when it is due
+                page.append((float(due), customer_id))
+                page_due[customer_id] = float(due)
+        if rows:
+            self._cursor = (float(rows[-1][0]), rows[-1][1])
+        self._page_complete = len(rows) < PAGE
+
+    def _reconcile_page(self) -> None:
+        """After a commit: the customers it wrote enter the open page when their key falls inside it (they would
+        not be read again past the cursor); a later key means the page no longer holds everything."""
+        cursor, page, page_due = self._cursor, self._page, self._page_due
+        for customer_id, due in self._due_override.items():
+            if due is None:
+                continue
+            if cursor is not None and (due, customer_id) <= cursor:
+                page_due[customer_id] = due
+                heapq.heappush(page, (due, customer_id))
+            else:
+                self._page_complete = False
+        if len(page) > 4 * PAGE:  # many timers set inside the page: read it again instead of holding them all
+            page.clear()
+            page_due.clear()
+            self._cursor = None
+            self._page_complete = False
+
+    # ---- seen event ids
+
+    def seen_before(self, event_id: str) -> bool:
+        if event_id in self._new_seen:
+            return True
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT 1 FROM seen WHERE id = ?", (event_id,)).fetchone()
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        return row is not None
+
+    def add_seen(self, event_id: str, at: float) -> None:
+        self._new_seen[event_id] = float(at)
+
+    # ---- what a unit of work produced
 
     def log_actions(self, records: list[dict[str, Any]]) -> None:
         self._new_records += records
@@ -742,11 +1029,12 @@ class SqliteStore(Store):
         self._new_events.append(event)
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """The event history, a commit's events a row as JSON Lines (`event_batches`; a store written before it
-        existed has none, and a read-only copy of one has no such table)."""
-        if "event_batches" not in self._table_names():
-            return
-        for n, data in self._db.execute("SELECT n, events FROM event_batches ORDER BY n").fetchall():
+        """The event history, a commit's events a row as JSON Lines (`event_batches`)."""
+        with self._lock:
+            rows = self._db.execute("SELECT n, events FROM event_batches ORDER BY n").fetchall()
+        for n, data in rows:
+            if type(data) is not bytes:
+                raise self._damaged(f"event_batches row {n}", "does not hold JSON Lines", "read")
             for line in _lines(data):
                 event = self._json(line, f"event_batches row {n}", "read")
                 if type(event) is not dict:
@@ -763,8 +1051,8 @@ class SqliteStore(Store):
 
     def _pending(self) -> bool:
         return bool(
-            self._dirty
-            or self._dirty_profiles
+            self._saved
+            or self._due_override
             or self._new_seen
             or self._new_events
             or self._new_records
@@ -772,76 +1060,100 @@ class SqliteStore(Store):
             or self._delivered != self._delivered_written
         )
 
-    def flush(self, compact: bool = False) -> None:
-        """Commit what is pending; with `compact`, write the customer log as one full copy in the same commit."""
+    def flush(self) -> None:
+        """Commit what is pending, in one transaction."""
         self._units = 0
         if self._read_only is not None:
             if self._pending():
                 raise StoreError(f"{self._read_only}: this copy cannot commit its changes")
-            return  # compact on a copy that changed nothing: there is nothing to write
-        if not (compact or self._pending()):
             return
+        if self._pending():
+            with self._lock:
+                self._commit()
+
+    def _commit(self) -> None:
+        saved, override = self._saved, self._due_override
+        whole: list[tuple[str, bytes, bytes, float | None]] = []
+        states: list[tuple[str, bytes, float | None]] = []
+        for customer_id, (customer, profile) in saved.items():
+            state = dumps((customer["i"], customer["c"]))
+            if profile:
+                whole.append((customer_id, state, dumps(customer["p"]), override[customer_id]))
+            else:
+                states.append((customer_id, state, override[customer_id]))
+        popped = [(cid,) for cid, due in override.items() if due is None and cid not in saved]
         records = self._new_records
-        changed = compact or self._dirty or self._dirty_profiles
+        lines = [dumps(record) for record in records]
+        first = self._seq + 1
+        outbox = [
+            (seq, key if type(key := record.get("key")) is str else None, line)
+            for seq, record, line in zip(range(first, first + len(records)), records, lines, strict=True)
+        ]
         db = self._db
-        customers = self.customers
-        lines = dumps_lines(records) if records else b""
-        last = self._seq + len(records)
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            if changed:
-                if compact or self._log_bytes - self._copy_bytes > max(
-                    COMPACT_FACTOR * self._copy_bytes, COMPACT_FLOOR
-                ):
-                    log = _log_rows(customers, customers, customers, 1)
-                    db.execute("DELETE FROM customer_log")
-                    log_bytes = copy_bytes = sum(len(states) + len(profiles) for _, states, profiles in log)
-                else:
-                    log = _log_rows(customers, self._dirty, self._dirty_profiles, 0)
-                    log_bytes = self._log_bytes + sum(len(states) + len(profiles) for _, states, profiles in log)
-                    copy_bytes = self._copy_bytes
-                db.executemany(INSERT_LOG, log)
+            if whole:
+                db.executemany(UPSERT_FULL, whole)
+            if states:
+                db.executemany(UPSERT_STATE, states)
+            if popped:
+                db.executemany("UPDATE customers SET due = NULL WHERE id = ?", popped)
             if self._new_seen:
-                db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (dumps(self._new_seen),))
+                db.executemany("INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)", self._new_seen.items())
             if self._new_events:
                 db.execute("INSERT INTO event_batches (events) VALUES (?)", (dumps_lines(self._new_events),))
-            if records:
-                db.execute(
-                    "INSERT INTO outbox_batches (first, last, records) VALUES (?, ?, ?)", (self._seq + 1, last, lines)
-                )
+            if outbox:
+                db.executemany("INSERT INTO outbox (seq, key, record) VALUES (?, ?, ?)", outbox)
             if self._new_transitions:
                 db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(self._new_transitions),))
             meta = [("delivered", str(self._delivered))]
             if self.clock is not None:
                 meta.append(("clock", repr(self.clock)))
+                self._purge_seen(self.clock)
             db.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", meta)
             db.execute("COMMIT")
         except sqlite3.Error as err:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            raise StoreError(f"cannot commit to the SQLite store {self.path}: {err}") from err
+            self._next_purge = -math.inf
+            raise self._write_error(err) from err
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            self._next_purge = -math.inf
             raise
         self._delivered_written = self._delivered
-        if changed:
-            self._log_bytes, self._copy_bytes = log_bytes, copy_bytes
+        self._reconcile_page()
+        for customer_id, (customer, _) in saved.items():
+            self._remember(customer_id, customer)
+        saved.clear()
+        override.clear()
+        self._due_heap.clear()
         if records:
-            self._seq = self._deliverable_upto = last
-            self._deliverable += records
-            self._deliverable_lines.append(lines)
+            self._seq = self._deliverable_upto = first + len(records) - 1
+            if self._deliverable is not None:
+                self._deliverable += records
+                self._deliverable_lines.append(b"\n".join(lines) + b"\n")
+                if len(self._deliverable) > KEEP_DELIVERABLE:  # nobody takes them: read back when asked
+                    self._deliverable, self._deliverable_lines = None, []
             self._new_records = []
-        self._dirty.clear()
-        self._dirty_profiles.clear()
         self._new_seen.clear()
         self._new_events.clear()
         self._new_transitions.clear()
 
-    # ---- delivery
+    def _purge_seen(self, clock: float) -> None:
+        """Forget the seen ids dated more than `seen_retention` before the clock: at the first commit, then each
+        time the cut-off moved on by a sixteenth of the window (at most an hour), inside the commit."""
+        cutoff = clock - self.seen_retention
+        if cutoff >= self._next_purge:
+            self._db.execute("DELETE FROM seen WHERE at < ?", (cutoff,))
+            self._next_purge = cutoff + min(self.seen_retention / 16, 3600.0)
+
+    # ---- delivery by `run`
+
     def take_deliverable(self) -> list[dict[str, Any]]:
         """Committed records in order; the delivered mark is written with the next commit (at-least-once)."""
-        if not self._deliverable:  # `run` asks after every event; most find nothing new
+        if self._deliverable is not None and not self._deliverable:  # `run` asks after every event
             return []
         return self.take_deliverable_lines()[0]
 
@@ -851,22 +1163,114 @@ class SqliteStore(Store):
         The records count as delivered in memory at once, but the mark reaches the file only with the next
         commit: a caller that cannot pass them on must `abandon()` the store, and the next run hands them out
         again."""
-        if not self._deliverable:
-            return [], b""
+        if self._deliverable is None:
+            if self._delivered >= self._deliverable_upto:
+                self._deliverable = []
+                return [], b""
+            fresh, lines = self._read_deliverable()
+        else:
+            if not self._deliverable:
+                return [], b""
+            fresh, lines = self._deliverable, b"".join(self._deliverable_lines)
         if self._read_only is not None:  # the owner delivers them; handing them out here would print them twice
             raise StoreError(f"{self._read_only}: this copy cannot deliver records")
-        fresh, lines = self._deliverable, self._deliverable_lines
         self._deliverable, self._deliverable_lines = [], []
         self._delivered = self._deliverable_upto
-        return fresh, b"".join(lines)
+        return fresh, lines
+
+    def _read_deliverable(self) -> tuple[list[dict[str, Any]], bytes]:
+        """The committed records past the delivered mark that no worker settled, from the outbox."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, record FROM outbox WHERE delivered = 0 AND seq > ? AND seq <= ? ORDER BY seq",
+                (self._delivered, self._deliverable_upto),
+            ).fetchall()
+        records = [self._record(seq, data, "read") for seq, data in rows]
+        return records, b"".join(bytes(data) + b"\n" for _, data in rows)
+
+    def _record(self, seq: Any, data: Any, verb: str) -> dict[str, Any]:
+        where = f"outbox row {seq!r}"
+        if type(data) is not bytes or b"\n" in data:
+            raise self._damaged(where, "does not hold one JSON line", verb)
+        record = self._json(data, where, verb)
+        if type(record) is not dict:
+            raise self._damaged(where, "holds a line that is not an action record", verb)
+        return record
+
+    # ---- delivery workers
+
+    def claim_outbox(self, limit: int, lease: float) -> list[OutboxItem]:
+        if type(limit) is not int or limit < 1:
+            raise StoreError(f"claim_outbox: limit must be a whole number from 1, not {limit!r}")
+        if type(lease) not in (int, float) or not 0 < lease < math.inf:
+            raise StoreError(f"claim_outbox: lease must be a number of seconds above zero, not {lease!r}")
+        now = time.time()
+        rows = self._settle(CLAIM, [{"until": now + lease, "now": now, "limit": limit}], "claim outbox records")
+        return [OutboxItem(seq, self._record(seq, data, "read"), attempts) for seq, data, attempts in sorted(rows)]
+
+    def outbox_delivered(self, seqs: list[int]) -> None:
+        self._settle(
+            "UPDATE outbox SET delivered = 1, claimed_until = NULL WHERE seq = ?",
+            [(seq,) for seq in seqs],
+            "settle outbox records",
+        )
+
+    def outbox_retry(self, seq: int, attempts: int, not_before: float, error: str) -> None:
+        self._settle(
+            "UPDATE outbox SET attempts = ?, not_before = ?, error = ?, claimed_until = NULL"
+            " WHERE seq = ? AND delivered = 0",
+            [(attempts, not_before, error, seq)],
+            "settle outbox records",
+        )
+
+    def outbox_dead(self, seq: int, attempts: int, error: str) -> None:
+        self._settle(
+            "INSERT OR REPLACE INTO dead_deliveries (seq, record, attempts, error, at)"
+            " SELECT seq, record, ?, ?, ? FROM outbox WHERE seq = ?",
+            [(attempts, error, time.time(), seq)],
+            "settle outbox records",
+            "UPDATE outbox SET delivered = 2, attempts = ?, error = ?, claimed_until = NULL WHERE seq = ?",
+            [(attempts, error, seq)],
+        )
+
+    def _settle(self, sql: str, rows: list[Any], what: str, *more: Any) -> list[Any]:
+        """Statements over rows (pairs of sql and rows), committed at once; the rows the first one returns."""
+        if self._read_only is not None:
+            raise StoreError(f"{self._read_only}: this copy cannot {what}")
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                if len(rows) == 1:
+                    found = db.execute(sql, rows[0]).fetchall()
+                else:
+                    db.executemany(sql, rows)
+                    found = []
+                for extra_sql, extra_rows in zip(more[::2], more[1::2], strict=True):
+                    db.executemany(extra_sql, extra_rows)
+                db.execute("COMMIT")
+            except sqlite3.Error as err:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise StoreError(f"cannot {what} in the SQLite store {self.path}: {err}") from err
+        return found
+
+    def dead_deliveries(self) -> list[DeadDelivery]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, record, attempts, error FROM dead_deliveries ORDER BY seq").fetchall()
+        return [
+            DeadDelivery(seq, self._record(seq, data, "read"), int(attempts), str(error))
+            for seq, data, attempts, error in rows
+        ]
 
     # ---- analytics
+
     def transitions(self) -> Iterator[dict[str, Any]]:
         self.flush()
         return _reading(self.path, self._transitions())
 
     def _transitions(self) -> Iterator[dict[str, Any]]:
-        for n, data in self._db.execute("SELECT n, rows FROM transition_batches ORDER BY n"):
+        for n, data in self._db.execute("SELECT n, rows FROM transition_batches ORDER BY n").fetchall():
             rows = self._json(data, f"transition_batches row {n}", "read")
             if type(rows) is not list or not all(_transition_ok(row) for row in rows):
                 raise self._damaged(f"transition_batches row {n}", "is not a list of transitions", "read")
@@ -878,15 +1282,17 @@ class SqliteStore(Store):
         return _reading(self.path, self._actions())
 
     def _actions(self) -> Iterator[dict[str, Any]]:
-        query = "SELECT first, last, records FROM outbox_batches ORDER BY first"
-        for first, _, data in self._outbox_rows(query, (), "read"):
-            for line in _lines(data):
-                record = self._json(line, f"outbox_batches row {first}", "read")
-                if type(record) is not dict:
-                    raise self._damaged(
-                        f"outbox_batches row {first}", "holds a line that is not an action record", "read"
-                    )
-                yield record
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT seq, record FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (last, PAGE)
+                ).fetchall()
+            for seq, data in rows:
+                yield self._record(seq, data, "read")
+            if len(rows) < PAGE:
+                return
+            last = rows[-1][0]
 
     def close(self) -> None:
         if self._read_only is not None:
@@ -895,14 +1301,277 @@ class SqliteStore(Store):
             if pending:
                 raise StoreError(f"{self._read_only}: this copy cannot commit its changes, which are dropped")
             return
-        # The next open decodes the whole log, and decoding costs several times what encoding does: when the
-        # changes since the last full copy outweigh it, leave one full copy behind.
-        grown = self._log_bytes - self._copy_bytes > max(self._copy_bytes, COMPACT_FLOOR)
         try:
-            self.flush(compact=grown)
+            self.flush()
         finally:
-            self._db.close()
+            with self._lock:
+                self._db.close()
 
     def abandon(self) -> None:
         """Close without committing: the pending work is dropped, and its events are redone by the next run."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
+
+
+def _open_error(path: str, err: BaseException) -> BaseException:
+    """What opening a store raises for `err`: a StoreError saying why, or `err` itself (KeyboardInterrupt...)."""
+    if isinstance(err, StoreError):
+        return err
+    # ValueError: a value in the file that is not JSON (a damaged file, or not a store's)
+    if isinstance(err, (sqlite3.DatabaseError, ValueError)):
+        return StoreError(f"cannot open SQLite store {path}: {err}")
+    if isinstance(err, OSError):  # the store's folder cannot be made
+        return StoreError(f"cannot open SQLite store {path}: {err.strerror or err}")
+    # Every shape is checked while reading; should one slip through, the store is still refused cleanly.
+    if isinstance(err, (TypeError, KeyError, IndexError, AttributeError)):
+        return StoreError(f"cannot open SQLite store {path}: damage the checks missed ({type(err).__name__}: {err})")
+    return err
+
+
+class DeliveryStore(SqliteStore):
+    """A store opened with mode "deliver": a delivery worker beside the owner. It takes no lock and reads no
+    state; only the outbox claims and settlements (and the dead deliveries) work, each committed at once."""
+
+    def __init__(self, path: str, wait: float = 0.0) -> None:  # noqa: D107 - the class says it
+        Store.__init__(self)
+        self.path = path
+        self.batch = 1
+        self.cache_size = 0
+        self.seen_retention = DEFAULT_SEEN_RETENTION
+        self._lock = threading.RLock()
+        self._read_only = None
+        self._init_pending()
+        if not Path(path).is_file():  # connecting would create an empty database
+            raise StoreError(f"no store at {path} (start its owner, `journeydsl serve`, first)")
+        timeout = BUSY_TIMEOUT if not math.isfinite(wait) else max(BUSY_TIMEOUT, wait)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+            names = self._table_names()
+            version = self._schema_version(names)
+            if version is None:
+                raise StoreError(
+                    f"cannot open SQLite store {path} for delivery: it is not in the current layout (its owner, "
+                    "`journeydsl serve` or `run`, converts an older one when it opens it)"
+                )
+            self._check_version(version, names)
+        except BaseException as err:
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise _open_error(path, err) from err
+
+    def _only(self, what: str) -> NoReturn:
+        raise StoreError(f"store sqlite:///{self.path} was opened for delivery only: it cannot {what}")
+
+    def load(self, customer_id: str) -> dict[str, Any] | None:
+        self._only("load customers")
+
+    def save(self, customer_id: str, customer: dict[str, Any], due: float | None, profile: bool) -> None:
+        self._only("save customers")
+
+    def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        self._only("read customers")
+
+    def customer_count(self) -> int:
+        self._only("count customers")
+
+    def in_flight_versions(self) -> dict[tuple[str, int], int]:
+        self._only("count instances")
+
+    def pop_due(self, upto: float) -> tuple[float, str] | None:
+        self._only("fire timers")
+
+    def seen_before(self, event_id: str) -> bool:
+        self._only("check event ids")
+
+    def add_seen(self, event_id: str, at: float) -> None:
+        self._only("record event ids")
+
+    def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
+        self._only("record plans")
+
+    def log_actions(self, records: list[dict[str, Any]]) -> None:
+        self._only("add records")
+
+    def log_event(self, event: dict[str, Any]) -> None:
+        self._only("add events")
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        self._only("read events")
+
+    def log_transitions(self, rows: list[Transition]) -> None:
+        self._only("add transitions")
+
+    def take_deliverable(self) -> list[dict[str, Any]]:
+        self._only("hand out records to `run`")
+
+    def take_deliverable_lines(self) -> tuple[list[dict[str, Any]], bytes]:
+        self._only("hand out records to `run`")
+
+    def transitions(self) -> Iterator[dict[str, Any]]:
+        self._only("read transitions")
+
+    def actions(self) -> Iterator[dict[str, Any]]:
+        self._only("read records")
+
+    def flush(self) -> None:
+        pass  # nothing is ever pending: every claim and settlement commits at once
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class _Converter:
+    """A store in an older layout (`old`: its tables of LEGACY_TABLES and LOG_TABLES), read whole and checked,
+    then written in the current layout, inside the caller's transaction. Older layouts held the whole state in
+    memory, so reading them whole needs no more memory than their own runs did."""
+
+    def __init__(self, store: SqliteStore, old: list[str]) -> None:
+        self.store = store
+        self.db = store._db
+        self.old = old
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.seen: list[str] = []
+        self.outbox: list[tuple[int, bytes, dict[str, Any]]] = []
+        self.transitions: list[Any] = []
+
+    def run(self) -> None:
+        store, db, old = self.store, self.db, self.old
+        if "customers" in old:
+            self._legacy_customers()
+        if "profiles" in old:
+            self._legacy_profiles()
+        if "seen" in old:
+            ids = [row[0] for row in db.execute("SELECT id FROM seen")]
+            if not all(type(event_id) is str for event_id in ids):
+                raise store._damaged("table seen", "holds an event id that is not text")
+            self.seen += ids
+        if "outbox" in old:
+            self._legacy_outbox()
+        if "transitions" in old:
+            rows = db.execute(
+                "SELECT journey, version, customer_id, instance, from_step, to_step, at, via FROM transitions"
+                " ORDER BY seq"
+            ).fetchall()
+            if not all(_transition_ok(list(row)) for row in rows):
+                raise store._damaged("table transitions", "holds a row of the wrong types")
+            self.transitions = rows
+        if "customer_log" in old:
+            self._customer_log()
+        if "seen_batches" in old:
+            for n, ids in db.execute("SELECT n, ids FROM seen_batches"):
+                decoded = store._json(ids, f"seen_batches row {n}")
+                if type(decoded) is not list or not {*map(type, decoded)} <= {str}:
+                    raise store._damaged(f"seen_batches row {n}", "is not a list of event ids")
+                self.seen += decoded
+        if "outbox_batches" in old:
+            self._outbox_batches()
+        clock, delivered = store._read_meta(db)
+        last = max((seq for seq, _, _ in self.outbox), default=0)
+        if delivered > last:
+            raise store._damaged("table meta", f"marks {delivered} records delivered of {last}")
+        store._read_plans(db)  # checked now: a damaged plan is refused before anything is changed
+        self._write(clock, delivered)
+
+    def _legacy_customers(self) -> None:
+        store = self.store
+        for customer_id, state in self.db.execute("SELECT id, state FROM customers"):
+            where = f"customers row {customer_id!r}"
+            decoded = store._json(state, where)
+            if type(decoded) is dict and "i" in decoded and "c" in decoded:  # {"i": instances, "c": caps}
+                decoded = [decoded["i"], decoded["c"]]
+            if type(customer_id) is not str or type(decoded) is not list or len(decoded) != 2:
+                raise store._damaged(where, "is not a customer state")
+            problem = _customer_problem(decoded[0], decoded[1])
+            if problem is not None:
+                raise store._damaged(where, problem)
+            self.customers[customer_id] = {"p": {}, "i": decoded[0], "c": decoded[1]}
+
+    def _legacy_profiles(self) -> None:
+        store = self.store
+        for customer_id, profile in self.db.execute("SELECT id, profile FROM profiles"):
+            where = f"profiles row {customer_id!r}"
+            decoded = store._json(profile, where)
+            if type(customer_id) is not str or type(decoded) is not dict:
+                raise store._damaged(where, "is not a customer profile")
+            self.customers.setdefault(customer_id, _new_customer())["p"] = decoded
+
+    def _legacy_outbox(self) -> None:
+        store = self.store
+        for seq, record in self.db.execute("SELECT seq, record FROM outbox ORDER BY seq"):
+            data = record.encode() if type(record) is str else record
+            if type(seq) is not int or type(data) is not bytes or b"\n" in data:
+                raise store._damaged(f"outbox row {seq}", "is not one action record")
+            decoded = store._json(data, f"outbox row {seq}")
+            if type(decoded) is not dict:
+                raise store._damaged(f"outbox row {seq}", "is not one action record")
+            self.outbox.append((seq, data, decoded))
+
+    def _customer_log(self) -> None:
+        """customer_log: the states and profiles of each commit's customers, in order; a later row wins."""
+        store, customers = self.store, self.customers
+        for n, states, profiles, full in self.db.execute(
+            "SELECT n, states, profiles, full FROM customer_log ORDER BY n"
+        ):
+            where = f"customer_log row {n}"
+            if full != 0 and full != 1:
+                raise store._damaged(where, f"has {full!r} in column full, not 0 or 1")
+            decoded_states, decoded_profiles = store._json(states, where), store._json(profiles, where)
+            problem = _states_problem(decoded_states) or _profiles_problem(decoded_profiles)
+            if problem is not None:
+                raise store._damaged(where, problem)
+            for customer_id, (instances, caps) in decoded_states.items():
+                customer = customers.setdefault(customer_id, _new_customer())
+                customer["i"], customer["c"] = instances, caps
+            for customer_id, profile in decoded_profiles.items():
+                customers.setdefault(customer_id, _new_customer())["p"] = profile
+
+    def _outbox_batches(self) -> None:
+        """outbox_batches: each commit's records as JSON Lines, numbered first..last, on from the row before."""
+        store = self.store
+        previous: int | None = self.outbox[-1][0] if self.outbox else None
+        for first, last, data in self.db.execute("SELECT first, last, records FROM outbox_batches ORDER BY first"):
+            where = f"outbox_batches row {first}"
+            if type(first) is not int or type(last) is not int or type(data) is not bytes:
+                raise store._damaged(where, "does not hold numbers and JSON Lines")
+            if last < first or (previous is not None and first != previous + 1):
+                raise store._damaged(where, f"numbers records {first} to {last} after record {previous}")
+            if data.count(b"\n") != last - first + 1 or not data.endswith(b"\n"):
+                raise store._damaged(where, f"does not hold the {last - first + 1} records it numbers")
+            for seq, line in enumerate(_lines(data), start=first):
+                record = store._json(line, where)
+                if type(record) is not dict:
+                    raise store._damaged(where, "holds a line that is not an action record")
+                self.outbox.append((seq, line, record))
+            previous = last
+
+    def _write(self, clock: float | None, delivered: int) -> None:
+        db = self.db
+        for name in self.old:
+            db.execute(f"DROP TABLE {name}")
+        self.store._create()
+        db.executemany(
+            "INSERT INTO customers (id, state, profile, due) VALUES (?, ?, ?, ?)",
+            (
+                (cid, dumps((customer["i"], customer["c"])), dumps(customer["p"]), _due_of(customer["i"]))
+                for cid, customer in self.customers.items()
+            ),
+        )
+        at = clock if clock is not None else time.time()  # old ids had no time: kept for one window from now on
+        db.executemany("INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)", ((event_id, at) for event_id in self.seen))
+        db.executemany(
+            "INSERT INTO outbox (seq, key, record, delivered) VALUES (?, ?, ?, ?)",
+            (
+                (
+                    seq,
+                    key if type(key := record.get("key")) is str else None,
+                    line,
+                    DELIVERED if seq <= delivered else 0,
+                )
+                for seq, line, record in self.outbox
+            ),
+        )
+        if self.transitions:
+            db.execute(
+                "INSERT INTO transition_batches (rows) VALUES (?)", (dumps([list(row) for row in self.transitions]),)
+            )
