@@ -166,8 +166,11 @@ class Reloader:
         """One poll: the new revision when one was swapped in, else None (nothing new, or refused)."""
         try:
             candidate = self.source.poll()
-        except (BundleError, OSError) as err:
-            self._failed("bundle source unreadable", str(err), None)
+        except BundleError as err:  # read, but not a bundle (a file that is no tar.gz, an HTTP error)
+            self._failed("new bundle refused", str(err), None)
+            return None
+        except OSError as err:
+            self._failed("bundle source unreadable", f"{err.filename or ''}: {err.strerror or err}", None)
             return None
         if candidate is None:
             return None
