@@ -372,6 +372,7 @@ class PostgresStore(Store):
         self._read_only: str | None = f"store {self.name} was opened read-only" if mode == "read" else None
         self._outbox_db: psycopg.Connection[Any] | None = None
         self._closed = False
+        self._locked = False  # this connection holds the store's advisory lock
         # What `_load_meta` reads for every mode but deliver (which never commits nor hands out records).
         self._clock_written: float | None = None
         self._seq = 0
@@ -418,6 +419,7 @@ class PostgresStore(Store):
         while True:
             row = self._db.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             if row is not None and row[0]:
+                self._locked = True
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -1045,6 +1047,14 @@ class PostgresStore(Store):
 
     def _close_connections(self) -> None:
         self._closed = True
+        if self._locked:
+            # At once: the server drops a closed session's locks only once its backend has wound up, and a process
+            # reopening the store right away would find it busy.
+            try:
+                self._db.execute("SELECT pg_advisory_unlock_all()")
+            except psycopg.Error:
+                pass  # a broken connection: its backend is gone or going, and its lock with it
+            self._locked = False
         for connection in (self._db, self._outbox_db):
             if connection is not None:
                 connection.close()
