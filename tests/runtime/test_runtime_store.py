@@ -3,6 +3,7 @@ timers across a reopen, and an uncommitted batch is simply redone."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from runtime_support import build_bundle
 
-from journeydsl.runtime import Engine, SqliteStore, StoreError, open_store, store_sqlite
+from journeydsl.runtime import Engine, SqliteStore, StoreError, open_store
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
 
 JOURNEY = """
@@ -80,8 +81,8 @@ def test_sqlite_keeps_timers_and_seen_ids_across_a_reopen(bundle: Any, tmp_path:
     first = Engine.open(bundle, store=url)
     early = [r for event in EVENTS[:3] for r in first.process(event)]
     first.close()
+    assert _due(url) == 3  # the three customers' timers, in the due index
     second = Engine.open(bundle, store=url)
-    assert second.pending_timers() == 3
     assert second.process(EVENTS[0]) == []  # seen before the reopen
     late = second.advance("2026-02-01T00:00:00Z")
     assert [r["kind"] for r in late] == ["end", "end", "end"]
@@ -99,9 +100,22 @@ def test_an_uncommitted_batch_is_redone(bundle: Any, tmp_path: Path) -> None:
     assert isinstance(crashed.store, SqliteStore)
     crashed.store._db.close()
     again = Engine.open(bundle, store=url)
-    assert again.store.seen == set()
+    assert not any(again.store.seen_before(event["id"]) for event in EVENTS)
+    assert again.store.customer_count() == 0
     assert _run(again, EVENTS) == _run(Engine.open(bundle), EVENTS)
     again.close()
+
+
+def _due(url: str) -> int:
+    """How many customers of the store at `url` have a timer (read from a read-only copy)."""
+    reader = open_store(url, mode="read")
+    try:
+        count = 0
+        while reader.pop_due(math.inf) is not None:
+            count += 1
+        return count
+    finally:
+        reader.close()
 
 
 def test_unknown_store_url() -> None:
@@ -111,7 +125,7 @@ def test_unknown_store_url() -> None:
         open_store("sqlite:///")
 
 
-# ---- the SQLite layout: one row per commit, customer log compaction, delivery of the committed lines
+# ---- the SQLite layout: customers on demand, older layouts converted, delivery of the committed lines
 
 
 def _json(value: Any) -> Any:
@@ -140,30 +154,26 @@ def test_sqlite_hands_out_the_committed_lines(bundle: Any, tmp_path: Path) -> No
     engine.close()
 
 
-def test_sqlite_customer_log_compacts_and_reads_back(
-    bundle: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # No floor: a full copy as soon as the log holds more than twice the last copy (here every few commits).
-    monkeypatch.setattr(store_sqlite, "COMPACT_FLOOR", 0)
-    url = f"sqlite:///{tmp_path / 's.db'}"
+def test_sqlite_loads_customers_on_demand_through_a_small_cache(bundle: Any, tmp_path: Path) -> None:
+    """A cache of one customer: every other customer is read back from its row, and the run is unchanged."""
+    url = f"sqlite:///{tmp_path / 's.db'}?cache=1"
     memory = Engine.open(bundle)
     first = Engine.open(bundle, store=url, batch=1)
     for event in EVENTS[:4]:
         assert first.process(event) == memory.process(event)
-    rows = first.store._db.execute("SELECT full FROM customer_log ORDER BY n").fetchall()  # type: ignore[attr-defined]
-    assert (1,) in rows and len(rows) < 4  # compacted: older rows deleted with the full copy
+    assert isinstance(first.store, SqliteStore) and len(first.store._cache) <= 1
     first.close()
-    second = Engine.open(bundle, store=url, batch=1)
-    assert second.store.customers == _json(memory.store.customers)
+    second = Engine.open(bundle, store=url, batch=2)
+    assert dict(second.store.scan()) == _json(dict(memory.store.scan()))
     rest = [r for event in EVENTS[4:] for r in second.process(event)] + second.advance("2026-02-01T00:00:00Z")
     assert rest == [r for event in EVENTS[4:] for r in memory.process(event)] + memory.advance("2026-02-01T00:00:00Z")
+    assert second.store.customer_count() == memory.store.customer_count() == 3
     second.close()
-    # close() left one full copy behind: the changes since the last copy outweighed it
     third = open_store(url)
-    assert third._db.execute("SELECT DISTINCT full FROM customer_log").fetchall() == [(1,)]  # type: ignore[attr-defined]
-    assert third.customers == _json(memory.store.customers)
+    assert dict(third.scan()) == _json(dict(memory.store.scan()))
     assert list(third.actions()) == list(memory.store.actions())
     assert list(third.transitions()) == list(memory.store.transitions())
+    assert third.in_flight_versions() == memory.store.in_flight_versions()
     third.close()
 
 
@@ -216,10 +226,13 @@ def test_sqlite_converts_a_store_with_one_row_per_item(bundle: Any, tmp_path: Pa
     store = engine.store
     assert isinstance(store, SqliteStore)
     tables = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert not tables & {"customers", "profiles", "seen", "outbox", "transitions"}
+    assert not tables & {"profiles", "transitions"}
+    columns = [row[1] for row in store._db.execute("PRAGMA table_info(customers)")]
+    assert columns == ["id", "state", "profile", "due"]
+    assert store._db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone() == ("3",)
     assert store.take_deliverable() == early[1:]
-    assert store.seen == memory.store.seen and store.customers == _json(customers)
-    assert engine.pending_timers() == memory.pending_timers()
+    assert all(store.seen_before(event_id) for event_id in memory.store.seen)
+    assert dict(store.scan()) == _json(customers)
     assert list(store.transitions()) == list(memory.store.transitions())
     rest = [r for event in EVENTS[3:] for r in engine.process(event)] + engine.advance("2026-02-01T00:00:00Z")
     assert rest == [r for event in EVENTS[3:] for r in memory.process(event)] + memory.advance("2026-02-01T00:00:00Z")
@@ -238,10 +251,22 @@ def test_sqlite_refuses_a_database_that_is_not_a_store(tmp_path: Path) -> None:
         assert db.execute("SELECT name FROM customers").fetchall() == [("Ada",)]
 
 
-def test_sqlite_refuses_a_store_whose_state_is_not_json(tmp_path: Path) -> None:
+def test_sqlite_refuses_a_customer_whose_state_is_not_json(bundle: Any, tmp_path: Path) -> None:
+    """A damaged row is found when its customer is loaded: a StoreError naming the table and the customer."""
     path = tmp_path / "s.db"
-    open_store(f"sqlite:///{path}").close()
+    engine = Engine.open(bundle, store=f"sqlite:///{path}")
+    _run(engine, EVENTS)
+    engine.close()
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO seen_batches (ids) VALUES (?)", (b"not json",))
-    with pytest.raises(StoreError, match="cannot open SQLite store"):
-        open_store(f"sqlite:///{path}")
+        db.execute("UPDATE customers SET state = ? WHERE id = 'c1'", (b"not json",))
+    db.close()
+    store = open_store(f"sqlite:///{path}")
+    assert store.load("c0") is not None  # the others are sound
+    message = f"cannot read SQLite store {path}: customers row 'c1' is not JSON"
+    with pytest.raises(StoreError, match=message):
+        store.load("c1")
+    with pytest.raises(StoreError, match=message):  # counting instances in SQL finds it too, and names it
+        store.in_flight_versions()
+    store.close()
+    with pytest.raises(StoreError, match=message):  # the engine counts them on open
+        Engine.open(bundle, store=f"sqlite:///{path}")

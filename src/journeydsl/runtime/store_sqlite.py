@@ -1052,7 +1052,9 @@ class SqliteStore(Store):
     def _pending(self) -> bool:
         return bool(
             self._saved
-            or self._due_override
+            # Customers popped and not saved again lose their timer at the next commit; a read-only copy pops
+            # its snapshot's timers without anything to commit.
+            or (self._due_override and self._read_only is None)
             or self._new_seen
             or self._new_events
             or self._new_records
@@ -1202,8 +1204,8 @@ class SqliteStore(Store):
     def claim_outbox(self, limit: int, lease: float) -> list[OutboxItem]:
         if type(limit) is not int or limit < 1:
             raise StoreError(f"claim_outbox: limit must be a whole number from 1, not {limit!r}")
-        if type(lease) not in (int, float) or not 0 < lease < math.inf:
-            raise StoreError(f"claim_outbox: lease must be a number of seconds above zero, not {lease!r}")
+        if type(lease) not in (int, float) or not 0 <= lease < math.inf:
+            raise StoreError(f"claim_outbox: lease must be a number of seconds from 0, not {lease!r}")
         now = time.time()
         rows = self._settle(CLAIM, [{"until": now + lease, "now": now, "limit": limit}], "claim outbox records")
         return [OutboxItem(seq, self._record(seq, data, "read"), attempts) for seq, data, attempts in sorted(rows)]
@@ -1470,7 +1472,8 @@ class _Converter:
         last = max((seq for seq, _, _ in self.outbox), default=0)
         if delivered > last:
             raise store._damaged("table meta", f"marks {delivered} records delivered of {last}")
-        store._read_plans(db)  # checked now: a damaged plan is refused before anything is changed
+        if "plans" in store._table_names():  # checked now: a damaged plan is refused before anything changes
+            store._read_plans(db)
         self._write(clock, delivered)
 
     def _legacy_customers(self) -> None:
