@@ -47,10 +47,13 @@ def setup(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         named = logging.getLogger(name)
         named.handlers.clear()
         named.propagate = True
+    # No line per request: at thousands of batches a second the log would cost more than the work (the request
+    # counts are in /metrics).
+    logging.getLogger("uvicorn.access").disabled = True
 
 
 def log(level: int, msg: str, **fields: Any) -> None:
