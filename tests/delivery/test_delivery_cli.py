@@ -1,5 +1,5 @@
-"""`journeydsl deliver`: its errors (no traceback), one run in process, and worker processes on PostgreSQL that
-share one outbox (rows claimed with SKIP LOCKED: every record delivered exactly once when nothing crashes)."""
+"""`journeydsl deliver`: its errors (no traceback), one run in process, and worker processes on SQLite and
+PostgreSQL that share one outbox (every record delivered exactly once when nothing crashes)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -144,7 +145,7 @@ def test_dead_deliveries_are_listed(handed_store: MemoryStore, tmp_path: Path) -
     assert loads(line) == {"seq": 1, "attempts": 3, "error": "gone for good", "record": send(1)}
 
 
-# ---- worker processes on PostgreSQL
+# ---- worker processes on SQLite (claims serialised by IMMEDIATE transactions) and PostgreSQL (SKIP LOCKED)
 
 
 def fill(url: str, made: list[dict[str, Any]]) -> None:
@@ -158,18 +159,22 @@ def fill(url: str, made: list[dict[str, Any]]) -> None:
         store.close()
 
 
-@pytest.fixture
-def pg_store(postgres_url: str) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def durable(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh durable store's URL: a SQLite file, or a schema of its own in the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    postgres_url: str = request.getfixturevalue("postgres_url")
     return f"{postgres_url}?schema=deliver_{uuid.uuid4().hex[:12]}"
 
 
-def test_worker_processes_share_the_outbox_without_doubles(pg_store: str, tmp_path: Path) -> None:
+def test_worker_processes_share_the_outbox_without_doubles(durable: str, tmp_path: Path) -> None:
     made = records(60)
-    fill(pg_store, made)
+    fill(durable, made)
     env = {**os.environ, "JD_TEST_SECRET": SECRET}
     with webhook_receiver() as receiver:
         config = config_file(tmp_path, receiver.url)
-        args = ("--store", pg_store, "--config", config, "--once", "--workers", "3", "--batch", "5", "--clock", "event")
+        args = ("--store", durable, "--config", config, "--once", "--workers", "3", "--batch", "5", "--clock", "event")
         procs = [subprocess.Popen(deliver_command(*args), env=env, stderr=subprocess.PIPE) for _ in range(2)]
         errors = [proc.communicate(timeout=60)[1].decode() for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], errors
@@ -182,16 +187,16 @@ def test_worker_processes_share_the_outbox_without_doubles(pg_store: str, tmp_pa
     assert sum(int(e.split(" delivered")[0].rsplit(" ", 1)[-1]) for e in errors) == len(made)
 
 
-def test_sigterm_stops_a_worker_cleanly(pg_store: str, tmp_path: Path) -> None:
-    fill(pg_store, records(3))
+def test_sigterm_stops_a_worker_cleanly(durable: str, tmp_path: Path) -> None:
+    fill(durable, records(3))
     env = {**os.environ, "JD_TEST_SECRET": SECRET}
     with webhook_receiver() as receiver:
         config = config_file(tmp_path, receiver.url)
-        args = ("--store", pg_store, "--config", config, "--poll", "0.1", "--clock", "event")
+        args = ("--store", durable, "--config", config, "--poll", "0.1", "--clock", "event")
         proc = subprocess.Popen(deliver_command(*args), env=env, stderr=subprocess.PIPE)
         try:
             assert wait_for(lambda: len(receiver.requests) == 6, timeout=30)
-            fill(pg_store, [send(100)])  # found by a later poll
+            fill(durable, [send(100)])  # found by a later poll
             assert wait_for(lambda: len(receiver.requests) == 7, timeout=30)
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
@@ -203,8 +208,8 @@ def test_sigterm_stops_a_worker_cleanly(pg_store: str, tmp_path: Path) -> None:
     assert "deliver: 10 delivered" in err.decode()
 
 
-def test_failing_sink_retries_then_dead_list(pg_store: str, tmp_path: Path) -> None:
-    fill(pg_store, [send(1)])
+def test_failing_sink_retries_then_dead_list(durable: str, tmp_path: Path) -> None:
+    fill(durable, [send(1)])
     config = tmp_path / "c.toml"
     config.write_text(
         f'[channels.email]\nsink = "webhook"\nurl = "http://127.0.0.1:{free_port()}/x"\nsecret_env = "S"\n'
@@ -213,23 +218,51 @@ def test_failing_sink_retries_then_dead_list(pg_store: str, tmp_path: Path) -> N
     )
     env = {**os.environ, "S": "k"}
     done = subprocess.run(
-        deliver_command("--store", pg_store, "--config", config, "--once"), env=env, capture_output=True, timeout=60
+        deliver_command("--store", durable, "--config", config, "--once"), env=env, capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr.decode()
     err = done.stderr.decode()
     assert '"msg":"delivery dead"' in err and "ConnectError" in err
     assert "0 delivered, 0 to retry, 1 dead" in err
-    listed = subprocess.run(deliver_command("--store", pg_store, "--dead"), capture_output=True, timeout=60)
+    listed = subprocess.run(deliver_command("--store", durable, "--dead"), capture_output=True, timeout=60)
     [line] = listed.stdout.splitlines()
     entry = loads(line)
     assert entry["record"] == send(1) and entry["attempts"] == 1 and "ConnectError" in entry["error"]
 
 
-def test_stdout_sink_bytes_equal_run_output_on_postgres(pg_store: str) -> None:
+def test_stdout_sink_bytes_equal_run_output(durable: str) -> None:
     made = records(4)
-    fill(pg_store, made)
+    fill(durable, made)
     done = subprocess.run(
-        deliver_command("--store", pg_store, "--once", "--clock", "event"), capture_output=True, timeout=60
+        deliver_command("--store", durable, "--once", "--clock", "event"), capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout == dumps_lines(made)
+
+
+def test_a_killed_worker_loses_nothing(durable: str, tmp_path: Path) -> None:
+    """SIGKILL in the middle: the rows it held come back when their lease runs out; every record arrives, some
+    twice (the ones accepted but not yet marked delivered), always with the same key."""
+    made = [send(n) for n in range(40)]
+    fill(durable, made)
+    env = {**os.environ, "JD_TEST_SECRET": SECRET}
+    with webhook_receiver(delay=0.05) as receiver:
+        config = config_file(tmp_path, receiver.url)
+        # a 1 s timeout allows a 3 s lease (a lease must outlast the slowest attempt)
+        text = config.read_text(encoding="utf-8").replace('"JD_TEST_SECRET"', '"JD_TEST_SECRET"\ntimeout = 1')
+        config.write_text(text, encoding="utf-8")
+        args = ("--store", durable, "--config", config, "--batch", "8", "--lease", "3", "--clock", "event")
+        proc = subprocess.Popen(deliver_command(*args), env=env, stderr=subprocess.DEVNULL)
+        try:
+            assert wait_for(lambda: len(receiver.requests) >= 12, timeout=30)
+        finally:
+            proc.kill()
+            proc.wait(10)
+        first = len(receiver.requests)
+        assert first < len(made)
+        time.sleep(3.5)  # the killed worker's lease runs out
+        done = subprocess.run(deliver_command(*args, "--once"), env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    keys = Counter(req.key for req in receiver.requests)
+    assert set(keys) == {r["key"] for r in made}
+    assert sum(keys.values()) - len(made) <= 8  # at most one claimed batch again

@@ -238,19 +238,19 @@ def test_rows_are_left_when_the_lease_is_nearly_over() -> None:
     clock = Clock()
     store = store_with([enter(n) for n in range(5)], clock)
     out = io.BytesIO()
-    r = Relay(store, now=clock, out=out, lease=12)
+    r = Relay(store, now=clock, out=out, lease=13)
     real = r.default.send
 
     def slow(record: dict[str, Any], body: bytes) -> Outcome:
-        clock.t += 3  # each attempt takes 3 s; the stdout sink's timeout is 5 s; the lease 12 s
+        clock.t += 3  # each attempt takes 3 s; the stdout sink's timeout is 1 s; the lease 13 s
         return real(record, body)
 
     r.default.send = slow  # type: ignore[method-assign]
     counts = r.deliver_once()
-    assert (counts.claimed, counts.delivered, counts.skipped) == (5, 3, 2)
-    assert store.claim_outbox(10, 60) == []  # the two left are still leased
+    assert (counts.claimed, counts.delivered, counts.skipped) == (5, 4, 1)
+    assert store.claim_outbox(10, 60) == []  # the one left is still leased
     clock.t += 12
-    assert r.run_until_idle().delivered == 2
+    assert r.run_until_idle().delivered == 1
     assert out.getvalue() == dumps_lines([enter(n) for n in range(5)])
 
 

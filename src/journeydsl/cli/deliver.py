@@ -138,7 +138,12 @@ def _print_dead(url: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Delivery config (TOML): which sink takes each channel and call. Default: every record to stdout.",
 )
-@click.option("--once", is_flag=True, help="Stop when nothing is claimable now instead of waiting for more.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Stop when nothing is claimable now (rows waiting for a retry time, or leased by another worker, even a "
+    "dead one, until its lease ends, are left) instead of waiting for more.",
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Relay threads.")
 @click.option(
     "--clock",

@@ -132,9 +132,9 @@ class Relay:
         self.channels = {name: build_sink(spec, out) for name, spec in self.config.channels.items()}
         self.calls = {name: build_sink(spec, out) for name, spec in self.config.calls.items()}
         slowest = max(sink.timeout for sink in self.sinks())
-        # A row is only sent while its lease has room for one more slow attempt (see deliver_once), so a lease
-        # shorter than two attempts would never get through a batch.
-        self.lease = max(lease, 2 * slowest + 1)
+        # A row is only sent while its lease has room for one more slow attempt (see deliver_once): a lease no
+        # longer than one attempt would never get through a batch.
+        self.lease = max(lease, slowest + 1)
 
     def sinks(self) -> list[Sink]:
         return [*self.channels.values(), *self.calls.values(), self.default]

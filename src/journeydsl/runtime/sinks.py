@@ -71,9 +71,9 @@ def permanent(reason: str) -> Outcome:
 
 class Sink(ABC):
     """One table of the delivery config, ready to send. `timeout` bounds one `send` (the relay's lease counts
-    on it)."""
+    on it); a local sink (a file, a stream) takes it to be a second."""
 
-    timeout: float = 5.0
+    timeout: float = 1.0
 
     def __init__(self, spec: SinkSpec) -> None:
         self.spec = spec
