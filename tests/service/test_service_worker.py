@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -15,7 +16,7 @@ import pytest
 
 from journeydsl.runtime.engine import EngineError
 from journeydsl.runtime.store import StoreError
-from journeydsl.service import body
+from journeydsl.service import auth, body
 from journeydsl.service.app import AppConfig, build_app
 from journeydsl.service.ingest import (
     BatchResult,
@@ -137,7 +138,7 @@ def test_a_full_queue_answers_503_with_retry_after() -> None:
     engine = FakeEngine(FakeStore(), gate=gate)
     worker, metrics = _worker(engine, queue_size=1)
     worker.start()
-    app = build_app(AppConfig(worker, metrics, token=None, max_body=1000, clock="event"))
+    app = build_app(AppConfig(worker, metrics, tokens=None, max_body=1000, clock="event"))
 
     async def scenario() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -179,7 +180,7 @@ def test_a_store_failure_fails_the_waiting_clients_and_readiness() -> None:
     assert worker.ready() is not None and "disk I/O error" in str(worker.ready())
     with pytest.raises(ServiceStopped):
         worker.submit(_batch("b"))
-    app = build_app(AppConfig(worker, metrics, token=None, max_body=1000, clock="event"))
+    app = build_app(AppConfig(worker, metrics, tokens=None, max_body=1000, clock="event"))
 
     async def scenario() -> tuple[httpx.Response, httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -275,3 +276,21 @@ def test_body_framing() -> None:
 def test_future_type_is_the_stdlib_one() -> None:
     # The handlers await the worker's futures with asyncio.wrap_future, which needs concurrent.futures.Future.
     assert isinstance(_batch("a").future, Future)
+
+
+def test_tokens_are_read_again_when_the_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "RECHECK", 0.0)
+    path = tmp_path / "tokens"
+    path.write_text("old-token\n", encoding="utf-8")
+    tokens = auth.TokenFile(path)
+    assert tokens.accepts(b"old-token") and not tokens.accepts(b"new-token") and not tokens.accepts(b"")
+    path.write_text("old-token\nnew-token\n", encoding="utf-8")  # rotation: both for a while
+    assert tokens.accepts(b"old-token") and tokens.accepts(b"new-token")
+    path.write_text("new-token\n", encoding="utf-8")
+    assert not tokens.accepts(b"old-token") and tokens.accepts(b"new-token")
+    path.write_text("", encoding="utf-8")  # half-written or emptied by mistake: the last tokens stay
+    assert tokens.accepts(b"new-token")
+    path.unlink()
+    assert tokens.accepts(b"new-token")
+    with pytest.raises(auth.TokenError, match="cannot read"):
+        auth.TokenFile(path)

@@ -38,16 +38,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def read_token(path: Path) -> bytes:
+def check_token_file(path: Path) -> None:
+    from journeydsl.service.auth import TokenError, read_tokens
+
     try:
-        token = path.read_bytes().strip()
-    except OSError as err:
-        raise click.BadParameter(f"cannot read {path}: {err.strerror}", param_hint="--token-file") from err
-    if not token:
-        raise click.BadParameter(f"{path} is empty", param_hint="--token-file")
-    if any(byte < 0x21 or byte > 0x7E for byte in token):
-        raise click.BadParameter(f"{path}: the token must be printable ASCII without spaces", param_hint="--token-file")
-    return token
+        read_tokens(path)
+    except TokenError as err:
+        raise click.BadParameter(str(err), param_hint="--token-file") from err
 
 
 @click.command("serve")
@@ -57,7 +54,8 @@ def read_token(path: Path) -> bytes:
 @click.option(
     "--token-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File holding the bearer token clients must send (Authorization: Bearer TOKEN).",
+    help="File of bearer tokens clients must send (Authorization: Bearer TOKEN), one per line; read again when "
+    "it changes, so a token is rotated by adding the new line, then removing the old one.",
 )
 @click.option("--insecure", is_flag=True, help="Accept requests without a token (only when listening on loopback).")
 @click.option(
@@ -142,7 +140,8 @@ def serve_command(
         raise click.BadParameter(
             f"--insecure serves without a token, so only on a loopback address, not {host}", param_hint="--listen"
         )
-    token = read_token(token_file) if token_file is not None else None
+    if token_file is not None:
+        check_token_file(token_file)
     if bundle_path is not None and bundle_url is not None:
         raise click.UsageError("--bundle-path and --bundle-url exclude each other")
     if bundle_url is not None and not bundle_url.startswith(("http://", "https://")):
@@ -156,7 +155,7 @@ def serve_command(
         store_url=store_url,
         host=host,
         port=port,
-        token=token,
+        token_file=token_file,
         clock="event" if clock == "event" else "wall",
         delivery=delivery,
         bundle_path=bundle_path,

@@ -194,6 +194,8 @@ class Worker:
             if self._run_jobs(jobs):
                 self._finish()
                 return
+            if jobs and self.deliverer is not None:
+                self.deliverer.deliver_once()  # what this group committed goes out now, not at the next tick
             clock = time.monotonic()
             if clock >= next_tick:
                 next_tick = clock + settings.tick

@@ -27,6 +27,7 @@ from journeydsl.runtime.store import Store, StoreBusyError, StoreError
 from journeydsl.runtime.stores import open_store
 from journeydsl.service import logs
 from journeydsl.service.app import AppConfig, build_app
+from journeydsl.service.auth import TokenError, TokenFile
 from journeydsl.service.ingest import ClockMode, Worker, WorkerSettings
 from journeydsl.service.metrics import ServiceMetrics
 from journeydsl.service.relaying import RelayLoop
@@ -46,7 +47,7 @@ class ServeOptions:
     store_url: str
     host: str
     port: int
-    token: bytes | None  # None: --insecure
+    token_file: Path | None  # None: --insecure
     clock: ClockMode = "wall"
     delivery: Path | None = None
     bundle_path: Path | None = None
@@ -175,11 +176,15 @@ def _serve(options: ServeOptions, bundle: Bundle, metrics: ServiceMetrics, sock:
     store = _open_store(options.store_url, options.batch, "write", options.wait)
     relay_store: Store | None = None
     try:
+        tokens = TokenFile(options.token_file) if options.token_file is not None else None
         engine = build_engine(bundle)
         relay, relay_store = _relay(options, store, metrics)
     except EngineError as err:
         store.abandon()
         raise ServeError(f"refusing bundle {options.bundle}: {err}") from err
+    except TokenError as err:
+        store.abandon()
+        raise ServeError(f"--token-file: {err}") from err
     except (StoreError, ServeError) as err:
         store.abandon()
         if relay_store is not None:
@@ -207,7 +212,7 @@ def _serve(options: ServeOptions, bundle: Bundle, metrics: ServiceMetrics, sock:
     reloader = (
         Reloader(source, worker, metrics, options.public_key, options.reload_interval) if source is not None else None
     )
-    app = build_app(AppConfig(worker, metrics, options.token, options.max_body, options.clock))
+    app = build_app(AppConfig(worker, metrics, tokens, options.max_body, options.clock))
     config = uvicorn.Config(
         app,
         log_config=None,
