@@ -33,6 +33,8 @@ def _run_records(tmp_path: Path, bundle: Path, events: list[dict[str, object]], 
 
 def test_events_are_accepted_after_commit_and_delivered_as_run_prints_them(tmp_path: Path, bundle: Path) -> None:
     events = [quote(n) for n in range(5)]
+    until = "2026-01-05T00:00:00Z"
+    expected = _run_records(tmp_path, bundle, events, "--until", until)
     with Served(tmp_path, bundle, "--clock", "event", token=True) as served:
         status, body = served.post_events([events[0]], ndjson=False)
         assert (status, body) == (202, {"accepted": 1, "duplicates": 0, "dead_letters": []})
@@ -56,9 +58,10 @@ def test_events_are_accepted_after_commit_and_delivered_as_run_prints_them(tmp_p
         assert answer["dead_letters"][0]["reason"].startswith("not JSON")
         assert "nope" in answer["dead_letters"][1]["reason"]
         assert headers["content-type"] == "application/json"
-        status, until = 200, "2026-01-05T00:00:00Z"
         status, _, raw = served.request("POST", "/v1/clock", json.dumps({"until": until}).encode())
-        assert status == 200 and json.loads(raw)["records"] > 0  # the 3-day timers fired: `lost`
+        assert status == 200 and json.loads(raw)["records"] == 5  # the 3-day timers fired: `lost`
+        # Delivered (memory://: by the worker between groups) before any stop.
+        wait_for(lambda: len(served.records()) == len(expected), what="every record delivered")
         text = served.metrics()
         assert metric(text, "journeydsl_events_total", outcome="accepted") == 5
         assert metric(text, "journeydsl_events_total", outcome="duplicate") == 1
@@ -70,7 +73,6 @@ def test_events_are_accepted_after_commit_and_delivered_as_run_prints_them(tmp_p
         assert "journeydsl_instances_active" in text
         assert served.stop() == 0
     got = served.records()
-    expected = _run_records(tmp_path, bundle, events, "--until", until)
     assert got == expected
     assert {record["kind"] for record in got} >= {"enter", "send", "end"}
     assert any(entry["msg"] == "serving" for entry in served.logs())

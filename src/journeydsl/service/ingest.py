@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 ClockMode = Literal["wall", "event"]
 # Jobs taken in one group at most: bounds the latency of the first batch of a long queue.
 GROUP_JOBS = 256
+# Seconds the worker may spend delivering between two groups when the relay runs on its thread (memory://).
+DELIVER_BUDGET = 0.5
 
 
 class QueueFull(Exception):
@@ -194,15 +196,14 @@ class Worker:
             if self._run_jobs(jobs):
                 self._finish()
                 return
-            if jobs and self.deliverer is not None:
-                self.deliverer.deliver_once()  # what this group committed goes out now, not at the next tick
+            if jobs:
+                self._deliver(DELIVER_BUDGET)  # what this group committed goes out now, not at the next tick
             clock = time.monotonic()
             if clock >= next_tick:
                 next_tick = clock + settings.tick
                 if settings.clock == "wall":
                     self._wall_timers()
-                if self.deliverer is not None:
-                    self.deliverer.deliver_once()
+                self._deliver(DELIVER_BUDGET)
                 if clock >= next_stats:
                     next_stats = clock + settings.stats_every
                     self._refresh_stats()
@@ -304,12 +305,17 @@ class Worker:
     def _refresh_stats(self) -> None:
         self.metrics.set_instances(self.engine.store.in_flight_versions())
 
+    def _deliver(self, budget: float) -> None:
+        """Run the on-thread relay until nothing is due or `budget` seconds are spent (ingestion waits meanwhile)."""
+        if self.deliverer is None:
+            return
+        deadline = time.monotonic() + budget
+        while self.deliverer.deliver_once() and time.monotonic() < deadline:
+            pass
+
     def _finish(self) -> None:
         """The stop: everything before it is committed; deliver what is due within the grace period, close."""
-        if self.deliverer is not None:
-            deadline = time.monotonic() + self.settings.grace
-            while time.monotonic() < deadline and self.deliverer.deliver_once():
-                pass
+        self._deliver(self.settings.grace)
         self.engine.close()
 
     def _fail(self, reason: str) -> None:
