@@ -21,7 +21,7 @@ from delivery_support import SECRET, call, enter, free_port, send, wait_for, web
 import journeydsl.runtime.stores as stores
 from journeydsl.cli import main
 from journeydsl.runtime.jsonio import dumps_lines, loads
-from journeydsl.runtime.store import Store
+from journeydsl.runtime.store import OutboxItem, Store, StoreError
 from journeydsl.runtime.store_memory import MemoryStore
 
 CLI = "from journeydsl.cli import main; main()"
@@ -133,6 +133,27 @@ def test_once_delivers_everything_and_stops(handed_store: MemoryStore) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes == dumps_lines(made)  # no config: exactly what `run` prints
     assert "deliver: 15 delivered, 0 to retry, 0 dead, 0 held for quiet hours (15 attempts, 1 worker)" in result.stderr
+
+
+def test_a_store_failing_mid_run_stops_the_workers_with_exit_1(
+    handed_store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed_store.log_actions(records(2))
+    real = handed_store.claim_outbox
+    calls: list[int] = []
+
+    def flaky(limit: int, lease: float) -> list[OutboxItem]:
+        calls.append(limit)
+        if len(calls) > 1:
+            raise StoreError("the server closed the connection")
+        return real(limit, lease)
+
+    monkeypatch.setattr(handed_store, "claim_outbox", flaky)
+    result = CliRunner().invoke(main, ["deliver", "--store", "handed://", "--once", "--batch", "2"])
+    assert result.exit_code == 1
+    assert "error: the server closed the connection" in result.stderr
+    assert "deliver: 2 delivered" in result.stderr  # what was done before the failure is still reported
+    assert "Traceback" not in result.output
 
 
 def test_dead_deliveries_are_listed(handed_store: MemoryStore, tmp_path: Path) -> None:

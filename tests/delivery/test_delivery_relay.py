@@ -117,6 +117,7 @@ def test_a_failing_webhook_is_retried_with_backoff_then_delivered_once() -> None
         second = r.run_until_idle()
         r.close()
     assert (second.claimed, second.delivered) == (2, 2)
+    assert r.totals == RelayCounts(claimed=4, delivered=2, retried=2)  # every round, empty ones included
     assert [req.key for req in receiver.requests] == [send(1)["key"], send(2)["key"]] * 2
     assert receiver.keys() == [send(1)["key"], send(2)["key"]]
     assert [msg for msg, _ in log] == ["delivery retry", "delivery retry"]

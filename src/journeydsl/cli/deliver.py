@@ -63,14 +63,20 @@ class _Worker(threading.Thread):
             self.stop.set()
             return
         relay = Relay(store, self.config, log=_log, **self.options["relay"])
+        self.counts = relay.totals
         try:
             if self.options["once"]:
-                self.counts = relay.run_until_idle(stop=self.stop)
+                relay.run_until_idle(stop=self.stop)
             else:
-                self.counts = relay.run(self.stop, self.options["poll"])
-        except (StoreError, OutputError) as err:  # the database went away: stop every worker, exit 1
+                relay.run(self.stop, self.options["poll"])
+        except (StoreError, OutputError) as err:
+            # The database went away: stop every worker and exit 1; a supervisor (systemd) starts us again.
             self.error = str(err)
             self.stop.set()
+        except Exception as err:  # a bug: stop the others too, exit 1, and let the thread's traceback show it
+            self.error = f"unexpected {type(err).__name__}: {err}"
+            self.stop.set()
+            raise
         finally:
             relay.close()
             try:
@@ -206,7 +212,8 @@ def deliver_command(
     errors = list(dict.fromkeys(thread.error for thread in threads if thread.error))
     for error in errors:
         click.echo(f"error: {error}", err=True)
-    click.echo(_summary(threads, stats), err=True)
+    if any(thread.counts is not None for thread in threads) or not errors:  # not when no store could be opened
+        click.echo(_summary(threads, stats), err=True)
     if errors:
         sys.exit(1)
 

@@ -135,6 +135,7 @@ class Relay:
         # A row is only sent while its lease has room for one more slow attempt (see deliver_once): a lease no
         # longer than one attempt would never get through a batch.
         self.lease = max(lease, slowest + 1)
+        self.totals = RelayCounts()  # every round since the relay started
 
     def sinks(self) -> list[Sink]:
         return [*self.channels.values(), *self.calls.values(), self.default]
@@ -169,6 +170,7 @@ class Relay:
             if delivered:
                 self.store.outbox_delivered(delivered)
         counts.delivered = len(delivered)
+        self.totals.add(counts)
         return counts
 
     def _deliver(self, item: OutboxItem, sink: Sink, counts: RelayCounts, delivered: list[int]) -> None:
