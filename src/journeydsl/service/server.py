@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from journeydsl.runtime.bundle import Bundle
 
 
+# Outbox rows one relay round claims: each round ends with one commit of the delivered marks (an fsync on a durable
+# store), so larger rounds cost fewer commits; the relay still leaves rows whose lease would run out to later rounds.
+RELAY_BATCH = 500
+
+
 class ServeError(Exception):
     """A reason `serve` cannot start, one line, for the command line to print."""
 
@@ -132,7 +137,7 @@ def _relay(options: ServeOptions, store: Store, metrics: ServiceMetrics) -> tupl
     if store.durable:
         own = _open_store(options.store_url, None, "deliver", 0.0)
     try:
-        relay = Relay(own or store, config, clock=options.clock, metrics=metrics, log=_relay_log)
+        relay = Relay(own or store, config, clock=options.clock, metrics=metrics, log=_relay_log, batch=RELAY_BATCH)
     except (ValueError, OSError) as err:  # a sink that cannot start (a jsonl file that cannot be opened)
         if own is not None:
             own.close()
