@@ -33,7 +33,7 @@ from typing import IO, Any, Literal, Protocol
 
 from journeydsl.runtime.delivery_config import DeliveryConfig, RetryPolicy, default_config
 from journeydsl.runtime.jsonio import dumps
-from journeydsl.runtime.sinks import Outcome, Sink, build_sink, retry
+from journeydsl.runtime.sinks import Outcome, RecordSink, build_sink, retry
 from journeydsl.runtime.store import OutboxItem, Store
 from journeydsl.runtime.timeparse import TimeError, format_time, parse_time
 
@@ -137,13 +137,13 @@ class Relay:
         self.lease = max(lease, slowest + 1)
         self.totals = RelayCounts()  # every round since the relay started
 
-    def sinks(self) -> list[Sink]:
+    def sinks(self) -> list[RecordSink]:
         return [*self.channels.values(), *self.calls.values(), self.default]
 
-    def route(self, record: Mapping[str, Any]) -> Sink:
+    def route(self, record: Mapping[str, Any]) -> RecordSink:
         """The sink a record goes to (see the module docstring)."""
         kind = record.get("kind")
-        found: Sink | None = None
+        found: RecordSink | None = None
         if kind == "send" and record.get("status") != "suppressed":
             found = self.channels.get(str(record.get("channel")))
         elif kind == "call":
@@ -173,7 +173,7 @@ class Relay:
         self.totals.add(counts)
         return counts
 
-    def _deliver(self, item: OutboxItem, sink: Sink, counts: RelayCounts, delivered: list[int]) -> None:
+    def _deliver(self, item: OutboxItem, sink: RecordSink, counts: RelayCounts, delivered: list[int]) -> None:
         record = item.record
         now = self.now()
         if self.clock == "wall" and record.get("kind") == "send" and record.get("status") == "delayed":
@@ -194,7 +194,7 @@ class Relay:
             return
         self._refused(item, sink, outcome, counts)
 
-    def _refused(self, item: OutboxItem, sink: Sink, outcome: Outcome, counts: RelayCounts) -> None:
+    def _refused(self, item: OutboxItem, sink: RecordSink, outcome: Outcome, counts: RelayCounts) -> None:
         attempts = item.attempts + 1
         policy = sink.spec.retry
         info = {"seq": item.seq, "key": item.record.get("key"), "sink": sink.name, "attempts": attempts}

@@ -69,7 +69,7 @@ def permanent(reason: str) -> Outcome:
     return Outcome("permanent", reason)
 
 
-class Sink(ABC):
+class RecordSink(ABC):
     """One table of the delivery config, ready to send. `timeout` bounds one `send` (the relay's lease counts
     on it); a local sink (a file, a stream) takes it to be a second."""
 
@@ -91,7 +91,7 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-class WebhookSink(Sink):
+class WebhookSink(RecordSink):
     """POSTs the record's JSON; the receiver checks the signature and drops repeats by Idempotency-Key (the record
     key: a record delivered twice, after a crash or a lost answer, has the same key). Redirects are not followed:
     a signed body goes only to the configured URL."""
@@ -151,7 +151,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when - (time.time() if now is None else now))
 
 
-class SmtpSink(Sink):
+class SmtpSink(RecordSink):
     """Sends a send record's body as a plain-text email: the body's first line `Subject: ...` is the subject, the
     rest the text. Message-ID is derived from the record key (a retry repeats it, so a receiving system can drop
     the copy), and X-Journeydsl-Key carries the key itself. One connection, kept open between records and opened
@@ -279,7 +279,7 @@ def message_id(key: str, sender: str) -> str:
     return f"<jd.{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
-class JsonlSink(Sink):
+class JsonlSink(RecordSink):
     """Appends one JSON line per record to a file (opened with O_APPEND, so several workers may share it: one write
     per line) and fsyncs it before the record counts as delivered."""
 
@@ -308,7 +308,7 @@ class JsonlSink(Sink):
                 pass
 
 
-class StdoutSink(Sink):
+class StdoutSink(RecordSink):
     """One JSON line per record on standard output (or `out`), flushed: the bytes `journeydsl run` prints."""
 
     def __init__(self, spec: SinkSpec, out: IO[bytes] | None = None) -> None:
@@ -329,7 +329,7 @@ class StdoutSink(Sink):
         return ACCEPTED
 
 
-def build_sink(spec: SinkSpec, out: IO[bytes] | None = None) -> Sink:
+def build_sink(spec: SinkSpec, out: IO[bytes] | None = None) -> RecordSink:
     """The sink a config table describes; `out` replaces standard output for stdout sinks (tests, serve)."""
     options = spec.options
     if isinstance(options, WebhookOptions):
