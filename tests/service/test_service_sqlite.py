@@ -91,8 +91,12 @@ def test_sigterm_mid_stream_loses_nothing_that_was_accepted(tmp_path: Path, bund
 
 def test_wall_clock_on_sqlite_delivers_from_the_relay_thread(tmp_path: Path, bundle: Path) -> None:
     store = f"sqlite:///{tmp_path / 'state.db'}"
-    with Served(tmp_path, bundle, "--max-skew", "none", store=store) as served:
+    with Served(tmp_path, bundle, store=store) as served:
         assert served.post_events([quote(n) for n in range(3)])[0] == 202
+        # --max-skew (1d by default) is measured against the wall clock: an event dated decades ahead is dead.
+        status, answer = served.post_events([{**quote(9), "at": "2099-01-01T00:00:00Z"}])
+        assert status == 202 and answer["accepted"] == 0
+        assert "the wall clock" in answer["dead_letters"][0]["reason"]
         wait_for(lambda: sum(r["kind"] == "end" for r in served.records()) == 3, what="the timers on the wall clock")
         assert metric(served.metrics(), "journeydsl_instances_active", journey="solar", version="1") in (0, 3)
         assert served.stop() == 0
