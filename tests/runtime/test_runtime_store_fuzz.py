@@ -4,12 +4,14 @@ Store URLs: every query parameter is checked, unknown ones are refused with the 
 Store files: everything the SQLite store reads is checked for the shapes the engine relies on; a damaged
 store raises StoreError naming the file and what is wrong (`journeydsl run`: `error: ...`, exit 1), never
 a TypeError or a traceback, and is never half used. The corpus in fuzz/stores/ (see its README) holds
-one file per way of breaking a store; the hypothesis tests damage a valid store at random, row by row
-and byte by byte.
+one file per way of breaking a store, in the log layout (converted on open, so every damage is found
+then) and in the current layout (fuzz/stores/rows: customers are checked when loaded); the hypothesis
+tests damage a valid store of each at random, row by row and byte by byte.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import tempfile
@@ -28,10 +30,18 @@ from journeydsl.compile import write_bundle
 from journeydsl.runtime import SqliteStore, Store, StoreError, open_store, store_sqlite
 from journeydsl.runtime.jsonio import dumps, loads
 
-CORPUS = Path(__file__).parent / "fuzz" / "stores"
-VALID = (CORPUS / "valid.sql").read_text(encoding="utf-8")
-OPEN_REFUSED = sorted(path.name for path in CORPUS.glob("open-*"))
-READ_REFUSED = sorted(path.name for path in CORPUS.glob("read-*"))
+CORPUS = Path(__file__).parent / "fuzz" / "stores"  # stores in the log layout (schema version 2), converted on open
+ROWS = CORPUS / "rows"  # stores in the current layout (schema version 3)
+FOLDERS = {"log": CORPUS, "rows": ROWS}
+
+
+def _named(prefix: str, *kinds: str) -> list[tuple[str, str]]:
+    return [(kind, path.name) for kind in kinds for path in sorted(FOLDERS[kind].glob(f"{prefix}-*"))]
+
+
+OPEN_REFUSED = _named("open", "log", "rows")
+LOAD_REFUSED = _named("load", "rows")
+READ_REFUSED = _named("read", "log", "rows")
 SAFETY_NET = "damage the checks missed"  # the store's catch-all message: a shape its checks missed
 
 JOURNEY = """
@@ -66,15 +76,26 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _build(path: Path, name: str) -> Path:
-    """The corpus store `name` at `path`."""
-    source = CORPUS / name
+@pytest.fixture(scope="module")
+def known_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Events for the corpus store's own customers, so a run loads each of them."""
+    path = tmp_path_factory.mktemp("events") / "known.jsonl"
+    lines = [f'{{"id":"k{n}","type":"start","customer_id":"c{n}","at":"2026-01-02T1{n}:00:00Z"}}\n' for n in range(3)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _build(path: Path, name: str, kind: str = "log") -> Path:
+    """The corpus store `name` of the `kind` folder at `path`."""
+    folder = FOLDERS[kind]
+    source = folder / name
     if source.suffix == ".bin":
         path.write_bytes(source.read_bytes())
     else:
+        valid = (folder / "valid.sql").read_text(encoding="utf-8")
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA synchronous=OFF")  # a scratch file: no fsync on the shared test machine
-            db.executescript(VALID if name == "valid.sql" else VALID + source.read_text(encoding="utf-8"))
+            db.executescript(valid if name == "valid.sql" else valid + source.read_text(encoding="utf-8"))
         db.close()
     return path
 
@@ -98,8 +119,19 @@ def _run(bundle: Path, events: Path, store: str) -> Any:
         ("sqlite:///{dir}/s.db?batch=99999999999999999999", "batch must be a whole number from 1"),
         ("sqlite:///{dir}/s.db?batch=1&batch=2", "batch is given twice"),
         ("sqlite:///{dir}/s.db?synchronous=off", "synchronous must be normal or full, not 'off'"),
-        ("sqlite:///{dir}/s.db?sync=full", "unknown parameter 'sync' (known: batch, synchronous)"),
-        ("sqlite:///{dir}/s.db?x", "unknown parameter 'x' (known: batch, synchronous)"),
+        (
+            "sqlite:///{dir}/s.db?sync=full",
+            "unknown parameter 'sync' (known: batch, synchronous, cache, seen_retention)",
+        ),
+        ("sqlite:///{dir}/s.db?x", "unknown parameter 'x' (known: batch, synchronous, cache, seen_retention)"),
+        ("sqlite:///{dir}/s.db?cache=-1", "cache must be a whole number of customers from 0, not '-1'"),
+        ("sqlite:///{dir}/s.db?cache=lots", "cache must be a whole number of customers from 0, not 'lots'"),
+        ("sqlite:///{dir}/s.db?cache", "cache must be a whole number of customers from 0, not ''"),
+        ("sqlite:///{dir}/s.db?cache=1&cache=2", "cache is given twice"),
+        ("sqlite:///{dir}/s.db?seen_retention=30", "seen_retention must be a duration above zero such as 30d"),
+        ("sqlite:///{dir}/s.db?seen_retention=0d", "seen_retention must be a duration above zero"),
+        ("sqlite:///{dir}/s.db?seen_retention=1w", "not '1w'"),
+        ("sqlite:///{dir}/s.db?seen_retention=-1d", "seen_retention must be a duration above zero"),
         ("sqlite:///{dir}/s.db?batch=5&", "unknown parameter ''"),
         ("sqlite:///{dir}/s.db#top", "a store URL has no #fragment"),
         ("sqlite://localhost/s.db", "use sqlite:///PATH"),
@@ -123,39 +155,66 @@ def test_a_bad_store_url_is_a_clear_error(bundle: Path, events: Path, tmp_path: 
 
 
 def test_the_known_store_url_parameters(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}?batch=25&synchronous=FULL")
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}?batch=25&synchronous=FULL&cache=7&seen_retention=12h")
     assert isinstance(store, SqliteStore) and store.batch == 25
+    assert store.cache_size == 7 and store.seen_retention == 12 * 3600
     assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
     store.close()
     override = open_store(f"sqlite:///{tmp_path / 's.db'}?batch=25", batch=3)  # --batch wins
     assert isinstance(override, SqliteStore) and override.batch == 3
+    assert override.cache_size == 10_000 and override.seen_retention == 30 * 86_400  # the defaults
     override.close()
+    for text, seconds in [("90s", 90), ("90m", 5400), ("1.5h", 5400), ("2d", 172_800)]:
+        assert store_sqlite.parse_url(f"sqlite:///x?seen_retention={text}").seen_retention == seconds
+    assert store_sqlite.parse_url("sqlite:///x?cache=0").cache == 0
     assert isinstance(open_store("memory://"), Store) and isinstance(open_store("memory:"), Store)
 
 
 # ---- damaged stores: the corpus
 
 
-def test_the_valid_corpus_store_opens(tmp_path: Path) -> None:
-    for mode in ("auto", "read"):
-        store = open_store(f"sqlite:///{_build(tmp_path / f'{mode}.db', 'valid.sql')}", mode=mode)  # type: ignore[arg-type]
-        assert isinstance(store, SqliteStore)
-        assert sorted(store.customers) == ["c0", "c1", "c2"] and store.seen == {"e0", "e1", "e2", "e3"}
-        assert store.customers["c0"]["i"]["j"][4] == 0  # the later commit's state won
-        assert len(list(store.transitions())) == 3 and len(list(store.actions())) == 6
-        if mode == "auto":
-            assert [r["key"] for r in store.take_deliverable()] == [
-                "c1/j/1:hello:1",
-                "c0/j/1:fin:2",
-                "c2/j/k9/1:hello:0",
-            ]
-        store.close()
+def _everything(store: Store) -> dict[str, Any]:
+    """What a store holds, read through its interface (every customer, every timer, the records)."""
+    found = {
+        "transitions": list(store.transitions()),
+        "actions": list(store.actions()),
+        "events": list(store.events()),
+        "seen": sorted(e for e in ("e0", "e1", "e2", "e3", "e4") if store.seen_before(e)),
+        "customers": dict(store.scan()),
+        "in_flight": store.in_flight_versions(),
+    }
+    timers = []  # last: a commit after the pops would clear these timers (transitions() and actions() commit)
+    while (due := store.pop_due(math.inf)) is not None:
+        timers.append(due)
+    return found | {"timers": timers}
 
 
-@pytest.mark.parametrize("name", OPEN_REFUSED)
+@pytest.mark.parametrize("kind", ["log", "rows"])
+def test_the_valid_corpus_store_opens(tmp_path: Path, kind: str) -> None:
+    path = _build(tmp_path / "s.db", "valid.sql", kind)
+    store = open_store(f"sqlite:///{path}")  # the log layout is converted here, by its owner
+    assert isinstance(store, SqliteStore) and not store.read_only
+    found = _everything(store)
+    assert sorted(found["customers"]) == ["c0", "c1", "c2"] and found["seen"] == ["e0", "e1", "e2", "e3"]
+    assert found["customers"]["c0"]["i"]["j"][4] == 0  # (log) the later commit's state won
+    assert found["customers"]["c1"]["p"] == {"email": "c1@x", "consent_email": True}
+    assert found["timers"] == [(1767434400.0, "c1"), (1767434400.0, "c2")]
+    assert len(found["transitions"]) == 3 and len(found["actions"]) == 6
+    assert len(found["events"]) == (2 if kind == "rows" else 0)
+    assert found["in_flight"] == {("j", 1): 2} and store.customer_count() == 3
+    # Records 1-3 were printed by `run`; in the current layout a worker delivered record 4 too.
+    keys = ["c0/j/1:fin:2", "c2/j/k9/1:hello:0"]
+    assert [r["key"] for r in store.take_deliverable()] == (keys if kind == "rows" else ["c1/j/1:hello:1", *keys])
+    store.abandon()  # the timers popped above stay as they were
+    reader = open_store(f"sqlite:///{path}", mode="read")
+    assert _everything(reader) == found
+    reader.close()
+
+
+@pytest.mark.parametrize(("kind", "name"), OPEN_REFUSED)
 @pytest.mark.parametrize("mode", ["auto", "write", "read"])
-def test_the_corpus_is_refused_on_open(tmp_path: Path, name: str, mode: str) -> None:
-    path = _build(tmp_path / "s.db", name)
+def test_the_corpus_is_refused_on_open(tmp_path: Path, kind: str, name: str, mode: str) -> None:
+    path = _build(tmp_path / "s.db", name, kind)
     with pytest.raises(StoreError) as raised:
         open_store(f"sqlite:///{path}", mode=mode)  # type: ignore[arg-type]
     message = str(raised.value)
@@ -163,49 +222,89 @@ def test_the_corpus_is_refused_on_open(tmp_path: Path, name: str, mode: str) -> 
     open_store(f"sqlite:///{tmp_path / 'other.db'}", mode="write").close()  # nothing was left locked
 
 
-@pytest.mark.parametrize("name", OPEN_REFUSED)
-def test_run_refuses_the_corpus(bundle: Path, events: Path, tmp_path: Path, name: str) -> None:
-    path = _build(tmp_path / "s.db", name)
-    result = _run(bundle, events, f"sqlite:///{path}")
+@pytest.mark.parametrize(("kind", "name"), OPEN_REFUSED + LOAD_REFUSED)
+def test_run_refuses_the_corpus(bundle: Path, known_events: Path, tmp_path: Path, kind: str, name: str) -> None:
+    path = _build(tmp_path / "s.db", name, kind)
+    result = _run(bundle, known_events, f"sqlite:///{path}")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
-    assert result.stderr.startswith("error: ") and str(path) in result.stderr and result.stdout == ""
-    assert SAFETY_NET not in result.stderr
+    assert result.stderr.startswith("error: ") and str(path) in result.stderr and SAFETY_NET not in result.stderr
+    # A damaged customer is met on open (counting instances in SQL) or while running, once the records committed
+    # before were handed out: those and nothing more.
+    printed = [json.loads(line)["key"] for line in result.stdout.splitlines()]
+    assert printed == [] or (name.startswith("load-") and printed == ["c0/j/1:fin:2", "c2/j/k9/1:hello:0"])
 
 
-@pytest.mark.parametrize("name", READ_REFUSED)
-def test_the_corpus_is_refused_when_read(tmp_path: Path, name: str) -> None:
-    path = _build(tmp_path / "s.db", name)
+@pytest.mark.parametrize(("kind", "name"), LOAD_REFUSED)
+def test_the_corpus_is_refused_when_a_customer_is_loaded(tmp_path: Path, kind: str, name: str) -> None:
+    """The store opens (customers are read when needed); the damaged customer is refused when it is read, by id."""
+    path = _build(tmp_path / "s.db", name, kind)
+    for mode in ("auto", "read"):
+        store = open_store(f"sqlite:///{path}", mode=mode)  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match=f"cannot read SQLite store {path}: customers row 'c[0-2]' ") as raised:
+            _everything(store)
+        assert SAFETY_NET not in str(raised.value)
+        store.abandon()
+
+
+@pytest.mark.parametrize(("kind", "name"), READ_REFUSED)
+def test_the_corpus_is_refused_when_read(tmp_path: Path, kind: str, name: str) -> None:
+    path = _build(tmp_path / "s.db", name, kind)
     store = open_store(f"sqlite:///{path}")
-    with pytest.raises(StoreError, match=f"cannot read SQLite store {path}: (transition|outbox)_batches row"):
+    with pytest.raises(
+        StoreError, match=f"cannot read SQLite store {path}: (transition_batches|outbox|event_batches) row"
+    ):
         list(store.transitions())
         list(store.actions())
+        list(store.events())
     store.close()
 
 
 # ---- damaged stores: at random
 
 
-def _valid_bytes() -> bytes:
+def _valid_bytes(kind: str) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
-        return _build(Path(folder) / "s.db", "valid.sql").read_bytes()
+        return _build(Path(folder) / "s.db", "valid.sql", kind).read_bytes()
 
 
-VALID_BYTES = _valid_bytes()
-# (table, column) of every value the store reads
-COLUMNS = [
-    ("customer_log", "states"),
-    ("customer_log", "profiles"),
-    ("customer_log", "full"),
-    ("seen_batches", "ids"),
-    ("plans", "plan"),
-    ("plans", "journey"),
-    ("plans", "version"),
-    ("meta", "v"),
-    ("outbox_batches", "records"),
-    ("outbox_batches", "first"),
-    ("outbox_batches", "last"),
-    ("transition_batches", "rows"),
-]
+VALID_BYTES = {kind: _valid_bytes(kind) for kind in FOLDERS}
+# (table, column) of every value the store reads, by layout
+COLUMNS = {
+    "log": [
+        ("customer_log", "states"),
+        ("customer_log", "profiles"),
+        ("customer_log", "full"),
+        ("seen_batches", "ids"),
+        ("plans", "plan"),
+        ("plans", "journey"),
+        ("plans", "version"),
+        ("meta", "v"),
+        ("outbox_batches", "records"),
+        ("outbox_batches", "first"),
+        ("outbox_batches", "last"),
+        ("transition_batches", "rows"),
+    ],
+    "rows": [
+        ("customers", "id"),
+        ("customers", "state"),
+        ("customers", "profile"),
+        ("customers", "due"),
+        ("seen", "id"),
+        ("seen", "at"),
+        ("plans", "plan"),
+        ("plans", "journey"),
+        ("plans", "version"),
+        ("meta", "v"),
+        ("outbox", "seq"),
+        ("outbox", "record"),
+        ("outbox", "delivered"),
+        ("outbox", "attempts"),
+        ("transition_batches", "rows"),
+        ("event_batches", "events"),
+    ],
+}
+LINES = {"outbox_batches", "event_batches"}  # columns of JSON Lines, mutated line by line
+ROW_KEY = {"seen": "id"}  # a WITHOUT ROWID table's key; rowid elsewhere
 JSON_LEAVES = st.one_of(
     st.none(),
     st.booleans(),
@@ -251,9 +350,13 @@ def _mutate(value: Any, draw: Callable[[st.SearchStrategy[Any]], Any]) -> Any:
     return result
 
 
+def _all_records(records: list[Any]) -> None:
+    assert all(type(record) is dict for record in records)
+
+
 def _opens_cleanly_or_is_refused(path: Path) -> None:
-    """The property: StoreError, or a store whose every part has the shapes the engine relies on and whose
-    records and transitions read back (or are refused with StoreError)."""
+    """The property: StoreError, or a store whose every part has the shapes the engine relies on and reads
+    back (or is refused with StoreError when read)."""
     try:
         store = open_store(f"sqlite:///{path}")
     except StoreError as err:
@@ -261,53 +364,65 @@ def _opens_cleanly_or_is_refused(path: Path) -> None:
         return
     try:
         assert isinstance(store, SqliteStore)
-        for customer in store.customers.values():
-            assert store_sqlite._customer_problem(customer["i"], customer["c"]) is None
-            assert type(customer["p"]) is dict
-        assert all(type(event_id) is str for event_id in store.seen)
         assert store.clock is None or math.isfinite(store.clock)
-        assert all(type(record) is dict for record in store.take_deliverable())
-        for read in (store.transitions, store.actions):
+        reads: list[Callable[[], Any]] = [
+            lambda: _all_records(store.take_deliverable()),
+            lambda: list(store.transitions()),
+            lambda: list(store.actions()),
+            lambda: list(store.events()),
+            store.in_flight_versions,
+            store.customer_count,
+            store.dead_deliveries,
+            lambda: store.claim_outbox(100, 0.0),
+        ]
+        for read in reads:
             try:
-                for row in read():
-                    assert type(row) is dict
+                read()
             except StoreError as err:
                 assert SAFETY_NET not in str(err), err
+        try:
+            for customer_id, customer in store.scan():
+                assert type(customer_id) is str
+                assert store_sqlite._customer_problem(customer["i"], customer["c"]) is None
+                assert type(customer["p"]) is dict
+            while (due := store.pop_due(math.inf)) is not None:
+                assert type(due[0]) is float and math.isfinite(due[0]) and type(due[1]) is str
+        except StoreError as err:
+            assert SAFETY_NET not in str(err), err
     finally:
         try:
-            store.close()  # commits the delivered mark, where damage SQLite found only now may surface
+            store.close()  # commits the delivered mark and the popped timers, where damage may surface only now
         except StoreError as err:
             assert SAFETY_NET not in str(err), err
 
 
 @FUZZ
-@given(data=st.data())
-def test_a_store_with_a_damaged_value_is_refused_or_sound(data: st.DataObject) -> None:
+@given(data=st.data(), kind=st.sampled_from(sorted(FOLDERS)))
+def test_a_store_with_a_damaged_value_is_refused_or_sound(data: st.DataObject, kind: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "s.db"
-        path.write_bytes(VALID_BYTES)
-        table, column = data.draw(st.sampled_from(COLUMNS))
+        path.write_bytes(VALID_BYTES[kind])
+        table, column = data.draw(st.sampled_from(COLUMNS[kind]))
+        key = ROW_KEY.get(table, "rowid")
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA synchronous=OFF")
-            rows = db.execute(f"SELECT rowid, {column} FROM {table}").fetchall()
+            rows = db.execute(f"SELECT {key}, {column} FROM {table}").fetchall()
             rowid, value = data.draw(st.sampled_from(rows))
-            kind = data.draw(st.sampled_from(["json", "json", "sql", "delete"]))
-            if kind == "delete":
-                db.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
-            elif kind == "json" and isinstance(value, bytes):
-                decoded = (
-                    [loads(line) for line in value.split(b"\n")[:-1]] if table == "outbox_batches" else loads(value)
-                )
+            kind_of_damage = data.draw(st.sampled_from(["json", "json", "sql", "delete"]))
+            if kind_of_damage == "delete":
+                db.execute(f"DELETE FROM {table} WHERE {key} = ?", (rowid,))
+            elif kind_of_damage == "json" and isinstance(value, bytes):
+                decoded = [loads(line) for line in value.split(b"\n")[:-1]] if table in LINES else loads(value)
                 changed = _mutate(decoded, data.draw)
-                if table == "outbox_batches" and isinstance(changed, list):
+                if table in LINES and isinstance(changed, list):
                     new: Any = b"".join(dumps(item) + b"\n" for item in changed)
                 else:
                     new = dumps(changed)
             else:
                 new = data.draw(SQL_VALUES)
-            if kind != "delete":
+            if kind_of_damage != "delete":
                 try:
-                    db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (new, rowid))
+                    db.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (new, rowid))
                 except sqlite3.IntegrityError:  # NOT NULL, or a key taken twice: a file SQLite itself refuses
                     pass
         db.close()
@@ -316,18 +431,19 @@ def test_a_store_with_a_damaged_value_is_refused_or_sound(data: st.DataObject) -
 
 @FUZZ
 @given(
-    flips=st.lists(
-        st.tuples(st.integers(min_value=0, max_value=len(VALID_BYTES) - 1), st.integers(0, 255)), max_size=8
-    ),
-    cut=st.none() | st.integers(min_value=0, max_value=len(VALID_BYTES)),
+    kind=st.sampled_from(sorted(FOLDERS)),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=1 << 20), st.integers(0, 255)), max_size=8),
+    cut=st.none() | st.integers(min_value=0, max_value=1 << 20),
 )
-def test_a_store_with_damaged_bytes_is_refused_or_sound(flips: list[tuple[int, int]], cut: int | None) -> None:
-    data = bytearray(VALID_BYTES)
+def test_a_store_with_damaged_bytes_is_refused_or_sound(
+    kind: str, flips: list[tuple[int, int]], cut: int | None
+) -> None:
+    data = bytearray(VALID_BYTES[kind])
     for offset, value in flips:
-        data[offset] = value
+        data[offset % len(data)] = value
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "s.db"
-        path.write_bytes(bytes(data[:cut]))
+        path.write_bytes(bytes(data[: None if cut is None else cut % (len(data) + 1)]))
         _opens_cleanly_or_is_refused(path)
 
 

@@ -1,0 +1,2 @@
+-- a profile that is a list
+UPDATE customers SET profile = CAST('[]' AS BLOB) WHERE id = 'c2';

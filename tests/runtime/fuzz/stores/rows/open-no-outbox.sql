@@ -1,0 +1,2 @@
+-- a table of the layout missing
+DROP TABLE outbox;

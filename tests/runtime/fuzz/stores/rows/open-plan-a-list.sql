@@ -1,0 +1,2 @@
+-- a plan that is not an object
+UPDATE plans SET plan = CAST('[]' AS BLOB);
