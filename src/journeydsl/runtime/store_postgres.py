@@ -114,10 +114,56 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
+TRANSITION_COLUMNS = ("journey", "version", "customer_id", "instance", "from_step", "to_step", "at", "via")
+# A batch's writes as ONE statement (data-modifying CTEs over arrays): one round trip and one transaction. Each CTE
+# touches rows no other one does: the customers saved with and without a profile change and the popped ones are
+# three disjoint sets, the delivered mark covers only records committed before. A customer saved without a profile
+# change keeps its stored profile (a new one is written with it all the same).
+COMMIT_BATCH = """
+WITH saved AS (
+  SELECT * FROM unnest(%(id)s::text[], %(state)s::bytea[], %(profile)s::bytea[], %(due)s::float8[],
+    %(active)s::jsonb[], %(with_profile)s::boolean[]) AS u(id, state, profile, due, active, with_profile)
+), with_profile AS (
+  INSERT INTO customers (id, state, profile, due, active)
+  SELECT id, state, profile, due, active FROM saved WHERE with_profile
+  ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, profile = EXCLUDED.profile, due = EXCLUDED.due,
+    active = EXCLUDED.active
+), state_only AS (
+  INSERT INTO customers (id, state, profile, due, active)
+  SELECT id, state, profile, due, active FROM saved WHERE NOT with_profile
+  ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, due = EXCLUDED.due, active = EXCLUDED.active
+), popped AS (
+  UPDATE customers SET due = NULL WHERE id = ANY(%(popped)s::text[])
+), seen_ids AS (
+  INSERT INTO seen (id, at) SELECT * FROM unnest(%(seen_id)s::text[], %(seen_at)s::float8[])
+  ON CONFLICT (id) DO NOTHING
+), records AS (
+  INSERT INTO outbox (seq, key, record)
+  SELECT * FROM unnest(%(seq)s::bigint[], %(key)s::text[], %(record)s::bytea[])
+), steps AS (
+  INSERT INTO transitions (journey, version, customer_id, instance, from_step, to_step, at, via)
+  SELECT * FROM unnest(%(t_journey)s::text[], %(t_version)s::integer[], %(t_customer_id)s::text[],
+    %(t_instance)s::text[], %(t_from_step)s::text[], %(t_to_step)s::text[], %(t_at)s::float8[], %(t_via)s::text[])
+), history AS (
+  INSERT INTO events (event) SELECT * FROM unnest(%(event)s::bytea[])
+), handed_out AS (
+  UPDATE outbox SET delivered = true, claimed_until = NULL
+  WHERE NOT delivered AND seq > %(mark_from)s AND seq <= %(mark_to)s
+), clock AS (
+  INSERT INTO meta (k, v) SELECT 'clock', %(clock)s::text WHERE %(clock)s::text IS NOT NULL
+  ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+), forgotten AS (
+  DELETE FROM seen WHERE at < %(purge)s::float8
+)
+SELECT 1
+"""
+
+
 STORE_PARAMETERS = ("batch", "schema", "cache", "seen_retention")
 DEFAULT_CACHE = 10_000
 DEFAULT_RETENTION = 30 * 86_400.0
 DUE_PAGE = 256  # due timers read per query
+MAX_HEAP = 4 * DUE_PAGE  # due timers kept in memory across commits
 FRESH_LIMIT = 100_000  # records kept in memory for take_deliverable before it reads them back from the outbox
 CONNECT_TIMEOUT = "10"  # seconds, unless the URL says otherwise: an unreachable host fails instead of hanging
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
@@ -282,24 +328,23 @@ _MISSING = object()
 
 
 class DueWindow:
-    """The next due timers: committed rows read a page at a time in (due, id) order, merged with the customers
-    saved since the last commit, whose due time overrides their row's.
+    """The next due timers: committed rows read a page at a time in (due, id) order (whether due yet or not: the
+    page is also a look-ahead, so most pops need no query), merged with the customers saved since the last
+    commit, whose due time overrides their row's.
 
-    `_end` is the last key read from the table; every committed row up to it is in the heap (or was popped). A
-    customer saved with a due time at or before `_end` (or anywhere: the heap takes all of them) is pushed, so it
-    comes out in order. A heap entry is current when the customer was not saved or popped since its row was read
-    (`_over` lacks it) or when its due time is the one last saved. Popping a customer makes it "no timer" until
-    it is saved again. After a commit the table holds all of `_over`: `reset` starts over from it."""
+    `_end` is the last key read from the table, and every committed row up to it is in the heap (or was popped);
+    `_complete` says there was nothing after it. Every saved customer with a timer is pushed, so it comes out in
+    order wherever its due time falls. A heap entry is current when the customer was not saved or popped since it
+    was pushed (`over` lacks it), or when its due time is the one last saved; popping a customer makes it "no
+    timer" until it is saved again. After a commit the table holds what `over` says, so `committed` keeps the
+    current entries up to `_end` and forgets `over`; a heap grown past MAX_HEAP is cut back to its first page
+    (the rest is in the table, read again when the window gets there)."""
 
-    def __init__(self, fetch: Callable[[tuple[float, str] | None, float, int], list[tuple[float, str]]]) -> None:
-        self._fetch = fetch  # (after key, upto, limit) -> committed (due, id) rows after the key, due <= upto
-        self.reset()
-
-    def reset(self) -> None:
+    def __init__(self, fetch: Callable[[tuple[float, str] | None, int], list[tuple[float, str]]]) -> None:
+        self._fetch = fetch  # (after key, limit) -> committed (due, id) rows after the key, in order
         self._heap: list[tuple[float, str]] = []
         self._end: tuple[float, str] | None = None
-        # The table holds no row after _end with due <= this (None: not known for any time).
-        self._read_upto: float | None = None
+        self._complete = False
         self.over: dict[str, float | None] = {}
 
     def saved(self, customer_id: str, due: float | None) -> None:
@@ -316,26 +361,39 @@ class DueWindow:
         while True:
             while heap and not self._current(heap[0]):
                 heapq.heappop(heap)
-            top = heap[0] if heap else None
-            read_upto = self._read_upto
-            if top is not None and (
-                (self._end is not None and top <= self._end) or (read_upto is not None and top[0] <= read_upto)
-            ):
+            end = self._end
+            if heap and (self._complete or (end is not None and heap[0] <= end)):
                 break  # no unread row comes before it
-            if (read_upto is not None and read_upto >= upto) or (self._end is not None and self._end[0] > upto):
+            if self._complete or (end is not None and end[0] > upto):
                 break  # no unread row is due by `upto`, and the top (if any) is not before the unread rows
-            rows = self._fetch(self._end, upto, DUE_PAGE)
+            rows = self._fetch(end, DUE_PAGE)
             for row in rows:
                 heapq.heappush(heap, row)
             if rows:
                 self._end = rows[-1]
-            if len(rows) < DUE_PAGE:
-                self._read_upto = upto if read_upto is None else max(read_upto, upto)
+            self._complete = len(rows) < DUE_PAGE
         if not heap or heap[0][0] > upto:
             return None
         due, customer_id = heapq.heappop(heap)
         self.over[customer_id] = None
         return due, customer_id
+
+    def committed(self) -> None:
+        """The batch is in the table: keep the current entries the window covers (one per customer)."""
+        if not self.over and len(self._heap) <= MAX_HEAP:
+            return
+        end, complete = self._end, self._complete
+        kept = {
+            entry[1]: entry
+            for entry in self._heap
+            if self._current(entry) and (complete or (end is not None and entry <= end))
+        }
+        heap = sorted(kept.values())
+        if len(heap) > MAX_HEAP:
+            heap = heap[:DUE_PAGE]
+            self._end, self._complete = heap[-1], False
+        self._heap = heap  # sorted: a heap already
+        self.over = {}
 
 
 # ---------------------------------------------------------------------------------------------- the store
@@ -494,10 +552,6 @@ class PostgresStore(Store):
                     db.execute(statement)
             if version != SCHEMA_VERSION:
                 db.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
-        db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS jd_pending (id text, state bytea, profile bytea,"
-            " due double precision, active jsonb, with_profile boolean) ON COMMIT DELETE ROWS"
-        )
 
     def _write_owner(self) -> None:
         owner = dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}).decode()
@@ -679,18 +733,17 @@ class PostgresStore(Store):
         self._store_only("fire timers")
         return self.due.pop(upto)
 
-    def _fetch_due(self, after: tuple[float, str] | None, upto: float, limit: int) -> list[tuple[float, str]]:
+    def _fetch_due(self, after: tuple[float, str] | None, limit: int) -> list[tuple[float, str]]:
         try:
             if after is None:
                 rows = self._db.execute(
-                    "SELECT due, id FROM customers WHERE due IS NOT NULL AND due <= %s ORDER BY due, id LIMIT %s",
-                    (upto, limit),
+                    "SELECT due, id FROM customers WHERE due IS NOT NULL ORDER BY due, id LIMIT %s", (limit,)
                 ).fetchall()
             else:
                 rows = self._db.execute(
-                    "SELECT due, id FROM customers WHERE due IS NOT NULL AND due <= %s AND (due, id) > (%s, %s)"
+                    "SELECT due, id FROM customers WHERE due IS NOT NULL AND (due, id) > (%s, %s)"
                     " ORDER BY due, id LIMIT %s",
-                    (upto, after[0], after[1], limit),
+                    (after[0], after[1], limit),
                 ).fetchall()
         except psycopg.Error as err:
             self._fail("read", err)
@@ -782,50 +835,39 @@ class PostgresStore(Store):
         lines = [dumps(record) for record in records]
         first = self._seq + 1
         purge = self._purge_before()
-        db = self._db
+        customers = self._customer_rows()
+        popped = [cid for cid, due in self.due.over.items() if due is None and cid not in self._pending]
+        transitions: list[tuple[Any, ...]] = list(zip(*self._new_transitions, strict=True)) or [()] * 8
+        parameters = {
+            "id": [row[0] for row in customers],
+            "state": [row[1] for row in customers],
+            "profile": [row[2] for row in customers],
+            "due": [row[3] for row in customers],
+            "active": [row[4] for row in customers],
+            "with_profile": [row[5] for row in customers],
+            "popped": popped,
+            "seen_id": list(self._new_seen),
+            "seen_at": list(self._new_seen.values()),
+            "seq": list(range(first, first + len(records))),
+            "key": [key if type(key := record.get("key")) is str else None for record in records],
+            "record": lines,
+            **{f"t_{name}": list(column) for name, column in zip(TRANSITION_COLUMNS, transitions, strict=True)},
+            "event": [dumps(event) for event in self._new_events],
+            "mark_from": self._mark_written,
+            "mark_to": self._mark,
+            "clock": None if self.clock is None else repr(self.clock),
+            "purge": purge,
+        }
         try:
-            with db.transaction():
-                self._write_customers()
-                if self._new_seen:
-                    with db.cursor().copy("COPY seen (id, at) FROM STDIN") as copy:
-                        for row in self._new_seen.items():
-                            copy.write_row(row)
-                if records:
-                    with db.cursor().copy("COPY outbox (seq, key, record) FROM STDIN") as copy:
-                        for seq, (record, line) in enumerate(zip(records, lines, strict=True), first):
-                            key = record.get("key")
-                            copy.write_row((seq, key if type(key) is str else None, line))
-                if self._new_transitions:
-                    with db.cursor().copy(
-                        "COPY transitions (journey, version, customer_id, instance, from_step, to_step, at, via)"
-                        " FROM STDIN"
-                    ) as copy:
-                        for transition in self._new_transitions:
-                            copy.write_row(transition)
-                if self._new_events:
-                    with db.cursor().copy("COPY events (event) FROM STDIN") as copy:
-                        for event in self._new_events:
-                            copy.write_row((dumps(event),))
-                if self._mark != self._mark_written:
-                    db.execute(
-                        "UPDATE outbox SET delivered = true, claimed_until = NULL"
-                        " WHERE NOT delivered AND seq > %s AND seq <= %s",
-                        (self._mark_written, self._mark),
-                    )
-                if self.clock is not None:
-                    db.execute(
-                        "INSERT INTO meta (k, v) VALUES ('clock', %s) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-                        (repr(self.clock),),
-                    )
-                if purge is not None:
-                    db.execute("DELETE FROM seen WHERE at < %s", (purge,))
+            # One statement, so one round trip and one transaction whatever the batch holds.
+            self._db.execute(COMMIT_BATCH, parameters)
         except psycopg.Error as err:
             self._fail("commit to", err)
         # Committed: the batch's customers are clean now, and the table is the truth about due times again.
         for customer_id, pending in self._pending.items():
             self._remember(customer_id, pending.customer)
         self._pending.clear()
-        self.due.reset()
+        self.due.committed()
         self._new_seen.clear()
         self._new_transitions.clear()
         self._new_events.clear()
@@ -843,39 +885,24 @@ class PostgresStore(Store):
                 if len(self._fresh_records) > FRESH_LIMIT:  # nobody takes them (serve): read them back if asked
                     self._fresh_records, self._fresh_lines, self._backlog = [], [], True
 
-    def _write_customers(self) -> None:
-        db = self._db
-        if self._pending:
-            with db.cursor().copy("COPY jd_pending (id, state, profile, due, active, with_profile) FROM STDIN") as copy:
-                over = self.due.over  # a pending customer's due time as last saved, or None once popped since
-                for customer_id, pending in self._pending.items():
-                    customer = pending.customer
-                    active = [[i[S.JOURNEY], i[S.VERSION]] for i in customer["i"].values() if i[S.ACTIVE]]
-                    copy.write_row(
-                        (
-                            customer_id,
-                            dumps((customer["i"], customer["c"])),
-                            dumps(customer["p"]),
-                            over.get(customer_id, pending.due),
-                            dumps(active).decode() if active else None,
-                            pending.profile,
-                        )
-                    )
-            db.execute(
-                "INSERT INTO customers (id, state, profile, due, active)"
-                " SELECT id, state, profile, due, active FROM jd_pending WHERE with_profile"
-                " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, profile = EXCLUDED.profile,"
-                " due = EXCLUDED.due, active = EXCLUDED.active"
+    def _customer_rows(self) -> list[tuple[Any, ...]]:
+        """(id, state, profile, due, active, with profile) of the pending customers."""
+        over = self.due.over  # a pending customer's due time as last saved, or None once popped since
+        rows = []
+        for customer_id, pending in self._pending.items():
+            customer = pending.customer
+            active = [[i[S.JOURNEY], i[S.VERSION]] for i in customer["i"].values() if i[S.ACTIVE]]
+            rows.append(
+                (
+                    customer_id,
+                    dumps((customer["i"], customer["c"])),
+                    dumps(customer["p"]),
+                    over.get(customer_id, pending.due),
+                    dumps(active).decode() if active else None,
+                    pending.profile,
+                )
             )
-            db.execute(
-                "INSERT INTO customers (id, state, profile, due, active)"
-                " SELECT id, state, profile, due, active FROM jd_pending WHERE NOT with_profile"
-                " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, due = EXCLUDED.due, active = EXCLUDED.active"
-            )
-        # Popped (their timers fired) and not saved since: no timer, as pop_due promised.
-        popped = [cid for cid, due in self.due.over.items() if due is None and cid not in self._pending]
-        if popped:
-            db.execute("UPDATE customers SET due = NULL WHERE id = ANY(%s)", (popped,))
+        return rows
 
     def _purge_before(self) -> float | None:
         """The time before which seen ids are deleted in this commit, or None (not this time)."""
