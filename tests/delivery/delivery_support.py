@@ -7,19 +7,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 SECRET = "s3cret-key"
 
@@ -139,9 +146,12 @@ class _MailHandler:
 
 
 @contextmanager
-def mail_server() -> Iterator[MailServer]:
+def mail_server(**controller_options: Any) -> Iterator[MailServer]:
+    """A local SMTP server; `controller_options` go to aiosmtpd (tls_context, ssl_context, authenticator...)."""
     mail = MailServer(port=free_port())
-    controller = Controller(_MailHandler(mail), hostname="127.0.0.1", port=mail.port, ready_timeout=5)
+    controller = Controller(
+        _MailHandler(mail), hostname="127.0.0.1", port=mail.port, ready_timeout=5, **controller_options
+    )
     controller.start()
     try:
         yield mail
@@ -209,3 +219,28 @@ def enter(n: int) -> dict[str, Any]:
         "at": AT,
         "key": f"c{n}/welcome/1:start:0",
     }
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files), for TLS tests."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
