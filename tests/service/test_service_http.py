@@ -105,7 +105,10 @@ def test_bad_requests_get_their_status(tmp_path: Path, bundle: Path) -> None:
         # A JSON value that is not an event is the engine's dead letter, not a 400.
         status, answer = served.post_events([[1, 2]], ndjson=False)
         assert status == 202 and answer["accepted"] == 0 and len(answer["dead_letters"]) == 1
-        assert served.request("GET", "/v1/events")[0] == 405
+        status, headers, raw = served.request("GET", "/v1/events")
+        assert status == 405 and "POST" in headers["allow"] and json.loads(raw)["error"] == "Method Not Allowed"
+        status, _, raw = served.request("GET", "/nowhere")
+        assert status == 404 and json.loads(raw) == {"error": "Not Found"}
         assert served.request("GET", "/healthz", auth=False)[0] == 200
         text = served.metrics()
         assert metric(text, "journeydsl_requests_rejected_total", reason="unauthorized") == 3

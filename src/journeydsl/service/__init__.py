@@ -9,6 +9,7 @@ command line (cli/serve.py parses the options and calls `server.serve`). One mod
 - reload.py   watching a bundle file or polling a bundle URL, verifying what changed
 - metrics.py  the Prometheus registry and what it counts
 - logs.py     JSON log lines on standard error
+- auth.py     the bearer tokens of --token-file (read again when the file changes)
 - app.py      the Starlette routes
 - server.py   wiring it together and running uvicorn with our own signal handling
 """
