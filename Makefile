@@ -72,6 +72,9 @@ demo: install
 	  --until 2026-12-31T00:00:00Z >> $(OUT)/actions.jsonl
 	$(JD) render journeys/ -o $(OUT)/overlay --format svg --overlay sqlite:///$(OUT)/state.db
 	$(JD) report --store sqlite:///$(OUT)/state.db
+	# the same bundle as a service: `journeydsl serve` on SQLite, a few events posted over HTTP, the records it
+	# delivered to a JSONL sink; then SIGTERM (docs/operations.md)
+	$(BIN)/python -m journeydsl.service.demo $(OUT)/journeys.jbundle $(OUT)/events.jsonl $(OUT)/serve
 
 test: install browser postgresql compiled
 	$(BIN)/python -m pytest

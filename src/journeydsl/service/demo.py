@@ -87,8 +87,8 @@ def walkthrough(bundle: Path, events_path: Path, out: Path, count: int) -> list[
     last = max(parse_time(json.loads(line)["at"]) for line in lines)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "journeydsl.cli", "serve"] if False else [_journeydsl(), "serve"]
-    command += [str(bundle), "--store", f"sqlite:///{store}", "--listen", f"127.0.0.1:{port}", "--insecure"]
+    command = [_journeydsl(), "serve", str(bundle), "--store", f"sqlite:///{store}", "--listen", f"127.0.0.1:{port}"]
+    command += ["--insecure"]
     command += ["--clock", "event", "--delivery", str(config), "--max-skew", "none"]
     log = (out / "serve.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=log)
@@ -104,7 +104,7 @@ def walkthrough(bundle: Path, events_path: Path, out: Path, count: int) -> list[
         if status not in (200, 202):
             raise DemoError(f"POST /v1/clock answered {status}: {answer}")
         print(f"POST /v1/clock until {until} -> {status}")
-        _wait(lambda: _delivered(sink, process, base), DELIVERY_TIMEOUT, "the records to be delivered", process)
+        _wait(lambda: _delivered(sink, base), DELIVERY_TIMEOUT, "the records to be delivered", process)
         process.send_signal(signal.SIGTERM)
         code = process.wait(STOP_TIMEOUT)
         if code != 0:
@@ -124,16 +124,14 @@ def _journeydsl() -> str:
     return str(beside) if beside.exists() else "journeydsl"
 
 
-_last_count = -1
-
-
-def _delivered(sink: Path, process: subprocess.Popen[bytes], base: str) -> bool:
-    """Delivery has settled: the sink holds records and their number did not change since the last look."""
-    global _last_count
-    count = len(_lines(sink))
-    settled = count > 0 and count == _last_count
-    _last_count = count
-    return settled
+def _delivered(sink: Path, base: str) -> bool:
+    """Every record the service produced (its /metrics counter, on a fresh store) is in the sink."""
+    with urllib.request.urlopen(base + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    produced = sum(
+        float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith("journeydsl_records_total{")
+    )
+    return produced > 0 and len(_lines(sink)) >= produced
 
 
 def main(argv: list[str] | None = None) -> int:
