@@ -193,7 +193,8 @@ class Engine:
             )
             raise EngineError(
                 f"this bundle lacks versions that instances in the store are on: {named}; build it with "
-                "`--keep PREVIOUS.jbundle` to carry them, declare a migration, or pass --allow-orphans to end them"
+                "`--keep PREVIOUS.jbundle` to carry them, declare a migration, or end them on purpose with "
+                "`journeydsl run --allow-orphans` (Engine allow_orphans=True)"
             )
         out: list[dict[str, Any]] = []
         now = self.store.clock if self.store.clock is not None else 0.0
