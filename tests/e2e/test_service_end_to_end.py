@@ -33,8 +33,8 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[byt
 
 
 def _delivery_config(path: Path, hook_url: str, mail_port: int) -> Path:
-    # Short sink timeouts: rows a killed `serve` had claimed wait for their lease (twice the slowest sink's timeout,
-    # plus a second) before the next one takes them.
+    # Short sink timeouts and `--lease 5`: rows a killed `serve` had claimed wait for their lease (at least twice
+    # the slowest sink's timeout, plus a second) before the next `serve` takes them.
     path.write_text(
         f"""
 [channels.email]
@@ -125,7 +125,7 @@ def test_serve_on_postgresql_delivers_what_run_prints_through_two_sigkills(
         config = _delivery_config(tmp_path / "delivery.toml", hook.url, mail.port)
         calls = {str(r["name"]) for r in expected.values() if r["kind"] == "call"}
         config.write_text(config.read_text(encoding="utf-8") + _calls_config(calls, hook.url), encoding="utf-8")
-        args = ("--clock", "event", "--delivery", str(config), "--max-skew", "none")
+        args = ("--clock", "event", "--delivery", str(config), "--max-skew", "none", "--lease", "5")
 
         # 1. a third of the batches, then SIGKILL between batches
         with Served(tmp_path, bundle, *args, store=store) as served:

@@ -105,6 +105,13 @@ def check_token_file(path: Path) -> None:
 )
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Units per commit of a durable store.")
 @click.option(
+    "--lease",
+    type=click.FloatRange(1, 86400),
+    default=60.0,
+    show_default=True,
+    help="Seconds the relay holds the outbox rows it claimed; rows a killed serve held go out again after that.",
+)
+@click.option(
     "--wait",
     "wait_seconds",
     type=click.FloatRange(min=0),
@@ -128,6 +135,7 @@ def serve_command(
     grace: float,
     max_skew: str,
     batch: int | None,
+    lease: float,
     wait_seconds: float,
 ) -> None:
     """Serve BUNDLE over HTTP: POST /v1/events, GET /healthz, /readyz, /metrics."""
@@ -167,6 +175,7 @@ def serve_command(
         grace=grace,
         max_skew=skew,
         batch=batch,
+        lease=lease,
         wait=wait_seconds,
     )
     try:

@@ -63,6 +63,7 @@ class ServeOptions:
     queue: int = 64
     grace: float = 10.0
     max_skew: float | None = 86400.0
+    lease: float = 60.0  # seconds the relay holds the rows it claims
     batch: int | None = None
     tick: float = 1.0
     wait: float = 0.0
@@ -137,7 +138,15 @@ def _relay(options: ServeOptions, store: Store, metrics: ServiceMetrics) -> tupl
     if store.durable:
         own = _open_store(options.store_url, None, "deliver", 0.0)
     try:
-        relay = Relay(own or store, config, clock=options.clock, metrics=metrics, log=_relay_log, batch=RELAY_BATCH)
+        relay = Relay(
+            own or store,
+            config,
+            clock=options.clock,
+            metrics=metrics,
+            log=_relay_log,
+            batch=RELAY_BATCH,
+            lease=options.lease,
+        )
     except (ValueError, OSError) as err:  # a sink that cannot start (a jsonl file that cannot be opened)
         if own is not None:
             own.close()
