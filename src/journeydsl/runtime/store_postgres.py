@@ -219,6 +219,9 @@ def parse_url(url: str) -> Settings:
             f"invalid store URL {shown!r}: {_scrub(str(err), secret)} (the store's own parameters: "
             f"{', '.join(STORE_PARAMETERS)})"
         ) from None
+    for port in str(params.get("port") or "5432").split(","):  # libpq checks it only when connecting
+        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise StoreError(f"invalid store URL {shown!r}: the port must be a number from 1 to 65535, not {port!r}")
     batch = _whole(own.get("batch", "1"), "batch", shown, minimum=1)
     cache = _whole(own.get("cache", str(DEFAULT_CACHE)), "cache", shown, minimum=0)
     schema = own.get("schema", "public")
