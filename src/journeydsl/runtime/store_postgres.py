@@ -174,7 +174,7 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class PostgresSettings:
     """What a store URL says: the libpq connection string (the store's own parameters removed) and the store's
     settings; `display` names the store in messages (no password)."""
 
@@ -186,8 +186,8 @@ class Settings:
     seen_retention: float
 
 
-def parse_url(url: str) -> Settings:
-    """Settings of a `postgresql://` URL; StoreError naming what is wrong (never the password)."""
+def parse_url(url: str) -> PostgresSettings:
+    """PostgresSettings of a `postgresql://` URL; StoreError naming what is wrong (never the password)."""
     secret = _password(url)
     shown = _redact(url, secret)
     scheme, _, rest = url.partition("://")
@@ -238,7 +238,7 @@ def parse_url(url: str) -> Settings:
     database = str(params.get("dbname") or params.get("user") or "")
     user = f"{params['user']}@" if params.get("user") else ""
     display = f"postgresql://{user}{host}:{port}/{database}" + ("" if schema == "public" else f"?schema={schema}")
-    return Settings(conninfo, display, batch, schema, cache, retention)
+    return PostgresSettings(conninfo, display, batch, schema, cache, retention)
 
 
 def _whole(text: str, name: str, shown: str, minimum: int) -> int:
@@ -287,7 +287,7 @@ def _scrub(text: str, secret: str | None) -> str:
 # ---------------------------------------------------------------------------------------------- connecting
 
 
-def connect(settings: Settings, *, autocommit: bool = True) -> psycopg.Connection[Any]:
+def connect(settings: PostgresSettings, *, autocommit: bool = True) -> psycopg.Connection[Any]:
     """A connection to the store's server with the store's schema first on its search path; StoreError (host,
     port, database and the server's reason) when there is none to be had."""
     params = conninfo_to_dict(settings.conninfo)
@@ -417,13 +417,13 @@ class PostgresStore(Store):
     def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> PostgresStore:
         settings = parse_url(url)
         if batch is not None:
-            settings = Settings(
+            settings = PostgresSettings(
                 settings.conninfo, settings.display, max(1, int(batch)), settings.schema, settings.cache,
                 settings.seen_retention,
             )  # fmt: skip
         return cls(settings, mode=mode, wait=wait)
 
-    def __init__(self, settings: Settings, mode: OpenMode = "auto", wait: float = 0.0) -> None:
+    def __init__(self, settings: PostgresSettings, mode: OpenMode = "auto", wait: float = 0.0) -> None:
         super().__init__()
         self.settings = settings
         self.name = settings.display
