@@ -21,11 +21,11 @@ and refuses a schema newer than it knows):
   handed to a sink that accepted it, printed by `run`, or given up (then also in `dead_deliveries`).
 - `transitions`, `events` (the history `replay` runs again), `plans`, `meta` (the clock, the owner).
 
-Commits: the customers saved, the seen ids, the records, the transitions and the events of `batch` units go to
-the server in ONE transaction (COPY, then an upsert of the customers). A crash (SIGKILL included) loses only
-the units not committed yet; their event ids were not committed either, so the next run processes those events
-again and produces the same records with the same keys. `flush()` commits at once, `abandon()` drops the
-pending units, `close()` commits them.
+Commits: the customers saved, the seen ids, the records, the transitions, the events and the clock of `batch` units
+go to the server as ONE statement (data-modifying CTEs over arrays: one round trip, one transaction). A crash
+(SIGKILL included) loses only the units not committed yet; their event ids were not committed either, so the next
+run processes those events again and produces the same records with the same keys. `flush()` commits at once,
+`abandon()` drops the pending units, `close()` commits them.
 
 Seen ids and their retention: an event whose id is in `seen` is a duplicate and is skipped. Ids are kept for
 `seen_retention` measured on the store's clock (the latest event time the engine reached, not the wall
@@ -54,6 +54,7 @@ Where it sits: one concrete store, above store.py (its base); `stores.open_store
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import math
@@ -187,7 +188,7 @@ class PostgresSettings:
 
 
 def parse_url(url: str) -> PostgresSettings:
-    """PostgresSettings of a `postgresql://` URL; StoreError naming what is wrong (never the password)."""
+    """The settings of a `postgresql://` URL; StoreError naming what is wrong (never the password)."""
     secret = _password(url)
     shown = _redact(url, secret)
     scheme, _, rest = url.partition("://")
@@ -416,11 +417,8 @@ class PostgresStore(Store):
     @classmethod
     def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> PostgresStore:
         settings = parse_url(url)
-        if batch is not None:
-            settings = PostgresSettings(
-                settings.conninfo, settings.display, max(1, int(batch)), settings.schema, settings.cache,
-                settings.seen_retention,
-            )  # fmt: skip
+        if batch is not None:  # the caller's (`run --batch`) wins over the URL's
+            settings = dataclasses.replace(settings, batch=max(1, int(batch)))
         return cls(settings, mode=mode, wait=wait)
 
     def __init__(self, settings: PostgresSettings, mode: OpenMode = "auto", wait: float = 0.0) -> None:
