@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from runtime_support import build_bundle
 
-from journeydsl.runtime import Engine, SqliteStore, StoreError, open_store
+from journeydsl.runtime import Engine, MemoryStore, SqliteStore, StoreError, open_store
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
 
 JOURNEY = """
@@ -194,6 +194,7 @@ def test_sqlite_converts_a_store_with_one_row_per_item(bundle: Any, tmp_path: Pa
     """A file in the layout before the per-commit rows (as the store wrote it until then) opens as it was."""
     memory = Engine.open(bundle)
     early = [r for event in EVENTS[:3] for r in memory.process(event)]
+    assert isinstance(memory.store, MemoryStore)
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
         db.executescript(
@@ -219,7 +220,7 @@ def test_sqlite_converts_a_store_with_one_row_per_item(bundle: Any, tmp_path: Pa
         db.executemany(
             "INSERT INTO transitions (journey, version, customer_id, instance, from_step, to_step, at, via)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            memory.store._transitions,  # type: ignore[attr-defined]
+            memory.store._transitions,
         )
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("delivered", "1"), ("clock", repr(memory.store.clock))])
     engine = Engine.open(bundle, store=f"sqlite:///{path}")
@@ -231,7 +232,7 @@ def test_sqlite_converts_a_store_with_one_row_per_item(bundle: Any, tmp_path: Pa
     assert columns == ["id", "state", "profile", "due"]
     assert store._db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone() == ("3",)
     assert store.take_deliverable() == early[1:]
-    assert all(store.seen_before(event_id) for event_id in memory.store.seen)
+    assert memory.store.seen and all(store.seen_before(event_id) for event_id in memory.store.seen)
     assert dict(store.scan()) == _json(customers)
     assert list(store.transitions()) == list(memory.store.transitions())
     rest = [r for event in EVENTS[3:] for r in engine.process(event)] + engine.advance("2026-02-01T00:00:00Z")

@@ -29,6 +29,7 @@ from journeydsl.cli import main
 from journeydsl.compile import write_bundle
 from journeydsl.runtime import SqliteStore, Store, StoreError, open_store, store_sqlite
 from journeydsl.runtime.jsonio import dumps, loads
+from journeydsl.runtime.store import OpenMode
 
 CORPUS = Path(__file__).parent / "fuzz" / "stores"  # stores in the log layout (schema version 2), converted on open
 ROWS = CORPUS / "rows"  # stores in the current layout (schema version 3)
@@ -238,8 +239,9 @@ def test_run_refuses_the_corpus(bundle: Path, known_events: Path, tmp_path: Path
 def test_the_corpus_is_refused_when_a_customer_is_loaded(tmp_path: Path, kind: str, name: str) -> None:
     """The store opens (customers are read when needed); the damaged customer is refused when it is read, by id."""
     path = _build(tmp_path / "s.db", name, kind)
-    for mode in ("auto", "read"):
-        store = open_store(f"sqlite:///{path}", mode=mode)  # type: ignore[arg-type]
+    modes: list[OpenMode] = ["auto", "read"]
+    for mode in modes:
+        store = open_store(f"sqlite:///{path}", mode=mode)
         with pytest.raises(StoreError, match=f"cannot read SQLite store {path}: customers row 'c[0-2]' ") as raised:
             _everything(store)
         assert SAFETY_NET not in str(raised.value)
@@ -447,7 +449,9 @@ def test_a_store_with_damaged_bytes_is_refused_or_sound(
         _opens_cleanly_or_is_refused(path)
 
 
-SLOT_VALUES = st.one_of(JSON_LEAVES, st.just({}), st.just([]), st.just({"at": 1.0}), st.just(["g"]))
+SLOT_VALUES: st.SearchStrategy[Any] = st.one_of(
+    JSON_LEAVES, st.just({}), st.just([]), st.just({"at": 1.0}), st.just(["g"])
+)
 VALID_INSTANCE = ["j", 1, None, 1, 1, 0, 1767261600.0, 1767434400.0, 2, None, None, None, None, 1767261600.0]
 
 

@@ -130,7 +130,7 @@ def test_a_second_run_fails_at_once_and_both_complete_in_turn(bundle: Path, tmp_
     first = _events("a", 60)
     second = _file(tmp_path / "second.jsonl", _events("b", 40))
     reference_store = tmp_path / "reference.db"
-    reference = {}
+    reference: dict[str, dict[str, Any]] = {}
     for events in (_file(tmp_path / "first.jsonl", first), second):
         done = subprocess.run(
             sqlite_run_command(bundle, events, reference_store, "--batch", "2", "--until", UNTIL), capture_output=True
