@@ -316,6 +316,33 @@ def test_a_store_from_another_bundle_is_refused_before_any_event(tmp_path: Path)
         raise AssertionError("an instance on a missing step was accepted")
 
 
+def test_a_customer_on_a_step_its_version_lacks_stops_the_run_when_it_loads(tmp_path: Path) -> None:
+    from journeydsl.runtime import StoreError
+    from journeydsl.runtime.stores import open_store
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    bundle = build_bundle(tmp_path / "a", [JOURNEY])
+    engine = Engine.open(bundle, store=url)
+    engine.process(_event(1, "quote", "c1", "2026-01-01T10:00:00Z", roof=2))
+    engine.close()
+    store = open_store(url, mode="write")
+    customer = store.load("c1")
+    assert customer is not None
+    (instance,) = customer["i"].values()
+    instance[S.STEP] = 99  # a damaged row: no version of the journey has a step 99
+    store.save("c1", customer, instance[S.TIMER], False)
+    store.close()
+    engine = Engine.open(bundle, store=url)
+    try:
+        engine.process(_event(2, "signed", "c1", "2026-01-01T11:00:00Z", amount=3))
+    except StoreError as err:
+        assert "on step 99" in str(err) and "does not belong to this bundle" in str(err)
+    else:  # pragma: no cover
+        raise AssertionError("an instance on a missing step was run")
+    finally:
+        engine.store.abandon()
+
+
 def test_quiet_hours_past_the_year_9999_are_an_error_record(tmp_path: Path) -> None:
     quiet = JOURNEY.replace("  stage request", "  quiet 21:00-08:00\n  stage request")
     engine = Engine.open(build_bundle(tmp_path, [quiet]))

@@ -100,6 +100,7 @@ class Engine:
         # exist in its version); memory:// holds only what this process's engines wrote.
         self._check_loaded = store.durable
         self.orphaned: list[dict[str, Any]] = []  # the `end` records of instances ended at open (allow_orphans)
+        self._refuse_other_steps()
         if not allow_rollback:
             self._refuse_rollback()
         self._settle_orphans(allow_orphans)
@@ -149,6 +150,21 @@ class Engine:
             if opened is not store:
                 opened.close()
             raise
+
+    def _refuse_other_steps(self) -> None:
+        """A version the store ran with other steps than this bundle's: instances keep their step by position, so
+        they would go on at the wrong step. This is a store of another build of the same version number."""
+        for key, ran in sorted(self.store.plans().items()):
+            plan = self.plans.get(key)
+            if plan is None:
+                continue
+            ran_steps = [str(step.get("name")) for step in ran.get("steps") or [] if isinstance(step, dict)]
+            if ran_steps != [step.name for step in plan.steps]:
+                raise EngineError(
+                    f"the store ran version {key[1]} of {key[0]} with other steps ({', '.join(ran_steps)}) than "
+                    f"this bundle's ({', '.join(step.name for step in plan.steps)}): the store does not belong to "
+                    "this bundle (a changed journey needs a new version number)"
+                )
 
     def _refuse_rollback(self) -> None:
         """A journey whose latest version here is older than one the store already ran: a rollback, which new
