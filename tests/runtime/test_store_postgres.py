@@ -635,3 +635,17 @@ def test_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str
     assert report["records"] == expected
     fired = {record["customer_id"] for record in expected if record["customer_id"].startswith("m")}
     assert len(fired) >= CUSTOMERS // DUE_EVERY  # the due timers of stored customers did fire
+
+
+def test_times_given_as_whole_numbers_are_kept(opened: Opened, url: str) -> None:
+    """Arrays go to the server in binary, typed by their first element: an int among floats must not break it."""
+    store = opened(url, mode="write", batch=10)
+    store.save("a", customer(), 5, True)
+    store.save("b", customer(), 5.5, True)
+    store.add_seen("e1", 7)
+    store.add_seen("e2", 7.25)
+    store.log_transitions([("j", 1, "a", "a/j/1", None, "s", 3, None), ("j", 1, "b", "b/j/1", "s", "t", 3.5, "v")])
+    store.flush()
+    assert [t["at"] for t in store.transitions()] == ["1970-01-01T00:00:03Z", "1970-01-01T00:00:03.500Z"]
+    assert store.pop_due(10) == (5.0, "a") and store.pop_due(10) == (5.5, "b")
+    assert store.seen_before("e1") and store.seen_before("e2")

@@ -122,8 +122,8 @@ TRANSITION_COLUMNS = ("journey", "version", "customer_id", "instance", "from_ste
 # change keeps its stored profile (a new one is written with it all the same).
 COMMIT_BATCH = """
 WITH saved AS (
-  SELECT * FROM unnest(%(id)s::text[], %(state)s::bytea[], %(profile)s::bytea[], %(due)s::float8[],
-    %(active)s::jsonb[], %(with_profile)s::boolean[]) AS u(id, state, profile, due, active, with_profile)
+  SELECT * FROM unnest(%(id)b::text[], %(state)b::bytea[], %(profile)b::bytea[], %(due)b::float8[],
+    %(active)b::jsonb[], %(with_profile)b::boolean[]) AS u(id, state, profile, due, active, with_profile)
 ), with_profile AS (
   INSERT INTO customers (id, state, profile, due, active)
   SELECT id, state, profile, due, active FROM saved WHERE with_profile
@@ -134,19 +134,19 @@ WITH saved AS (
   SELECT id, state, profile, due, active FROM saved WHERE NOT with_profile
   ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, due = EXCLUDED.due, active = EXCLUDED.active
 ), popped AS (
-  UPDATE customers SET due = NULL WHERE id = ANY(%(popped)s::text[])
+  UPDATE customers SET due = NULL WHERE id = ANY(%(popped)b::text[])
 ), seen_ids AS (
-  INSERT INTO seen (id, at) SELECT * FROM unnest(%(seen_id)s::text[], %(seen_at)s::float8[])
+  INSERT INTO seen (id, at) SELECT * FROM unnest(%(seen_id)b::text[], %(seen_at)b::float8[])
   ON CONFLICT (id) DO NOTHING
 ), records AS (
   INSERT INTO outbox (seq, key, record)
-  SELECT * FROM unnest(%(seq)s::bigint[], %(key)s::text[], %(record)s::bytea[])
+  SELECT * FROM unnest(%(seq)b::bigint[], %(key)b::text[], %(record)b::bytea[])
 ), steps AS (
   INSERT INTO transitions (journey, version, customer_id, instance, from_step, to_step, at, via)
-  SELECT * FROM unnest(%(t_journey)s::text[], %(t_version)s::integer[], %(t_customer_id)s::text[],
-    %(t_instance)s::text[], %(t_from_step)s::text[], %(t_to_step)s::text[], %(t_at)s::float8[], %(t_via)s::text[])
+  SELECT * FROM unnest(%(t_journey)b::text[], %(t_version)b::integer[], %(t_customer_id)b::text[],
+    %(t_instance)b::text[], %(t_from_step)b::text[], %(t_to_step)b::text[], %(t_at)b::float8[], %(t_via)b::text[])
 ), history AS (
-  INSERT INTO events (event) SELECT * FROM unnest(%(event)s::bytea[])
+  INSERT INTO events (event) SELECT * FROM unnest(%(event)b::bytea[])
 ), handed_out AS (
   UPDATE outbox SET delivered = true, claimed_until = NULL
   WHERE NOT delivered AND seq > %(mark_from)s AND seq <= %(mark_to)s
@@ -839,16 +839,20 @@ class PostgresStore(Store):
         customers = self._customer_rows()
         popped = [cid for cid, due in self.due.over.items() if due is None and cid not in self._pending]
         transitions: list[tuple[Any, ...]] = list(zip(*self._new_transitions, strict=True)) or [()] * 8
+        if transitions[6]:
+            transitions[6] = tuple(float(at) for at in transitions[6])
         parameters = {
             "id": [row[0] for row in customers],
             "state": [row[1] for row in customers],
             "profile": [row[2] for row in customers],
-            "due": [row[3] for row in customers],
+            # Times as floats: an array is sent in binary with the type of its first element, and an int among
+            # floats would make it a bigint array.
+            "due": [None if row[3] is None else float(row[3]) for row in customers],
             "active": [row[4] for row in customers],
             "with_profile": [row[5] for row in customers],
             "popped": popped,
             "seen_id": list(self._new_seen),
-            "seen_at": list(self._new_seen.values()),
+            "seen_at": [float(at) for at in self._new_seen.values()],
             "seq": list(range(first, first + len(records))),
             "key": [key if type(key := record.get("key")) is str else None for record in records],
             "record": lines,
