@@ -649,3 +649,44 @@ def test_times_given_as_whole_numbers_are_kept(opened: Opened, url: str) -> None
     assert [t["at"] for t in store.transitions()] == ["1970-01-01T00:00:03Z", "1970-01-01T00:00:03.500Z"]
     assert store.pop_due(10) == (5.0, "a") and store.pop_due(10) == (5.5, "b")
     assert store.seen_before("e1") and store.seen_before("e2")
+
+
+class _Counting:
+    """A connection that counts the statements sent through it."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection, self.count = connection, 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return self.connection.execute(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+
+def test_prefetch_answers_the_next_events_without_a_query_each(opened: Opened, url: str) -> None:
+    store = opened(url, mode="write", batch=100)
+    for n in range(3):
+        store.save(f"c{n}", customer(email=f"{n}@x"), None, True)
+        store.add_seen(f"e{n}", 1.0)
+    store.close()
+    store = opened(url, mode="write")
+    store.prefetch(["c0", "c1", "nobody", "c0"], ["e0", "e9"])
+    counting = store._db = _Counting(store._db)  # type: ignore[assignment]
+    try:
+        assert [store.load(cid)["p"]["email"] for cid in ("c0", "c1")] == ["0@x", "1@x"]  # type: ignore[index]
+        assert store.load("nobody") is None
+        assert store.seen_before("e0") and not store.seen_before("e9")
+        assert counting.count == 0
+        assert store.load("c2") is not None and counting.count == 1  # not prefetched: asked for
+        # what this process then adds is no longer "missing"
+        store.save("nobody", customer(email="n@x"), None, True)
+        store.add_seen("e9", 2.0)
+        store.end_unit()
+        assert store.seen_before("e9")
+        store._cache.clear()
+        found = store.load("nobody")
+        assert found is not None and found["p"] == {"email": "n@x"}
+    finally:
+        store._db = counting.connection

@@ -63,7 +63,7 @@ import re
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
@@ -466,6 +466,10 @@ class PostgresStore(Store):
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._new_seen: dict[str, float] = {}
         self._seen_cache: OrderedDict[str, None] = OrderedDict()
+        # What the last `prefetch` found missing: customers not in the table, event ids not seen. Only this
+        # process writes the store, so they stay missing until it saves or adds them (which drops them here).
+        self._absent: set[str] = set()
+        self._unseen: set[str] = set()
         self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
         self._new_events: list[dict[str, Any]] = []
@@ -620,6 +624,8 @@ class PostgresStore(Store):
         if customer is not None:
             cache.move_to_end(customer_id)
             return customer
+        if customer_id in self._absent:
+            return None
         self._store_only("load customers")
         try:
             row = self._db.execute("SELECT state, profile FROM customers WHERE id = %s", (customer_id,)).fetchone()
@@ -657,6 +663,7 @@ class PostgresStore(Store):
     def save(self, customer_id: str, customer: dict[str, Any], due: float | None, profile: bool) -> None:
         self._store_only("save customers")
         self._cache.pop(customer_id, None)
+        self._absent.discard(customer_id)
         pending = self._pending.get(customer_id)
         if pending is None:
             self._pending[customer_id] = _Pending(customer, due, profile)
@@ -758,6 +765,8 @@ class PostgresStore(Store):
         if event_id in cache:
             cache.move_to_end(event_id)
             return True
+        if event_id in self._unseen:
+            return False
         self._store_only("check event ids")
         try:
             row = self._db.execute("SELECT 1 FROM seen WHERE id = %s", (event_id,)).fetchone()
@@ -765,14 +774,47 @@ class PostgresStore(Store):
             self._fail("read", err)
         if row is None:
             return False
+        self._remember_seen(event_id)
+        return True
+
+    def _remember_seen(self, event_id: str) -> None:
+        cache = self._seen_cache
         if self.settings.cache > 0:
             cache[event_id] = None
             while len(cache) > self.settings.cache:
                 cache.popitem(last=False)
-        return True
 
     def add_seen(self, event_id: str, at: float) -> None:
         self._new_seen[event_id] = at
+        self._unseen.discard(event_id)
+
+    def prefetch(self, customer_ids: Iterable[str], event_ids: Iterable[str]) -> None:
+        """Read ahead, in two queries, what the next events will ask for one by one: their customers (into the
+        cache, at most `cache` of them) and whether their ids were seen. A caller holding a group of events
+        (serve's NDJSON batch, run's next lines) saves a round trip per event and per customer."""
+        if self.mode == "deliver":
+            return
+        pending, cache = self._pending, self._cache
+        wanted = [cid for cid in dict.fromkeys(customer_ids) if cid not in pending and cid not in cache]
+        wanted = wanted[: self.settings.cache]
+        ids = [eid for eid in dict.fromkeys(event_ids) if eid not in self._new_seen and eid not in self._seen_cache]
+        try:
+            rows = (
+                self._db.execute("SELECT id, state, profile FROM customers WHERE id = ANY(%s)", (wanted,)).fetchall()
+                if wanted
+                else []
+            )
+            seen = (
+                {row[0] for row in self._db.execute("SELECT id FROM seen WHERE id = ANY(%s)", (ids,))} if ids else set()
+            )
+        except psycopg.Error as err:
+            self._fail("read", err)
+        for customer_id, state, profile in rows:
+            self._remember(customer_id, self._customer(customer_id, state, profile))
+        self._absent = set(wanted).difference(row[0] for row in rows)
+        for event_id in seen:
+            self._remember_seen(event_id)
+        self._unseen = set(ids) - seen
 
     # ---- plans
     def record_plans(self, plans: Mapping[tuple[str, int], dict[str, Any]]) -> None:
