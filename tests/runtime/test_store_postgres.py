@@ -690,3 +690,16 @@ def test_prefetch_answers_the_next_events_without_a_query_each(opened: Opened, u
         assert found is not None and found["p"] == {"email": "n@x"}
     finally:
         store._db = counting.connection
+
+
+def test_a_lost_connection_is_a_store_error(opened: Opened, url: str, postgres_url: str) -> None:
+    store = opened(url, mode="write")
+    store.save("c", customer(), None, True)
+    (backend,) = store._db.execute("SELECT pg_backend_pid()").fetchone()  # type: ignore[misc]
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    with pytest.raises(StoreError, match=r"^cannot commit to the PostgreSQL store postgresql://\S+: "):
+        store.flush()
+    store.abandon()  # closing what is left raises nothing
+    again = opened(url, mode="write", wait=10.0)  # the lock went with the session; the unit was not committed
+    assert again.load("c") is None
