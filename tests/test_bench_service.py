@@ -85,6 +85,7 @@ def test_two_clients_answers_add_up(workload: Workload) -> None:
     assert tally.events == figure.events == len(workload.lines)
     assert tally.requests >= len(workload.lines) // 7
     assert tally.accepted > 0 and tally.duplicates == 0
+    assert "CPU by thread HTTP " in figure.note and ", engine " in figure.note and ", relay " in figure.note
 
 
 def test_answers_that_do_not_add_up_are_an_error(workload: Workload) -> None:
