@@ -36,10 +36,12 @@ its id was forgotten is processed again: pick a retention longer than any produc
 Ownership: one process writes a store (schema) at a time. Mode "write" takes a session-level advisory lock
 (keyed by the schema name) for as long as its connection lives; the server drops it when the connection goes,
 however the process died. A second writer fails with StoreBusyError naming the owner (its pid and host from
-`meta`, its server backend), or waits `wait` seconds for it. "read" takes no lock and refuses to commit; "auto"
-writes when the lock is free and reads otherwise; "deliver" takes no lock and only claims and settles outbox
+`meta`, its server backend), or waits `wait` seconds for it. "read" takes no lock and refuses to commit (unlike
+SQLite's read-only copy, each of its queries sees the owner's latest commit, not one snapshot); "auto" writes
+when the lock is free and reads otherwise; "deliver" takes no lock and only claims and settles outbox
 rows, so delivery workers (`journeydsl deliver`) run beside the owner, several at once: a claim takes the oldest
 claimable rows `FOR UPDATE SKIP LOCKED` and leases them (`claimed_until`), so no two workers get the same row.
+The owner's own delivery methods use a second connection, so a relay thread never runs inside a batch.
 
 Memory: clean customers are kept in a bounded LRU cache, the customers of the open batch until it commits, and a
 window of at most a few hundred due timers; `scan`, `transitions`, `actions` and `events` stream through a
@@ -970,6 +972,10 @@ class PostgresStore(Store):
         """Committed, unsettled records in order, with their JSON Lines as committed; marked delivered with the
         next commit (a caller that cannot pass them on must `abandon()`, and the next run hands them out again)."""
         self._store_only("hand out records")
+        if not (self._backlog or self._fresh_records):
+            return [], b""
+        if self._read_only is not None:  # the owner delivers them; handing them out here would print them twice
+            raise StoreError(f"{self._read_only}: this copy cannot deliver records")
         if self._backlog:
             try:
                 rows = self._db.execute(
@@ -986,8 +992,6 @@ class PostgresStore(Store):
         self._fresh_records, self._fresh_lines = [], []
         if not records:
             return [], b""
-        if self._read_only is not None:  # the owner delivers them; handing them out here would print them twice
-            raise StoreError(f"{self._read_only}: this copy cannot deliver records")
         self._mark = self._seq
         return records, data
 
