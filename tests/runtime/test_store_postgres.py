@@ -703,3 +703,25 @@ def test_a_lost_connection_is_a_store_error(opened: Opened, url: str, postgres_u
     store.abandon()  # closing what is left raises nothing
     again = opened(url, mode="write", wait=10.0)  # the lock went with the session; the unit was not committed
     assert again.load("c") is None
+
+
+def test_records_nobody_took_are_read_back_from_the_outbox(
+    opened: Opened, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(P, "FRESH_LIMIT", 2)  # serve never takes them: memory holds only a few
+    store = opened(url, mode="write")
+    for n in range(5):
+        store.log_actions([{"kind": "send", "key": f"k{n}"}])
+        store.end_unit()
+    assert store._fresh_records == [] and store._backlog
+    copy = opened(url, mode="read")
+    with pytest.raises(StoreError, match="was opened read-only: this copy cannot deliver records"):
+        copy.take_deliverable()
+    records, lines = store.take_deliverable_lines()
+    assert [r["key"] for r in records] == [f"k{n}" for n in range(5)]
+    assert lines == b"".join(b'{"kind":"send","key":"k%d"}\n' % n for n in range(5))
+    store.log_actions([{"kind": "send", "key": "k5"}])
+    store.end_unit()
+    assert [r["key"] for r in store.take_deliverable()] == ["k5"]
+    store.close()
+    assert opened(url, mode="write").take_deliverable() == []
