@@ -725,3 +725,14 @@ def test_records_nobody_took_are_read_back_from_the_outbox(
     assert [r["key"] for r in store.take_deliverable()] == ["k5"]
     store.close()
     assert opened(url, mode="write").take_deliverable() == []
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800"])
+def test_an_id_postgresql_cannot_hold_is_named(opened: Opened, url: str, text: str) -> None:
+    store = opened(url, mode="write")
+    store.prefetch([text, "ok"], [text])  # skipped there: named when asked for
+    with pytest.raises(StoreError, match=r"cannot hold the customer id .*: PostgreSQL text has no NUL"):
+        store.load(text)
+    with pytest.raises(StoreError, match=r"cannot hold the event id .*: PostgreSQL text has no NUL"):
+        store.seen_before(text)
+    assert store.load("ok") is None and not store.seen_before("ok")

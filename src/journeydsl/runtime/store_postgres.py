@@ -405,6 +405,19 @@ class DueWindow:
 # ---------------------------------------------------------------------------------------------- the store
 
 
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL can hold `text` as text: no NUL character, and valid UTF-8 (no lone surrogate)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class _Pending:
     customer: dict[str, Any]
@@ -629,6 +642,7 @@ class PostgresStore(Store):
         if customer_id in self._absent:
             return None
         self._store_only("load customers")
+        self._check_text(customer_id, "customer id")
         try:
             row = self._db.execute("SELECT state, profile FROM customers WHERE id = %s", (customer_id,)).fetchone()
         except psycopg.Error as err:
@@ -638,6 +652,13 @@ class PostgresStore(Store):
         customer = self._customer(customer_id, row[0], row[1])
         self._remember(customer_id, customer)
         return customer
+
+    def _check_text(self, text: str, what: str) -> None:
+        if not _storable(text):
+            raise StoreError(
+                f"the PostgreSQL store {self.name} cannot hold the {what} {text!r}: PostgreSQL text has no NUL "
+                "character and no lone surrogate"
+            )
 
     def _customer(self, customer_id: str, state: Any, profile: Any) -> dict[str, Any]:
         where = f"customers row {customer_id!r}"
@@ -770,6 +791,7 @@ class PostgresStore(Store):
         if event_id in self._unseen:
             return False
         self._store_only("check event ids")
+        self._check_text(event_id, "event id")
         try:
             row = self._db.execute("SELECT 1 FROM seen WHERE id = %s", (event_id,)).fetchone()
         except psycopg.Error as err:
@@ -796,10 +818,11 @@ class PostgresStore(Store):
         (serve's NDJSON batch, run's next lines) saves a round trip per event and per customer."""
         if self.mode == "deliver":
             return
-        pending, cache = self._pending, self._cache
+        pending, cache, storable = self._pending, self._cache, _storable
         wanted = [cid for cid in dict.fromkeys(customer_ids) if cid not in pending and cid not in cache]
-        wanted = wanted[: self.settings.cache]
+        wanted = [cid for cid in wanted if storable(cid)][: self.settings.cache]  # bad ones fail when asked for
         ids = [eid for eid in dict.fromkeys(event_ids) if eid not in self._new_seen and eid not in self._seen_cache]
+        ids = [eid for eid in ids if storable(eid)]
         try:
             rows = (
                 self._db.execute("SELECT id, state, profile FROM customers WHERE id = ANY(%s)", (wanted,)).fetchall()
