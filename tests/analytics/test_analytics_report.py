@@ -206,7 +206,7 @@ def test_report_cli_errors_are_messages(tmp_path: Path) -> None:
     runner = CliRunner()
     missing = runner.invoke(main, ["report", "--store", f"sqlite:///{tmp_path / 'none.db'}"])
     assert missing.exit_code == 1 and "no store at" in missing.output
-    bad = runner.invoke(main, ["report", "--store", "postgres://x"])
+    bad = runner.invoke(main, ["report", "--store", "mongodb://x"])
     assert bad.exit_code == 1 and "unknown store URL" in bad.output
     (tmp_path / "not.db").write_text("this is not sqlite")
     garbage = runner.invoke(main, ["report", "--store", f"sqlite:///{tmp_path / 'not.db'}"])
