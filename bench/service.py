@@ -536,7 +536,10 @@ def post_events(port: int, lines: list[bytes], batch_lines: int, clients: int) -
     """POST every line with `clients` threads (the customers partitioned among them); the answers added up.
     RuntimeError when a client fails or they do not finish within POST_TIMEOUT."""
     if clients == 1:
-        return post_lines(port, lines, batch_lines)
+        try:
+            return post_lines(port, lines, batch_lines)
+        except (OSError, http.client.HTTPException, ValueError, KeyError) as err:  # a broken answer or connection
+            raise RuntimeError(f"posting to serve: {type(err).__name__}: {err}") from err
     results: list[Tally | BaseException | None] = [None] * clients
 
     def client(index: int, part: list[bytes]) -> None:
@@ -598,7 +601,10 @@ class ServeMeasure:
             with Serve(self.bundle, store, self.stores.folder, self.batch) as serve:
                 threads0, server0 = serve.threads(), self.stores.server_cpu(self.kind)
                 started = time.perf_counter()
-                tally = post_events(serve.port, self.lines, self.batch_lines, self.clients)
+                try:
+                    tally = post_events(serve.port, self.lines, self.batch_lines, self.clients)
+                except RuntimeError as err:
+                    raise RuntimeError(f"{err} (serve's log: {serve.stderr()})") from err
                 wall = time.perf_counter() - started
                 serve.settle()  # the CPU counted includes delivering the records of the events ingested
                 threads1, server1 = serve.threads(), self.stores.server_cpu(self.kind)
@@ -736,7 +742,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url", help="measure on this PostgreSQL (a fresh schema per run) instead of a throwaway server"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.postgres_url is not None:
+        problem = check_postgres_url(args.postgres_url)
+        if problem:
+            parser.error(f"--postgres-url: {problem}")
+    return args
+
+
+def check_postgres_url(url: str) -> str | None:
+    """Why a --postgres-url cannot be used, or None: the scheme, a schema of its own, or no connection."""
+    if kind_of(url) != "postgresql":
+        return f"expected a postgresql:// URL, not {url!r}"
+    if "schema=" in url.partition("?")[2]:
+        return "leave out ?schema=: every run makes a schema of its own (and drops it)"
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=10):
+            return None
+    except psycopg.Error as err:
+        return f"cannot connect: {str(err).strip() or type(err).__name__}"
 
 
 def main(argv: list[str] | None = None) -> None:

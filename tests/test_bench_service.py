@@ -143,6 +143,8 @@ def test_postgresql_runs_agree_with_sqlite_and_drop_their_schema(workload: Workl
         (["--batch-lines", "many"], "expected a whole number, not 'many'"),
         (["--clients", "1,x"], "expected a whole number, not 'x'"),
         (["--clients", ","], "--clients takes numbers"),
+        (["--postgres-url", "sqlite:///x.db"], "--postgres-url: expected a postgresql:// URL"),
+        (["--postgres-url", "postgresql://nobody@127.0.0.1:1/db"], "--postgres-url: cannot connect: "),
     ],
 )
 def test_bad_arguments_are_refused(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,3 +166,28 @@ def test_main_prints_every_figure_and_ratio(postgres_url: str, capsys: pytest.Ca
     ratios = lines["ratio"]
     assert len(ratios) == 4 and all("no target" in line for line in ratios)
     assert any("run postgresql / run sqlite" in line for line in ratios)
+
+
+def test_a_postgres_url_with_its_own_schema_is_refused(postgres_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--postgres-url", f"{postgres_url}?schema=mine"])
+    assert "leave out ?schema=" in capsys.readouterr().err
+
+
+def test_without_postgresql_the_sqlite_figures_are_still_given(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bench.service as service
+
+    pg = service.pg_server()
+
+    def unavailable() -> None:
+        raise pg.PostgresUnavailable("no initdb here")
+
+    monkeypatch.setattr(pg, "find_binaries", unavailable)
+    main(["--customers", "8", "--rounds", "1", "--clients", "1", "--batch-lines", "10"])
+    out = capsys.readouterr().out
+    assert "no PostgreSQL figures: no initdb here" in out
+    assert "ratio serve, sqlite, 1 client / run, sqlite:" in out
+    assert "no ratio against run, postgresql: not measured" in out
+    assert "FAILED" not in out
