@@ -743,3 +743,10 @@ def test_an_id_postgresql_cannot_hold_is_named(opened: Opened, url: str, text: s
     with pytest.raises(StoreError, match=r"cannot hold the event id .*: PostgreSQL text has no NUL"):
         store.seen_before(text)
     assert store.load("ok") is None and not store.seen_before("ok")
+
+
+def test_without_psycopg_the_url_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` fails as if it were not installed
+    monkeypatch.delitem(sys.modules, "journeydsl.runtime.store_postgres")
+    with pytest.raises(StoreError, match="the postgresql:// store needs the Python package 'psycopg', which is not"):
+        open_store("postgresql://u@127.0.0.1/db")

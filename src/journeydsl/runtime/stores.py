@@ -27,7 +27,15 @@ def store_class(scheme: str) -> type[Store]:
     module = STORE_MODULES.get(scheme)
     if module is None:
         raise StoreError(f"unknown store scheme {scheme!r} (known: {', '.join(STORE_MODULES)})")
-    importlib.import_module(module)
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name is None or module.startswith(err.name):
+            raise  # the store module itself is missing: a broken install, not a missing driver
+        # A driver a store needs (psycopg for postgresql://) is an optional install: say which, not a traceback.
+        raise StoreError(
+            f"the {scheme}:// store needs the Python package {err.name!r}, which is not installed here"
+        ) from None
     found = STORES.get(scheme)
     if found is None:  # the table and the module disagree: a bug here, not a bad URL
         raise LookupError(f"{module} defines no Store with the scheme {scheme!r}")
