@@ -191,3 +191,20 @@ def test_without_postgresql_the_sqlite_figures_are_still_given(
     assert "ratio serve, sqlite, 1 client / run, sqlite:" in out
     assert "no ratio against run, postgresql: not measured" in out
     assert "FAILED" not in out
+
+
+def test_a_port_taken_before_serve_binds_it_is_tried_again(workload: Workload, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import bench.service as service
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        ports = iter([busy, service.pg_server().free_port()])
+        monkeypatch.setattr(service, "free_port", lambda: next(ports))
+        with Serve(workload.bundle, "memory://", workload.folder) as serve:
+            assert serve.port != busy
+            assert post_events(serve.port, workload.lines[:5], 5, 1).events == 5
+        assert serve.status == 0
