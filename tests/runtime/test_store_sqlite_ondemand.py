@@ -358,3 +358,41 @@ def test_a_store_from_a_newer_journeydsl_is_refused(tmp_path: Path) -> None:
     for mode in modes:
         with pytest.raises(StoreError, match="schema version 4, and this journeydsl reads version 3"):
             open_store(url, mode=mode)
+
+
+# ---- far more customers than the cache
+
+
+def test_many_customers_stay_on_disk(tmp_path: Path) -> None:
+    """100,000 customers, their timers popped in order, all scanned and counted, while the store holds at most its
+    cache of 1,000 in memory: Python allocations stay far below the customers' decoded size (about 90 MB)."""
+    import tracemalloc
+
+    url = f"sqlite:///{tmp_path / 's.db'}?batch=10000&cache=1000"
+    count = 100_000
+    writer = open_store(url)
+    for n in range(count):
+        due = float((n * 7919) % count)  # every due time once, in scattered order
+        writer.save(f"c{n:06d}", customer(due), due, True)
+        writer.end_unit()
+    writer.close()
+    tracemalloc.start()
+    try:
+        store = open_store(url)
+        previous = (-1.0, "")
+        for _ in range(count):
+            found = store.pop_due(math.inf)
+            assert found is not None and found > previous
+            previous = found
+            if found[0] % 1000 == 0:  # a customer is saved again now and then, with a later timer
+                state = store.load(found[1])
+                assert state is not None
+                store.save(found[1], state, found[0] + count, False)
+            store.end_unit()
+        assert store.customer_count() == count and sum(1 for _ in store.scan()) == count
+        assert store.in_flight_versions() == {("j", 1): count}
+        _, peak = tracemalloc.get_traced_memory()
+        store.close()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20, f"peak {peak / 1e6:.1f} MB"  # measured: 1.5 MB
