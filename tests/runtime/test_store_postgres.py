@@ -591,7 +591,9 @@ def _template(bundle: Path) -> tuple[dict[str, Any], float]:
     return state, store._due["tpl"]
 
 
-def test_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str, schema: str) -> None:
+def _million(tmp_path: Path, postgres_url: str, schema: str) -> tuple[Path, str, dict[str, Any], float, float]:
+    """A store of CUSTOMERS customers waiting in `waiting`, one in DUE_EVERY with its timer due in the run (the
+    others a year later): (bundle, store URL, the state, its due time, the far due time)."""
     bundle = write_bundle(build_bundle(tmp_path / "src", [JOURNEY]), tmp_path / "b.jbundle")
     state, due = _template(bundle)
     url = f"{postgres_url}?schema={schema}"
@@ -605,15 +607,26 @@ def test_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str
             (P.dumps((state["i"], state["c"])), P.dumps(state["p"]), DUE_EVERY, due, far, CUSTOMERS),
         )
         connection.execute("ANALYZE customers")
-    rng = random.Random(3)
+    return bundle, url, state, due, far
+
+
+def _million_events(count: int, first_minute: int = 0) -> list[dict[str, Any]]:
+    """Half of them a stored customer signing, half a new customer asking for a quote."""
+    rng = random.Random(3 + first_minute)
     events = []
-    for n in range(300):
+    for n in range(first_minute, first_minute + count):
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1767268800 + 60 * n))  # from 2026-01-01T12:00Z
         if n % 2:  # a stored customer signs
             cid = f"m{rng.randint(1, CUSTOMERS)}"
             events.append({"id": f"e{n}", "type": "signed", "customer_id": cid, "at": at, "data": {"amount": 9}})
         else:  # a new one asks for a quote
             events.append({"id": f"e{n}", "type": "quote", "customer_id": f"new{n}", "at": at, "data": {"roof": n}})
+    return events
+
+
+def test_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str, schema: str) -> None:
+    bundle, url, state, due, far = _million(tmp_path, postgres_url, schema)
+    events = _million_events(300)
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
     until = "2026-01-10T00:00:00Z"
@@ -627,8 +640,15 @@ def test_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str
     report = json.loads(result.stdout)
     rss_mb = report["rss_kb"] / 1024
     assert rss_mb < RSS_BOUND_MB, f"peak RSS {rss_mb:.0f} MB with {CUSTOMERS} customers in the store"
-    # The same records as memory:// holding only the customers the run touches: every event's customer and every
-    # stored customer whose timer was due.
+    expected = _expected_million(bundle, state, due, far, events, until)
+    assert report["records"] == expected
+
+
+def _expected_million(
+    bundle: Path, state: dict[str, Any], due: float, far: float, events: list[dict[str, Any]], until: str
+) -> list[dict[str, Any]]:
+    """The records of memory:// holding only the customers a run touches: every event's customer and every stored
+    customer whose timer was due."""
     from journeydsl.runtime import Engine
 
     model = MemoryStore()
@@ -639,9 +659,44 @@ def test_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str
         model.save(cid, fresh, due if int(cid[1:]) % DUE_EVERY == 0 else far, True)
     engine = Engine.open(str(bundle), store=model)
     expected = [record for event in events for record in engine.process(event)] + engine.advance(until)
-    assert report["records"] == expected
     fired = {record["customer_id"] for record in expected if record["customer_id"].startswith("m")}
     assert len(fired) >= CUSTOMERS // DUE_EVERY  # the due timers of stored customers did fire
+    return expected
+
+
+SERVE_RSS_BOUND_MB = 200  # `serve` with its HTTP stack, metrics and relay (about 100 MB measured)
+
+
+def test_serve_holds_a_million_customers_in_bounded_memory(tmp_path: Path, postgres_url: str, schema: str) -> None:
+    from service.service_support import Served
+
+    bundle, url, state, due, far = _million(tmp_path, postgres_url, schema)
+    events = _million_events(300)
+    until = "2026-01-10T00:00:00Z"
+    config = tmp_path / "delivery.toml"
+    config.write_text('[default]\nsink = "jsonl"\npath = "delivered.jsonl"\n', encoding="utf-8")
+    with Served(
+        tmp_path, bundle, "--clock", "event", "--delivery", str(config), "--max-skew", "none", store=url
+    ) as srv:
+        for start in range(0, len(events), 50):
+            status, body = srv.post_events(events[start : start + 50])
+            assert status == 202 and body["accepted"] == 50, body
+        status, _, _ = srv.request("POST", "/v1/clock", json.dumps({"until": until}).encode(), {})
+        assert status == 200
+        expected = _expected_million(bundle, state, due, far, events, until)
+        sink = tmp_path / "delivered.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+            not sink.exists() or len(sink.read_bytes().splitlines()) < len(expected)
+        ):
+            time.sleep(0.1)
+        assert srv.process is not None
+        status_text = Path(f"/proc/{srv.process.pid}/status").read_text()
+        peak_kb = int(next(line for line in status_text.splitlines() if line.startswith("VmHWM:")).split()[1])
+        assert srv.stop() == 0
+    delivered = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
+    assert sorted(delivered, key=lambda r: r["key"]) == sorted(expected, key=lambda r: r["key"])
+    assert peak_kb / 1024 < SERVE_RSS_BOUND_MB, f"serve peaked at {peak_kb / 1024:.0f} MB with {CUSTOMERS} customers"
 
 
 def test_times_given_as_whole_numbers_are_kept(opened: Opened, url: str) -> None:
