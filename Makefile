@@ -81,7 +81,7 @@ test: install browser postgresql compiled
 	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
 
-bench: install compiled
+bench: install compiled postgresql
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "bench extras did not all install; those baselines are skipped"
 	PYTHONPATH=$(COMPILED) $(BIN)/python -m bench
 
