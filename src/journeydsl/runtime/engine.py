@@ -159,7 +159,7 @@ class Engine:
             if plan is None:
                 continue
             ran_steps = [str(step.get("name")) for step in ran.get("steps") or [] if isinstance(step, dict)]
-            if ran_steps != [step.name for step in plan.steps]:
+            if ran_steps and ran_steps != [step.name for step in plan.steps]:  # no steps recorded: nothing to compare
                 raise EngineError(
                     f"the store ran version {key[1]} of {key[0]} with other steps ({', '.join(ran_steps)}) than "
                     f"this bundle's ({', '.join(step.name for step in plan.steps)}): the store does not belong to "
