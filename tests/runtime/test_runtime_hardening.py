@@ -351,3 +351,14 @@ def test_quiet_hours_past_the_year_9999_are_an_error_record(tmp_path: Path) -> N
     errors = [r for r in records if r["kind"] == "error"]
     assert errors and "after the year 9999" in errors[0]["reason"]
     assert not [r for r in records if r["kind"] == "send"]
+
+
+def test_a_nul_in_an_event_or_customer_id_is_a_dead_letter_on_every_store(tmp_path: Path) -> None:
+    engine = Engine.open(build_bundle(tmp_path, [JOURNEY]))
+    for event in (
+        _event(1, "quote", "c\x001", "2026-01-01T10:00:00Z", roof=2),
+        {**_event(2, "quote", "c2", "2026-01-01T10:00:00Z", roof=2), "id": "e\x002"},
+    ):
+        assert engine.process(event) == []
+        assert "NUL" in engine.dead_letters[-1]["reason"]
+    assert engine.process(_event(3, "quote", "c3", "2026-01-01T10:00:00Z", roof=2))  # the stream goes on

@@ -375,6 +375,8 @@ class Core:
             and isinstance(customer_id, str)
             and customer_id
             and isinstance(at, str)
+            and "\x00" not in event_id  # no SQL store holds a NUL in text: refused alike on every store
+            and "\x00" not in customer_id
         ):
             self._dead(event, _header_problem(event_id, event_type, customer_id, at))
             return None
@@ -949,6 +951,8 @@ def _header_problem(event_id: Any, event_type: Any, customer_id: Any, at: Any) -
         return "missing or empty `type` (a string)"
     if not isinstance(customer_id, str) or not customer_id:
         return "missing or empty `customer_id` (a string)"
+    if "\x00" in event_id or "\x00" in customer_id:
+        return "`id` and `customer_id` may not hold the NUL character (\\u0000)"
     if not isinstance(at, str):
         return "missing `at` (an RFC 3339 timestamp)"
     try:
