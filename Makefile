@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 JD := $(BIN)/journeydsl
 OUT := out
 
-.PHONY: demo test bench lint install install-test browser postgresql compiled clean
+.PHONY: demo test bench lint install install-test browser postgresql flink compiled clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ postgresql:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
+# The Flink engine's tests (issue 16) run PyFlink in thread mode on a mini-cluster: Debian's Java 17 and the
+# `flink` extra (apache-flink, with the Flink jars inside the wheel). Nothing downloads at run time.
+flink: install
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Debian's openjdk-17-jre-headless for the Flink tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@$(BIN)/python -c "import pyflink" 2>/dev/null || { \
+	  echo "installing the flink extra (apache-flink)"; $(BIN)/python -m pip install --quiet -e '.[test,flink]'; }
+
 demo: install
 	$(JD) check journeys/
 	$(JD) render journeys/ -o $(OUT)/diagrams --format svg
@@ -76,7 +86,7 @@ demo: install
 	# delivered to a JSONL sink; then SIGTERM (docs/operations.md)
 	$(BIN)/python -m journeydsl.service.demo $(OUT)/journeys.jbundle $(OUT)/events.jsonl $(OUT)/serve
 
-test: install browser postgresql compiled
+test: install browser postgresql flink compiled
 	$(BIN)/python -m pytest
 	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
