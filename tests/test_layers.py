@@ -72,6 +72,10 @@ LAYERS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"journeydsl", "runtime"}),
         "`serve`: the runtime behind HTTP (ASGI app, metrics, hot reload); the runtime never imports it",
     ),
+    "flink": (
+        frozenset({"journeydsl", "runtime"}),
+        "the same step core on Apache Flink (optional extra); the runtime never imports it",
+    ),
     "api": (
         frozenset(
             {"journeydsl", "resources", "ir", "diagnostics", "syntax", "project", "check"}
