@@ -26,6 +26,7 @@ def test_the_demo_serves_posts_and_prints_what_it_delivered(tmp_path: Path, caps
     assert records and len(records) == len(delivered)
     assert {r["kind"] for r in records} >= {"enter", "send"}
     assert "serve stopped on SIGTERM (exit 0)" in printed
+    assert any("(while serving)" in line for line in printed)  # `status` reads the store serve owns
 
 
 def test_the_demo_says_what_went_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -146,6 +146,9 @@ def test_serve_on_postgresql_delivers_what_run_prints_through_two_sigkills(
             )
             assert status in (200, 202), body
             assert wait_for(lambda: _undelivered(store) == 0, timeout=120), f"{_undelivered(store)} undelivered"
+            status = _cli("status", "--store", store, "--format", "json")  # on the store serve owns
+            assert status.returncode == 0, status.stderr
+            assert json.loads(status.stdout)["customers"] > 0
             assert served.stop(signal.SIGTERM) == 0
 
         # every email: by key, once or more, each copy the run's record

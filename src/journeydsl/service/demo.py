@@ -4,8 +4,9 @@ Run as `python -m journeydsl.service.demo BUNDLE EVENTS OUT_DIR [--events N]`: s
 SQLite store in OUT_DIR on a free loopback port (event clock, no token: loopback only), with a delivery config
 that sends every record to a JSONL file; posts the first N events of EVENTS (a JSONL file) as one NDJSON request
 with the standard library's HTTP client; fires the timers up to the last event's day plus a week
-(`POST /v1/clock`); waits until the records are delivered; prints them; and stops `serve` with SIGTERM, which
-must exit 0. Every wait is bounded: the walkthrough fails rather than hangs.
+(`POST /v1/clock`); waits until the records are delivered; shows `journeydsl status` of the serving store;
+prints the records; and stops `serve` with SIGTERM, which must exit 0. Every wait is bounded: the walkthrough
+fails rather than hangs.
 """
 
 from __future__ import annotations
@@ -105,6 +106,13 @@ def walkthrough(bundle: Path, events_path: Path, out: Path, count: int) -> list[
             raise DemoError(f"POST /v1/clock answered {status}: {answer}")
         print(f"POST /v1/clock until {until} -> {status}")
         _wait(lambda: _delivered(sink, base), DELIVERY_TIMEOUT, "the records to be delivered", process)
+        status = subprocess.run(
+            [_journeydsl(), "status", "--store", f"sqlite:///{store}"], capture_output=True, text=True, timeout=60
+        )
+        if status.returncode != 0:
+            raise DemoError(f"journeydsl status on the serving store failed: {status.stderr.strip()}")
+        print(f"journeydsl status --store sqlite:///{store} (while serving):")
+        print(status.stdout.rstrip())
         process.send_signal(signal.SIGTERM)
         code = process.wait(STOP_TIMEOUT)
         if code != 0:
