@@ -128,7 +128,12 @@ def _skew_seconds(text: str) -> float | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write rejected events here (JSONL, with line number and reason).",
 )
-@click.option("--batch", type=click.IntRange(min=1), default=None, help="Events per commit of a durable store.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Events per commit of a durable store (default: the store URL's batch, else 1,000 events or 0.1 s).",
+)
 @click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
 @click.option("--summary", is_flag=True, help="Print a summary table to standard error.")
 @click.option(
