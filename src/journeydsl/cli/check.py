@@ -10,11 +10,12 @@ import click
 
 from journeydsl.check import check_project
 from journeydsl.check.suggest import did_you_mean
-from journeydsl.cli.options import templates_option
+from journeydsl.cli.options import no_sources, open_project, templates_option
 from journeydsl.diagnostics import Severity, codes
 from journeydsl.diagnostics.model import Code, Diagnostic
 from journeydsl.diagnostics.render import FORMATS, render
 from journeydsl.project import load_project
+from journeydsl.project_file import at_root
 
 
 def explain(code: Code) -> str:
@@ -60,23 +61,36 @@ def use_color() -> bool:
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
-@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option(
+    "--strict/--no-strict", default=None, help="Exit 1 on warnings too (default: the project file's `strict`)."
+)
 @templates_option
 @click.option("--explain", "explain_code", metavar="CODE", default=None, help="Explain a code (JD102 or unknown-step).")
 def check_command(
-    paths: tuple[str, ...], fmt: str, strict: bool, templates_dir: str | None, explain_code: str | None
+    paths: tuple[str, ...], fmt: str, strict: bool | None, templates_dir: str | None, explain_code: str | None
 ) -> None:
     """Check journey files and folders: names, types, graph, experiments, policy and templates."""
     if explain_code is not None:
         click.echo(explain(_lookup_or_fail(explain_code)), nl=False)
         return
-    if not paths:
-        raise click.UsageError("name at least one journey file or folder, e.g. `journeydsl check journeys/`")
-    project = load_project(list(paths), templates_dir=templates_dir)
-    diags = check_project(project)
-    output = render(fmt, diags, _sources_for(diags, project.sources), use_color(), len(project.files))
+    found = open_project(paths, report=False)
+    config = found.config
+    if config.has_errors:  # in the chosen format (SARIF, annotations): CI shows them like any other finding
+        click.echo(render(fmt, config.diagnostics, config.sources_text(), use_color(), 1), nl=False)
+        sys.exit(1)
+    sources = found.sources(paths)
+    if not sources:
+        raise no_sources("check")
+    templates = found.templates(templates_dir)
+    with at_root(found.root):  # file names in diagnostics are relative to the project root
+        project = load_project(sources, templates_dir=templates)
+        diags = config.diagnostics + check_project(project)
+        texts = {**config.sources_text(), **project.sources}
+        output = render(fmt, diags, _sources_for(diags, texts), use_color(), len(project.files))
     click.echo(output, nl=False)
     worst = max((d.severity for d in diags), default=None)
+    if strict is None:
+        strict = config.strict
     if worst is Severity.ERROR or (strict and worst is Severity.WARNING):
         sys.exit(1)
 
