@@ -55,6 +55,16 @@ class ProjectPaths:
             return [self.here(spec) for spec in given]
         return list(self.config.sources) if self.config.found else []
 
+    def store(self, given: str | None) -> str | None:
+        """A store URL typed by the user (a relative sqlite:///PATH is made absolute: commands run at the root),
+        else the project's default store."""
+        if given is None:
+            return self.config.store_url()
+        prefix = "sqlite:///"
+        if given.startswith(prefix) and not given[len(prefix) :].startswith("/"):
+            return prefix + str(self.cwd / given[len(prefix) :])
+        return given
+
     def templates(self, given: str | None) -> str:
         """`--templates` as typed, else the project's templates folder (relative to the root either way)."""
         return self.here(given) if given is not None else self.config.templates

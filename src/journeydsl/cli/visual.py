@@ -13,20 +13,28 @@ from typing import Any
 import click
 
 from journeydsl.check import check_project
-from journeydsl.cli.options import templates_option
+from journeydsl.cli.options import ProjectPaths, no_sources, open_project, templates_option
 from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.diagnostics.render import render_text
 from journeydsl.ir import Journey
 from journeydsl.project import Project, load_project
+from journeydsl.project_file import at_root
 from journeydsl.render import FORMATS, DiagramError, render_journeys
 from journeydsl.render.output import staged_files
 
 
-def _load_or_exit(paths: tuple[str, ...], templates_dir: str | None) -> tuple[Project, list[Diagnostic]]:
+def _open(paths: tuple[str, ...], templates_dir: str | None, command: str) -> tuple[ProjectPaths, list[str], str]:
+    """The project, the sources to read (PATHS, else the project's) and the templates folder, seen from its root."""
+    found = open_project(paths)
+    sources = found.sources(paths)
+    if not sources:
+        raise no_sources(command)
+    return found, sources, found.templates(templates_dir)
+
+
+def _load_or_exit(paths: list[str], templates_dir: str | None) -> tuple[Project, list[Diagnostic]]:
     """Load and check; on errors print every diagnostic and exit 1 before any output is written."""
-    if not paths:
-        raise click.UsageError("name at least one journey file or folder, e.g. `journeys/`")
-    project = load_project(list(paths), templates_dir=templates_dir)
+    project = load_project(paths, templates_dir=templates_dir)
     diagnostics = check_project(project)
     errors = errors_in(diagnostics)
     if errors:
@@ -61,7 +69,14 @@ def render_command(
     paths: tuple[str, ...], out_dir: str, fmt: str, templates_dir: str | None, overlay_store: str | None = None
 ) -> None:
     """Draw one diagram per journey: <journey>.svg, or <journey>@<version>.svg with several versions."""
-    project, _ = _load_or_exit(paths, templates_dir)
+    found, sources, templates = _open(paths, templates_dir, "render")
+    out_dir, overlay_store = found.here(out_dir), found.store(overlay_store) if overlay_store else None
+    with at_root(found.root):  # paths in diagnostics and in the list of files written are the project's
+        _render(sources, templates, out_dir, fmt, overlay_store)
+
+
+def _render(sources: list[str], templates: str, out_dir: str, fmt: str, overlay_store: str | None) -> None:
+    project, _ = _load_or_exit(sources, templates)
     try:
         if overlay_store is not None:  # SPEC 8.5: the counts come from journeydsl.analytics
             from journeydsl.analytics.overlay import render_overlays
@@ -84,12 +99,17 @@ def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None
     """Build a static site (index, one page per journey, md/ for wikis) that works from file://."""
     from journeydsl.docs import build_site
 
-    project, diagnostics = _load_or_exit(paths, templates_dir)
-    try:
-        written = build_site(project.journey_files(), Path(out_dir), project.templates_dir, diagnostics, paths)
-    except (DiagramError, OSError) as err:
-        click.echo(f"error: {_describe(err)}", err=True)
-        raise SystemExit(1) from err
+    found, sources, templates = _open(paths, templates_dir, "docs")
+    out_dir = found.here(out_dir)
+    with at_root(found.root):
+        project, diagnostics = _load_or_exit(sources, templates)
+        try:
+            written = build_site(
+                project.journey_files(), Path(out_dir), project.templates_dir, diagnostics, tuple(sources)
+            )
+        except (DiagramError, OSError) as err:
+            click.echo(f"error: {_describe(err)}", err=True)
+            raise SystemExit(1) from err
     click.echo(f"wrote {len(written)} files to {out_dir} (open {Path(out_dir) / 'index.html'})")
 
 
@@ -109,6 +129,18 @@ def diff_command(
 
     Exits 0 whether or not there are differences (the output says which), 1 when either side has errors.
     """
+    found = open_project([old, new])
+    old, new, out_file, templates = (
+        found.here(old),
+        found.here(new),
+        found.maybe(out_file),
+        found.templates(templates_dir),
+    )
+    with at_root(found.root):  # FILE@REV and the templates are found from the project root, from any folder
+        _diff(old, new, fmt, journey, out_file, templates)
+
+
+def _diff(old: str, new: str, fmt: str, journey: str | None, out_file: str | None, templates_dir: str) -> None:
     from journeydsl.diff import diff_journeys, read_side, render_json, render_svg
     from journeydsl.diff import render_text as diff_text
 
