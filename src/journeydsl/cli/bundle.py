@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from journeydsl.cli.options import templates_option
+from journeydsl.cli.options import no_sources, open_project, templates_option
 from journeydsl.compile import BuildError, SignError, build, keygen
 from journeydsl.diagnostics import errors_in
 from journeydsl.diagnostics.render import render_text
+from journeydsl.project_file import at_root
 from journeydsl.runtime.bundle import BundleError, key_fingerprint, load_bundle
 
 
@@ -30,7 +31,13 @@ def _journey_list(journeys: list[dict[str, object]], shown: int = 8) -> str:
 @click.command("build")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--out", required=True, type=click.Path(), help="NAME.jbundle (tar.gz) or a directory.")
-@click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None, help="Sign with this private key.")
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Sign with this private key (default: the project file's `signing-key`).",
+)
 @templates_option
 @click.option(
     "--keep",
@@ -43,13 +50,22 @@ def build_command(
     paths: tuple[str, ...], out: str, sign_key: str | None, templates_dir: str | None, keep: str | None
 ) -> None:
     """Check and compile journeys into a deterministic (optionally signed) rule bundle."""
+    found = open_project(paths)
+    sources = found.sources(paths)
+    if not sources:
+        raise no_sources("build")
+    out, keep, templates = found.here(out), found.maybe(keep), found.templates(templates_dir)
+    sign_key = found.here(sign_key) if sign_key is not None else found.config.signing_key
+    with at_root(found.root):  # the sources, templates and the project's key are relative to the root
+        _build(sources, out, sign_key, templates, keep)
+
+
+def _build(paths: list[str], out: str, sign_key: str | None, templates_dir: str, keep: str | None) -> None:
     from journeydsl.compile.keep import KeepError
     from journeydsl.runtime.bundle import BundleError
 
-    if not paths:
-        raise click.UsageError("name at least one journey file or folder: `journeydsl build journeys/ -o b.jbundle`")
     try:
-        result = build(list(paths), out, sign_key=sign_key, templates_dir=templates_dir, keep=keep)
+        result = build(paths, out, sign_key=sign_key, templates_dir=templates_dir, keep=keep)
     except BuildError as err:
         errors = errors_in(err.diagnostics)
         click.echo(render_text(err.diagnostics, err.sources, color=_use_color()), err=True, nl=False)
@@ -90,9 +106,18 @@ def keygen_command(name: str) -> None:
 
 @click.command("verify")
 @click.argument("bundle", type=click.Path())
-@click.option("--public-key", "public_key", type=click.Path(dir_okay=False), default=None, help="Require this signer.")
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Require this signer (default: the project file's `public-key`).",
+)
 def verify_command(bundle: str, public_key: str | None) -> None:
     """Verify a bundle: every file's sha256, the revision, and the signature."""
+    if public_key is None:
+        config = open_project().config
+        public_key = str(config.path(config.public_key)) if config.public_key else None
     try:
         loaded = load_bundle(bundle, public_key=Path(public_key) if public_key else None)
     except BundleError as err:
