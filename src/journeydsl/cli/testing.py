@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from journeydsl.cli.options import templates_option
+from journeydsl.cli.options import no_sources, open_project, templates_option
+from journeydsl.project_file import at_root
 from journeydsl.testing.junit import CaseResult, to_junit
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -39,12 +40,12 @@ def _diagnostics_text(diagnostics: list[Any], sources: dict[str, str]) -> str:
 
 
 @click.command("test")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option(
     "--min-coverage",
     type=click.FloatRange(0, 100),
     default=None,
-    help="Fail when step or transition coverage (in total) is below N percent.",
+    help="Fail when step or transition coverage (in total) is below N percent (default: the project file's).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report (text or JUnit XML) here.")
@@ -52,7 +53,20 @@ def _diagnostics_text(diagnostics: list[Any], sources: dict[str, str]) -> str:
 def test_command(
     paths: tuple[str, ...], min_coverage: float | None, fmt: str, output: str | None, templates_dir: str | None
 ) -> None:
-    """Run the *.scenario.yaml files under PATHS on the real engine and report coverage."""
+    """Run the *.scenario.yaml files under PATHS (default: the project's sources) on the real engine and report
+    coverage."""
+    found = open_project(paths)
+    sources = found.sources(paths)
+    if not sources:
+        raise no_sources("test")
+    if min_coverage is None:
+        min_coverage = found.config.min_coverage
+    output, templates = found.maybe(output), found.templates(templates_dir)
+    with at_root(found.root):  # scenario and journey files are named from the project root
+        _test(tuple(sources), min_coverage, fmt, output, templates)
+
+
+def _test(paths: tuple[str, ...], min_coverage: float | None, fmt: str, output: str | None, templates_dir: str) -> None:
     from journeydsl.testing.runner import describe_failure, run_tests
 
     run = run_tests(list(paths), templates_dir=templates_dir)
@@ -113,7 +127,12 @@ def test_command(
 
 
 @click.command("report")
-@click.option("--store", "store_url", required=True, help="memory:// or sqlite:///PATH of a `journeydsl run`.")
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    help="memory:// or sqlite:///PATH of a `journeydsl run` (default: the project file's `store`).",
+)
 @click.option(
     "--bundle",
     type=click.Path(exists=True),
@@ -121,8 +140,12 @@ def test_command(
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
-def report_command(store_url: str, bundle: str | None, fmt: str, output: str | None) -> None:
+def report_command(store_url: str | None, bundle: str | None, fmt: str, output: str | None) -> None:
     """Per journey and version: entries, reach, exits, ends, goals, cost, ROI and experiments."""
+    if store_url is None:
+        store_url = open_project().config.store_url()
+        if store_url is None:
+            raise click.UsageError("name the store with --store URL, or set `store` in the project file")
     from journeydsl.analytics.report import build_report
     from journeydsl.analytics.source import SourceError, gather
     from journeydsl.analytics.text import render_text
