@@ -44,6 +44,10 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
+def _is_store(value: Any) -> bool:
+    return _is_str(value) and "://" in value
+
+
 def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(_is_str(item) for item in value)
 
@@ -60,7 +64,7 @@ def _is_bool(value: Any) -> bool:
 KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "sources": (_is_str_list, 'a non-empty list of folder or file paths, e.g. ["journeys"]'),
     "templates": (_is_str, 'a folder path, e.g. "templates"'),
-    "store": (_is_str, 'a store URL, e.g. "sqlite:///state/journeys.db"'),
+    "store": (_is_store, 'a store URL (memory://, sqlite:///PATH, postgresql://...), e.g. "sqlite:///state.db"'),
     "signing-key": (_is_str, 'the path of a private key made by `journeydsl keygen`, e.g. "keys/team.key"'),
     "public-key": (_is_str, 'the path of a public key, e.g. "keys/team.pub"'),
     "min-coverage": (_is_percent, "a number of percent from 0 to 100, e.g. 80"),
@@ -221,7 +225,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):
-        return "an empty string" if value == "" else "a string"
+        return "an empty string" if value == "" else f"{value!r}"
     if isinstance(value, list):
         return "an empty list" if not value else "a list holding something other than paths"
     if isinstance(value, dict):

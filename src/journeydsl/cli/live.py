@@ -14,6 +14,28 @@ if TYPE_CHECKING:
     from journeydsl.runtime import Store
     from journeydsl.runtime.bundle import Bundle
 
+
+def _store_or_project(store_url: str | None) -> str:
+    """--store as given, else the project file's `store`; a usage error when neither names one."""
+    from journeydsl.cli.options import open_project
+
+    if store_url is not None:
+        return store_url
+    found = open_project().config.store_url()
+    if found is None:
+        raise click.UsageError("name the store with --store URL, or set `store` in the project file")
+    return found
+
+
+def _public_key_or_project(public_key: str | None) -> str | None:
+    from journeydsl.cli.options import open_project
+
+    if public_key is not None:
+        return public_key
+    config = open_project().config
+    return str(config.path(config.public_key)) if config.public_key else None
+
+
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -49,12 +71,13 @@ def open_for_reading(store_url: str) -> Store:
 
 
 @click.command("status")
-@click.option("--store", "store_url", required=True, help="The store: sqlite:///PATH.")
+@click.option("--store", "store_url", help="The store: sqlite:///PATH (default: the project file's `store`).")
 @FORMAT_OPTION
-def status_command(store_url: str, output_format: str) -> None:
+def status_command(store_url: str | None, output_format: str) -> None:
     """What STORE has in flight: active instances per journey, version and step, and their waiting timers."""
     from journeydsl.runtime.inflight import in_flight, in_flight_text
 
+    store_url = _store_or_project(store_url)
     store = open_for_reading(store_url)
     try:
         found = in_flight(store)
@@ -67,7 +90,10 @@ def status_command(store_url: str, output_format: str) -> None:
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
 @click.option("--store", "store_url", help="The store whose instances in flight the new bundle would meet.")
 @click.option("--old", "old_bundle", type=click.Path(exists=True, path_type=Path), help="Compare with this bundle.")
-@click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
+@click.option(
+    "--public-key",
+    help="Refuse the bundle unless it is signed by this Ed25519 public key (default: the project file's).",
+)
 @FORMAT_OPTION
 def plan_command(
     bundle: Path, store_url: str | None, old_bundle: Path | None, public_key: str | None, output_format: str
@@ -77,9 +103,11 @@ def plan_command(
     from journeydsl.runtime.inflight import in_flight
     from journeydsl.runtime.rollout import plan_rollout, rollout_text
 
-    if (store_url is None) == (old_bundle is None):
+    if store_url is not None and old_bundle is not None:
         raise click.UsageError("give one of --store URL (instances in flight) or --old OLD.jbundle")
-    new = _load(bundle, public_key)
+    if old_bundle is None:
+        store_url = _store_or_project(store_url)
+    new = _load(bundle, _public_key_or_project(public_key))
     old = _load(old_bundle) if old_bundle is not None else None
     new_plans = {(str(j), int(v)): raw for (j, v), raw in new.plans.items()}
     if old is not None:
@@ -99,17 +127,22 @@ def plan_command(
 
 @click.command("replay")
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-@click.option("--store", "store_url", required=True, help="The store whose customers in flight are compared.")
+@click.option(
+    "--store", "store_url", help="The store whose customers in flight are compared (default: the project file's)."
+)
 @click.option(
     "--events",
     "events_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Replay these events (JSON Lines) instead of the history the store keeps.",
 )
-@click.option("--public-key", help="Refuse the bundle unless it is signed by this Ed25519 public key.")
+@click.option(
+    "--public-key",
+    help="Refuse the bundle unless it is signed by this Ed25519 public key (default: the project file's).",
+)
 @FORMAT_OPTION
 def replay_command(
-    bundle: Path, store_url: str, events_path: Path | None, public_key: str | None, output_format: str
+    bundle: Path, store_url: str | None, events_path: Path | None, public_key: str | None, output_format: str
 ) -> None:
     """Replay the store's event history (or EVENTS) through BUNDLE in a scratch store, as if it had run from the
     start, and show where the customers in flight in STORE would have got different records. Exit 1 when any
@@ -117,8 +150,8 @@ def replay_command(
     from journeydsl.runtime import StoreError
     from journeydsl.runtime.replay import replay, replay_text
 
-    loaded = _load(bundle, public_key)
-    store = open_for_reading(store_url)
+    loaded = _load(bundle, _public_key_or_project(public_key))
+    store = open_for_reading(_store_or_project(store_url))
     try:
         if events_path is None:
             result = replay(loaded, store)
