@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from journeydsl.cli.options import no_sources, open_project
 from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.project import DSL_SUFFIXES, YAML_SUFFIXES
+from journeydsl.project_file import at_root
 from journeydsl.syntax import format_dsl, parse_dsl
 
 
@@ -43,14 +45,23 @@ def _files(paths: tuple[str, ...]) -> tuple[list[Path], list[Path], list[str]]:
 
 
 @click.command("fmt")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--check", "check_only", is_flag=True, help="Rewrite nothing; list files that would change and exit 1.")
 def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     """Put .journey files in the one canonical layout (comments are kept).
 
-    YAML files are skipped. A file with syntax errors is never rewritten: its diagnostics are printed and
-    the exit status is 1.
+    PATHS default to the project's sources. YAML files are skipped. A file with syntax errors is never
+    rewritten: its diagnostics are printed and the exit status is 1.
     """
+    found = open_project(paths)
+    sources = tuple(found.sources(paths))
+    if not sources:
+        raise no_sources("fmt")
+    with at_root(found.root):  # files are named from the project root, whichever folder fmt runs in
+        _fmt(sources, check_only)
+
+
+def _fmt(paths: tuple[str, ...], check_only: bool) -> None:
     dsl_files, yaml_files, missing = _files(paths)
     failed = bool(missing)
     for raw in missing:
