@@ -36,6 +36,16 @@ def _read(path: str, sink: Sink) -> str | None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 def convert(file: str, target: str, output: str | None) -> None:
     """Convert a journey file between the DSL and the YAML form (the IR stays the same)."""
+    from journeydsl.cli.options import open_project
+    from journeydsl.project_file import at_root
+
+    found = open_project([file])
+    file, output = found.here(file), found.maybe(output)
+    with at_root(found.root):  # diagnostics name the file from the project root, as every command does
+        _convert(file, target, output)
+
+
+def _convert(file: str, target: str, output: str | None) -> None:
     from journeydsl.project import parse_source
     from journeydsl.syntax import format_dsl, to_yaml
 
