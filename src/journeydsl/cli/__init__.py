@@ -33,6 +33,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "replay": "live",
     "test": "testing",
     "report": "testing",
+    "lsp": "lsp",
 }
 
 
