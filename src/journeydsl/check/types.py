@@ -7,6 +7,7 @@ the journey's schema and the event types that can be current where the expressio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import assert_never
 
@@ -65,6 +66,10 @@ _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 # The most arguments the runtime takes in one call of coalesce, min or max (runtime/expr.py).
 _MAX_ARGS = 64
+
+
+_VALUE_HINT = "the value adds up to the journey's ROI, e.g. `value event.amount`"
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def _arity(name: str) -> tuple[int, int | None]:
@@ -249,6 +254,7 @@ class Typer:
                 return self._mismatch(
                     f"`{op}` needs two numbers, strings, timestamps or durations, got {left} and {right}",
                     expr.span,
+                    quoted_number_hint(expr.left, expr.right),
                 )
             return BOOL
         if op in ("in", "not in"):
@@ -290,7 +296,8 @@ class Typer:
         elif "null" in kinds and all(k in ("null", "number", "timestamp", "duration", "string") for k in kinds):
             result = NULL  # arithmetic with null is null at run time
         if result is None:
-            return self._mismatch(f"`{op}` does not apply to {left} and {right}", expr.span, _ARITH_HINT)
+            hint = quoted_number_hint(expr.left, expr.right) or _ARITH_HINT
+            return self._mismatch(f"`{op}` does not apply to {left} and {right}", expr.span, hint)
         return result.with_null(nullable)
 
     def _enum_literal(self, t: Ty, node: Expr) -> None:
@@ -439,6 +446,16 @@ def _values(typer: Typer, exprs: Iterable[Expr]) -> None:
         typer.infer(expr)
 
 
+def quoted_number_hint(*exprs: Expr) -> str | None:
+    """`"10"` where a number belongs: the quotes make it a string; say so, with the number to write."""
+    for expr in exprs:
+        if isinstance(expr, Literal) and isinstance(expr.value, str):
+            text = expr.value.strip()
+            if _NUMBER_TEXT.fullmatch(text):
+                return f'`"{text}"` is a string because of its quotes: write the number without them, `{text}`'
+    return None
+
+
 def _set(typer: Typer, action: SetProfile) -> None:
     value = typer.infer(action.value)
     ref = typer.index.profile.get(action.field)
@@ -453,7 +470,11 @@ def _set(typer: Typer, action: SetProfile) -> None:
             codes.SET_TYPE_MISMATCH,
             f"`set profile.{action.field}` needs a {target}, got {value}",
             action.value.span or action.span,
-            "an enum field takes a literal member" if target.kind == "enum" and stringish(value) else None,
+            "an enum field takes a literal member"
+            if target.kind == "enum" and stringish(value)
+            else quoted_number_hint(action.value)
+            if target.kind == "number"
+            else None,
         )
 
 
@@ -506,7 +527,8 @@ def type_journey(journey: Journey, index: SchemaIndex, sink: Sink) -> None:
                     codes.VALUE_NOT_NUMBER,
                     f"goal `{goal.name}` value must be a number, got {t}",
                     goal.value.span,
-                    "the value adds up to the journey's ROI, e.g. `value event.amount`",
+                    quoted_number_hint(goal.value)
+                    or "the value adds up to the journey's ROI, e.g. `value event.amount`",
                 )
     sets = event_sets(journey)
     for step in journey.steps():

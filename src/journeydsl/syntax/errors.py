@@ -43,6 +43,7 @@ _JOURNEY_ITEMS = (
 # Rough tokens for finding the block left open at the end of the text: strings and comments are skipped.
 _BRACES = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]|[a-z_][a-z0-9_]*')
 _FLOW_HINT = "a step ends with exactly one flow: `-> STEP`, `wait`, `choose`, `experiment` or `end`"
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a number someone quoted
 
 
 def terminal_words(terminals: Collection[TerminalDef]) -> dict[str, str]:
@@ -93,6 +94,11 @@ def _hint(expected: set[str] | frozenset[str], token: Token | None, words: dict[
         close = difflib.get_close_matches(token.value, keywords, n=1)
         if close:
             return f"did you mean `{close[0]}`?"
+    if token is not None and token.type == "STRING" and "NUMBER" in expected:
+        inner = token.value.strip('"')
+        if _NUMBER_TEXT.fullmatch(inner):
+            return f"`{token.value}` is a string because of its quotes: write the number without them, `{inner}`"
+        return "a number goes here, written without quotes, e.g. `2`"
     if token is not None and token.value == "=" and "`=`" not in {words.get(name) for name in expected}:
         return "compare with `==`; `=` only appears in `set profile.FIELD = EXPR`"
     return None
@@ -151,6 +157,8 @@ def syntax_diagnostic(
                 message += f", expected {describe_expected(allowed, words)}"
             if char.isalpha() and char.isupper():
                 hint = "identifiers are lower case: letters, digits and `_`"
+            else:
+                hint = _foreign_operator_hint(text, err.pos_in_stream)
         line, col = err.line or 1, err.column or 1
         return _make(codes.SYNTAX_ERROR, message, state, (line, col, line, col + 1), hint)
     if isinstance(err, UnexpectedEOF):
@@ -161,6 +169,27 @@ def syntax_diagnostic(
     line, col = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
     message = (str(err).splitlines() or ["syntax error"])[0]
     return _make(codes.SYNTAX_ERROR, message, state, (line, col, line, col + 1), None)
+
+
+# Operators from other languages, and what this one writes instead.
+_FOREIGN_OPERATORS = (
+    ("&&", "write `and` instead of `&&`: `a and b`"),
+    ("||", "write `or` instead of `||`: `a or b`"),
+    ("&", "write `and` instead of `&`: `a and b`"),
+    ("|", "write `or` instead of `|`: `a or b`"),
+    ("!", "write `not` instead of `!`: `not a` (`!=` is written as is)"),
+    ("'", "strings are written in double quotes: `\"…\"`, not `'…'`"),
+)
+
+
+def _foreign_operator_hint(text: str, pos: int | None) -> str | None:
+    """`&&`, `||`, `!` and `'…'`: the spelling of the operator or string this language has instead."""
+    if pos is None or not 0 <= pos < len(text):
+        return None
+    for written, hint in _FOREIGN_OPERATORS:
+        if text.startswith(written, pos):
+            return hint
+    return None
 
 
 def _open_block(text: str) -> str | None:

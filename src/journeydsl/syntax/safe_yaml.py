@@ -13,6 +13,7 @@ Positions: PyYAML counts lines and columns from 0, a Span from 1; `span_of` and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -23,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from journeydsl.diagnostics import Sink, codes
 from journeydsl.ir import Span
 from journeydsl.syntax.limits import MAX_YAML_NESTING, clip
+from journeydsl.syntax.yaml_indent import find_misindent
 
 MAX_ALIASES: Final = 100  # alias references per document; more is treated as an alias bomb
 MAX_EXPANSION_FACTOR: Final = 10
@@ -161,10 +163,7 @@ def _compose_with_python(text: str, path: str, sink: Sink, single: bool) -> list
             hint="aliases are bounded so that a small file cannot expand into a huge one",
         )
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = err.problem or "the YAML text does not parse"
-        message = f"YAML syntax error: {problem}" + (f" ({err.context})" if err.context else "")
-        sink.report(codes.YAML_SYNTAX, message, mark_span(path, mark) if mark is not None else Span(path, 1, 1, 1, 1))
+        _report_marked(err, text, path, sink)
     except yaml.reader.ReaderError as err:
         line, col = line_col(text, err.position)
         what = f"#x{err.character:04x}" if isinstance(err.character, int) else repr(err.character)
@@ -178,6 +177,68 @@ def _compose_with_python(text: str, path: str, sink: Sink, single: bool) -> list
         if loader is not None:
             loader.dispose()
     return documents
+
+
+def _report_marked(err: yaml.MarkedYAMLError, text: str, path: str, sink: Sink) -> None:
+    """JD003 for a YAML syntax error; an indentation error points at the line that broke its block's pattern."""
+    mark = err.problem_mark or err.context_mark
+    problem = err.problem or "the YAML text does not parse"
+    found = None
+    if mark is not None and "expected <block end>" in problem:
+        found = find_misindent(text, mark.line, mark.column)
+    if found is not None:
+        span = Span(path, found.line, 1, found.line, max(found.found, 1) + 1)
+        sink.report(codes.YAML_SYNTAX, found.message, span, hint=found.hint)
+        return
+    message = f"YAML syntax error: {problem}" + (f" ({err.context})" if err.context else "")
+    hint = _syntax_hint(text, mark, err.context or "") if mark is not None else None
+    sink.report(
+        codes.YAML_SYNTAX, message, mark_span(path, mark) if mark is not None else Span(path, 1, 1, 1, 1), hint=hint
+    )
+
+
+# What marks an expression in a line of YAML: a call, a list, a comparison or a word operator.
+_EXPRESSION = re.compile(r"[(\[<>=]| (?:and|or|in|not) ")
+SPLIT_HINT = (
+    "YAML splits `{…}` and `[…]` at every comma, so an expression holding a comma (a function's arguments, a "
+    'list) must be quoted: `where: \'coalesce(event.zip, "x") == "y"\'`'
+)
+
+
+def _syntax_hint(text: str, mark: yaml.Mark, context: str) -> str | None:
+    """A hint for the common slips: an unquoted expression split at a comma, a tab used for indentation."""
+    lines = text.split("\n")
+    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    if "\t" in line[: len(line) - len(line.lstrip())] or line[mark.column : mark.column + 1] == "\t":
+        return "indent with spaces: YAML does not accept tabs for indentation"
+    if ("{" in line or "[" in line) and (has_unbalanced_call(line) or ("flow" in context and _EXPRESSION.search(line))):
+        return SPLIT_HINT
+    return None
+
+
+def has_unbalanced_call(text: str) -> bool:
+    """Whether a piece of `text` between commas opens `(` it never closes or closes `)` it never opened.
+
+    That is what YAML leaves of an unquoted `f(a, b)` in a flow collection, which it splits at each comma.
+    """
+    depth = 0
+    quote = ""
+    for char in text + ",":
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif char == ",":
+            if depth != 0:
+                return True
+            depth = 0
+    return False
 
 
 _CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)

@@ -79,9 +79,11 @@ from journeydsl.syntax.safe_yaml import (
     FLOAT_TAG,
     INT_TAG,
     NULL_TAG,
+    SPLIT_HINT,
     Budget,
     ExpansionLimit,
     compose,
+    has_unbalanced_call,
     report_expansion,
     scalar_value,
     span_of,
@@ -106,6 +108,7 @@ _IDENT_HINT = "names are lowercase letters, digits and `_`, starting with a lett
 
 
 # --------------------------------------------------------------------------- entry point
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a number someone quoted
 
 
 def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
@@ -184,7 +187,17 @@ def _kind(node: Node) -> str:
         return "a list"
     if node.tag == NULL_TAG:
         return "nothing"
+    if isinstance(node, ScalarNode) and node.style in ("'", '"'):
+        # Quoted, so a string whatever it holds: `"3"` must not read as `3` in "must be a number, not …".
+        return f"the string `{node.style}{node.value}{node.style}`" if len(str(node.value)) < 40 else "a string"
     return f"`{node.value}`" if len(str(node.value)) < 40 else "a scalar"
+
+
+def _unquote_hint(node: Node) -> str | None:
+    """`version: "3"`: the quotes make a number a string; name the fix."""
+    if isinstance(node, ScalarNode) and node.style in ("'", '"') and _NUMBER_TEXT.fullmatch(str(node.value).strip()):
+        return f"the quotes make it a string: write the number without them, `{str(node.value).strip()}`"
+    return None
 
 
 # --------------------------------------------------------------------------- the walk
@@ -228,6 +241,8 @@ class _Walker:
             if name not in allowed:
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f"did you mean `{close[0]}`?" if close else _keys_hint(allowed)
+                if has_unbalanced_call(name):
+                    hint = SPLIT_HINT  # `coalesce(a, 0) > 3` unquoted: `0) > 3` became a key
                 self.structure(key, f"unknown key `{clip(name, 60)}` in {where}", hint=hint)
             elif name in found:
                 first = found[name][0].start_mark.line + 1
@@ -286,7 +301,8 @@ class _Walker:
             return False
         if IDENT.fullmatch(name):
             return True
-        self.structure(node, f"`{clip(name, 60)}` is not a valid {what}", hint=_IDENT_HINT)
+        hint = SPLIT_HINT if has_unbalanced_call(name) else _IDENT_HINT
+        self.structure(node, f"`{clip(name, 60)}` is not a valid {what}", hint=hint)
         return False
 
     def ident(self, node: Node, what: str) -> str | None:
@@ -311,7 +327,7 @@ class _Walker:
             if isinstance(value, int):
                 return value if in_range(value) else self.too_large(node)
             return self.too_large(node)  # too many digits to convert
-        self.structure(node, f"{what} must be an integer, not {_kind(node)}")
+        self.structure(node, f"{what} must be an integer, not {_kind(node)}", hint=_unquote_hint(node))
         return None
 
     def number(self, node: Node, what: str) -> int | float | None:
@@ -324,7 +340,7 @@ class _Walker:
                 self.sink.report(codes.BAD_LITERAL, f"{what} must be a finite number", self.span(node))
                 return None
             return value if in_range(value) else self.too_large(node)
-        self.structure(node, f"{what} must be a number, not {_kind(node)}")
+        self.structure(node, f"{what} must be a number, not {_kind(node)}", hint=_unquote_hint(node))
         return None
 
     def boolean(self, node: Node, what: str) -> bool | None:
@@ -376,6 +392,8 @@ class _Walker:
             return None
         origin, exact = self.origin(node)
         expr, diagnostics = parse_expression(str(node.value), origin)
+        if diagnostics and node.style in (None, "") and has_unbalanced_call(str(node.value)):
+            diagnostics = [dataclasses.replace(d, hint=SPLIT_HINT) for d in diagnostics]
         if not exact:
             scalar = self.span(node)
             diagnostics = [dataclasses.replace(d, span=scalar) for d in diagnostics]
@@ -801,7 +819,7 @@ class _Walker:
             codes.BAD_LITERAL,
             f"a weight must be a whole percentage, not {what}",
             self.span(node),
-            hint="e.g. `weight: 50`",
+            hint=_unquote_hint(node) or "e.g. `weight: 50`",
         )
         return None
 
