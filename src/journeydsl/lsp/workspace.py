@@ -1,0 +1,172 @@
+"""Which project an open document belongs to, loaded with the editor's unsaved text over the files on disk.
+
+A document belongs to the project of the nearest project file above it (`journeydsl.toml`, or a pyproject.toml
+with `[tool.journeydsl]`) when it lies under that project's source paths; otherwise to the journey files of its
+own folder, which is where `uses NAME` finds a schema. Templates come from the project's templates folder, or
+the nearest `templates/` folder above the document. The checker then runs on that project exactly as
+`journeydsl check` would, except that an open buffer's text wins over the file on disk.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from journeydsl.check import check_project
+from journeydsl.diagnostics import Diagnostic, Sink, codes
+from journeydsl.ir import SourceFile, Span
+from journeydsl.project import Project, is_journey_file, parse_source
+from journeydsl.syntax.limits import MAX_FILE_BYTES, file_too_large
+
+PROJECT_FILE = "journeydsl.toml"
+DEFAULT_SOURCES = ("journeys",)
+DEFAULT_TEMPLATES = "templates"
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """Where a project's journeys and templates are: absolute paths, so spans name files unambiguously."""
+
+    root: Path
+    sources: tuple[Path, ...]  # folders or files
+    templates_dir: Path
+
+
+@dataclass
+class Analysis:
+    """A loaded and checked project: the IR of every file, their texts, and every diagnostic."""
+
+    spec: ProjectSpec
+    project: Project
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def file(self, path: str) -> SourceFile | None:
+        for source in [*self.project.files, *self.project.neighbours]:
+            if source.path == path:
+                return source
+        return None
+
+
+def _settings(folder: Path) -> Mapping[str, object] | None:
+    """The journeydsl settings written in this folder, or None when it holds no project file."""
+    own = folder / PROJECT_FILE
+    if own.is_file():
+        return _read_toml(own) or {}
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        tool = _read_toml(pyproject).get("tool")
+        if isinstance(tool, dict) and isinstance(tool.get("journeydsl"), dict):
+            return dict(tool["journeydsl"])
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    # A broken project file is `journeydsl check`'s to report; the editor still works on the document's folder.
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _strings(value: object) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _nearest_templates(folder: Path) -> Path:
+    for candidate in [folder, *folder.parents]:
+        if (candidate / DEFAULT_TEMPLATES).is_dir():
+            return candidate / DEFAULT_TEMPLATES
+    return folder / DEFAULT_TEMPLATES
+
+
+def find_project(document: Path) -> ProjectSpec:
+    """The project `document` (an absolute path) belongs to; never raises."""
+    folder = document.parent
+    for candidate in [folder, *folder.parents]:
+        settings = _settings(candidate)
+        if settings is None:
+            continue
+        sources = _strings(settings.get("sources", settings.get("paths"))) or list(DEFAULT_SOURCES)
+        source_paths = tuple((candidate / source).resolve() for source in sources)
+        templates = settings.get("templates")
+        templates_dir = candidate / (templates if isinstance(templates, str) else DEFAULT_TEMPLATES)
+        if any(_under(document, source) for source in source_paths):
+            return ProjectSpec(candidate, source_paths, templates_dir.resolve())
+        # A document outside the project's sources is checked with its own folder, templates still the project's.
+        return ProjectSpec(folder, (folder,), templates_dir.resolve())
+    return ProjectSpec(folder, (folder,), _nearest_templates(folder))
+
+
+def _journey_files(spec: ProjectSpec) -> list[Path]:
+    found: list[Path] = []
+    for source in spec.sources:
+        if source.is_dir():
+            found.extend(sorted(p for p in source.rglob("*") if p.is_file() and is_journey_file(p)))
+        elif source.is_file():
+            found.append(source)
+    return list(dict.fromkeys(found))
+
+
+def _read(path: Path, sink: Sink) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            message, span, hint = file_too_large(str(path), size)
+            sink.report(codes.INPUT_TOO_LARGE, message, span, hint=hint)
+            return None
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        sink.report(codes.FILE_ERROR, f"{path} is not UTF-8 text ({err.reason})", Span(str(path), 1, 1, 1, 1))
+    except OSError as err:
+        sink.report(codes.FILE_ERROR, f"cannot read {path}: {err.strerror}", Span(str(path), 1, 1, 1, 1))
+    return None
+
+
+def load(spec: ProjectSpec, buffers: Mapping[str, str]) -> Project:
+    """The project's journey files parsed, each from its open buffer (path -> text) when it has one.
+
+    Open documents of the project that are not on disk yet (a new, unsaved file) are part of it too.
+    """
+    sink = Sink()
+    project = Project(templates_dir=spec.templates_dir)
+    paths = [str(path) for path in _journey_files(spec)]
+    paths += [path for path in buffers if path not in paths and _belongs(Path(path), spec)]
+    for path in paths:
+        text = buffers.get(path)
+        if text is None:
+            text = _read(Path(path), sink)
+            if text is None:
+                continue
+        elif len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            message, span, hint = file_too_large(path, len(text.encode("utf-8", "surrogatepass")))
+            sink.report(codes.INPUT_TOO_LARGE, message, span, hint=hint)
+            continue
+        source, diagnostics = parse_source(text, path)
+        project.sources[path] = text
+        project.files.append(source)
+        sink.extend(diagnostics)
+    project.diagnostics = sink.diagnostics
+    return project
+
+
+def _belongs(path: Path, spec: ProjectSpec) -> bool:
+    return is_journey_file(path) and any(
+        _under(path, source) if source.is_dir() or not source.suffix else path == source for source in spec.sources
+    )
+
+
+def analyse(document: Path, buffers: Mapping[str, str]) -> Analysis:
+    """Load and check the project of `document`; every finding of the project, never an exception."""
+    spec = find_project(document)
+    project = load(spec, buffers)
+    return Analysis(spec, project, check_project(project))

@@ -1,0 +1,71 @@
+"""Diagnostics as you type, through the protocol: both forms, the open buffer over the file on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsp_support import (
+    CART,
+    WELCOME_YAML,
+    change_document,
+    close_document,
+    diagnostics_until,
+    open_document,
+    position,
+)
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def codes(found: list[types.Diagnostic]) -> list[str]:
+    return sorted(str(d.code) for d in found)
+
+
+async def test_a_clean_project_publishes_no_diagnostics(client: LanguageClient, journeys: Path) -> None:
+    uri = open_document(client, journeys / "cart.journey", CART)
+    found = await diagnostics_until(client, uri, lambda d: uri in client.diagnostics)
+    assert found == []
+    close_document(client, uri)
+
+
+async def test_an_unknown_step_while_typing_in_the_dsl(client: LanguageClient, journeys: Path) -> None:
+    uri = open_document(client, journeys / "cart.journey", CART)
+    await diagnostics_until(client, uri, lambda d: uri in client.diagnostics)
+    change_document(client, uri, CART.replace("after 1h -> remind", "after 1h -> remnd"), 2)
+    found = await diagnostics_until(client, uri, lambda d: "JD102" in codes(d))
+    bad = next(d for d in found if d.code == "JD102")
+    line = CART.splitlines()[bad.range.start.line]
+    assert "after 1h -> remind" in line  # the line of the typo, from the buffer, not the file on disk
+    assert bad.range.start == position(CART, "remind", 0)
+    assert bad.severity == types.DiagnosticSeverity.Error and bad.source == "journeydsl"
+    assert "`remnd`" in bad.message and "remind" in bad.message  # did-you-mean names the step that exists
+    change_document(client, uri, CART, 3)  # fixed again: the diagnostic goes away
+    await diagnostics_until(client, uri, lambda d: d == [])
+    close_document(client, uri)
+
+
+async def test_the_yaml_form_is_checked_against_the_dsl_schema(client: LanguageClient, journeys: Path) -> None:
+    uri = open_document(client, journeys / "welcome.journey.yaml", WELCOME_YAML, "yaml")
+    await diagnostics_until(client, uri, lambda d: uri in client.diagnostics)
+    change_document(client, uri, WELCOME_YAML.replace("on: order_placed", "on: order_plac", 1), 2)
+    found = await diagnostics_until(client, uri, lambda d: bool(d))
+    assert [d.code for d in found] == ["JD103"]
+    assert found[0].range.start == position(WELCOME_YAML, "{on: order_placed")  # the entry line
+    assert "`order_plac`" in found[0].message and "order_placed" in found[0].message  # with did-you-mean
+    close_document(client, uri)
+    await diagnostics_until(client, uri, lambda d: d == [])  # closed: the file on disk counts again
+
+
+async def test_an_unsaved_schema_edit_reaches_the_journeys_using_it(client: LanguageClient, journeys: Path) -> None:
+    schema_path = journeys / "shop.journey"
+    text = schema_path.read_text(encoding="utf-8")
+    cart = (journeys / "cart.journey").as_uri()
+    uri = open_document(client, schema_path, text)
+    change_document(client, uri, text.replace("event order_placed", "event order_done"), 2)
+    found = await diagnostics_until(client, cart, lambda d: any("order_placed" in x.message for x in d))
+    assert found and all(d.range.start.line > 0 for d in found)
+    close_document(client, uri)
+    await diagnostics_until(client, cart, lambda d: d == [])
