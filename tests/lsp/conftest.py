@@ -17,7 +17,7 @@ def journeys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_project(tmp_path_factory.mktemp("project")).resolve()
 
 
-@pytest_lsp.fixture(config=SERVER, scope="module")
+@pytest_lsp.fixture(config=SERVER, scope="module")  # type: ignore[untyped-decorator]
 async def client(lsp_client: LanguageClient, journeys: Path) -> AsyncIterator[None]:
     params = types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"), root_uri=journeys.parent.as_uri()
