@@ -16,6 +16,7 @@ from journeydsl import __version__
 # command name -> the module that defines it
 _COMMAND_MODULES: dict[str, str] = {
     "check": "check",
+    "init": "init",
     "fmt": "format",
     "convert": "convert",
     "schema": "convert",
