@@ -36,6 +36,7 @@ journey cart {
   version 1
   owner "team@example.com"
   uses shop
+
   entry on cart_updated where event.items > 0
   audience profile.consent_email
   goal bought on order_placed within 7d value event.amount
@@ -48,15 +49,13 @@ journey cart {
       }
     }
   }
+
   stage request {
-    step remind {
-      send email reminder with { items: event.items }
-      -> thanks
-    }
+    step remind { send email reminder with { items: event.items } -> thanks }
     step thanks { end bought }
   }
 }
-"""
+"""  # in the canonical layout (`journeydsl fmt`)
 
 WELCOME_YAML = """\
 journey: welcome

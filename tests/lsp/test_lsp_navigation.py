@@ -46,7 +46,7 @@ async def test_hover_shows_field_and_event_types(client: LanguageClient, journey
 
 
 async def test_hover_on_a_finding_explains_its_code(client: LanguageClient, journeys: Path) -> None:
-    broken = CART.replace("-> thanks\n    }", "-> thank\n    }")
+    broken = CART.replace("on order_placed -> thanks", "on order_placed -> thank")
     uri = open_document(client, journeys / "cart.journey", broken)
     text = await hover(client, uri, position(broken, "-> thank\n", offset=4))
     assert "JD102 unknown-step" in text and "Fails:" in text and "Passes:" in text  # as `check --explain` says

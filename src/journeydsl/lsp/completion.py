@@ -33,6 +33,7 @@ _TEMPLATE_DSL = re.compile(rf"\bsend\s+([a-z_][a-z0-9_]*)\s+{_WORD}$")
 _CHANNEL = re.compile(rf"(?:\bsend|\bcap|\bchannel\s*:)\s*{_WORD}$")
 _TEMPLATE_YAML = re.compile(rf"\btemplate\s*:\s*{_WORD}$")
 _CHANNEL_NEAR = re.compile(r"\bchannel\s*:\s*([a-z_][a-z0-9_]*)")
+_STEP_WRITTEN = re.compile(r"^\s*step\s+([a-z_][a-z0-9_]*)", re.MULTILINE)  # steps as written, parsed or not
 _USES = re.compile(rf"\buses\s*:?\s*{_WORD}$")
 _ENVELOPE = (("at", "timestamp"), ("id", "string"), ("type", "string"), ("customer_id", "string"))
 _NAME_ROOTS = ("profile", "event", "journey", "now")
@@ -82,12 +83,20 @@ def _yaml_channel(lines: list[str], line: int) -> str | None:
     return None
 
 
-def complete(analysis: Analysis, index: Index, path: str, text: str, line: int, col: int) -> list[types.CompletionItem]:
-    """The completions at a 1-based position (col: the character the cursor stands before)."""
+def complete(
+    analysis: Analysis, index: Index, path: str, text: str, line: int, col: int, fallback: Index | None = None
+) -> list[types.CompletionItem]:
+    """The completions at a 1-based position (col: the character the cursor stands before).
+
+    While a line is half typed the file does not parse, and its journey is missing from `index`: `fallback`, the
+    last index in which the file had journeys, stands in for it.
+    """
     lines = text.splitlines()
     before = lines[line - 1][: col - 1] if 1 <= line <= len(lines) else ""
     journey = index.journey_at(path, line)
-    schema = _schema(index, journey)
+    if journey is None and fallback is not None:
+        journey = fallback.journey_at(path, line)
+    schema = _schema(index, journey) or (_schema(fallback, journey) if fallback else None)
     if _PROFILE.search(before):
         fields = [(f.name, format_type(f.type)) for f in schema.profile] if schema else []
         return _items(fields, Kind.Field)
@@ -98,6 +107,9 @@ def complete(analysis: Analysis, index: Index, path: str, text: str, line: int, 
         return _items([*_ENVELOPE, *fields], Kind.Field)
     if _STEP.search(before):
         steps = [(s.name, "step") for s in journey.steps()] if journey else []
+        steps += (
+            [(name, "step") for name in _STEP_WRITTEN.findall(text)] if not path.endswith((".yaml", ".yml")) else []
+        )
         return _items(steps, Kind.Function)
     if _USES.search(before):
         return _items([(name, "schema") for name in index.schemas], Kind.Module)

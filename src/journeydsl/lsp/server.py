@@ -55,6 +55,7 @@ class JourneyServer(LanguageServer):
         self.published: dict[ProjectSpec, set[str]] = {}
         self.pending: dict[ProjectSpec, asyncio.Task[None]] = {}
         self.uris: dict[str, str] = {}  # resolved path -> the URI the client opened it under
+        self.last_parsed: dict[str, Index] = {}  # path -> the last index in which that file had journeys
 
     # ---- documents and projects
 
@@ -92,6 +93,8 @@ class JourneyServer(LanguageServer):
         project = analysis.project
         result = (analysis, build_index([*project.files, *project.neighbours], project.sources))
         self.checked[spec] = result
+        for file_path, _ in result[1].journeys:
+            self.last_parsed[file_path] = result[1]
         return result
 
     def text(self, analysis: Analysis, path: str) -> str:
@@ -270,7 +273,8 @@ def completion(ls: JourneyServer, params: types.CompletionParams) -> types.Compl
         path, line, col = where
         analysis, index = ls.project(path)
         text = ls.workspace.get_text_document(params.text_document.uri).source
-        return types.CompletionList(is_incomplete=False, items=complete(analysis, index, path, text, line, col))
+        items = complete(analysis, index, path, text, line, col, ls.last_parsed.get(path))
+        return types.CompletionList(is_incomplete=False, items=items)
 
     return guarded(ls, answer, types.CompletionList(is_incomplete=False, items=[]))
 
