@@ -29,6 +29,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "run": "run",
     "serve": "serve",
     "deliver": "deliver",
+    "flink": "flink",
     "status": "live",
     "plan": "live",
     "replay": "live",

@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -407,3 +408,169 @@ def remote_environment(address: str, config: dict[str, str]) -> Any:
     return StreamExecutionEnvironment(
         java_env.createRemoteEnvironment(host, port, configuration._j_configuration, jars)
     )
+
+
+# ---------------------------------------------------------------------------------------------- submitting jobs
+
+TERMINAL: Final = frozenset({"FINISHED", "FAILED", "CANCELED"})
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """How a job runs on a cluster: where, how wide, and its checkpoints and restarts."""
+
+    address: str  # the cluster's REST endpoint, HOST:PORT
+    parallelism: int = 1
+    checkpoint_dir: str | None = None  # a folder or URI; None: the cluster's own (`execution.checkpointing.dir`)
+    checkpoint_interval: float = 5.0  # seconds
+    restarts: int = 10  # restarts from the last checkpoint before the job fails (a TaskManager lost, a sink down)
+    restart_delay: float = 2.0  # seconds
+    restore: str | None = None  # a retained checkpoint or savepoint to start from
+    jars: tuple[str, ...] = ()  # connector jars shipped with the job (Kafka)
+    name: str = "journeydsl"
+
+    def config(self) -> dict[str, str]:
+        """The job's Flink configuration (keys of Flink 2.x)."""
+        if self.parallelism < 1:
+            raise ValueError(f"parallelism must be at least 1, not {self.parallelism}")
+        config = {
+            "pipeline.name": self.name,
+            "parallelism.default": str(self.parallelism),
+            "python.execution-mode": "thread",
+            # The TaskManagers run the job's Python with this interpreter (same path on every host: a venv or an
+            # image with journeydsl[flink] installed).
+            "python.executable": sys.executable,
+            "python.client.executable": sys.executable,
+            "execution.checkpointing.interval": f"{max(1, int(self.checkpoint_interval * 1000))} ms",
+            "execution.checkpointing.mode": "EXACTLY_ONCE",
+            # Kept when the job is cancelled, so it can be resumed with --restore.
+            "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+            "restart-strategy.type": "fixed-delay",
+            "restart-strategy.fixed-delay.attempts": str(self.restarts),
+            "restart-strategy.fixed-delay.delay": f"{max(1, int(self.restart_delay * 1000))} ms",
+        }
+        if self.checkpoint_dir is not None:
+            config["execution.checkpointing.dir"] = _uri(self.checkpoint_dir)
+        if self.restore is not None:
+            config["execution.state-recovery.path"] = _uri(self.restore)
+        if self.jars:
+            config["pipeline.jars"] = ";".join(_uri(jar) for jar in self.jars)
+        return config
+
+
+def _uri(place: str) -> str:
+    """A local path as a file:// URI; a URI (s3://, hdfs://, file://) as it is."""
+    return place if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", place) else Path(place).resolve().as_uri()
+
+
+def job_state(address: str, job_id: str) -> str | None:
+    """The job's state (RUNNING, FINISHED, FAILED, ...), or None when the cluster does not answer."""
+    try:
+        answer = httpx.get(f"http://{address}/jobs/{job_id}", timeout=5.0)
+        state = answer.json().get("state") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return str(state) if state is not None else None
+
+
+def job_failure(address: str, job_id: str) -> str:
+    """The first line of the job's root exception, as far as the cluster tells."""
+    try:
+        answer = httpx.get(f"http://{address}/jobs/{job_id}/exceptions", timeout=5.0)
+        data = answer.json() if answer.status_code == 200 else {}
+        history = data.get("exceptionHistory", {}).get("entries") or []
+        text = str(history[0].get("stacktrace") or history[0].get("exceptionName")) if history else ""
+        text = text or str(data.get("root-exception") or "")
+    except (httpx.HTTPError, ValueError, AttributeError, IndexError):
+        return "the cluster did not say why"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Python errors raised in the job come wrapped in Java frames: their own line is the telling one.
+    telling = [line for line in lines if re.search(r"(Error|Exception)\b.*:", line) and " at " not in line[:4]]
+    return (telling[-1] if telling else lines[0] if lines else "the cluster did not say why")[:500]
+
+
+def wait_for_job(address: str, job_id: str, timeout: float | None) -> str:
+    """Poll the job until it ends (FINISHED, FAILED, CANCELED); TimeoutError after `timeout` seconds."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    unreachable_since: float | None = None
+    while True:
+        state = job_state(address, job_id)
+        if state in TERMINAL:
+            return str(state)
+        now = time.monotonic()
+        if state is None:
+            unreachable_since = unreachable_since or now
+            if now - unreachable_since > 30.0:
+                raise ClusterError(f"the cluster at {address} stopped answering about job {job_id}")
+        else:
+            unreachable_since = None
+        if deadline is not None and now > deadline:
+            raise TimeoutError(f"job {job_id} did not end within {timeout:.0f} s (last state {state})")
+        time.sleep(0.5)
+
+
+def cancel_job(address: str, job_id: str) -> None:
+    """Ask the cluster to cancel a job (its checkpoints are retained)."""
+    try:
+        httpx.patch(f"http://{address}/jobs/{job_id}", params={"mode": "cancel"}, timeout=5.0)
+    except httpx.HTTPError as err:
+        raise ClusterError(f"cannot cancel job {job_id} at {address}: {err}") from None
+
+
+def submit(submission: Submission, build: Any) -> str:
+    """Build the job in a remote environment (`build(env)` adds sources, the job and sinks) and submit it; its id.
+
+    The cluster must answer at `submission.address` (checked first, so a wrong address is a clear error rather
+    than a Java stack trace from the client)."""
+    if overview(submission.address) is None:
+        raise ClusterError(
+            f"no Flink cluster answers at {submission.address} (start one with `journeydsl flink local-cluster start`)"
+        )
+    env = remote_environment(submission.address, submission.config())
+    env.set_parallelism(submission.parallelism)
+    if submission.jars:  # also into this client's class loader: the Kafka source is built here
+        env.add_jars(*(_uri(jar) for jar in submission.jars))
+    build(env)
+    try:
+        client = env.execute_async(submission.name)
+    except Exception as err:  # py4j wraps the cluster's refusal (no slots, a bad restore path) in its own error
+        reason = str(err).strip().splitlines()
+        causes = [line for line in reason if line.startswith("Caused by:")]
+        raise ClusterError(f"the cluster refused the job: {(causes or reason or ['?'])[-1]}") from None
+    return str(client.get_job_id())
+
+
+def kafka_source(url: str) -> Any:
+    """kafka://BROKER[,BROKER...]/TOPIC[?group=ID] as a job Source (NOT TESTED here: no broker on this machine).
+
+    Needs the Kafka connector jar shipped with the job (`submit --jar flink-sql-connector-kafka-*.jar`, see
+    docs/scale-out.md). Starts from the group's committed offsets (committed on checkpoints), else the earliest.
+    Producers must key messages by customer id, so each customer's events stay in one partition, in order."""
+    parts = urlsplit(url)
+    topic = parts.path.strip("/")
+    query = dict(item.partition("=")[::2] for item in parts.query.split("&") if item)
+    group = query.pop("group", "journeydsl")
+    if parts.scheme != "kafka" or not parts.netloc or not topic or "/" in topic or query:
+        raise ValueError(f"a Kafka source is kafka://BROKER[,BROKER]/TOPIC[?group=ID], not {url!r}")
+
+    def make(env: Any) -> Any:
+        from pyflink.common import WatermarkStrategy
+        from pyflink.common.serialization import SimpleStringSchema  # type: ignore[import-untyped]
+        from pyflink.datastream.connectors.kafka import (  # type: ignore[import-untyped]
+            KafkaOffsetResetStrategy,
+            KafkaOffsetsInitializer,
+            KafkaSource,
+        )
+
+        source = (
+            KafkaSource.builder()
+            .set_bootstrap_servers(parts.netloc)
+            .set_topics(topic)
+            .set_group_id(group)
+            .set_starting_offsets(KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST))
+            .set_value_only_deserializer(SimpleStringSchema())
+            .build()
+        )
+        return env.from_source(source, WatermarkStrategy.no_watermarks(), "events")
+
+    return make
