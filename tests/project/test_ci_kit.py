@@ -165,6 +165,7 @@ def test_the_workflows_only_pass_inputs_the_action_has() -> None:
 
 def _step(name: str) -> dict[str, Any]:
     (found,) = [step for step in ACTION["runs"]["steps"] if step.get("name") == name]
+    assert isinstance(found, dict)
     return found
 
 
