@@ -167,12 +167,22 @@ class ChannelDef:
 
 
 @dataclass(frozen=True)
+class IntegrationDef:
+    """An external system a journey may `call` (a CRM, a provisioning API), declared so calls are checked."""
+
+    name: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class Schema:
     name: str
     profile: tuple[FieldDef, ...]
     events: tuple[EventDef, ...]
     channels: tuple[ChannelDef, ...]
     span: Span | None = _span()
+    # Declared integrations; none declared means `call` names are not checked (schemas written before them).
+    integrations: tuple[IntegrationDef, ...] = field(default=(), kw_only=True)
     # Where header items without a node of their own were written (e.g. "profile"), for `fmt` to keep comments.
     item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
 

@@ -20,6 +20,7 @@ from journeydsl.check.names import (
     check_step_targets,
 )
 from journeydsl.check.policy import check_policy
+from journeydsl.check.scenarios import check_scenario_events
 from journeydsl.check.templates import check_templates
 from journeydsl.check.types import check_types
 from journeydsl.diagnostics import Diagnostic, Sink
@@ -39,6 +40,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("experiments", check_experiments),
     ("policy", check_policy),
     ("emit-loops", check_emit_loops),
+    ("scenario-events", check_scenario_events),
     ("templates", check_templates),
 )
 

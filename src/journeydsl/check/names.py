@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from journeydsl.check.context import SchemaIndex, checked_files, checked_journeys, header_span
 from journeydsl.check.suggest import did_you_mean, known_list
 from journeydsl.diagnostics import Sink, codes
-from journeydsl.ir import EXPERIENCES, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
+from journeydsl.ir import EXPERIENCES, CallAction, Emit, Journey, Send, SetProfile, Span, Wait, flow_targets
 from journeydsl.project import Project
 
 
@@ -157,17 +157,27 @@ def _event_names(journey: Journey) -> Iterable[tuple[str, Span | None]]:
 
 
 def check_schema_names(project: Project, sink: Sink) -> None:
-    """Events, channels, `set` fields and `emit` fields against the journey's schema."""
+    """Events, channels, integrations, `set` fields and `emit` fields against the journey's schema."""
     for _file, journey, index in checked_journeys(project):
         if index is None:
             continue
         for name, span in _event_names(journey):
             _unknown_event(sink, index, name, span)
         channels = [(cap.channel, cap.span) for cap in journey.caps]
+        integrations = {integration.name for integration in index.schema.integrations}
         for step in journey.steps():
             for action in step.actions:
                 if isinstance(action, Send):
                     channels.append((action.channel, action.span))
+                elif isinstance(action, CallAction) and integrations and action.name not in integrations:
+                    sink.report(
+                        codes.UNKNOWN_INTEGRATION,
+                        f"integration `{action.name}` is not declared in schema `{index.schema.name}`",
+                        action.span,
+                        hint=did_you_mean(action.name, integrations)
+                        or f"declared integrations: {known_list(integrations)}; or declare "
+                        f"`integration {action.name}` in the schema",
+                    )
                 elif isinstance(action, SetProfile) and action.field not in index.profile:
                     sink.report(
                         codes.UNKNOWN_FIELD,

@@ -276,6 +276,18 @@ MIGRATION_BAD_VERSION = _code(
         "covers one old version. Within a block each old step is moved once or kept once, never both."
     ),
 )
+UNKNOWN_INTEGRATION = _code(
+    "JD115",
+    "unknown-integration",
+    "a `call` names an integration its schema does not declare",
+    E,
+    explanation=(
+        "A schema lists the integrations its journeys may call (`integration crm_task` in the DSL, "
+        "`integrations: [crm_task]` in YAML), as it lists events and channels, so a misspelt `call` is found "
+        "by `check` rather than by the system that receives the call record. The check applies once a schema "
+        "declares at least one integration; the hint suggests the closest declared name."
+    ),
+)
 
 # JD2xx: types
 TYPE_MISMATCH = _code(
@@ -422,6 +434,19 @@ MULTIPLE_CONTROLS = _code(
     E,
     explanation=("The control (holdout) is what the variants are compared with; an experiment has at most one."),
 )
+CONTROL_REACHES_SEND = _code(
+    "JD404",
+    "control-reaches-send",
+    "an experiment's control arm sends a message right away (holdout contamination)",
+    W,
+    explanation=(
+        "The control arm (`control N%`, or a variant named `control`) is the holdout the variants are measured "
+        "against: the lift of a variant is what its customers do beyond what the holdout does untouched. A send "
+        "the control arm reaches before it first waits gives the holdout a message as part of the experiment, "
+        "so the comparison measures one message against another. Sends after a wait are follow-ups every arm "
+        "can share and are not reported. Point the control arm at a wait or an end, or make it a variant."
+    ),
+)
 
 # JD5xx: policy
 MISSING_OWNER = _code(
@@ -561,6 +586,19 @@ SCENARIO_UNKNOWN_JOURNEY = _code(
     explanation=(
         "`journeydsl test` loads the journeys of the paths it is given and of each scenario file's folder; the "
         "scenario's `journey:` must name one of them. The hint suggests the closest name."
+    ),
+)
+
+SCENARIO_UNKNOWN_EVENT = _code(
+    "JD704",
+    "scenario-unknown-event",
+    "a scenario sends an event type the journey's schema does not declare",
+    E,
+    explanation=(
+        "Each event of a scenario has a `type` that must be an event of the schema its journey `uses`. "
+        "`journeydsl check` reads the scenario files beside the journeys it checks and reports such a type "
+        "where it is written, with the closest declared name, instead of leaving the engine to turn the event "
+        "away when `journeydsl test` runs it."
     ),
 )
 

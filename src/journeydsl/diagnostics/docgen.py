@@ -39,6 +39,7 @@ schema shop {
   event unsubscribed {}
   channel email { cost 0.002 requires profile.consent_email }
   channel push { cost 0 }
+  integration crm_task
 }
 """
 

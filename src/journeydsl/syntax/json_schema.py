@@ -99,9 +99,14 @@ def _defs() -> dict[str, Any]:
                     },
                     "Delivery channels.",
                 ),
+                "integrations": {
+                    "type": "array",
+                    "items": _ref("name"),
+                    "description": "The integrations journeys may `call`; once any is listed, every call is checked.",
+                },
             },
             required=("schema",),
-            description="A schema: profile fields, event types and channels.",
+            description="A schema: profile fields, event types, channels and integrations.",
         ),
         "journey": _obj(
             {

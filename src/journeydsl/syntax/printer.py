@@ -380,6 +380,10 @@ def _schema(out: _Layout, schema: Schema) -> None:
         out.blank()
     for channel in schema.channels:
         out.add(1, _channel(channel), channel.span)
+    if schema.integrations:
+        out.blank()
+    for integration in schema.integrations:
+        out.add(1, f"integration {integration.name}", integration.span)
     out.add(0, "}", schema.span, closing=True)
 
 

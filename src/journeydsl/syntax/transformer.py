@@ -41,6 +41,7 @@ from journeydsl.ir import (
     Flow,
     Goal,
     Goto,
+    IntegrationDef,
     Journey,
     ListLit,
     Literal,
@@ -417,11 +418,15 @@ class JourneyTransformer(Transformer[Token, Any]):
             span=self._span(token, rest[-1]),
         )
 
+    def integration_def(self, token: Token, name: Token) -> IntegrationDef:
+        return IntegrationDef(name.value, span=self._span(token, name))
+
     def schema(self, token: Token, name: Token, *rest: Any) -> Schema:
         profile: tuple[FieldDef, ...] = ()
         seen: dict[str, Any] = {}
         events: list[EventDef] = []
         channels: list[ChannelDef] = []
+        integrations: list[IntegrationDef] = []
         item_spans: list[tuple[str, Span]] = []
         for item in rest[:-1]:
             if isinstance(item, _Item):
@@ -432,12 +437,15 @@ class JourneyTransformer(Transformer[Token, Any]):
                 events.append(item)
             elif isinstance(item, ChannelDef):
                 channels.append(item)
+            elif isinstance(item, IntegrationDef):
+                integrations.append(item)
         return Schema(
             name.value,
             profile,
             tuple(events),
             tuple(channels),
             span=self._span(token, rest[-1]),
+            integrations=tuple(integrations),
             item_spans=tuple(item_spans),
         )
 

@@ -37,6 +37,7 @@ from journeydsl.ir import (
     Flow,
     Goal,
     Goto,
+    IntegrationDef,
     Journey,
     Migration,
     MigrationMove,
@@ -98,7 +99,7 @@ JOURNEY_KEYS = (
     "journey", "title", "version", "owner", "team", "description", "tags", "experience", "uses",
     "entry", "audience", "reentry", "exit", "goals", "caps", "quiet", "stages", "migrate",
 )  # fmt: skip
-SCHEMA_KEYS = ("schema", "profile", "events", "channels")
+SCHEMA_KEYS = ("schema", "profile", "events", "channels", "integrations")
 STEP_KEYS = ("do", "next", "wait", "choose", "experiment", "end")
 FLOW_KEYS = ("next", "wait", "choose", "experiment", "end")
 ACTION_KEYS = ("send", "set", "emit", "call")
@@ -464,9 +465,17 @@ class _Walker:
         if "channels" in keys:
             for channel, key, value in self.named(keys["channels"][1], "`channels`"):
                 channels.append(self.channel(channel, key, value))
+        integrations: list[IntegrationDef] = []
+        if "integrations" in keys:
+            for item in self.sequence(keys["integrations"][1], "`integrations`"):
+                integration = self.ident(item, "integration name")
+                if integration is not None:
+                    integrations.append(IntegrationDef(integration, span=self.span(item)))
         if name is None:
             return None
-        return Schema(name, tuple(profile), tuple(events), tuple(channels), span=self.span(node))
+        return Schema(
+            name, tuple(profile), tuple(events), tuple(channels), span=self.span(node), integrations=tuple(integrations)
+        )
 
     def fields(self, node: Node, where: str) -> list[FieldDef]:
         found: list[FieldDef] = []

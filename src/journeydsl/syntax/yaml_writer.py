@@ -129,6 +129,8 @@ def schema_data(schema: Schema) -> dict[str, Any]:
                 body["requires"] = f"profile.{channel.requires}"
             channels[channel.name] = body
         data["channels"] = _Block(channels)
+    if schema.integrations:
+        data["integrations"] = [integration.name for integration in schema.integrations]
     return data
 
 
