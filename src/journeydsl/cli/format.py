@@ -11,6 +11,7 @@ from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.project import DSL_SUFFIXES, YAML_SUFFIXES
 from journeydsl.project_file import at_root
 from journeydsl.syntax import format_dsl, parse_dsl
+from journeydsl.syntax.textdiff import unified_diff
 
 
 def _render(diag: Diagnostic, text: str) -> str:
@@ -46,7 +47,9 @@ def _files(paths: tuple[str, ...]) -> tuple[list[Path], list[Path], list[str]]:
 
 @click.command("fmt")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--check", "check_only", is_flag=True, help="Rewrite nothing; list files that would change and exit 1.")
+@click.option(
+    "--check", "check_only", is_flag=True, help="Rewrite nothing; show the diff of files that would change and exit 1."
+)
 def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     """Put .journey files in the one canonical layout (comments are kept).
 
@@ -98,6 +101,7 @@ def _fmt(paths: tuple[str, ...], check_only: bool) -> None:
         changed.append(path)
         if check_only:
             click.echo(f"would reformat {path}")
+            click.echo(unified_diff(text, formatted, str(path)), nl=False)
         else:
             path.write_text(formatted, encoding="utf-8")
             click.echo(f"reformatted {path}")
