@@ -103,7 +103,7 @@ def test_url_parameters_are_the_stores_or_libpqs() -> None:
     assert settings_.conninfo == "postgresql://me@db.example:6543/jd?sslmode=disable"
     assert settings_.display == "postgresql://me@db.example:6543/jd?schema=prod"
     default = parse_url("postgres://me@h/jd")
-    assert (default.batch, default.schema, default.cache, default.seen_retention) == (1, "public", 10_000, 30 * 86400)
+    assert (default.batch, default.schema, default.cache, default.seen_retention) == (1000, "public", 10_000, 30 * 86400)
     assert default.display == "postgresql://me@h:5432/jd"
 
 
@@ -352,7 +352,7 @@ def test_two_workers_never_get_the_same_row(opened: Opened, url: str) -> None:
 def test_a_claim_skips_a_row_another_worker_is_claiming(
     opened: Opened, url: str, postgres_url: str, schema: str
 ) -> None:
-    owner = opened(url, mode="write")
+    owner = opened(url, mode="write", batch=1)
     owner.log_actions([{"kind": "send", "key": f"k{n}"} for n in range(3)])
     owner.end_unit()
     with admin(postgres_url, schema) as other:
@@ -369,7 +369,7 @@ def test_a_claim_skips_a_row_another_worker_is_claiming(
 
 
 def test_seen_ids_are_forgotten_after_the_retention(opened: Opened, url: str, postgres_url: str, schema: str) -> None:
-    store = opened(f"{url}&seen_retention=1h", mode="write")
+    store = opened(f"{url}&seen_retention=1h", mode="write", batch=1)
     store.add_seen("old", 1000.0)
     store.add_seen("recent", 9000.0)
     store.clock = 9000.0
@@ -771,7 +771,7 @@ def test_records_nobody_took_are_read_back_from_the_outbox(
     opened: Opened, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(P, "FRESH_LIMIT", 2)  # serve never takes them: memory holds only a few
-    store = opened(url, mode="write")
+    store = opened(url, mode="write", batch=1)
     for n in range(5):
         store.log_actions([{"kind": "send", "key": f"k{n}"}])
         store.end_unit()

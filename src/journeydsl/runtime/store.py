@@ -17,6 +17,7 @@ committed record at once (`take_deliverable`) and prints it.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,35 @@ class StoreBusyError(StoreError):
 # it (a consistent snapshot that refuses to commit); "auto" owns it when it is free and reads it otherwise;
 # "deliver" never owns it and only claims and settles outbox rows (delivery workers beside the owner).
 OpenMode = Literal["auto", "write", "read", "deliver"]
+
+
+# A durable store commits after DEFAULT_BATCH units (events, or rounds of timers), or once BATCH_SECONDS have passed
+# since the first unit of the batch, whichever comes first, unless the URL or `--batch` sets the units (docs/
+# decisions.md, "The default batch"). A crash loses only the uncommitted units, whose events are redone.
+DEFAULT_BATCH = 1000
+BATCH_SECONDS = 0.1
+
+
+class CommitPolicy:
+    """When a durable store's pending units are committed: `units` of them, or `seconds` after the first."""
+
+    def __init__(self, seconds: float = BATCH_SECONDS) -> None:
+        self.seconds = seconds
+        self.pending = 0
+        self._first = 0.0
+
+    def unit_done(self, units: int) -> bool:
+        """One more unit is pending; True when the batch (of at most `units`) is due for its commit."""
+        self.pending += 1
+        if self.pending >= units:
+            return True
+        if self.pending == 1:
+            self._first = time.monotonic()
+            return False
+        return time.monotonic() - self._first >= self.seconds
+
+    def committed(self) -> None:
+        self.pending = 0
 
 
 # scheme -> the Store subclass that opens its URLs, filled as store modules are imported (Store.__init_subclass__)

@@ -1,7 +1,8 @@
 """`postgresql://USER@HOST:PORT/DB`: the server store (psycopg 3), for `serve`, delivery workers and big stores.
 
 URL: `postgresql://USER[:PASSWORD]@HOST[:PORT]/DB?batch=N&schema=NAME&cache=N&seen_retention=DURATION` (also
-`postgres://`). The four parameters are the store's own: `batch` units per commit (default 1), `schema` the
+`postgres://`). The four parameters are the store's own: `batch` units per commit (default 1,000, and at most 0.1 s
+after the first: store.DEFAULT_BATCH, BATCH_SECONDS), `schema` the
 PostgreSQL schema holding the tables (default `public`; created when missing), `cache` the number of clean
 customers kept in memory (default 10,000; 0: none), `seen_retention` how long event ids are remembered (default
 `30d`; a whole number and a unit s, m, h, d or w). Any other parameter is libpq's (`sslmode`, `connect_timeout`,
@@ -77,6 +78,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from journeydsl.runtime import state as S
 from journeydsl.runtime.jsonio import dumps, loads
 from journeydsl.runtime.store import (
+    DEFAULT_BATCH,
+    CommitPolicy,
     DeadDelivery,
     OpenMode,
     OutboxItem,
@@ -225,7 +228,7 @@ def parse_url(url: str) -> PostgresSettings:
     for port in str(params.get("port") or "5432").split(","):  # libpq checks it only when connecting
         if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
             raise StoreError(f"invalid store URL {shown!r}: the port must be a number from 1 to 65535, not {port!r}")
-    batch = _whole(own.get("batch", "1"), "batch", shown, minimum=1)
+    batch = _whole(own.get("batch", str(DEFAULT_BATCH)), "batch", shown, minimum=1)
     cache = _whole(own.get("cache", str(DEFAULT_CACHE)), "cache", shown, minimum=0)
     schema = own.get("schema", "public")
     if not _SCHEMA_NAME.fullmatch(schema):
@@ -488,7 +491,7 @@ class PostgresStore(Store):
         self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
         self._new_events: list[dict[str, Any]] = []
-        self._units = 0
+        self._commits = CommitPolicy()
 
     # ---- opening
     def _lock(self, wait: float) -> None:
@@ -871,8 +874,7 @@ class PostgresStore(Store):
         self._new_transitions += rows
 
     def end_unit(self) -> None:
-        self._units += 1
-        if self._units >= self.batch:
+        if self._commits.unit_done(self.batch):
             self.flush()
 
     def _pending_work(self) -> bool:
@@ -888,7 +890,7 @@ class PostgresStore(Store):
 
     def flush(self) -> None:
         """Commit the pending units in one transaction."""
-        self._units = 0
+        self._commits.committed()
         if self._closed:
             return
         if self._read_only is not None or self.mode == "deliver":

@@ -1,7 +1,8 @@
 """`sqlite:///PATH`: the embedded durable store, with customers loaded on demand.
 
 WAL journal; the changed customers, the new outbox records, the new transitions and events and the seen event
-ids of `batch` units are written in ONE transaction. A crash therefore loses only work that was not committed,
+ids of `batch` units (URL parameter or `--batch`; by default 1,000 units, and at most 0.1 s after the first of
+them: store.DEFAULT_BATCH and BATCH_SECONDS) are written in ONE transaction. A crash therefore loses only work that was not committed,
 and since the ids of those events were not committed either, a re-run processes them again: nothing is lost,
 and the keys of the records make the re-done work recognisable. `synchronous=NORMAL` by default: in WAL mode
 that survives a process crash; `?synchronous=full` also survives a power cut at the price of an fsync per commit.
@@ -70,6 +71,8 @@ from urllib.parse import unquote
 from journeydsl.runtime import state as S
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
 from journeydsl.runtime.store import (
+    DEFAULT_BATCH,
+    CommitPolicy,
     DeadDelivery,
     OpenMode,
     OutboxItem,
@@ -174,7 +177,7 @@ class Settings:
     """What a `sqlite:` URL says: the file and the store's settings (`parse_url`)."""
 
     path: str
-    batch: int = 1
+    batch: int = DEFAULT_BATCH
     synchronous: str = "normal"
     cache: int = DEFAULT_CACHE
     seen_retention: float = DEFAULT_SEEN_RETENTION
@@ -534,7 +537,7 @@ class SqliteStore(Store):
     def __init__(
         self,
         path: str,
-        batch: int = 1,
+        batch: int = DEFAULT_BATCH,
         synchronous: str = "NORMAL",
         mode: OpenMode = "auto",
         wait: float = 0.0,
@@ -598,7 +601,7 @@ class SqliteStore(Store):
         self._new_events: list[dict[str, Any]] = []
         self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
-        self._units = 0
+        self._commits = CommitPolicy()
         self._next_purge = -math.inf
 
     @classmethod
@@ -1049,8 +1052,7 @@ class SqliteStore(Store):
         self._new_transitions += rows
 
     def end_unit(self) -> None:
-        self._units += 1
-        if self._units >= self.batch:
+        if self._commits.unit_done(self.batch):
             self.flush()
 
     def _pending(self) -> bool:
@@ -1068,7 +1070,7 @@ class SqliteStore(Store):
 
     def flush(self) -> None:
         """Commit what is pending, in one transaction."""
-        self._units = 0
+        self._commits.committed()
         if self._read_only is not None:
             if self._pending():
                 raise StoreError(f"{self._read_only}: this copy cannot commit its changes")
