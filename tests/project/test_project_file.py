@@ -63,6 +63,16 @@ def test_both_files_in_one_folder_journeydsl_toml_wins_and_says_so(tmp_path: Pat
     assert note.severity is Severity.INFO and "journeydsl.toml wins" in note.message
 
 
+def test_a_broken_pyproject_counts_only_when_it_names_the_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 1\n")  # broken, but not ours: walk on
+    assert not load_config(tmp_path, fallback_root=tmp_path).found
+    (tmp_path / "pyproject.toml").write_text("[tool.journeydsl]\nstrict = yes\n")
+    config = load_config(tmp_path)
+    assert config.found and config.has_errors
+    (diag,) = config.diagnostics
+    assert diag.span is not None and (diag.span.file, diag.span.line) == ("pyproject.toml", 2)
+
+
 def test_without_a_project_file_the_defaults_apply_at_the_fallback_root(tmp_path: Path) -> None:
     config = load_config(tmp_path / "nowhere", fallback_root=tmp_path)
     assert not config.found and config.root == tmp_path.resolve()
@@ -237,6 +247,15 @@ def test_diff_against_git_works_from_any_folder(team: Path, where: str, monkeypa
     assert code == 0, out + err
     assert out.startswith("--- journeys/abandoned_cart.journey@HEAD\n+++ journeys/abandoned_cart.journey\n")
     assert "after 1h => after 2h" in out
+
+
+def test_templates_typed_in_a_sub_folder_are_found_from_there(team: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (team / "journeydsl.toml").write_text('sources = ["journeys"]\ntemplates = "nowhere"\n')
+    monkeypatch.chdir(team / "journeys")
+    code, out, _ = cli("check")
+    assert code == 1 and "looked for nowhere/messages/email/" in out
+    code, out, _ = cli("check", "--templates", "../msgs")
+    assert code == 0, out
 
 
 def test_test_uses_the_sources_and_the_coverage_minimum(team: Path, monkeypatch: pytest.MonkeyPatch) -> None:
