@@ -27,6 +27,7 @@ schema shop {
   event cart_updated { cart_id: string, items: number }
   event order_placed { amount: number }
   channel email { cost 0.01 requires profile.consent_email }
+  integration crm_task
 }
 """
 

@@ -48,6 +48,7 @@ def apply(text: str, edits: Sequence[types.TextEdit]) -> str:
         ("      send ", {"email"}, {"reminder"}),  # channels
         ("      send email ", {"reminder"}, {"email"}),  # templates of that channel, from templates/
         ("        on ", {"order_placed", "cart_updated"}, {"remind"}),  # events
+        ("      call ", {"crm_task"}, {"email"}),  # integrations
         ("      ", {"send", "wait", "choose", "emit", "lower", "profile"}, set()),  # keywords and functions
     ],
 )

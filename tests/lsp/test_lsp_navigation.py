@@ -109,3 +109,13 @@ async def test_nothing_under_the_cursor_is_no_answer(client: LanguageClient, jou
         await client.text_document_definition_async(types.DefinitionParams(text_document=doc(uri), position=at)) is None
     )
     close_document(client, uri)
+
+
+async def test_a_call_goes_to_its_integration(client: LanguageClient, journeys: Path) -> None:
+    text = CART.replace("step thanks { end bought }", "step thanks {\n      call crm_task\n      end bought\n    }")
+    uri = open_document(client, journeys / "cart.journey", text)
+    [declared] = await definition(client, uri, position(text, "crm_task", offset=2))
+    assert declared.uri == (journeys / "shop.journey").as_uri()
+    assert declared.range.start == position(SCHEMA, "crm_task")
+    assert "**integration** `crm_task`" in await hover(client, uri, position(text, "crm_task"))
+    close_document(client, uri)

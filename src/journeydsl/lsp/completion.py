@@ -34,6 +34,7 @@ _CHANNEL = re.compile(rf"(?:\bsend|\bcap|\bchannel\s*:)\s*{_WORD}$")
 _TEMPLATE_YAML = re.compile(rf"\btemplate\s*:\s*{_WORD}$")
 _CHANNEL_NEAR = re.compile(r"\bchannel\s*:\s*([a-z_][a-z0-9_]*)")
 _STEP_WRITTEN = re.compile(r"^\s*step\s+([a-z_][a-z0-9_]*)", re.MULTILINE)  # steps as written, parsed or not
+_CALL = re.compile(rf"\bcall\s*:?\s*{{?\s*(?:name\s*:\s*)?{_WORD}$")
 _USES = re.compile(rf"\buses\s*:?\s*{_WORD}$")
 _ENVELOPE = (("at", "timestamp"), ("id", "string"), ("type", "string"), ("customer_id", "string"))
 _NAME_ROOTS = ("profile", "event", "journey", "now")
@@ -118,6 +119,8 @@ def complete(
         return _items(_templates(analysis.spec.templates_dir, template.group(1)), Kind.File)
     if _TEMPLATE_YAML.search(before):
         return _items(_templates(analysis.spec.templates_dir, _yaml_channel(lines, line)), Kind.File)
+    if _CALL.search(before):
+        return _items([(i.name, "integration") for i in (schema.integrations if schema else ())], Kind.Interface)
     if _CHANNEL.search(before):
         return _items([(c.name, f"cost {c.cost}") for c in (schema.channels if schema else ())], Kind.EnumMember)
     if _EVENT.search(before):

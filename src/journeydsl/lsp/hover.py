@@ -125,6 +125,13 @@ def template_file(templates_dir: Path, channel: str, name: str) -> Path:
     return templates_dir / "messages" / channel / f"{name}.j2"
 
 
+def _integration(symbol: Symbol, index: Index) -> str:
+    schema = _schema_of(index, symbol)
+    declared = schema is not None and symbol.name in {item.name for item in schema.integrations}
+    state = "declared in" if declared else "not declared in"
+    return f"**integration** `{symbol.name}`: an external system a `call` reaches, {state} schema `{symbol.key[0]}`"
+
+
 def _template(symbol: Symbol, analysis: Analysis) -> str:
     path = template_file(analysis.spec.templates_dir, symbol.key[0], symbol.key[1])
     try:
@@ -169,6 +176,8 @@ def describe(symbol: Symbol, index: Index, analysis: Analysis) -> str:
         return _channel(symbol, index)
     if kind == idx.TEMPLATE:
         return _template(symbol, analysis)
+    if kind == idx.INTEGRATION:
+        return _integration(symbol, index)
     if kind == idx.JOURNEY:
         return _journey(symbol, index)
     return _schema(symbol, index)

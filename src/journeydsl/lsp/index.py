@@ -8,7 +8,7 @@ is also a keyword or another name in the node is not taken by mistake.
 A symbol's key says what it names, and two symbols with one key are the same thing:
 
 - step: (file, journey, step), steps belong to one journey of one file;
-- event, channel: (schema, name); profile_field: (schema, field); event_field: (schema, field), any event's
+- event, channel, integration: (schema, name); profile_field: (schema, field); event_field: (schema, field), any event's
   field of that name (which event an `event.x` reads depends on the path taken; the checker knows it);
 - template: (channel, template), a file under templates/messages/; schema: (schema,); journey: (journey,).
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from journeydsl.ir import (
+    CallAction,
     Cap,
     ChannelDef,
     Emit,
@@ -48,6 +49,7 @@ PROFILE_FIELD = "profile_field"
 EVENT_FIELD = "event_field"
 CHANNEL = "channel"
 TEMPLATE = "template"
+INTEGRATION = "integration"
 SCHEMA = "schema"
 JOURNEY = "journey"
 
@@ -189,6 +191,9 @@ class _Builder:
                 self.field_def(EVENT_FIELD, schema.name, item, event.name)
         for channel in schema.channels:
             self.channel_def(schema.name, channel)
+        for integration in schema.integrations:
+            where = self.find(integration.span, integration.name, r"\bintegration\s+")
+            self.add(INTEGRATION, (schema.name, integration.name), where, True)
 
     def field_def(self, kind: str, schema: str, item: FieldDef, event: str = "") -> None:
         self.add(kind, (schema, item.name), self.find(item.span, item.name), True, event)
@@ -253,6 +258,11 @@ class _Builder:
             template = self.find(node.span, node.template, template_before)
             self.add(TEMPLATE, (node.channel, node.template), template, False)
 
+        def call(node: object) -> None:
+            assert isinstance(node, CallAction)
+            where = self.find(node.span, node.name, rf"\b(?:call|name){_QUOTE}\s*:?\s*{_QUOTE}")
+            self.add(INTEGRATION, (schema, node.name), where, False)
+
         def cap(node: object) -> None:
             assert isinstance(node, Cap)
             channel = self.find(node.span, node.channel, rf"\b(?:cap|channel){_QUOTE}\s*:?\s*{_QUOTE}")
@@ -281,6 +291,7 @@ class _Builder:
             WaitArm: on_event,
             Emit: emit,
             Send: send,
+            CallAction: call,
             Cap: cap,
             SetProfile: set_profile,
             Name: name,
