@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from lsp_support import (
     CART,
+    SCHEMA,
+    TEMPLATE,
     WELCOME_YAML,
     change_document,
     close_document,
@@ -69,3 +71,31 @@ async def test_an_unsaved_schema_edit_reaches_the_journeys_using_it(client: Lang
     assert found and all(d.range.start.line > 0 for d in found)
     close_document(client, uri)
     await diagnostics_until(client, cart, lambda d: d == [])
+
+
+async def test_a_project_file_names_the_sources_and_templates(client: LanguageClient, tmp_path: Path) -> None:
+    """journeydsl.toml decides the project: its sources hold the schema, its templates folder the messages."""
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "shop.journey").write_text(SCHEMA, encoding="utf-8")
+    (tmp_path / "messages_here" / "messages" / "email").mkdir(parents=True)
+    (tmp_path / "messages_here" / "messages" / "email" / "reminder.j2").write_text(TEMPLATE, encoding="utf-8")
+    project_file = tmp_path / "journeydsl.toml"
+    project_file.write_text('sources = ["flows"]\ntemplates = "messages_here"\n', encoding="utf-8")
+    uri = open_document(client, tmp_path / "flows" / "cart.journey", CART)
+    assert await diagnostics_until(client, uri, lambda d: uri in client.diagnostics) == []
+    at = position(CART, "reminder with")
+    [template] = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
+    ) or [None]
+    assert isinstance(template, types.Location)
+    assert template.uri == (tmp_path / "messages_here" / "messages" / "email" / "reminder.j2").as_uri()
+    # A bad key in the project file is a diagnostic on the project file, published once it is saved.
+    project_file.write_text('sources = ["flows"]\ntemplates = "messages_here"\nstrcit = true\n', encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=project_file.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    found = await diagnostics_until(client, project_file.as_uri(), lambda d: bool(d))
+    assert found[0].range.start.line == 2 and "strict" in found[0].message  # did you mean `strict`?
+    close_document(client, uri)

@@ -56,6 +56,7 @@ class JourneyServer(LanguageServer):
         self.pending: dict[ProjectSpec, asyncio.Task[None]] = {}
         self.uris: dict[str, str] = {}  # resolved path -> the URI the client opened it under
         self.last_parsed: dict[str, Index] = {}  # path -> the last index in which that file had journeys
+        self.anchors: dict[ProjectSpec, str] = {}  # a document of each project seen, to check it again by
 
     # ---- documents and projects
 
@@ -81,6 +82,7 @@ class JourneyServer(LanguageServer):
     def project(self, path: str) -> tuple[Analysis, Index]:
         """The checked project of a document, re-checked when an edit made it stale."""
         spec = find_project(Path(path))
+        self.anchors.setdefault(spec, path)
         if spec in self.checked and spec not in self.stale:
             return self.checked[spec]
         self.stale.discard(spec)
@@ -127,11 +129,22 @@ class JourneyServer(LanguageServer):
     # ---- diagnostics
 
     def edited(self, uri: str) -> None:
+        """A document changed: its project (and any other, which may read the same schema) is checked on next use,
+        and diagnostics are published once the typing stops. A project file or template changing re-checks all."""
         path = self.path_of(uri)
-        if path is None or not is_journey_file(Path(path)):
+        if path is None:
             return
-        spec = find_project(Path(path))
-        self.stale |= {spec, *self.checked}  # a schema file is read by other projects too: all are re-checked on use
+        self.stale |= set(self.checked)
+        if is_journey_file(Path(path)):
+            spec = find_project(Path(path))
+            self.stale.add(spec)
+            self.anchors[spec] = path
+            self._schedule(spec, path)
+            return
+        for spec, anchor in list(self.anchors.items()):
+            self._schedule(spec, anchor)
+
+    def _schedule(self, spec: ProjectSpec, path: str) -> None:
         earlier = self.pending.pop(spec, None)
         if earlier is not None:
             earlier.cancel()
@@ -147,6 +160,8 @@ class JourneyServer(LanguageServer):
         by_file: dict[str, list[types.Diagnostic]] = {self.uri_of(p): [] for p in analysis.project.sources}
         for diag in analysis.diagnostics:
             span = diag.span if diag.span is not None else Span(path, 1, 1, 1, 1)
+            if not os.path.isabs(span.file):  # a path relative to the project root
+                span = Span(str(spec.root / span.file), span.line, span.col, span.end_line, span.end_col)
             by_file.setdefault(self.uri_of(span.file), []).append(to_lsp(diag, self.to_range(analysis, span)))
         for uri in self.published.get(spec, set()) - set(by_file):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
@@ -202,6 +217,12 @@ def did_change(ls: JourneyServer, params: types.DidChangeTextDocumentParams) -> 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: JourneyServer, params: types.DidSaveTextDocumentParams) -> None:
     ls.edited(params.text_document.uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: JourneyServer, params: types.DidChangeWatchedFilesParams) -> None:
+    for change in params.changes:  # a journey, template or project file changed on disk, outside the editor
+        ls.edited(change.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

@@ -1,7 +1,8 @@
 """Which project an open document belongs to, loaded with the editor's unsaved text over the files on disk.
 
 A document belongs to the project of the nearest project file above it (`journeydsl.toml`, or a pyproject.toml
-with `[tool.journeydsl]`) when it lies under that project's source paths; otherwise to the journey files of its
+with `[tool.journeydsl]`, read by `project_file`, as every command reads it) when it lies under that project's
+source paths; otherwise to the journey files of its
 own folder, which is where `uses NAME` finds a schema. Templates come from the project's templates folder, or
 the nearest `templates/` folder above the document. The checker then runs on that project exactly as
 `journeydsl check` would, except that an open buffer's text wins over the file on disk.
@@ -9,19 +10,17 @@ the nearest `templates/` folder above the document. The checker then runs on tha
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from journeydsl.check import check_project
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import SourceFile, Span
 from journeydsl.project import Project, is_journey_file, parse_source
+from journeydsl.project_file import load_config
 from journeydsl.syntax.limits import MAX_FILE_BYTES, file_too_large
 
-PROJECT_FILE = "journeydsl.toml"
-DEFAULT_SOURCES = ("journeys",)
 DEFAULT_TEMPLATES = "templates"
 
 
@@ -32,6 +31,7 @@ class ProjectSpec:
     root: Path
     sources: tuple[Path, ...]  # folders or files
     templates_dir: Path
+    config_file: Path | None = None  # journeydsl.toml or pyproject.toml, when the project has one
 
 
 @dataclass
@@ -49,35 +49,6 @@ class Analysis:
         return None
 
 
-def _settings(folder: Path) -> Mapping[str, object] | None:
-    """The journeydsl settings written in this folder, or None when it holds no project file."""
-    own = folder / PROJECT_FILE
-    if own.is_file():
-        return _read_toml(own) or {}
-    pyproject = folder / "pyproject.toml"
-    if pyproject.is_file():
-        tool = _read_toml(pyproject).get("tool")
-        if isinstance(tool, dict) and isinstance(tool.get("journeydsl"), dict):
-            return dict(tool["journeydsl"])
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, object]:
-    # A broken project file is `journeydsl check`'s to report; the editor still works on the document's folder.
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-
-
-def _strings(value: object) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return list(value)
-    return None
-
-
 def _under(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -90,21 +61,28 @@ def _nearest_templates(folder: Path) -> Path:
 
 
 def find_project(document: Path) -> ProjectSpec:
-    """The project `document` (an absolute path) belongs to; never raises."""
+    """The project `document` (an absolute path) belongs to; never raises (a bad project file is a diagnostic)."""
     folder = document.parent
-    for candidate in [folder, *folder.parents]:
-        settings = _settings(candidate)
-        if settings is None:
-            continue
-        sources = _strings(settings.get("sources", settings.get("paths"))) or list(DEFAULT_SOURCES)
-        source_paths = tuple((candidate / source).resolve() for source in sources)
-        templates = settings.get("templates")
-        templates_dir = candidate / (templates if isinstance(templates, str) else DEFAULT_TEMPLATES)
-        if any(_under(document, source) for source in source_paths):
-            return ProjectSpec(candidate, source_paths, templates_dir.resolve())
-        # A document outside the project's sources is checked with its own folder, templates still the project's.
-        return ProjectSpec(folder, (folder,), templates_dir.resolve())
-    return ProjectSpec(folder, (folder,), _nearest_templates(folder))
+    config = load_config(folder)
+    if config.file is None:
+        return ProjectSpec(folder, (folder,), _nearest_templates(folder))
+    sources = tuple(config.path(source).resolve() for source in config.sources)
+    templates = config.path(config.templates).resolve()
+    if any(_under(document, source) for source in sources):
+        return ProjectSpec(config.root, sources, templates, config.file)
+    # A document outside the project's sources is checked with its own folder, templates still the project's.
+    return ProjectSpec(folder, (folder,), templates, config.file)
+
+
+def _config_diagnostics(spec: ProjectSpec) -> list[Diagnostic]:
+    """The findings about the project file itself (TOML syntax, unknown keys), placed on that file."""
+    if spec.config_file is None:
+        return []
+    config = load_config(spec.config_file.parent)
+    return [
+        replace(diag, span=replace(diag.span, file=str(spec.config_file))) if diag.span is not None else diag
+        for diag in config.diagnostics
+    ]
 
 
 def _journey_files(spec: ProjectSpec) -> list[Path]:
@@ -169,4 +147,4 @@ def analyse(document: Path, buffers: Mapping[str, str]) -> Analysis:
     """Load and check the project of `document`; every finding of the project, never an exception."""
     spec = find_project(document)
     project = load(spec, buffers)
-    return Analysis(spec, project, check_project(project))
+    return Analysis(spec, project, _config_diagnostics(spec) + check_project(project))
