@@ -84,9 +84,11 @@ async def test_a_project_file_names_the_sources_and_templates(client: LanguageCl
     uri = open_document(client, tmp_path / "flows" / "cart.journey", CART)
     assert await diagnostics_until(client, uri, lambda d: uri in client.diagnostics) == []
     at = position(CART, "reminder with")
-    [template] = await client.text_document_definition_async(
+    found_definition = await client.text_document_definition_async(
         types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
-    ) or [None]
+    )
+    assert isinstance(found_definition, list) and len(found_definition) == 1
+    template = found_definition[0]
     assert isinstance(template, types.Location)
     assert template.uri == (tmp_path / "messages_here" / "messages" / "email" / "reminder.j2").as_uri()
     # A bad key in the project file is a diagnostic on the project file, published once it is saved.
