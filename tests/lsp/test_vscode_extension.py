@@ -78,6 +78,12 @@ def test_the_shipped_json_schema_is_journeydsl_schema_today() -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["scenario.schema.json", "project.schema.json"])
+def test_the_shipped_scenario_and_project_schemas_are_the_repositorys(name: str) -> None:
+    repository = json.loads((EXTENSION.parents[1] / "schemas" / name).read_text(encoding="utf-8"))
+    assert load(f"schemas/{name}") == repository, f"copy it again: cp schemas/{name} editors/vscode/schemas/"
+
+
 def test_the_grammar_knows_every_keyword() -> None:
     rules = grammar_rules()
     text = json.dumps([rules["keyword"], rules["constant"], rules["operator"]])
