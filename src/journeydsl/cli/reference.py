@@ -11,6 +11,7 @@ It lives in the CLI layer because it imports click and every command module; not
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 
@@ -73,8 +74,8 @@ def _cell(text: str) -> str:
     return _prose(" ".join(text.replace("|", "\\|").split()))
 
 
-def _usage(command: click.Command, ctx: click.Context) -> str:
-    return " ".join(["journeydsl", command.name or "", *command.collect_usage_pieces(ctx)])
+def _usage(name: str, command: click.Command, ctx: click.Context) -> str:
+    return " ".join(["journeydsl", name, *command.collect_usage_pieces(ctx)])
 
 
 def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
@@ -104,16 +105,45 @@ def _arguments(command: click.Command) -> list[str]:
     return found
 
 
+def commands() -> list[tuple[str, click.Command, click.Context]]:
+    """Every command with its full name (`flink submit` for a group's subcommand) and a context, in order."""
+    found: list[tuple[str, click.Command, click.Context]] = []
+
+    def walk(group: click.Group, parent: click.Context, prefix: str) -> None:
+        for name in group.list_commands(parent):
+            command = group.get_command(parent, name)
+            if command is None or command.hidden:
+                continue
+            ctx = click.Context(command, info_name=name, parent=parent)
+            found.append((f"{prefix}{name}", command, ctx))
+            if isinstance(command, click.Group):
+                walk(command, ctx, f"{prefix}{name} ")
+
+    walk(main, click.Context(main, info_name="journeydsl"), "")
+    return found
+
+
 def command_section(name: str) -> str:
-    """The Markdown section of one command."""
-    command = main.get_command(click.Context(main), name)
-    if command is None:
-        raise KeyError(name)
-    ctx = click.Context(command, info_name=name, parent=click.Context(main, info_name="journeydsl"))
-    lines = [f"### `journeydsl {name}`", "", "```text", _usage(command, ctx), "```", ""]
-    help_text = (command.help or "").strip()
+    """The Markdown section of one command (`run`, or `flink submit` for a subcommand)."""
+    for full_name, command, ctx in commands():
+        if full_name == name:
+            return _section(full_name, command, ctx)
+    raise KeyError(name)
+
+
+def _section(name: str, command: click.Command, ctx: click.Context) -> str:
+    lines = [f"### `journeydsl {name}`", "", "```text", _usage(name, command, ctx), "```", ""]
+    # Click keeps a docstring's indentation after its first line; cleandoc removes it (or it reads as code).
+    help_text = inspect.cleandoc(command.help or "")
     if help_text:
         lines += [_prose(help_text.replace("\b\n", "")), ""]
+    if isinstance(command, click.Group):
+        subcommands = ", ".join(
+            f"[`{sub}`](#journeydsl-{slug})"
+            for sub in command.list_commands(ctx)
+            for slug in [f"{name} {sub}".replace(" ", "-")]
+        )
+        lines += [f"Commands: {subcommands}.", ""]
     arguments = _arguments(command)
     if arguments:
         lines += ["Arguments: " + ", ".join(arguments) + ".", ""]
@@ -123,13 +153,12 @@ def command_section(name: str) -> str:
 
 def reference() -> str:
     """The whole page."""
-    names = main.list_commands(click.Context(main))
+    commands = commands()
     index = ["| command | what it does |", "|---|---|"]
-    for name in names:
-        command = main.get_command(click.Context(main), name)
-        summary = command.get_short_help_str(limit=200) if command is not None else ""
-        index.append(f"| [`{name}`](#journeydsl-{name}) | {_cell(summary)} |")
-    sections = [command_section(name) for name in names]
+    for name, command, _ in commands:
+        summary = command.get_short_help_str(limit=200)
+        index.append(f"| [`{name}`](#journeydsl-{name.replace(' ', '-')}) | {_cell(summary)} |")
+    sections = [_section(name, command, ctx) for name, command, ctx in commands]
     return HEADER + "\n".join(index) + "\n\n" + "\n".join(sections)
 
 
