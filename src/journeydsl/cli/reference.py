@@ -153,12 +153,12 @@ def _section(name: str, command: click.Command, ctx: click.Context) -> str:
 
 def reference() -> str:
     """The whole page."""
-    commands = commands()
+    found = commands()
     index = ["| command | what it does |", "|---|---|"]
-    for name, command, _ in commands:
+    for name, command, _ in found:
         summary = command.get_short_help_str(limit=200)
         index.append(f"| [`{name}`](#journeydsl-{name.replace(' ', '-')}) | {_cell(summary)} |")
-    sections = [_section(name, command, ctx) for name, command, ctx in commands]
+    sections = [_section(name, command, ctx) for name, command, ctx in found]
     return HEADER + "\n".join(index) + "\n\n" + "\n".join(sections)
 
 
