@@ -90,6 +90,7 @@ from journeydsl.syntax.safe_yaml import (
     span_of,
 )
 from journeydsl.syntax.transformer import HEADER_KEYS
+from journeydsl.syntax.yaml_comments import yaml_comments
 
 IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 TIME_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
@@ -146,7 +147,8 @@ def load_yaml(text: str, path: str) -> tuple[SourceFile, list[Diagnostic]]:
             Span(path, 1, 1, 1, 1),
             hint="start the file with `journey: NAME` or `schema: NAME`",
         )
-    source = SourceFile(path=path, schemas=tuple(schemas), journeys=tuple(journeys), form="yaml")
+    comments = yaml_comments(text, [document.root for document in documents])
+    source = SourceFile(path=path, schemas=tuple(schemas), journeys=tuple(journeys), form="yaml", comments=comments)
     return source, sink.diagnostics
 
 

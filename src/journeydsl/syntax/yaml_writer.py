@@ -36,6 +36,7 @@ from journeydsl.ir import (
     Wait,
 )
 from journeydsl.syntax.printer import format_expr
+from journeydsl.syntax.yaml_comments import add_comments
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
@@ -87,7 +88,7 @@ _Dumper.add_implicit_resolver(
 
 
 def to_yaml(source: SourceFile) -> str:
-    """The YAML form of every schema and journey in `source`, one document each."""
+    """The YAML form of every schema and journey in `source`, one document each, with the source's comments."""
     documents: list[dict[str, Any]] = [schema_data(s) for s in source.schemas]
     documents += [journey_data(j) for j in source.journeys]
     text: str = yaml.dump_all(
@@ -98,7 +99,7 @@ def to_yaml(source: SourceFile) -> str:
         allow_unicode=True,
         width=1_000_000,  # never fold a long expression over lines: columns inside it stay exact
     )
-    return text
+    return add_comments(text, source)
 
 
 # --------------------------------------------------------------------------- schema
