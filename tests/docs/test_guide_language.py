@@ -18,7 +18,7 @@ from lark import Lark, Token, Tree
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from journeydsl.check import check_project
-from journeydsl.diagnostics import Severity
+from journeydsl.diagnostics import Severity, Sink
 from journeydsl.docs.guide import Block, fenced_blocks
 from journeydsl.ir import SourceFile
 from journeydsl.project import load_project
@@ -208,8 +208,6 @@ def test_every_yaml_key_has_an_example() -> None:
     used: set[str] = set()
     for block in BLOCKS:
         if block.lang == "yaml":
-            from journeydsl.diagnostics import Sink
-
             for document in compose(block.text, "x.yaml", Sink()):
                 used.update(_yaml_keys(document.root))
     missing = sorted(expected - used)
@@ -224,3 +222,26 @@ def test_coverage_would_catch_a_missing_construct() -> None:
         if block.lang == "journey" and "experiment " not in block.text:
             used.update(_tree_names(parser.parse(block.text)))
     assert "variant" not in used and "control" not in used
+
+
+# --------------------------------------------------------------------------- the editors' JSON Schema
+
+
+def test_every_yaml_example_validates_against_the_json_schema() -> None:
+    """What `journeydsl schema` gives editors accepts every YAML example of the page."""
+    from jsonschema import Draft202012Validator
+
+    from journeydsl.syntax.json_schema import journey_json_schema
+    from journeydsl.syntax.yaml_loader import node_to_data
+
+    validator = Draft202012Validator(journey_json_schema())
+    for block in BLOCKS:
+        if block.lang != "yaml":
+            continue
+        sink = Sink()
+        for document in compose(block.text, "x.journey.yaml", sink):
+            errors = [
+                f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(node_to_data(document.root))
+            ]
+            assert not errors, f"{PAGE.name}:{block.line}: {errors}"
+        assert not sink.diagnostics

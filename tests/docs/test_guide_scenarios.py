@@ -79,3 +79,22 @@ def test_every_send_status_and_expect_form_is_shown() -> None:
         "advance: 2026",
     ):
         assert form in text, form
+
+
+def test_the_scenario_file_validates_against_its_json_schema() -> None:
+    """schemas/scenario.schema.json (for editors) accepts the page's scenario file."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from journeydsl.syntax.yaml_loader import node_to_data
+
+    validator = Draft202012Validator(json.loads((ROOT / "schemas" / "scenario.schema.json").read_text("utf-8")))
+    scenario_blocks = [b for b in BLOCKS if b.attrs.get("file", "").endswith(".scenario.yaml")]
+    assert scenario_blocks
+    for block in scenario_blocks:
+        for document in compose(block.text, "x.scenario.yaml", Sink()):
+            errors = [
+                f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(node_to_data(document.root))
+            ]
+            assert not errors, f"{PAGE.name}:{block.line}: {errors}"
