@@ -77,16 +77,31 @@ stages:
       end: welcomed
 """
 
+SCENARIOS = """\
+journey: cart
+scenarios:
+  - name: the reminder brings the order
+    profile: {email: a@example.com, consent_email: true, segment: new}
+    events:
+      - {type: cart_updated, at: 2026-07-01T10:00:00Z, data: {cart_id: "K-1", items: 2}}
+      - {advance: 2h}
+      - {type: order_placed, at: 2026-07-01T13:00:00Z, data: {amount: 70}}
+    expect:
+      path: [browsing, remind, thanks]
+      outcome: bought
+"""
+
 TEMPLATE = "Subject: your cart\n\nYou left {{ items }} items behind.\n"
 
 
 def write_project(root: Path) -> Path:
-    """shop.journey (schema), cart.journey (DSL), welcome.journey.yaml (YAML) and one template, under root."""
+    """shop.journey (schema), cart.journey (DSL) with its scenarios, welcome.journey.yaml (YAML) and one template."""
     journeys = root / "journeys"
     journeys.mkdir(parents=True, exist_ok=True)
     (journeys / "shop.journey").write_text(SCHEMA, encoding="utf-8")
     (journeys / "cart.journey").write_text(CART, encoding="utf-8")
     (journeys / "welcome.journey.yaml").write_text(WELCOME_YAML, encoding="utf-8")
+    (journeys / "cart.scenario.yaml").write_text(SCENARIOS, encoding="utf-8")
     (root / "templates" / "messages" / "email").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "messages" / "email" / "reminder.j2").write_text(TEMPLATE, encoding="utf-8")
     return journeys

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from lsp_support import CART, WELCOME_YAML, close_document, open_document, position
+from lsp_support import CART, SCENARIOS, WELCOME_YAML, close_document, open_document, position
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -101,9 +101,12 @@ async def test_rename_a_step_edits_its_definition_and_every_transition(client: L
     edit = await client.text_document_rename_async(
         types.RenameParams(text_document=doc(uri), position=at, new_name="thank_you")
     )
-    assert edit is not None and edit.changes is not None and list(edit.changes) == [uri]
+    scenarios = (journeys / "cart.scenario.yaml").as_uri()
+    assert edit is not None and edit.changes is not None and sorted(edit.changes) == sorted([uri, scenarios])
     renamed = apply(CART, list(edit.changes[uri]))
     assert renamed == CART.replace("thanks", "thank_you")
+    # The scenarios' expected path names the step too.
+    assert apply(SCENARIOS, edit.changes[scenarios]) == SCENARIOS.replace("thanks]", "thank_you]")
     close_document(client, uri)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsp_support import CART, SCHEMA, WELCOME_YAML, close_document, open_document, position
+from lsp_support import CART, SCENARIOS, SCHEMA, WELCOME_YAML, close_document, open_document, position
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -118,4 +118,11 @@ async def test_a_call_goes_to_its_integration(client: LanguageClient, journeys: 
     assert declared.uri == (journeys / "shop.journey").as_uri()
     assert declared.range.start == position(SCHEMA, "crm_task")
     assert "**integration** `crm_task`" in await hover(client, uri, position(text, "crm_task"))
+    close_document(client, uri)
+
+
+async def test_a_scenario_path_goes_to_its_step(client: LanguageClient, journeys: Path) -> None:
+    uri = open_document(client, journeys / "cart.scenario.yaml", SCENARIOS, "yaml")
+    [step] = await definition(client, uri, position(SCENARIOS, "remind,", offset=2))
+    assert step.uri == (journeys / "cart.journey").as_uri() and step.range.start == position(CART, "remind {")
     close_document(client, uri)

@@ -31,10 +31,14 @@ function clientOptions(): LanguageClientOptions {
       { scheme: "file", language: "journey" },
       { scheme: "untitled", language: "journey" },
       { scheme: "file", language: "yaml", pattern: "**/*.journey.{yaml,yml}" },
+      // Scenario files name steps in `expect.path`: go to definition, and a step rename renames them too.
+      { scheme: "file", language: "yaml", pattern: "**/*.scenario.{yaml,yml}" },
     ],
     synchronize: {
       // A template or journey changed on disk (another editor, git checkout): the server checks again.
-      fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.journey,*.journey.yaml,*.journey.yml,*.j2}"),
+      fileEvents: vscode.workspace.createFileSystemWatcher(
+        "**/{*.journey,*.journey.yaml,*.journey.yml,*.scenario.yaml,*.scenario.yml,*.j2,journeydsl.toml,pyproject.toml}",
+      ),
     },
     outputChannelName: "journeydsl",
   };

@@ -42,6 +42,7 @@ from journeydsl.ir import (
     Target,
     WaitArm,
 )
+from journeydsl.testing.scenario import ScenarioFile
 
 STEP = "step"
 EVENT = "event"
@@ -98,6 +99,15 @@ class Text:
             else:
                 high = middle - 1
         return low + 1, offset - self.starts[low] + 1
+
+    def find_all(self, span: Span, name: str) -> list[Span]:
+        """Every `name` inside span, as a whole word."""
+        start, end = self.offset(span.line, span.col), self.offset(span.end_line, span.end_col)
+        found: list[Span] = []
+        for match in re.finditer(rf"{_WORD_START}{re.escape(name)}{_WORD_END}", self.text[start:end]):
+            line, col = self.position(start + match.start())
+            found.append(Span(span.file, line, col, line, col + len(name)))
+        return found
 
     def find(self, span: Span, name: str, before: str = "") -> Span | None:
         """The first `name` inside span, preceded by the pattern `before` when that finds one."""
@@ -298,8 +308,11 @@ class _Builder:
         }
 
 
-def build_index(files: list[SourceFile], texts: dict[str, str]) -> Index:
-    """The index of every file (named files first, so their schemas win, as in the checker)."""
+def build_index(
+    files: list[SourceFile], texts: dict[str, str], scenarios: list[tuple[ScenarioFile, str]] | None = None
+) -> Index:
+    """The index of every file (named files first, so their schemas win, as in the checker), and the steps the
+    scenarios' `expect.path` lists name (a step rename renames them too)."""
     index = Index()
     for source in files:
         builder = _Builder(index, source, Text(texts.get(source.path, "")))
@@ -307,4 +320,18 @@ def build_index(files: list[SourceFile], texts: dict[str, str]) -> Index:
             builder.schema(schema)
         for journey in source.journeys:
             builder.journey(journey)
+    for scenario_file, text in scenarios or []:
+        _scenario_steps(index, scenario_file, Text(text))
     return index
+
+
+def _scenario_steps(index: Index, scenario_file: ScenarioFile, text: Text) -> None:
+    files = {name: file for file, name in index.journeys}  # journey name -> its file (the first, as for schemas)
+    for scenario in scenario_file.scenarios:
+        where = scenario.expect.spans.get("path")
+        journey_file = files.get(scenario.journey)
+        if where is None or journey_file is None or not scenario.expect.path:
+            continue
+        for name in dict.fromkeys(scenario.expect.path):
+            for span in text.find_all(where, name):
+                index.symbols.append(Symbol(STEP, (journey_file, scenario.journey, name), span, False))

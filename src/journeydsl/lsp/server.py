@@ -32,6 +32,7 @@ from journeydsl.lsp.index import Index, Symbol, build_index
 from journeydsl.lsp.outline import outline
 from journeydsl.lsp.workspace import Analysis, ProjectSpec, analyse, find_project
 from journeydsl.project import Project, is_journey_file
+from journeydsl.testing.scenario import is_scenario_file
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class JourneyServer(LanguageServer):
         found: dict[str, str] = {}
         for uri, document in self.workspace.text_documents.items():
             path = self.path_of(uri)
-            if path is not None and is_journey_file(Path(path)):
+            if path is not None and (is_journey_file(Path(path)) or is_scenario_file(Path(path))):
                 found[path] = document.source
         return found
 
@@ -93,7 +94,7 @@ class JourneyServer(LanguageServer):
             analysis = Analysis(spec, analyse_nothing(spec))
             analysis.diagnostics = [crash_diagnostic(path, traceback.format_exc(limit=3))]
         project = analysis.project
-        result = (analysis, build_index([*project.files, *project.neighbours], project.sources))
+        result = (analysis, build_index([*project.files, *project.neighbours], project.sources, analysis.scenarios))
         self.checked[spec] = result
         for file_path, _ in result[1].journeys:
             self.last_parsed[file_path] = result[1]

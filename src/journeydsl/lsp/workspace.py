@@ -20,6 +20,7 @@ from journeydsl.ir import SourceFile, Span
 from journeydsl.project import Project, is_journey_file, parse_source
 from journeydsl.project_file import load_config
 from journeydsl.syntax.limits import MAX_FILE_BYTES, file_too_large
+from journeydsl.testing.scenario import ScenarioFile, find_scenario_files, parse_scenarios
 
 DEFAULT_TEMPLATES = "templates"
 
@@ -41,6 +42,8 @@ class Analysis:
     spec: ProjectSpec
     project: Project
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The scenario files of the project's folders, with their texts: their `expect.path` names steps.
+    scenarios: list[tuple[ScenarioFile, str]] = field(default_factory=list)
 
     def file(self, path: str) -> SourceFile | None:
         for source in [*self.project.files, *self.project.neighbours]:
@@ -143,8 +146,25 @@ def _belongs(path: Path, spec: ProjectSpec) -> bool:
     )
 
 
+def load_scenarios(spec: ProjectSpec, buffers: Mapping[str, str]) -> list[tuple[ScenarioFile, str]]:
+    """The scenario files under the project's sources, each from its open buffer when it has one.
+
+    Their problems are not reported here: `check` reports them, on the files it reads.
+    """
+    found: list[tuple[ScenarioFile, str]] = []
+    for path in find_scenario_files(spec.sources):
+        text = buffers.get(str(path))
+        if text is None:
+            text = _read(path, Sink())
+        if text is not None and len(text) <= MAX_FILE_BYTES:
+            found.append((parse_scenarios(text, str(path))[0], text))
+    return found
+
+
 def analyse(document: Path, buffers: Mapping[str, str]) -> Analysis:
     """Load and check the project of `document`; every finding of the project, never an exception."""
     spec = find_project(document)
     project = load(spec, buffers)
-    return Analysis(spec, project, _config_diagnostics(spec) + check_project(project))
+    analysis = Analysis(spec, project, _config_diagnostics(spec) + check_project(project))
+    analysis.scenarios = load_scenarios(spec, buffers)
+    return analysis
