@@ -36,6 +36,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "test": "testing",
     "report": "testing",
     "lsp": "lsp",
+    "synth": "synth",
 }
 
 
