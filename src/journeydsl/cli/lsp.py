@@ -15,8 +15,9 @@ def lsp_command(stdio: bool) -> None:
     try:
         from journeydsl.lsp.server import run_stdio
     except ImportError as err:
+        missing = (err.name or "pygls").split(".")[0]
         raise click.ClickException(
-            f"the language server needs a package that is not installed ({err.name}): pip install pygls"
+            f"the language server needs the package `{missing}`, which is not installed: pip install pygls"
         ) from None
     run_stdio()
 
