@@ -5,6 +5,9 @@ means (a durable store's outbox vs memory, complete and checked writes, when the
 is runtime/delivery.py's, shared with any other command that runs events. A run restarted after a crash first
 prints what was committed but not yet delivered, and then skips the events the store has already seen. One
 process at a time owns a SQLite store: another `run` on it fails at once, or waits with `--wait`.
+
+`--engine flink` runs the same events through the Flink job instead (journeydsl.flink, an optional extra): no
+store, records in no particular order but the same set, key by key, as `--engine local --max-skew none`.
 """
 
 from __future__ import annotations
@@ -152,6 +155,21 @@ def _skew_seconds(text: str) -> float | None:
     is_flag=True,
     help="Run a bundle whose latest version of a journey is older than one the store already ran.",
 )
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["local", "flink"]),
+    default="local",
+    show_default=True,
+    help="local: this process, on --store. flink: an Apache Flink mini-cluster in this process (the flink extra); "
+    "the same records in no particular order, no store, no --max-skew.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1, max=128),
+    default=None,
+    help="With --engine flink: parallel tasks of the keyed step (1..128, the job's max-parallelism; default 1).",
+)
 def run_command(
     bundle: Path,
     events_path: Path,
@@ -165,8 +183,15 @@ def run_command(
     wait_for_store: bool,
     allow_orphans: bool,
     allow_rollback: bool,
+    engine_name: str,
+    parallelism: int | None,
 ) -> None:
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
+    if engine_name == "flink":
+        _run_flink(bundle, events_path, until, dead_path, public_key, summary, parallelism or 1)
+        return
+    if parallelism is not None:
+        raise click.UsageError("--parallelism needs --engine flink")
     from journeydsl.runtime import Engine, EngineError, StoreError
     from journeydsl.runtime.bundle import BundleError, load_bundle
     from journeydsl.runtime.gctune import relax_gc
@@ -263,6 +288,101 @@ def run_command(
                 dead_sink.close()
             except OSError:
                 pass  # the run already failed and says why
+    if summary:
+        for text in counts.lines():
+            click.echo(text, err=True)
+
+
+# Options that have no meaning on the Flink engine (it keeps no store, and skew is a global, order-dependent rule
+# a keyed job cannot apply): given with --engine flink they are a usage error, not silently ignored.
+_NOT_WITH_FLINK = ("store_url", "max_skew", "batch", "wait_for_store", "allow_orphans", "allow_rollback")
+
+
+def _refuse_flink_clashes(ctx: click.Context) -> None:
+    from click.core import ParameterSource
+
+    for name in _NOT_WITH_FLINK:
+        if ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT):
+            continue
+        value = ctx.params.get(name)
+        if name == "store_url" and value in ("memory://", "memory:"):
+            continue
+        if name == "max_skew" and str(value).strip().lower() in ("none", "off"):
+            continue
+        option = "--" + {"store_url": "store", "wait_for_store": "wait"}.get(name, name).replace("_", "-")
+        raise click.UsageError(f"{option} cannot be used with --engine flink (it keeps no store and applies no skew)")
+
+
+def _run_flink(
+    bundle: Path,
+    events_path: Path,
+    until: str | None,
+    dead_path: Path | None,
+    public_key: str | None,
+    summary: bool,
+    parallelism: int,
+) -> None:
+    """`run --engine flink`: the job on an in-process mini-cluster; records to stdout once it ends."""
+    from journeydsl.flink import FlinkUnavailable, require_flink
+    from journeydsl.runtime.bundle import BundleError
+    from journeydsl.runtime.timeparse import TimeError, parse_time
+
+    _refuse_flink_clashes(click.get_current_context())
+    end: float | None = None
+    if until is not None:
+        try:
+            end = parse_time(until)
+        except TimeError as err:
+            raise click.BadParameter(str(err), param_hint="--until") from err
+    try:
+        require_flink()
+    except FlinkUnavailable as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    from journeydsl.flink.job import JobSpec
+    from journeydsl.flink.local import DEAD, FlinkRunError, Pipeline, final_clock, run_pipelines
+
+    try:
+        spec = JobSpec.load(str(bundle), public_key=public_key, until=end)
+    except BundleError as err:
+        click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
+        sys.exit(1)
+    counts = Summary()
+    dead_sink = None
+    try:
+        if end is None:
+            spec = JobSpec.load(str(bundle), public_key=public_key, until=final_clock(events_path, spec))
+        out = _stdout()
+        dead_sink = dead_path.open("wb") if dead_path is not None else None
+        for _index, kind, text in run_pipelines([Pipeline(events_path, spec)], parallelism):
+            if kind == DEAD:
+                counts.dead += 1
+                if dead_sink is not None:
+                    dead_sink.write(text.encode() + b"\n")
+                else:
+                    click.echo(f"dead letter: {loads(text).get('reason')}", err=True)
+                continue
+            if summary:
+                counts.add(loads(text))
+            out.write(text.encode() + b"\n")
+        out.flush()
+    except FlinkRunError as err:
+        click.echo(f"error: the Flink job failed: {err}", err=True)
+        sys.exit(1)
+    except OutputError as err:
+        _drop_unwritten_output()
+        click.echo(f"error: could not write records to standard output: {err}", err=True)
+        sys.exit(1)
+    except OSError as err:  # reading the events, writing the dead letters or standard output
+        _drop_unwritten_output()
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    finally:
+        if dead_sink is not None:
+            try:
+                dead_sink.close()
+            except OSError:
+                pass
     if summary:
         for text in counts.lines():
             click.echo(text, err=True)
