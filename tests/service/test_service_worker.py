@@ -50,6 +50,9 @@ class FakeStore:
     def in_flight_versions(self) -> dict[tuple[str, int], int]:
         return {("solar", 1): 2}
 
+    def prefetch(self, customer_ids: list[str], event_ids: list[str]) -> None:
+        self.prefetched = (list(customer_ids), list(event_ids))
+
     def abandon(self) -> None:
         self.abandoned = True
 

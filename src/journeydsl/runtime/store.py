@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -179,6 +179,10 @@ class Store(ABC):
         """The customer whose timer is due first at or before `upto`, as (due, customer id), ties by customer id;
         None when no timer is due by then. The customer counts as having no timer until it is saved again (the
         engine always saves a customer whose timers it fired, with its next due time)."""
+
+    def prefetch(self, customer_ids: Iterable[str], event_ids: Iterable[str]) -> None:  # noqa: B027 - optional
+        """A hint: the next events are for these customers and carry these ids. A store that answers `load` and
+        `seen_before` with a round trip each may read them ahead in one; the answers stay the same."""
 
     @abstractmethod
     def seen_before(self, event_id: str) -> bool:
