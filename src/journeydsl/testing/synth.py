@@ -61,6 +61,7 @@ _MAX_FOLLOW_UPS = 6  # events per journey and customer after the entry
 _EXIT_SHARE = 0.04  # at a wait: the customer leaves (an exit event) ...
 _TIMEOUT_SHARE = 0.45  # ... or does nothing until the timeout; otherwise an arm's event comes
 _OFF_PATH_GOAL_SHARE = 0.15
+_ADMIT_TRIES = 200  # draws of an entry event (and profile) until the journey's entry conditions admit it
 UNKNOWN_TYPES = ("page_viewed_legacy", "app_opened_v0", "loyalty_points_synced")  # never in a schema
 
 # ------------------------------------------------------------------------------------------ vocabulary
@@ -106,6 +107,50 @@ class JourneyModel:
     exits: tuple[str, ...] = ()  # exit event types
     goals: tuple[tuple[str, int], ...] = ()  # (goal event type, `within` in seconds)
     profile_used: tuple[str, ...] = ()  # profile fields the journey reads or sets
+    admits: Admission | None = None  # the entry's `where` and the `audience`, as the engine evaluates them
+
+
+class Admission:
+    """Whether an entry event and a profile let a customer into a journey: its entry `where` and its `audience`.
+
+    Both are compiled as the bundle compiles them and evaluated by the runtime's own closures, with the values
+    as the engine sees them (timestamps as epoch seconds), so a drawn entry event enters the journey when it runs.
+    """
+
+    def __init__(self, checks: list[Any], timestamps: frozenset[str]) -> None:
+        self.checks = checks
+        self.timestamps = timestamps  # field names (profile and event) that hold timestamps
+
+    @classmethod
+    def of(cls, journey: Journey, schema: Schema) -> Admission | None:
+        from journeydsl.compile.expr import serialize
+        from journeydsl.runtime.expr import compile_expr
+
+        conditions = [journey.entry.where if journey.entry else None, journey.audience]
+        try:
+            checks = [compile_expr(serialize(expr)) for expr in conditions if expr is not None]
+        except Exception:  # noqa: BLE001 - an expression the checker would refuse: draw without it
+            return None
+        if not checks:
+            return None
+        fields_ = [*schema.profile, *(f for event in schema.events for f in event.fields)]
+        return cls(checks, frozenset(f.name for f in fields_ if f.type.name == "timestamp"))
+
+    def admits(self, profile: Mapping[str, Any], event: Event, at: float) -> bool:
+        from journeydsl.runtime.expr import Scope, truthy
+
+        context = {**self._seen(event["data"]), "id": event["id"], "type": event["type"], "at": at}
+        scope = Scope(self._seen(profile), context, None, at)
+        try:
+            return all(truthy(check(scope)) for check in self.checks)
+        except Exception:  # noqa: BLE001 - an expression error at run time (ExprError): not admitted
+            return False
+
+    def _seen(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: parse_start(value) if name in self.timestamps and isinstance(value, str) else value
+            for name, value in values.items()
+        }
 
 
 @dataclass
@@ -159,6 +204,7 @@ def journey_model(journey: Journey, schema: Schema) -> JourneyModel | None:
             if goal.event in known
         ),
         profile_used=tuple(dict.fromkeys(_profile_names(journey))),
+        admits=Admission.of(journey, schema),
     )
 
 
@@ -380,9 +426,10 @@ class _Generator:
                 chosen.append(second)
         drawn: list[tuple[float, Event]] = []
         first_at = self.start + rnd() * ENTRY_SPREAD_DAYS * 86400
+        profile = _fill(family.profile, customer, first_at)
         for index, model in enumerate(chosen):
             entered = first_at + index * (1 + 13 * rnd()) * 86400
-            entry = self._event(family, model.entry, customer_id, customer, entered)
+            entry, profile = self._entry(family, model, customer_id, customer, entered, profile, first=index == 0)
             drawn.append((entered, entry))
             key = entry["data"].get(model.key_field) if model.key_field else None
             for at, event in self._walk(family, model, customer_id, customer, entered):
@@ -391,10 +438,37 @@ class _Generator:
                 drawn.append((at, event))
         drawn.sort(key=lambda pair: pair[0])
         # The profile patch rides on the customer's first event, so it is merged before anything happens.
-        drawn[0][1]["profile"] = _fill(family.profile, customer, drawn[0][0])
+        drawn[0][1]["profile"] = profile
         if self.bad_rate > 0:
             drawn.extend(self._bad_events(drawn, family, customer_id))
         return drawn
+
+    def _entry(
+        self,
+        family: _Family,
+        model: JourneyModel,
+        customer_id: str,
+        customer: _Customer,
+        at: float,
+        profile: dict[str, Any],
+        first: bool,
+    ) -> tuple[Event, dict[str, Any]]:
+        """An entry event (and, for the first journey, a profile) that the journey's `where` and `audience` admit.
+
+        Drawn again until they do, up to _ADMIT_TRIES times; a condition no drawn value meets (an exact zip code)
+        leaves the last draw, which the engine then turns away like any event that does not qualify.
+        """
+        event = self._event(family, model.entry, customer_id, customer, at)
+        admission = model.admits
+        if admission is None:
+            return event, profile
+        for _ in range(_ADMIT_TRIES):
+            if admission.admits(profile, {**event, "id": "e"}, at):
+                break
+            event = self._event(family, model.entry, customer_id, customer, at)
+            if first:  # a later journey's entry must fit the profile the customer already has
+                profile = _fill(family.profile, customer, at)
+        return event, profile
 
     def _walk(
         self, family: _Family, model: JourneyModel, customer_id: str, customer: _Customer, entered: float
