@@ -42,6 +42,10 @@ LAYERS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"ir", "diagnostics", "resources", "runtime"}),
         "parses DSL and YAML into IR; its size limits are the runtime's plan schema's, one contract",
     ),
+    "project_file": (
+        frozenset({"ir", "diagnostics"}),
+        "finds and reads the project file (journeydsl.toml, [tool.journeydsl]); reads no journey",
+    ),
     "project": (frozenset({"ir", "diagnostics", "syntax"}), "reads the named files and parses them into one project"),
     "check": (
         frozenset({"ir", "diagnostics", "syntax", "project", "runtime"}),
@@ -78,10 +82,17 @@ LAYERS: dict[str, tuple[frozenset[str], str]] = {
     ),
     "api": (
         frozenset(
-            {"journeydsl", "resources", "ir", "diagnostics", "syntax", "project", "check"}
+            {"journeydsl", "resources", "ir", "diagnostics", "syntax", "project_file", "project", "check"}
             | {"render", "docs", "diff", "compile", "analytics", "testing", "runtime"}
         ),
         "the public Python facade over the front end; nothing in the package imports it",
+    ),
+    "lsp": (
+        frozenset(
+            {"journeydsl", "resources", "ir", "diagnostics", "syntax", "project_file", "project", "check"}
+            | {"render", "docs", "diff", "compile", "analytics", "testing", "runtime"}
+        ),
+        "`journeydsl lsp`: the language server, on the front end as the checker and printers are",
     ),
     "cli": (frozenset(), "the command line, on top: it may import every other layer (filled in below)"),
 }
