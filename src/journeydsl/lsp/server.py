@@ -57,7 +57,7 @@ class JourneyServer(LanguageServer):
         self.pending: dict[ProjectSpec, asyncio.Task[None]] = {}
         self.uris: dict[str, str] = {}  # resolved path -> the URI the client opened it under
         self.last_parsed: dict[str, Index] = {}  # path -> the last index in which that file had journeys
-        self.anchors: dict[ProjectSpec, str] = {}  # a document of each project seen, to check it again by
+        self.anchors: dict[ProjectSpec, str] = {}  # one document of each project seen: re-checks start from it
 
     # ---- documents and projects
 
@@ -89,20 +89,26 @@ class JourneyServer(LanguageServer):
         self.stale.discard(spec)
         try:
             analysis = analyse(Path(path), self.buffers())
+            project = analysis.project
+            index = build_index([*project.files, *project.neighbours], project.sources, analysis.scenarios)
         except Exception:  # a checker bug must not take the editor's server down with it
             log.exception("checking %s failed", path)
             analysis = Analysis(spec, analyse_nothing(spec))
             analysis.diagnostics = [crash_diagnostic(path, traceback.format_exc(limit=3))]
-        project = analysis.project
-        result = (analysis, build_index([*project.files, *project.neighbours], project.sources, analysis.scenarios))
+            index = Index()
+        result = (analysis, index)
         self.checked[spec] = result
         for file_path, _ in result[1].journeys:
             self.last_parsed[file_path] = result[1]
         return result
 
     def text(self, analysis: Analysis, path: str) -> str:
+        """The text spans of `path` were computed on: the project's, an open buffer's, else the file on disk."""
         if path in analysis.project.sources:
             return analysis.project.sources[path]
+        for scenario_file, text in analysis.scenarios:
+            if scenario_file.path == path:
+                return text
         try:
             return Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
