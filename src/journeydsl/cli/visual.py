@@ -125,7 +125,7 @@ def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None
 def diff_command(
     old: str, new: str, fmt: str, journey: str | None, out_file: str | None, templates_dir: str | None
 ) -> None:
-    """Semantic diff of two journey files; either may be PATH@REV (read with `git show REV:PATH`).
+    """Semantic diff of two journey files or folders (journeys and schemas); either may be PATH@REV (from git).
 
     Exits 0 whether or not there are differences (the output says which), 1 when either side has errors.
     """
@@ -141,7 +141,7 @@ def diff_command(
 
 
 def _diff(old: str, new: str, fmt: str, journey: str | None, out_file: str | None, templates_dir: str) -> None:
-    from journeydsl.diff import diff_journeys, read_side, render_json, render_svg
+    from journeydsl.diff import diff_journeys, diff_schemas, read_side, render_json, render_svg
     from journeydsl.diff import render_text as diff_text
 
     sides = [read_side(old, templates_dir), read_side(new, templates_dir)]
@@ -154,9 +154,8 @@ def _diff(old: str, new: str, fmt: str, journey: str | None, out_file: str | Non
             click.echo(render_text(errors, side.sources), err=True, nl=False)
     if failed:
         raise SystemExit(1)
-    old_journeys = list(sides[0].source.journeys) if sides[0].source else []
-    new_journeys = list(sides[1].source.journeys) if sides[1].source else []
-    changes = diff_journeys(old_journeys, new_journeys)
+    old_journeys, new_journeys = sides[0].journeys(), sides[1].journeys()
+    changes = diff_schemas(sides[0].schemas(), sides[1].schemas()) + diff_journeys(old_journeys, new_journeys)
     deploy = _deploy_plan(old_journeys, new_journeys)
     try:
         if fmt == "text":
