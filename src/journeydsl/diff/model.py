@@ -27,9 +27,10 @@ class Change:
     new: str | None = None
     step: str | None = None  # the step it belongs to, for colouring the diagram
     edge_key: str | None = None
+    scope: str = "journey"  # what `journey` names: a journey, or a schema (diff/schemas.py)
 
     def as_dict(self) -> dict[str, str | None]:
-        return {
+        found: dict[str, str | None] = {
             "kind": self.kind,
             "area": self.area,
             "journey": self.journey,
@@ -37,6 +38,9 @@ class Change:
             "old": self.old,
             "new": self.new,
         }
+        if self.scope != "journey":  # a schema's change names its schema, not a journey
+            found = {"kind": self.kind, "area": self.area, self.scope: found.pop("journey"), **found}
+        return found
 
 
 def _header(journey: Journey) -> dict[str, str]:

@@ -25,11 +25,11 @@ def render_text(changes: list[Change], old_label: str, new_label: str) -> str:
     lines = [f"--- {old_label}", f"+++ {new_label}"]
     if not changes:
         lines.append("no semantic differences")
-    current = None
+    current: tuple[str, str] | None = None
     for change in changes:
-        if change.journey != current:
-            current = change.journey
-            lines.append(f"journey {current}:")
+        if (change.scope, change.journey) != current:
+            current = (change.scope, change.journey)
+            lines.append(f"{change.scope} {change.journey}:")
         mark = _MARK.get(change.kind, "~")
         lines.append(f"  {mark} {change.area} {change.subject}{_value(change)}")
     counts = {kind: sum(1 for c in changes if c.kind == kind) for kind in ("added", "removed", "changed")}
@@ -49,7 +49,7 @@ def _name(pair: tuple[Journey | None, Journey | None]) -> str:
 
 def diff_dot(old: Journey | None, new: Journey | None, changes: list[Change]) -> str:
     name = _name((old, new))
-    mine = [change for change in changes if change.journey == name]
+    mine = [change for change in changes if change.journey == name and change.scope == "journey"]
     return str(graph_to_dot(diff_graph(old, new, mine)).source)
 
 
