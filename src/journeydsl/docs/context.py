@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from journeydsl.diagnostics import Diagnostic
-from journeydsl.ir import Experiment, Journey, Send, SourceFile, Step
+from journeydsl.ir import End, Experiment, Journey, Send, SourceFile, Step
 from journeydsl.render.graph import ordered_stages, step_edges, step_kind
 from journeydsl.syntax.printer import format_action, format_expr
 
@@ -21,6 +21,7 @@ class StepRow:
     kind: str
     actions: tuple[str, ...]
     transitions: tuple[tuple[str, str], ...]  # (label, target)
+    outcome: str | None = None  # an end step's outcome (`end won_back`); "" for a plain `end`, None otherwise
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,13 @@ def journey_page(
         rows = []
         for step in steps:
             rows.append(
-                StepRow(step.name, step_kind(step), tuple(format_action(a) for a in step.actions), _transitions(step))
+                StepRow(
+                    step.name,
+                    step_kind(step),
+                    tuple(format_action(a) for a in step.actions),
+                    _transitions(step),
+                    (step.flow.outcome or "") if isinstance(step.flow, End) else None,
+                )
             )
             if isinstance(step.flow, Experiment):
                 page.experiments.append(
