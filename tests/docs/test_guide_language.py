@@ -180,10 +180,10 @@ def _loader_keys() -> set[str]:
                 if isinstance(target, ast.Name) and target.id.endswith("_KEYS"):
                     constants[target.id] = tuple(ast.literal_eval(node.value))
     keys: set[str] = set().union(*constants.values())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "mapping":
-            if len(node.args) >= 3:
-                allowed = node.args[2]
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "mapping":
+            if len(call.args) >= 3:
+                allowed = call.args[2]
                 if isinstance(allowed, ast.Tuple):
                     keys.update(ast.literal_eval(allowed))
                 elif isinstance(allowed, ast.Name):

@@ -33,10 +33,10 @@ def _runner_keys() -> set[str]:
             isinstance(t, ast.Name) and t.id.endswith("_KEYS") for t in node.targets
         ):
             keys.update(ast.literal_eval(node.value))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "mapping":
-            if len(node.args) >= 3 and isinstance(node.args[2], ast.Tuple):
-                keys.update(ast.literal_eval(node.args[2]))
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "mapping":
+            if len(call.args) >= 3 and isinstance(call.args[2], ast.Tuple):
+                keys.update(ast.literal_eval(call.args[2]))
     return keys
 
 
