@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from journeydsl.analytics import ENTRY_NODE
 from journeydsl.analytics.plan_ir import PlanShapeError, plan_to_journey
-from journeydsl.analytics.text import money, number, percent
+from journeydsl.analytics.text import money, number, percent, points, signed_money
 from journeydsl.resources import docs_templates_dir
 from journeydsl.runtime.plan_format import PlanJson
 
@@ -78,7 +78,7 @@ def render_html(report: dict[str, Any], plans: Mapping[tuple[str, int], PlanJson
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, percent=percent, number=number)
+    env.filters.update(money=money, percent=percent, number=number, points=points, signed_money=signed_money)
     sections = []
     for journey in report["journeys"]:
         key = (journey["journey"], journey["version"])

@@ -14,7 +14,13 @@ to a store URL. Definitions:
   suppressed sends cost nothing;
 - ROI = (value - cost) / cost, null when the cost is 0;
 - per experiment and variant: instances assigned (the transition out of the experiment step),
-  converted (of those, instances with at least one goal), and a two-proportion z-test against control.
+  converted (of those, instances with at least one goal), and a two-proportion z-test against control;
+- lift against the control group (the holdout), per variant: `lift` = rate - control's rate (and `relative_lift`
+  = rate / control's rate - 1), `incremental_conversions` = converted - control's rate * assigned (what the
+  variant won beyond what its customers would have done as the holdout did), the variant's own goal `value` and
+  send `cost` (of its instances), `incremental_value` and `incremental_cost` likewise from control's value and
+  cost per customer, and `incremental_roi` = (incremental value - incremental cost) / incremental cost. Value over
+  cost alone credits a variant with conversions that would have happened anyway; lift does not.
 """
 
 from __future__ import annotations
@@ -31,6 +37,14 @@ PlanKey = tuple[str, int]
 INSTANCE_FALLBACK = "~"  # marks an instance id made up from the customer when a record has none
 
 SENT_STATUSES = ("sent", "delayed")
+_LIFT_KEYS = (
+    "lift",
+    "relative_lift",
+    "incremental_conversions",
+    "incremental_value",
+    "incremental_cost",
+    "incremental_roi",
+)
 
 
 def instance_of(record: Mapping[str, Any]) -> str:
@@ -89,6 +103,9 @@ class _Group:
         self.record_cost: dict[str, float] = defaultdict(float)  # channel -> sum of the records' own `cost`
         self.record_cost_known: dict[str, bool] = defaultdict(lambda: True)
         self.instances: set[str] = set()
+        self.instance_value: dict[str, float] = defaultdict(float)  # goal value per instance
+        # per instance: (channel, the record's own cost or None) of every send that went out
+        self.instance_sends: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
 
 
 def build_report(
@@ -127,6 +144,7 @@ def build_report(
             value = record.get("value")
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 group.goal_value[name] += float(value)
+                group.instance_value[instance_of(record)] += float(value)
             group.converted.add(instance_of(record))
         elif kind == "send":
             channel, status = str(record.get("channel")), str(record.get("status"))
@@ -135,8 +153,10 @@ def build_report(
                 cost = record.get("cost")
                 if isinstance(cost, (int, float)) and not isinstance(cost, bool):
                     group.record_cost[channel] += float(cost)
+                    group.instance_sends[instance_of(record)].append((channel, float(cost)))
                 else:
                     group.record_cost_known[channel] = False
+                    group.instance_sends[instance_of(record)].append((channel, None))
     journeys = [_journey_figures(key, groups[key], plans.get(key)) for key in sorted(groups)]
     cost_known = all(j["cost"] is not None for j in journeys)
     total_value = sum(j["value"] for j in journeys)
@@ -222,7 +242,7 @@ def _journey_figures(key: PlanKey, group: _Group, plan: PlanJson | None) -> dict
         "sends": sends,
         "cost": cost,
         "roi": None if not cost else (value - cost) / cost,
-        "experiments": [_experiment_figures(exp, group) for exp in _experiments_of(plan)],
+        "experiments": [_experiment_figures(exp, group, channels) for exp in _experiments_of(plan)],
     }
 
 
@@ -244,7 +264,45 @@ def _assigned_variant(experiment: Mapping[str, Any], moves: list[tuple[str, str,
     return None
 
 
-def _experiment_figures(experiment: Mapping[str, Any], group: _Group) -> dict[str, Any]:
+def _instance_cost(sends: list[tuple[str, float | None]], channels: Mapping[str, Any]) -> float | None:
+    """What one instance's sends cost: the plan's unit cost per channel, else the records' own cost."""
+    total = 0.0
+    for channel, own in sends:
+        spec = channels.get(channel)
+        unit = spec.get("cost") if isinstance(spec, Mapping) else None
+        if unit is not None:
+            total += float(unit)
+        elif own is not None:
+            total += own
+        else:
+            return None
+    return total
+
+
+def _lift(row: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
+    """A variant's figures against the control group's, scaled to the variant's number of customers."""
+    n, base_n = row["assigned"], control["assigned"]
+    if n == 0 or base_n == 0:
+        return {}
+    base_rate = control["converted"] / base_n
+    rate = row["converted"] / n
+    found: dict[str, Any] = {
+        "lift": rate - base_rate,
+        "relative_lift": None if base_rate == 0 else rate / base_rate - 1,
+        "incremental_conversions": row["converted"] - base_rate * n,
+        "incremental_value": row["value"] - control["value"] / base_n * n,
+    }
+    if row["cost"] is not None and control["cost"] is not None:
+        extra = row["cost"] - control["cost"] / base_n * n
+        found["incremental_cost"] = extra
+        found["incremental_roi"] = None if extra <= 0 else (found["incremental_value"] - extra) / extra
+    return found
+
+
+def _experiment_figures(
+    experiment: Mapping[str, Any], group: _Group, channels: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    channels = channels or {}
     assigned: dict[str, set[str]] = defaultdict(set)
     for instance, moves in group.moves.items():
         variant = _assigned_variant(experiment, moves)
@@ -257,6 +315,7 @@ def _experiment_figures(experiment: Mapping[str, Any], group: _Group) -> dict[st
     for variant in experiment["variants"]:
         members = assigned.get(variant["name"], set())
         converted = len(members & group.converted)
+        costs = [_instance_cost(group.instance_sends.get(member, []), channels) for member in members]
         row: dict[str, Any] = {
             "variant": variant["name"],
             "control": variant["control"],
@@ -267,13 +326,25 @@ def _experiment_figures(experiment: Mapping[str, Any], group: _Group) -> dict[st
             "z": None,
             "p_value": None,
             "significant": False,
+            "value": sum(group.instance_value.get(member, 0.0) for member in members),
+            "cost": None if None in costs else sum(c for c in costs if c is not None),
+            **dict.fromkeys(_LIFT_KEYS),
         }
         if control is not None and not variant["control"]:
             row.update(two_proportion_z_test(converted, len(members), control_x, control_n).as_dict())
         rows.append(row)
+    base = next((row for row in rows if row["control"]), None)
+    if base is not None:
+        for row in rows:
+            if not row["control"]:
+                row.update(_lift(row, base))
+    measured = [row for row in rows if row["incremental_conversions"] is not None]
     return {
         "experiment": experiment["name"],
         "step": experiment["step"],
         "has_control": control is not None,
         "variants": rows,
+        # All variants together against the holdout: what running the experiment's treatments won.
+        "incremental_conversions": sum(row["incremental_conversions"] for row in measured) if measured else None,
+        "incremental_value": sum(row["incremental_value"] for row in measured) if measured else None,
     }

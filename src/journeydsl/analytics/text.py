@@ -73,4 +73,32 @@ def _journey(j: dict[str, Any]) -> list[str]:
             lines.append(
                 f"  {label:<20} {v['converted']:>5}/{v['assigned']:<5} converted {percent(v['rate']):>6}{test}"
             )
+            if v.get("incremental_conversions") is not None:
+                lines.append(f"  {'':<20} {_lift_text(v)}")
+        if exp.get("incremental_conversions") is not None:
+            lines.append(
+                f"  all variants against control: {exp['incremental_conversions']:+.1f} conversions, "
+                f"value {signed_money(exp['incremental_value'])}"
+            )
     return lines
+
+
+def signed_money(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:+,.2f}"
+
+
+def points(value: float | None) -> str:
+    """An absolute difference of two rates, in percentage points."""
+    return "-" if value is None else f"{100 * value:+.1f} pp"
+
+
+def _lift_text(v: dict[str, Any]) -> str:
+    """`lift +4.0 pp (+50.0%): +12.0 conversions, value +300.00, cost +1.20, incremental ROI 249.00`."""
+    relative = f" ({100 * v['relative_lift']:+.1f}%)" if v.get("relative_lift") is not None else ""
+    text = (
+        f"lift {points(v['lift'])}{relative} against control: {v['incremental_conversions']:+.1f} conversions, "
+        f"value {signed_money(v['incremental_value'])}"
+    )
+    if v.get("incremental_cost") is not None:
+        text += f", cost {signed_money(v['incremental_cost'])}, incremental ROI {number(v['incremental_roi'], 2)}"
+    return text
