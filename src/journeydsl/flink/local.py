@@ -12,7 +12,9 @@ Input is a file, so the run is bounded: the end of input moves the watermark to 
 
 from __future__ import annotations
 
+import atexit
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,10 +53,47 @@ def loopback_settings() -> dict[str, str]:
     return {"rest.address": "127.0.0.1", "rest.bind-address": "127.0.0.1", "rest.bind-port": "0"}
 
 
+_GATEWAY_PROCESSES: list[Any] = []  # the JVM PyFlink started, held for the life of this process
+
+
+def _hold_gateway_process() -> None:
+    """PyFlink starts its JVM with `Popen` and drops the object: once collected, Python warns that the process is
+    still running and closes the JVM's stdin and stderr pipes under it (in a long process such as a test session,
+    at the next garbage collection). Holding the object keeps both for as long as this process lives; the JVM ends
+    with it."""
+    import pyflink.java_gateway as java_gateway  # type: ignore[import-untyped]
+
+    launch = java_gateway.launch_gateway_server_process
+    if getattr(launch, "journeydsl_holds", False):
+        return
+
+    def launch_and_hold(env: Any, args: Any) -> Any:
+        process = launch(env, args)
+        _GATEWAY_PROCESSES.append(process)
+        atexit.register(_stop_gateway, process)
+        return process
+
+    launch_and_hold.journeydsl_holds = True  # type: ignore[attr-defined]
+    java_gateway.launch_gateway_server_process = launch_and_hold
+
+
+def _stop_gateway(process: Any) -> None:
+    """At exit: the JVM ends when its stdin closes; wait for it a little, then kill it."""
+    try:
+        process.stdin.close()
+        process.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        process.stderr.close()
+
+
 def environment(parallelism: int, settings: Mapping[str, str] | None = None) -> Any:
     """A streaming environment on an in-process mini-cluster with `parallelism` slots."""
     if not 1 <= parallelism <= MAX_PARALLELISM:
         raise ValueError(f"parallelism must be 1..{MAX_PARALLELISM}, not {parallelism}")
+    _hold_gateway_process()
     configuration = Configuration()
     for key, value in {**python_settings(), **loopback_settings(), **(settings or {})}.items():
         configuration.set_string(key, value)
