@@ -20,7 +20,21 @@ def _mark_node(graph: JourneyGraph, node_id: str, status: str) -> None:
         graph.nodes[node_id] = replace(node, status=status)
 
 
+# The key every diff diagram carries: what its colours mean.
+LEGEND: tuple[tuple[str, str], ...] = (
+    (ADDED, "added (green)"),
+    (REMOVED, "removed (dashed red)"),
+    (CHANGED, "changed (orange)"),
+)
+
+
 def diff_graph(old: Journey | None, new: Journey | None, changes: list[Change]) -> JourneyGraph:
+    graph = _diff_graph(old, new, changes)
+    graph.legend = LEGEND
+    return graph
+
+
+def _diff_graph(old: Journey | None, new: Journey | None, changes: list[Change]) -> JourneyGraph:
     if new is None:
         assert old is not None
         graph = journey_graph(old)

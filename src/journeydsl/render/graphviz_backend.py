@@ -12,7 +12,7 @@ from __future__ import annotations
 import graphviz  # type: ignore[import-untyped]
 
 from journeydsl.ir import Journey
-from journeydsl.render.graph import Edge, JourneyGraph, Node, journey_graph
+from journeydsl.render.graph import STEP_KINDS, Edge, JourneyGraph, Node, journey_graph
 
 FONT = "Helvetica"
 
@@ -27,7 +27,11 @@ _NODE_STYLE: dict[str, dict[str, str]] = {
     "entry": {"shape": "cds", "style": "filled", "fillcolor": "#d9f2d9"},
     "exits": {"shape": "note", "style": "filled", "fillcolor": "#fde2e2"},
     "goals": {"shape": "note", "style": "filled", "fillcolor": "#fff9c4"},
+    "legend": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "fontsize": "10"},
 }
+# An end step with actions holds several lines: a double circle around them grows huge, a double-bordered rounded
+# box stays the size of its text and still reads as an end.
+_END_WITH_ACTIONS: dict[str, str] = {"shape": "box", "style": "rounded,filled", "peripheries": "2"}
 
 _EDGE_STYLE: dict[str, dict[str, str]] = {
     "next": {},
@@ -61,10 +65,14 @@ def label_of(lines: list[str]) -> str:
 
 def _node_attrs(node: Node, count: int | None) -> dict[str, str]:
     attrs = dict(_NODE_STYLE[node.kind])
+    if node.kind == "end" and len(node.lines) > 1:  # its actions and its `end` line
+        attrs.update(_END_WITH_ACTIONS)
     lines = [node.title, *node.lines]
     if count is not None:
         lines.append(f"reached {count}")
     attrs["label"] = label_of(lines)
+    if node.tooltip:  # a line was cut short: the SVG shows the whole text on hover
+        attrs["tooltip"] = label_of(node.tooltip.split("\n"))
     if node.status:
         status = _STATUS_STYLE[node.status]
         attrs["color"] = status["color"]
@@ -84,6 +92,8 @@ def _edge_attrs(edge: Edge, count: int | None, widest: int) -> dict[str, str]:
         attrs["penwidth"] = f"{1 + 5 * count / widest:.2f}" if widest else "1"
     if label:
         attrs["label"] = escape(label)
+    if edge.tooltip:  # the label was cut short: the whole of it on hover, over the edge and over its label
+        attrs["tooltip"] = attrs["labeltooltip"] = label_of(edge.tooltip.split("\n"))
     if edge.status:
         attrs.update(_STATUS_STYLE[edge.status])
     return attrs
@@ -106,6 +116,7 @@ def graph_to_dot(
             "label": label_of(caption),
             "nodesep": "0.4",
             "ranksep": "0.5",
+            **({"tooltip": label_of(graph.caption_tooltip.split("\n"))} if graph.caption_tooltip else {}),
         },
         node_attr={"fontname": FONT, "fontsize": "11"},
         edge_attr={"fontname": FONT, "fontsize": "10"},
@@ -120,7 +131,8 @@ def graph_to_dot(
             sub.attr(label=escape(cluster.name), style="rounded,dashed", color="#8c959f", fontname=FONT)
             for node_id in cluster.node_ids:
                 node = graph.nodes[node_id]
-                sub.node(node_id, **_node_attrs(node, steps.get(node_id, 0) if step_counts is not None else None))
+                counted = step_counts is not None and node.kind in STEP_KINDS
+                sub.node(node_id, **_node_attrs(node, steps.get(node_id, 0) if counted else None))
     for node_id in _outside_clusters(graph, before=False):
         dot.node(node_id, **_node_attrs(graph.nodes[node_id], None))
     for edge in graph.edges:
@@ -128,7 +140,22 @@ def graph_to_dot(
         if edge_counts is not None and count is None:
             count = 0
         dot.edge(edge.source, edge.target, **_edge_attrs(edge, count, widest))
+    if graph.legend:
+        _legend(dot, graph.legend)
     return dot
+
+
+def _legend(dot: graphviz.Digraph, entries: tuple[tuple[str, str], ...]) -> None:
+    """A key to the colours of a diff: one box per status, styled as the nodes and edges it explains."""
+    with dot.subgraph(name="cluster_legend") as sub:
+        sub.attr(label="legend", style="rounded", color="#8c959f", fontname=FONT, fontsize="10")
+        previous = None
+        for status, meaning in entries:
+            node_id = f"LEGEND_{status.upper()}"
+            sub.node(node_id, **_node_attrs(Node(node_id, "legend", meaning, status=status), None))
+            if previous is not None:  # keep the boxes in one column, in the order given
+                sub.edge(previous, node_id, style="invis")
+            previous = node_id
 
 
 def _outside_clusters(graph: JourneyGraph, before: bool) -> list[str]:

@@ -39,6 +39,8 @@ def _text(text: str) -> str:
 
 def _node(node: Node) -> str:
     opening, closing = _SHAPES[node.kind]
+    if node.kind == "end" and len(node.lines) > 1:  # actions too: a rounded box, not a circle around them all
+        opening, closing = "(", ")"
     label = "<br/>".join(_text(line) for line in (node.title, *node.lines))
     return f'{mermaid_id(node.id)}{opening}"{label}"{closing}'
 

@@ -18,18 +18,13 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from journeydsl.ir import (
-    Choose,
     Comment,
-    End,
-    Experiment,
     Flow,
-    Goto,
     Journey,
     Schema,
-    Sleep,
     SourceFile,
     Span,
-    Wait,
+    flow_targets,
 )
 
 Path = tuple[str | int, ...]
@@ -182,27 +177,18 @@ def _journey_anchors(journey: Journey, doc: int) -> Iterator[_Anchor]:
 
 
 def _flow_anchors(flow: Flow, path: Path) -> Iterator[_Anchor]:
-    if isinstance(flow, Goto):
-        yield from _anchor(flow.span, *path, "next")
-    elif isinstance(flow, (Sleep, Wait)):
-        yield from _anchor(flow.span, *path, "wait")
-        if isinstance(flow, Wait):
-            for number, arm in enumerate(flow.arms):
-                yield from _anchor(arm.span, *path, "wait", number)
-            if flow.timeout is not None:
-                yield from _anchor(flow.timeout.span, *path, "wait", len(flow.arms))
-    elif isinstance(flow, Choose):
-        yield from _anchor(flow.span, *path, "choose")
-        for number, branch in enumerate(flow.branches):
-            yield from _anchor(branch.span, *path, "choose", number)
-        if flow.otherwise is not None:
-            yield from _anchor(flow.otherwise.span, *path, "choose", len(flow.branches))
-    elif isinstance(flow, Experiment):
-        yield from _anchor(flow.span, *path, "experiment")
-        for number, variant in enumerate(flow.variants):
-            yield from _anchor(variant.span, *path, "experiment", "variants", number)
-    elif isinstance(flow, End):
-        yield from _anchor(flow.span, *path, "end")
+    """The flow under its YAML key, and each arm (wait arm, branch, variant) by the span of its target.
+
+    The key and the order of the arms are the YAML writer's own (`flow_data`, and `flow_targets` lists the targets
+    in that order), so this adds no dispatch over the kinds of flow to keep in step with them.
+    """
+    from journeydsl.syntax.yaml_writer import flow_data
+
+    key = next(iter(flow_data(flow)))
+    yield from _anchor(flow.span, *path, key)
+    items = (*path, key, "variants") if key == "experiment" else (*path, key)
+    for number, target in enumerate(flow_targets(flow)):
+        yield from _anchor(target.span, *items, number)
 
 
 # --------------------------------------------------------------------------- YAML -> IR
