@@ -222,9 +222,14 @@ class LocalCluster:
 
     # ---- processes
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # PyFlink's gateway launcher writes FLINK_LIB_DIR, FLINK_HOME, ... (the wheel's own folders) into this
+        # process's environment: a TaskManager started after a job was submitted from here would inherit them and
+        # run without lib/flink-python (ClassNotFoundException). The cluster's folders are set whole instead.
+        env = {name: value for name, value in os.environ.items() if not name.lstrip("_").startswith("FLINK_")}
         env["JAVA_HOME"] = str(java_home())
-        env["FLINK_CONF_DIR"] = str(self.home / "conf")
+        env["FLINK_HOME"] = str(self.home)
+        for part in ("conf", "lib", "opt", "plugins", "bin", "log"):
+            env[f"FLINK_{part.upper()}_DIR"] = str(self.home / part)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return env
 
