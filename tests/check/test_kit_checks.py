@@ -81,6 +81,14 @@ def test_a_misspelt_call_is_reported_with_did_you_mean(tmp_path: Path) -> None:
     assert "`crm_taks` is not declared in schema `shop`" in message and hint == "did you mean `crm_task`?"
 
 
+def test_an_integration_declared_twice_is_a_duplicate(tmp_path: Path) -> None:
+    (tmp_path / "shop.journey").write_text(
+        EXAMPLE_SCHEMA.replace("  integration crm_task\n", "  integration crm_task\n" * 2)
+    )
+    [diag] = check_paths([tmp_path / "shop.journey"], templates_dir=tmp_path / "none")
+    assert diag.code.code == "JD101" and "integration `crm_task`" in diag.message
+
+
 def test_calls_are_not_checked_when_the_schema_declares_no_integration(tmp_path: Path) -> None:
     (tmp_path / "shop.journey").write_text(EXAMPLE_SCHEMA.replace("  integration crm_task\n", ""))
     body = HEAD + "  stage s {\n    step a { call anything -> done }\n    step done { end }\n  }\n}\n"

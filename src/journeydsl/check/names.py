@@ -61,6 +61,7 @@ def check_duplicates(project: Project, sink: Sink) -> None:
             _duplicates(sink, "profile field", ((f.name, f.span) for f in schema.profile), scope)
             _duplicates(sink, "event", ((e.name, e.span) for e in schema.events), scope)
             _duplicates(sink, "channel", ((c.name, c.span) for c in schema.channels), scope)
+            _duplicates(sink, "integration", ((i.name, i.span) for i in schema.integrations), scope)
             for event in schema.events:
                 _duplicates(sink, "field", ((f.name, f.span) for f in event.fields), f" in event `{event.name}`")
         for journey in file.journeys:
