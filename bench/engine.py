@@ -319,9 +319,14 @@ class SolarLoop:
         if reason is not None:
             fields["reason"] = reason
         else:
-            fields["body"] = self.formats[(channel, template)].format(
+            body = self.formats[(channel, template)].format(
                 name=profile.get("first_name") or "there", roof=data.get("roof")
             )
+            if body.startswith("Subject:"):  # an email's subject line goes apart from its text, as the engine does
+                first, _, rest = body.partition("\n")
+                fields["subject"] = first[len("Subject:") :].strip()
+                body = rest[1:] if rest.startswith("\n") else rest
+            fields["body"] = body
             fields["cost"] = COST[channel]
             if channel == "email":
                 customer[2].append(at)

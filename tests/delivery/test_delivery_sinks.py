@@ -34,8 +34,8 @@ from journeydsl.runtime.sinks import (
     message_id,
     retry_after_seconds,
     signature,
-    split_subject,
 )
+from journeydsl.runtime.templates import split_subject
 
 
 def webhook(url: str, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> WebhookSink:

@@ -30,7 +30,7 @@ from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
 from journeydsl.runtime.store import Transition
-from journeydsl.runtime.templates import RenderError, Templates
+from journeydsl.runtime.templates import RenderError, Templates, split_subject
 from journeydsl.runtime.timeparse import (
     TimeError,
     format_time,
@@ -826,7 +826,10 @@ class Core:
         if status == "suppressed":
             record["reason"] = reason
         else:
-            record["body"] = body
+            subject, text = split_subject(body) if body is not None else (None, "")
+            if subject is not None:  # an email template's first line: its subject, apart from its text
+                record["subject"] = subject
+            record["body"] = text
             record["cost"] = cost
         out.append(record)
 

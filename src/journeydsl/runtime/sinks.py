@@ -39,6 +39,7 @@ from journeydsl.runtime.delivery_config import (
     StdoutOptions,
     WebhookOptions,
 )
+from journeydsl.runtime.templates import split_subject
 
 OutcomeKind = Literal["accepted", "retry", "permanent"]
 
@@ -193,7 +194,10 @@ class SmtpSink(RecordSink):
             if not isinstance(found, str) or "@" not in found:
                 return permanent(f"the record's data.{field} is not an email address: {found!r}")
             to = found
-        subject, text = split_subject(body)
+        subject = record.get("subject")
+        text = body
+        if not isinstance(subject, str):  # a record from before sends carried their subject apart
+            subject, text = split_subject(body)
         if subject is None:
             subject = f"{record.get('journey')}: {record.get('template')}"
         key = str(record.get("key", ""))
@@ -263,14 +267,6 @@ def _by_code(code: int, reason: str) -> Outcome:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def split_subject(body: str) -> tuple[str | None, str]:
-    """(subject, text) of an email body that starts with `Subject: ...` and a blank line; (None, body) otherwise."""
-    if not body.startswith("Subject:"):
-        return None, body
-    first, _, rest = body.partition("\n")
-    return first[len("Subject:") :].strip(), rest[1:] if rest.startswith("\n") else rest
 
 
 def message_id(key: str, sender: str) -> str:

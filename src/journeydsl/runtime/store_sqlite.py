@@ -2,10 +2,11 @@
 
 WAL journal; the changed customers, the new outbox records, the new transitions and events and the seen event
 ids of `batch` units (URL parameter or `--batch`; by default 1,000 units, and at most 0.1 s after the first of
-them: store.DEFAULT_BATCH and BATCH_SECONDS) are written in ONE transaction. A crash therefore loses only work that was not committed,
-and since the ids of those events were not committed either, a re-run processes them again: nothing is lost,
-and the keys of the records make the re-done work recognisable. `synchronous=NORMAL` by default: in WAL mode
-that survives a process crash; `?synchronous=full` also survives a power cut at the price of an fsync per commit.
+them: store.DEFAULT_BATCH and BATCH_SECONDS) are written in ONE transaction. A crash therefore loses only work
+that was not committed, and since the ids of those events were not committed either, a re-run processes them
+again: nothing is lost, and the keys of the records make the re-done work recognisable. `synchronous=NORMAL` by
+default: in WAL mode that survives a process crash; `?synchronous=full` also survives a power cut at the price of
+an fsync per commit.
 
 Layout (schema version 3, `meta.schema_version`): one row per customer, so a store holds far more customers
 than memory; the engine loads a customer when an event or a timer needs it.

@@ -58,6 +58,15 @@ _CLOCK_EVERY: Final = 16  # steps between two readings of the clock: one reading
 _MAX_SUMMED: Final = 1_000  # lists one `sum(start=[])` adds up: each `+` copies all before it
 
 
+def split_subject(body: str) -> tuple[str | None, str]:
+    """(subject, text) of a rendered message that starts with `Subject: ...` and a blank line (an email's
+    template); (None, body) otherwise. A send record carries the two apart (`subject`, `body`)."""
+    if not body.startswith("Subject:"):
+        return None, body
+    first, _, rest = body.partition("\n")
+    return first[len("Subject:") :].strip(), rest[1:] if rest.startswith("\n") else rest
+
+
 class RenderError(Exception):
     """A template is missing or fails to render; the engine records an `error` action."""
 
