@@ -212,3 +212,38 @@ def test_the_check_command_reports_it_with_its_position(tmp_path: Path, monkeypa
     result = CliRunner().invoke(main, ["check", ".", "--templates", str(tmp_path)])
     assert result.exit_code == 1
     assert "welcome.scenario.yaml:7:16: error[JD704 scenario-unknown-event]" in result.output
+
+
+DATA_SCENARIO = """journey: welcome
+scenarios:
+  - name: data of every kind
+    profile: {email: ana@example.com, segment: gold, ltv: "120", consent_email: true, interests: x, shoe_size: 42}
+    events:
+      - {type: signed_up, at: 2026-01-01T10:00:00Z, data: {plan: 3, plna: gold}}
+      - {type: order_placed, at: 2026-01-02T10:00:00Z, data: {amount: "55", items: null}}
+      - {type: signed_up, at: 2026-01-03T10:00:00Z, data: {plan: gold}, profile: {last_order_at: yesterday}}
+"""
+
+
+def test_scenario_data_and_profiles_are_checked_against_the_schema(tmp_path: Path) -> None:
+    found = check(tmp_path, {"welcome.journey": welcome(), "welcome.scenario.yaml": DATA_SCENARIO})
+    got = [(line, message, hint) for code, line, message, hint in found if code == "JD705"]
+    assert got == [
+        (4, "profile field `segment` must be one of enum(new, active, vip), got `gold`",
+         "its members: `active`, `new`, `vip`"),
+        (4, 'profile field `ltv` needs a number, got the string "120"', "write it without quotes: `120`"),
+        (4, "profile field `interests` must be a list", "e.g. `[a, b]`"),
+        (4, "profile field `shoe_size` is not declared in schema `shop`: the engine would never read it",
+         "its fields: `consent_email`, `email`, `first_name`, `interests`, `last_order_at`, `ltv`, `segment`"),
+        (6, "data field `plan` needs a string, got the number `3`", 'quote it: `"3"`'),
+        (6, "data field `plna` is not declared in event `signed_up`: the engine would never read it",
+         "did you mean `plan`?"),
+        (7, 'data field `amount` needs a number, got the string "55"', "write it without quotes: `55`"),
+        (7, "data field `items` must not be null", "give it a value, or make the field nullable (`?`)"),
+        (8, "profile field `last_order_at` needs an RFC 3339 time, got `yesterday`", "e.g. `2026-01-01T10:00:00Z`"),
+    ]  # fmt: skip
+
+
+def test_the_example_scenarios_fit_their_schemas() -> None:
+    diags = check_paths([ROOT / "journeys"], templates_dir=ROOT / "templates")
+    assert [d for d in diags if d.code.code.startswith("JD7")] == []

@@ -602,6 +602,21 @@ SCENARIO_UNKNOWN_EVENT = _code(
     ),
 )
 
+SCENARIO_BAD_DATA = _code(
+    "JD705",
+    "scenario-bad-data",
+    "a scenario's event data or profile has an undeclared field or a value of the wrong type",
+    E,
+    explanation=(
+        "The `data` of a scenario's event and its `profile` are read against the schema the journey `uses`: "
+        "each field must be declared there (the engine ignores any other, so a misspelt field reads as null), "
+        'and its value must fit the field\'s type: a number written `"55"` in quotes is a string, a zip code '
+        "written `80331` without quotes is a number, an enum takes one of its members, a timestamp an RFC 3339 "
+        "time. `journeydsl check` reports it where it is written, instead of the engine turning the event away "
+        "when `journeydsl test` runs it."
+    ),
+)
+
 
 def all_codes() -> list[Code]:
     """Every code in this module, ordered by code."""
