@@ -109,10 +109,11 @@ def dead_letter(reason: str, event: Any = None, raw: str | None = None) -> str:
 
 @dataclass(slots=True)
 class Outcome:
-    """One input through `CustomerSteps`: the customer's state after it (None: keep no state), the records as JSON
-    lines, dead letters, the event id to remember as seen, and whether it was a duplicate."""
+    """One input through `CustomerSteps`: the customer's state after it (None: keep no state) and clock, the
+    records as JSON lines, dead letters, the event id to remember as seen, and whether it was a duplicate."""
 
     state: dict[str, Any] | None
+    clock: float | None
     records: list[str]
     dead: list[str]
     seen: str | None = None
@@ -153,19 +154,26 @@ class CustomerSteps:
             return dead_letter(f"dated after the run's end (--until {format_time(self.until)})", event)
         return customer_id, at, line
 
-    def on_event(self, state: dict[str, Any] | None, line: str, seen: Callable[[str], bool]) -> Outcome:
-        """The customer's timers due at or before the event's time, then the event (unless its id was seen)."""
+    def on_event(
+        self, state: dict[str, Any] | None, clock: float | None, line: str, seen: Callable[[str], bool]
+    ) -> Outcome:
+        """The customer's timers due at or before the event's time, then the event (unless its id was seen).
+
+        `clock`: the time of the customer's latest event so far, which a timer that fell due before it fires at
+        (see `_fire`); the outcome carries the new one."""
         # The line passed `check` before the shuffle: its fields are there and well-typed.
         event = loads(line)
         customer_id = event["customer_id"]
+        at = parse_rfc3339(event["at"])
         out: list[dict[str, Any]] = []
-        state = self._fire(customer_id, state, parse_rfc3339(event["at"]), out)
+        state = self._fire(customer_id, state, clock, at, out)
+        clock = at if clock is None or at > clock else clock
         event_id = event["id"]
         if seen(event_id):
-            return Outcome(state, _lines(out), [], duplicate=True)
+            return Outcome(state, clock, _lines(out), [], duplicate=True)
         result = step(state, event, self.core, None)
         if result.dead is not None:
-            return Outcome(state, _lines(out), [dead_letter(result.dead, event)])
+            return Outcome(state, clock, _lines(out), [dead_letter(result.dead, event)])
         out += result.records
         after: dict[str, Any] | None = result.state
         if state is None and after == new_customer():
@@ -173,27 +181,35 @@ class CustomerSteps:
         # As the engine: only an event that could change something is remembered (a repeat of the others is
         # harmless), so page views and the like cost no seen-id state.
         remember = event_id if (event["type"] in self.core.listened or event.get("profile")) else None
-        return Outcome(after, _lines(out), [], seen=remember)
+        return Outcome(after, clock, _lines(out), [], seen=remember)
 
-    def on_timer(self, state: dict[str, Any] | None, customer_id: str, upto: float) -> Outcome:
+    def on_timer(self, state: dict[str, Any] | None, clock: float | None, customer_id: str, upto: float) -> Outcome:
         """The customer's timers due up to `upto`, never past the job's `until`."""
         if self.until is not None:
             upto = min(upto, self.until)
         out: list[dict[str, Any]] = []
-        state = self._fire(customer_id, state, upto, out)
-        return Outcome(state, _lines(out), [])
+        state = self._fire(customer_id, state, clock, upto, out)
+        return Outcome(state, clock, _lines(out), [])
 
     def _fire(
-        self, customer_id: str, state: dict[str, Any] | None, upto: float, out: list[dict[str, Any]]
+        self,
+        customer_id: str,
+        state: dict[str, Any] | None,
+        clock: float | None,
+        upto: float,
+        out: list[dict[str, Any]],
     ) -> dict[str, Any] | None:
         # One timer at a time, earliest first: a timer's step may set the next one, due before `upto` too.
+        # A timer due before the customer's clock was set in the past (`at` an expression, by an event dated after
+        # it): `run` fires it at its stream clock, which on input in time order is the time of the event that set
+        # it, the customer's clock here. Any other timer fires at its due time.
         if state is None:
             return None
         while True:
             due = next_due(state)
             if due is None or due > upto:
                 return state
-            result = step(state, Timer(customer_id, due), self.core, None)
+            result = step(state, Timer(customer_id, due), self.core, clock)
             out += result.records
             state = result.state
 
@@ -239,19 +255,22 @@ def customer_key(value: Any) -> str:
 
 
 class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
-    """One customer per key: its state (the stores' customer JSON), its seen event ids, and ONE timer at its next
-    due time (event time; in live mode also the same instant on the wall clock)."""
+    """One customer per key: its state (the stores' customer JSON), its clock (the time of its latest event), its
+    seen event ids, and ONE timer at its next due time (event time; in live mode also the same instant on the wall
+    clock)."""
 
     def __init__(self, spec: JobSpec) -> None:
         self._spec = spec
         self._steps: CustomerSteps | None = None
         self._state: Any = None
+        self._clock: Any = None
         self._timer: Any = None
         self._seen: Any = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._steps = CustomerSteps(self._spec)
         self._state = runtime_context.get_state(ValueStateDescriptor("customer", Types.STRING()))
+        self._clock = runtime_context.get_state(ValueStateDescriptor("clock", Types.DOUBLE()))
         self._timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
         seen = MapStateDescriptor("seen", Types.STRING(), Types.BOOLEAN())
         ttl = (
@@ -265,7 +284,7 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: Any, ctx: Any) -> Iterator[Any]:
         assert self._steps is not None
-        outcome = self._steps.on_event(self._load(), value[2], self._seen.contains)
+        outcome = self._steps.on_event(self._load(), self._clock.value(), value[2], self._seen.contains)
         if outcome.seen is not None:
             self._seen.put(outcome.seen, True)
         yield from self._keep(outcome, ctx)
@@ -277,7 +296,8 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
             self._delete(ctx, timestamp)
             self._timer.clear()
         # Half a millisecond of slack: the timer is the due time rounded up to a millisecond.
-        outcome = self._steps.on_timer(self._load(), str(ctx.get_current_key()), (timestamp + 0.5) / 1000)
+        key = str(ctx.get_current_key())
+        outcome = self._steps.on_timer(self._load(), self._clock.value(), key, (timestamp + 0.5) / 1000)
         yield from self._keep(outcome, ctx)
 
     def _load(self) -> dict[str, Any] | None:
@@ -293,8 +313,11 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
     def _keep(self, outcome: Outcome, ctx: Any) -> Iterator[Any]:
         if outcome.state is None:
             self._state.clear()
+            self._clock.clear()
         else:
             self._state.update(dumps(outcome.state).decode())
+            if outcome.clock is not None:
+                self._clock.update(outcome.clock)
         due = outcome.due
         until = self._spec.until
         # A timer due after the job's end never fires, so it is not registered: at the end of a bounded input the
