@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 JD := $(BIN)/journeydsl
 OUT := out
 
-.PHONY: demo test bench lint install install-test browser postgresql flink compiled clean
+.PHONY: demo test bench lint install install-test browser postgresql flink editor compiled clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ flink: install
 	@$(BIN)/python -c "import pyflink" 2>/dev/null || { \
 	  echo "installing the flink extra (apache-flink)"; $(BIN)/python -m pip install --quiet -e '.[test,flink]'; }
 
+# The VS Code extension (editors/vscode): its own npm tooling, built and packaged into a .vsix (Node.js 20+).
+editor:
+	cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npx tsc -p . && \
+	  npx @vscode/vsce package --skip-license --allow-missing-repository -o journeydsl.vsix
+
 demo: install
 	$(JD) check journeys/
 	$(JD) render journeys/ -o $(OUT)/diagrams --format svg
@@ -86,7 +91,7 @@ demo: install
 	# delivered to a JSONL sink; then SIGTERM (docs/operations.md)
 	$(BIN)/python -m journeydsl.service.demo $(OUT)/journeys.jbundle $(OUT)/events.jsonl $(OUT)/serve
 
-test: install browser postgresql flink compiled
+test: install browser postgresql flink editor compiled
 	$(BIN)/python -m pytest
 	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
