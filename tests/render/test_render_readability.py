@@ -115,3 +115,10 @@ def test_the_visual_diff_has_a_legend() -> None:
         assert f'color="{color}"' in line
     assert "removed (dashed red)" in source and 'style="dashed,' in source
     assert "cluster_legend" not in dot_source(new)  # a plain diagram has no legend
+
+
+def test_mermaid_writes_labels_whole() -> None:
+    """Mermaid has no tooltips where it is shown (GitHub): nothing is cut there."""
+    text = journey_to_mermaid(journey("abandoned_cart"))
+    assert "…" not in text
+    assert "when event.total >= 100 and profile.segment in [#quot;active#quot;, #quot;vip#quot;]" in text

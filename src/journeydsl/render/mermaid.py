@@ -41,7 +41,9 @@ def _node(node: Node) -> str:
     opening, closing = _SHAPES[node.kind]
     if node.kind == "end" and len(node.lines) > 1:  # actions too: a rounded box, not a circle around them all
         opening, closing = "(", ")"
-    label = "<br/>".join(_text(line) for line in (node.title, *node.lines))
+    # Mermaid has no tooltips where it is shown (GitHub renders it strict): a label is written whole, never cut.
+    lines = node.tooltip.split("\n") if node.tooltip else node.lines
+    label = "<br/>".join(_text(line) for line in (node.title, *lines))
     return f'{mermaid_id(node.id)}{opening}"{label}"{closing}'
 
 
@@ -50,8 +52,9 @@ def _edge(edge: Edge) -> str:
     if edge.kind == "entry":
         arrow = "==>"
     source, target = mermaid_id(edge.source), mermaid_id(edge.target)
-    if edge.label:
-        return f'{source} {arrow}|"{_text(edge.label)}"| {target}'
+    label = edge.tooltip or edge.label  # the whole label, as for nodes
+    if label:
+        return f'{source} {arrow}|"{_text(label)}"| {target}'
     return f"{source} {arrow} {target}"
 
 
