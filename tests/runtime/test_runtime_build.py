@@ -13,3 +13,14 @@ def test_the_runtime_reports_the_build_it_runs() -> None:
     expected = os.environ.get("JOURNEYDSL_EXPECT_COMPILED") == "1"
     assert compiled() is expected
     assert str(engine.__file__).endswith(".py") is not expected
+
+
+def test_version_says_which_build_runs() -> None:
+    from click.testing import CliRunner
+
+    from journeydsl.cli import main
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    expected = "compiled runtime (mypyc)" if os.environ.get("JOURNEYDSL_EXPECT_COMPILED") == "1" else "plain-Python"
+    assert result.output.startswith("journeydsl ") and expected in result.output

@@ -53,7 +53,25 @@ class _LazyGroup(click.Group):
         return found.get(cmd_name)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--version`: the version and which runtime build runs (compiled by mypyc, or plain Python)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from journeydsl.runtime import compiled
+
+    build = "compiled runtime (mypyc)" if compiled() else "plain-Python runtime (`make compiled` builds the fast one)"
+    click.echo(f"journeydsl {__version__}, {build}")
+    ctx.exit()
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="journeydsl")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and which runtime build runs, and exit.",
+)
 def main() -> None:
     """Journeys as code: check, format, draw, document, build and run customer journeys."""
