@@ -121,4 +121,4 @@ def test_mermaid_writes_labels_whole() -> None:
     """Mermaid has no tooltips where it is shown (GitHub): nothing is cut there."""
     text = journey_to_mermaid(journey("abandoned_cart"))
     assert "…" not in text
-    assert "when event.total >= 100 and profile.segment in [#quot;active#quot;, #quot;vip#quot;]" in text
+    assert "when event.total #gt;= 100 and profile.segment in [#quot;active#quot;, #quot;vip#quot;]" in text
