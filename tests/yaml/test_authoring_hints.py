@@ -164,3 +164,10 @@ def test_a_split_that_yaml_accepts_gets_the_hint_on_every_piece(body: str) -> No
 def test_a_quoted_expression_with_commas_is_fine() -> None:
     text = 'journey: j\nentry: {on: e, where: \'coalesce(event.zip, "x") == "y"\'}\nstages: {s: {a: {end: null}}}\n'
     assert load_yaml(text, "j.journey.yaml")[1] == []
+
+
+@pytest.mark.usefixtures("composer")
+def test_a_key_indented_under_a_line_with_a_value_is_named() -> None:
+    [diag] = _compose_errors("journey: j\nentry:\n  on: x\n   where: y\n")
+    assert diag.code.code == "JD003" and diag.span is not None and diag.span.line == 4
+    assert diag.hint is not None and "indent it by 2 spaces like line 3" in diag.hint

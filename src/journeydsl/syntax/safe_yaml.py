@@ -24,7 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from journeydsl.diagnostics import Sink, codes
 from journeydsl.ir import Span
 from journeydsl.syntax.limits import MAX_YAML_NESTING, clip
-from journeydsl.syntax.yaml_indent import find_misindent
+from journeydsl.syntax.yaml_indent import find_misindent, over_indented
 
 MAX_ALIASES: Final = 100  # alias references per document; more is treated as an alias bomb
 MAX_EXPANSION_FACTOR: Final = 10
@@ -191,7 +191,7 @@ def _report_marked(err: yaml.MarkedYAMLError, text: str, path: str, sink: Sink) 
         sink.report(codes.YAML_SYNTAX, found.message, span, hint=found.hint)
         return
     message = f"YAML syntax error: {problem}" + (f" ({err.context})" if err.context else "")
-    hint = _syntax_hint(text, mark, err.context or "") if mark is not None else None
+    hint = _syntax_hint(text, mark, err.context or "", problem) if mark is not None else None
     sink.report(
         codes.YAML_SYNTAX, message, mark_span(path, mark) if mark is not None else Span(path, 1, 1, 1, 1), hint=hint
     )
@@ -205,12 +205,16 @@ SPLIT_HINT = (
 )
 
 
-def _syntax_hint(text: str, mark: yaml.Mark, context: str) -> str | None:
+def _syntax_hint(text: str, mark: yaml.Mark, context: str, problem: str = "") -> str | None:
     """A hint for the common slips: an unquoted expression split at a comma, a tab used for indentation."""
     lines = text.split("\n")
     line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
     if "\t" in line[: len(line) - len(line.lstrip())] or line[mark.column : mark.column + 1] == "\t":
         return "indent with spaces: YAML does not accept tabs for indentation"
+    if "mapping values are not allowed" in problem:
+        over = over_indented(lines, mark.line)
+        if over is not None:
+            return over
     if ("{" in line or "[" in line) and (has_unbalanced_call(line) or ("flow" in context and _EXPRESSION.search(line))):
         return SPLIT_HINT
     return None

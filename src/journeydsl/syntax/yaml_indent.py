@@ -127,3 +127,20 @@ def _usual_step(indents: list[int | None]) -> int:
             steps[indent - previous] += 1
         previous = indent
     return steps.most_common(1)[0][0] if steps else 2
+
+
+def over_indented(lines: list[str], line: int) -> str | None:
+    """`key: value` indented under a line that already has a value: the hint to line the two up."""
+    here = _indent(lines[line]) if 0 <= line < len(lines) else None
+    above = next((i for i in range(line - 1, -1, -1) if _indent(lines[i]) is not None), None)
+    if here is None or above is None:
+        return None
+    indent = _indent(lines[above])
+    assert indent is not None
+    content = lines[above].split(" #", 1)[0].strip()
+    if here <= indent or _opens_block(lines[above]) or ": " not in content:
+        return None
+    return (
+        f"this line is indented more than line {above + 1}, which already has a value: indent it by {indent} "
+        f"spaces like line {above + 1} to make it the next key"
+    )
