@@ -61,7 +61,7 @@ def test_integrations_parse_in_both_forms_and_survive_fmt_and_convert() -> None:
     assert isinstance(schema.integrations[0], IntegrationDef)
     assert "  integration crm_task\n  integration address_check\n" in format_dsl(source)
     yaml_text = to_yaml(source)
-    assert "integrations: [crm_task, address_check]" in yaml_text
+    assert "integrations:\n  - crm_task\n  - address_check\n" in yaml_text
     again, diags = load_yaml(yaml_text, "s.journey.yaml")
     assert diags == [] and again.schemas[0].integrations == schema.integrations
 

@@ -97,3 +97,14 @@ def test_a_hash_inside_a_string_or_a_block_scalar_is_no_comment() -> None:
 
 def test_yaml_comments_of_a_text_without_documents() -> None:
     assert [c.text for c in yaml_comments("# only a comment\n", [])] == ["# only a comment"]
+
+
+def test_the_comments_of_a_schema_survive_both_ways() -> None:
+    """Each integration is on a line of its own in YAML, so each keeps its own trailing comment."""
+    text = (ROOT / "journeys" / "customer.journey").read_text(encoding="utf-8")
+    source, _ = parse_dsl(text, "customer.journey")
+    yaml_text = to_yaml(source)
+    assert comment_texts(yaml_text) == comment_texts(text)
+    assert "  - address_check  # home services\n" in yaml_text
+    back, diags = load_yaml(yaml_text, "customer.journey.yaml")
+    assert diags == [] and comment_texts(format_dsl(back)) == comment_texts(text)

@@ -63,6 +63,17 @@ def _represent_block(dumper: yaml.SafeDumper, data: _Block) -> yaml.Node:
 
 _Dumper.add_representer(_Block, _represent_block)
 
+
+class _BlockList(list[Any]):
+    """A list always written one item per line (a schema's integrations: each may carry its own comment)."""
+
+
+def _represent_block_list(dumper: yaml.SafeDumper, data: _BlockList) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=False)
+
+
+_Dumper.add_representer(_BlockList, _represent_block_list)
+
 # Line breaks YAML knows beyond \n and \r: the emitter writes them raw in plain or single-quoted
 # scalars, where reading folds them into spaces, so such strings are double-quoted (and escaped).
 _UNICODE_BREAKS = re.compile("[\x85\u2028\u2029]")
@@ -131,7 +142,7 @@ def schema_data(schema: Schema) -> dict[str, Any]:
             channels[channel.name] = body
         data["channels"] = _Block(channels)
     if schema.integrations:
-        data["integrations"] = [integration.name for integration in schema.integrations]
+        data["integrations"] = _BlockList(integration.name for integration in schema.integrations)
     return data
 
 
