@@ -67,7 +67,12 @@ editor:
 	cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npx tsc -p . && \
 	  npx @vscode/vsce package --skip-license --allow-missing-repository -o journeydsl.vsix
 
-demo: install
+# With a C compiler on the machine the demo runs the compiled runtime (issue 18: the fast build by default);
+# `journeydsl --version` says which build runs.
+HAVE_CC := $(shell command -v cc 2>/dev/null)
+demo: export PYTHONPATH := $(if $(HAVE_CC),$(abspath $(COMPILED)))
+demo: install $(if $(HAVE_CC),compiled)
+	$(JD) --version
 	$(JD) check journeys/
 	$(JD) render journeys/ -o $(OUT)/diagrams --format svg
 	$(JD) render journeys/ -o $(OUT)/diagrams --format png
