@@ -362,3 +362,17 @@ def test_a_nul_in_an_event_or_customer_id_is_a_dead_letter_on_every_store(tmp_pa
         assert engine.process(event) == []
         assert "NUL" in engine.dead_letters[-1]["reason"]
     assert engine.process(_event(3, "quote", "c3", "2026-01-01T10:00:00Z", roof=2))  # the stream goes on
+
+
+def test_an_email_record_carries_its_subject_apart_from_its_body(tmp_path: Path) -> None:
+    bundle = build_bundle(tmp_path, [JOURNEY], {"email/hello": "Subject: Your quote, {{ profile.email }}\n\nHello!\n"})
+    records = Engine.open(bundle).process(_event(1, "quote", "c1", "2026-01-01T10:00:00Z", roof=2))
+    (send,) = [r for r in records if r["kind"] == "send"]
+    assert send["subject"] == "Your quote, c1@x" and send["body"] == "Hello!"
+    plain = build_bundle(tmp_path / "plain", [JOURNEY], {"email/hello": "Hello without a subject line"})
+    (send,) = [
+        r
+        for r in Engine.open(plain).process(_event(1, "quote", "c1", "2026-01-01T10:00:00Z", roof=2))
+        if r["kind"] == "send"
+    ]
+    assert "subject" not in send and send["body"] == "Hello without a subject line"
