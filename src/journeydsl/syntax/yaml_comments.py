@@ -11,7 +11,7 @@ text (outside quoted and multi-line scalars) so the DSL printer places them like
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -28,6 +28,7 @@ from journeydsl.ir import (
 )
 
 Path = tuple[str | int, ...]
+FlowKey = Callable[[Flow], str]  # the YAML key a flow is written under: `next`, `wait`, `choose`, ...
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ class _Anchor:
 # --------------------------------------------------------------------------- DSL -> YAML
 
 
-def add_comments(yaml_text: str, source: SourceFile) -> str:
-    """`yaml_text` (to_yaml of `source`) with the source's comments written where their nodes went."""
+def add_comments(yaml_text: str, source: SourceFile, flow_key: FlowKey) -> str:
+    """`yaml_text` (to_yaml of `source`) with the source's comments written where their nodes went.
+
+    `flow_key` names the YAML key a flow is written under (the writer's own `flow_data`, passed in by the writer).
+    """
     if not source.comments:
         return yaml_text
-    anchors = sorted(_anchors(source), key=lambda a: (a.start, len(a.path)))
+    anchors = sorted(_anchors(source, flow_key), key=lambda a: (a.start, len(a.path)))
     lines = yaml_text.split("\n")
     where = _yaml_lines(yaml_text)
     above: dict[int, list[str]] = {}
@@ -117,12 +121,12 @@ def _walk_yaml(node: Node, path: Path, found: dict[Path, int]) -> None:
             _walk_yaml(item, child, found)
 
 
-def _anchors(source: SourceFile) -> Iterator[_Anchor]:
+def _anchors(source: SourceFile, flow_key: FlowKey) -> Iterator[_Anchor]:
     """Every node with a span, with its YAML path; documents in to_yaml's order (schemas, then journeys)."""
     for index, schema in enumerate(source.schemas):
         yield from _schema_anchors(schema, index)
     for index, journey in enumerate(source.journeys, start=len(source.schemas)):
-        yield from _journey_anchors(journey, index)
+        yield from _journey_anchors(journey, index, flow_key)
 
 
 def _anchor(span: Span | None, *path: str | int) -> Iterator[_Anchor]:
@@ -145,7 +149,7 @@ def _schema_anchors(schema: Schema, doc: int) -> Iterator[_Anchor]:
         yield from _anchor(integration.span, doc, "integrations", number)
 
 
-def _journey_anchors(journey: Journey, doc: int) -> Iterator[_Anchor]:
+def _journey_anchors(journey: Journey, doc: int, flow_key: FlowKey) -> Iterator[_Anchor]:
     if journey.span is not None:
         yield _Anchor(journey.span.line, journey.span.line, (doc, "journey"))
     for key, span in (*journey.item_spans, *journey.value_spans):
@@ -173,18 +177,15 @@ def _journey_anchors(journey: Journey, doc: int) -> Iterator[_Anchor]:
             yield from _anchor(step.span, *path)
             for number, action in enumerate(step.actions):
                 yield from _anchor(action.span, *path, "do", number)
-            yield from _flow_anchors(step.flow, path)
+            yield from _flow_anchors(step.flow, path, flow_key(step.flow))
 
 
-def _flow_anchors(flow: Flow, path: Path) -> Iterator[_Anchor]:
+def _flow_anchors(flow: Flow, path: Path, key: str) -> Iterator[_Anchor]:
     """The flow under its YAML key, and each arm (wait arm, branch, variant) by the span of its target.
 
     The key and the order of the arms are the YAML writer's own (`flow_data`, and `flow_targets` lists the targets
     in that order), so this adds no dispatch over the kinds of flow to keep in step with them.
     """
-    from journeydsl.syntax.yaml_writer import flow_data
-
-    key = next(iter(flow_data(flow)))
     yield from _anchor(flow.span, *path, key)
     items = (*path, key, "variants") if key == "experiment" else (*path, key)
     for number, target in enumerate(flow_targets(flow)):

@@ -110,7 +110,7 @@ def to_yaml(source: SourceFile) -> str:
         allow_unicode=True,
         width=1_000_000,  # never fold a long expression over lines: columns inside it stay exact
     )
-    return add_comments(text, source)
+    return add_comments(text, source, lambda flow: next(iter(flow_data(flow))))
 
 
 # --------------------------------------------------------------------------- schema
