@@ -95,6 +95,54 @@ def _case_lines(case: dict[str, Any]) -> tuple[list[bytes], str | None]:
     return lines, (None if until is None else str(until))
 
 
+# A timer set in the past (`at` before the event that sets it) fires at the stream's clock in `run`: the example
+# stream has such timers only at larger sizes (service_move's `at coalesce(profile.move_date, now) + 2d`).
+PAST = """
+schema s {
+  profile { email: string }
+  event moved { date: timestamp }
+  event ping {}
+  channel email { cost 0 }
+}
+journey move {
+  version 1
+  owner "o@x"
+  uses s
+  entry on moved
+  stage main {
+    step waiting { wait { at event.date + 1d -> late } }
+    step late { send email late -> done }
+    step done { end done }
+  }
+}
+"""
+PAST_EVENTS = [
+    {
+        "id": "m1",
+        "type": "moved",
+        "customer_id": "c1",
+        "at": "2026-03-10T00:00:00Z",
+        "data": {"date": "2026-03-01T00:00:00Z"},
+    },
+    {
+        "id": "m2",
+        "type": "moved",
+        "customer_id": "c2",
+        "at": "2026-03-10T00:00:00Z",
+        "data": {"date": "2026-03-12T00:00:00Z"},
+    },
+    {"id": "p1", "type": "ping", "customer_id": "c3", "at": "2026-03-11T00:00:00Z", "data": {}},
+    {
+        "id": "m3",
+        "type": "moved",
+        "customer_id": "c4",
+        "at": "2026-03-20T00:00:00Z",
+        "data": {"date": "2026-03-02T00:00:00Z"},
+    },
+    {"id": "p2", "type": "ping", "customer_id": "c3", "at": "2026-03-21T00:00:00Z", "data": {}},
+]
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Input]:
     root = tmp_path_factory.mktemp("inputs")
@@ -103,6 +151,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Input]:
     events = root / "example.jsonl"
     events.write_bytes(b"".join(dumps(e) + b"\n" for e in generate_events(ROOT / "journeys", 40, seed=5)))
     made = [Input("example", example, _bundle_folder(example, root / "example"), events, None)]
+    past = build_bundle(root / "build" / "past", [PAST])
+    events = root / "past.jsonl"
+    events.write_bytes(b"".join(dumps(e) + b"\n" for e in PAST_EVENTS))
+    made.append(Input("past_timer", past, _bundle_folder(past, root / "past_timer"), events, None))
     for path in CASES:
         case = yaml.safe_load(path.read_text(encoding="utf-8"))
         files = build_bundle(root / "build" / path.stem, [case["journey"]], case.get("templates"))
@@ -145,8 +197,14 @@ def local(inputs: list[Input], tmp_path_factory: pytest.TempPathFactory) -> Loca
 
 
 def test_the_inputs_are_worth_comparing(local: Local) -> None:
-    assert len(local) == len(CASES) + 1
+    assert len(local) == len(CASES) + 2
     assert len(local["example"][0]) > 200  # sends, waits that time out, goals, ends
+    late = [loads(line) for line in local["past_timer"][0].values() if loads(line)["kind"] == "send"]
+    assert sorted((r["customer_id"], r["at"]) for r in late) == [
+        ("c1", "2026-03-10T00:00:00Z"),  # set in the past: fired at the clock
+        ("c2", "2026-03-13T00:00:00Z"),
+        ("c4", "2026-03-20T00:00:00Z"),
+    ]
     assert sum(len(records) for records, _ in local.values()) > 400
     assert sum(sum(dead.values()) for _, dead in local.values()) > 10  # dead_letters.yaml, expr_errors, ...
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from runtime_support import build_bundle
 
-from journeydsl.flink.job import CustomerSteps, JobSpec, dead_letter, timer_ms
-from journeydsl.runtime.bundle import BundleError
+from journeydsl.flink.job import CustomerSteps, JobSpec, dead_letter, run_without_flink, timer_ms
+from journeydsl.runtime.bundle import BundleError, verify_files
 from journeydsl.runtime.jsonio import dumps, loads
 from journeydsl.runtime.timeparse import parse_rfc3339
 
@@ -78,41 +78,41 @@ def test_check_takes_good_events_and_gives_run_s_reasons_for_bad_ones(files: dic
 def test_timers_due_before_an_event_fire_first_and_a_duplicate_changes_nothing(files: dict[str, bytes]) -> None:
     steps = _steps(files)
     never: set[str] = set()
-    first = steps.on_event(None, None, SIGNUP, never.__contains__)
+    first = steps.on_event(None, SIGNUP, never.__contains__)
     assert [loads(r)["kind"] for r in first.records] == ["enter", "send"] and first.seen == "e1"
     assert first.due == parse_rfc3339("2026-03-03T00:00:00Z")
     # Paid five days later: the 2d reminder (due 3rd) and the 1d last wait (due 4th) fire before the payment.
     paid = _line("e2", "paid", "2026-03-06T00:00:00Z", amount=5)
-    later = steps.on_event(first.state, first.clock, paid, never.__contains__)
+    later = steps.on_event(first.state, paid, never.__contains__, first.clock)
     kinds = [(loads(r)["kind"], loads(r).get("step")) for r in later.records]
     assert ("send", "nudge") in kinds and ("end", "lost") in kinds
     assert loads(later.records[0])["at"] == "2026-03-03T00:00:00Z"  # a timer's record is dated at its due time
-    again = steps.on_event(first.state, first.clock, SIGNUP, {"e1"}.__contains__)
+    again = steps.on_event(first.state, SIGNUP, {"e1"}.__contains__, first.clock)
     assert again.duplicate and again.records == [] and again.seen is None
 
 
 def test_an_event_nobody_listens_to_leaves_no_state_and_no_seen_id(files: dict[str, bytes]) -> None:
     steps = _steps(files)
-    outcome = steps.on_event(None, None, _line("v1", "viewed", "2026-03-01T00:00:00Z"), set[str]().__contains__)
+    outcome = steps.on_event(None, _line("v1", "viewed", "2026-03-01T00:00:00Z"), set[str]().__contains__)
     assert outcome.state is None and outcome.seen is None and outcome.records == [] and outcome.due is None
 
 
 def test_a_timer_never_fires_past_until(files: dict[str, bytes]) -> None:
     steps = _steps(files, until="2026-03-02T00:00:00Z")
-    first = steps.on_event(None, None, SIGNUP, set[str]().__contains__)
+    first = steps.on_event(None, SIGNUP, set[str]().__contains__)
     # The end of input hands over a timer at the end of time: nothing fires after `until`, the wait stays.
-    capped = steps.on_timer(first.state, first.clock, "c1", 9e12)
+    capped = steps.on_timer(first.state, "c1", 9e12, first.clock)
     assert capped.records == [] and capped.due == parse_rfc3339("2026-03-03T00:00:00Z")
-    fired = _steps(files).on_timer(first.state, first.clock, "c1", parse_rfc3339("2026-03-03T00:00:00Z"))
+    fired = _steps(files).on_timer(first.state, "c1", parse_rfc3339("2026-03-03T00:00:00Z"), first.clock)
     assert [loads(r)["step"] for r in fired.records] == ["nudge"]
 
 
 def test_an_event_the_core_refuses_is_a_dead_letter_that_leaves_the_state(files: dict[str, bytes]) -> None:
     steps = _steps(files)
-    first = steps.on_event(None, None, SIGNUP, set[str]().__contains__)
+    first = steps.on_event(None, SIGNUP, set[str]().__contains__)
     before = dumps(first.state)
     bad = _line("e9", "paid", "2026-03-01T01:00:00Z", amount="lots")
-    outcome = steps.on_event(first.state, first.clock, bad, set[str]().__contains__)
+    outcome = steps.on_event(first.state, bad, set[str]().__contains__, first.clock)
     assert outcome.records == [] and len(outcome.dead) == 1 and outcome.seen is None
     assert "amount" in loads(outcome.dead[0])["reason"]
     assert dumps(outcome.state) == before
@@ -175,7 +175,27 @@ def test_a_timer_set_in_the_past_fires_at_the_customers_clock_as_run_does(tmp_pa
             "data": {"date": "2026-03-01T00:00:00Z"},
         }
     ).decode()
-    first = steps.on_event(None, None, moved, set[str]().__contains__)
+    first = steps.on_event(None, moved, set[str]().__contains__)
     assert first.due == parse_rfc3339("2026-03-02T00:00:00Z") and first.clock == parse_rfc3339("2026-03-10T00:00:00Z")
-    fired = steps.on_timer(first.state, first.clock, "c1", parse_rfc3339("2026-03-02T00:00:00Z"))
+    fired = steps.on_timer(first.state, "c1", parse_rfc3339("2026-03-02T00:00:00Z"), first.clock)
     assert [(loads(r)["kind"], loads(r)["at"]) for r in fired.records][0] == ("send", "2026-03-10T00:00:00Z")
+
+
+def test_the_job_without_flink_gives_the_engines_records_on_the_example_stream() -> None:
+    """`run_without_flink` (the reference the cluster tests compare a recovered job with) equals the engine."""
+    from journeydsl.compile import compile_project
+    from journeydsl.project import load_project
+    from journeydsl.runtime import Engine, MemoryStore
+    from journeydsl.testing.synth import generate_events
+
+    root = Path(__file__).resolve().parents[2]
+    files = compile_project(load_project([root / "journeys"], templates_dir=root / "templates"), ["journeys"])
+    events = list(generate_events(root / "journeys", 150, seed=11))
+    until = parse_rfc3339("2026-12-31T00:00:00Z")
+    engine = Engine(verify_files(files), MemoryStore(keep_log=False))
+    expected = {r["key"]: dumps(r).decode() for e in events for r in engine.process(e)}
+    expected.update({r["key"]: dumps(r).decode() for r in engine.advance(until)})
+    records, dead = run_without_flink(JobSpec(bundle=files, until=until), [dumps(e).decode() for e in events])
+    assert len(expected) > 1000
+    assert {loads(r)["key"]: r for r in records} == expected
+    assert len(dead) == len(engine.dead_letters) > 0

@@ -18,7 +18,7 @@ reader, in order, so each customer's events keep their file order); a cluster jo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -155,7 +155,7 @@ class CustomerSteps:
         return customer_id, at, line
 
     def on_event(
-        self, state: dict[str, Any] | None, clock: float | None, line: str, seen: Callable[[str], bool]
+        self, state: dict[str, Any] | None, line: str, seen: Callable[[str], bool], clock: float | None = None
     ) -> Outcome:
         """The customer's timers due at or before the event's time, then the event (unless its id was seen).
 
@@ -183,7 +183,9 @@ class CustomerSteps:
         remember = event_id if (event["type"] in self.core.listened or event.get("profile")) else None
         return Outcome(after, clock, _lines(out), [], seen=remember)
 
-    def on_timer(self, state: dict[str, Any] | None, clock: float | None, customer_id: str, upto: float) -> Outcome:
+    def on_timer(
+        self, state: dict[str, Any] | None, customer_id: str, upto: float, clock: float | None = None
+    ) -> Outcome:
         """The customer's timers due up to `upto`, never past the job's `until`."""
         if self.until is not None:
             upto = min(upto, self.until)
@@ -212,6 +214,43 @@ class CustomerSteps:
             result = step(state, Timer(customer_id, due), self.core, clock)
             out += result.records
             state = result.state
+
+
+def run_without_flink(spec: JobSpec, lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The job's records and dead letters on `lines`, in this process, without Flink: what one reader and the
+    keyed step give, every customer's remaining timers fired up to `spec.until` at the end. A reference for tests
+    and benchmarks (a recovered job's output must equal it, key by key)."""
+    steps = CustomerSteps(spec)
+    states: dict[str, dict[str, Any]] = {}
+    clocks: dict[str, float] = {}
+    seen: dict[str, set[str]] = {}
+    records: list[str] = []
+    dead: list[str] = []
+    for line in lines:
+        checked = steps.check(line)
+        if checked is None:
+            continue
+        if isinstance(checked, str):
+            dead.append(checked)
+            continue
+        customer = checked[0]
+        ids = seen.setdefault(customer, set())
+        outcome = steps.on_event(states.get(customer), line, ids.__contains__, clocks.get(customer))
+        if outcome.seen is not None:
+            ids.add(outcome.seen)
+        records += outcome.records
+        dead += outcome.dead
+        if outcome.state is None:
+            states.pop(customer, None)
+            clocks.pop(customer, None)
+        else:
+            states[customer] = outcome.state
+            if outcome.clock is not None:
+                clocks[customer] = outcome.clock
+    end = math.inf if spec.until is None else spec.until
+    for customer, state in states.items():
+        records += steps.on_timer(state, customer, end, clocks.get(customer)).records
+    return records, dead
 
 
 def _lines(records: list[dict[str, Any]]) -> list[str]:
@@ -284,7 +323,7 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: Any, ctx: Any) -> Iterator[Any]:
         assert self._steps is not None
-        outcome = self._steps.on_event(self._load(), self._clock.value(), value[2], self._seen.contains)
+        outcome = self._steps.on_event(self._load(), value[2], self._seen.contains, self._clock.value())
         if outcome.seen is not None:
             self._seen.put(outcome.seen, True)
         yield from self._keep(outcome, ctx)
@@ -297,7 +336,7 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
             self._timer.clear()
         # Half a millisecond of slack: the timer is the due time rounded up to a millisecond.
         key = str(ctx.get_current_key())
-        outcome = self._steps.on_timer(self._load(), self._clock.value(), key, (timestamp + 0.5) / 1000)
+        outcome = self._steps.on_timer(self._load(), key, (timestamp + 0.5) / 1000, self._clock.value())
         yield from self._keep(outcome, ctx)
 
     def _load(self) -> dict[str, Any] | None:
