@@ -112,7 +112,6 @@ class OutboxWriter(KeyedProcessFunction):  # type: ignore[misc]  # PyFlink ships
         # Records per bucket since its last write, in memory only: after a restore the count starts again at 0
         # while the state holds what was restored (a larger batch, never a lost record).
         self._counts: dict[int, int] = {}
-        self.written = 0
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._db = connect(parse_url(self._url))
@@ -152,7 +151,6 @@ class OutboxWriter(KeyedProcessFunction):  # type: ignore[misc]  # PyFlink ships
         # raises: Flink restarts the job from its last checkpoint, and the lines are written again then.
         self._db.execute(INSERT, (keys, [line.encode() for line in lines]))
         self._buffer.clear()
-        self.written += len(lines)
 
 
 def outbox_sink(
