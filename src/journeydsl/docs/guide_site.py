@@ -291,11 +291,11 @@ def build_guide_site(docs: Path, out: Path) -> list[Path]:
     renderer = _Renderer(docs, sources)
     bodies = {source.output: renderer.render(source) for source in sources}
     nav = _guide_order(docs, sources)
+    home = nav[0].entries[0].output  # the README's page, else the guide's index, else the first page
     template = environment().get_template("guide.html")
     written: list[Path] = []
     with staged_tree(out) as staging:
         for source in sources:
-            root = _relative_href("index.html", source.output).removesuffix("index.html")
             html = template.render(
                 title=source.title,
                 body=Markup(bodies[source.output]),  # noqa: S704 - markdown-it escaped the page's text and code
@@ -303,7 +303,7 @@ def build_guide_site(docs: Path, out: Path) -> list[Path]:
                 current=source.output,
                 headings=[heading for heading in source.headings if heading[0] == 2],
                 href=lambda target, page=source.output: _relative_href(target, page),
-                root=root,
+                home=home,
                 source=source.path.relative_to(docs.resolve().parent).as_posix(),
             )
             target = staging / source.output
