@@ -78,7 +78,16 @@ def _hold_gateway_process() -> None:
 
 
 def _stop_gateway(process: Any) -> None:
-    """At exit: the JVM ends when its stdin closes; wait for it a little, then kill it."""
+    """At exit: close the gateway's connections first (objects collected later must not call a JVM that is gone),
+    then the JVM's stdin, on which it ends; wait for it a little, then kill it."""
+    import pyflink.java_gateway as java_gateway
+
+    gateway = getattr(java_gateway, "_gateway", None)
+    try:
+        if gateway is not None:
+            gateway.close()
+    except Exception:  # noqa: BLE001 - exiting anyway; the JVM is stopped below whatever state py4j is in
+        pass
     try:
         process.stdin.close()
         process.wait(timeout=10)
