@@ -222,13 +222,15 @@ def test_links_anchors_escaping_and_assets(tmp_path: Path) -> None:
     assert _internal_problems(out) == []
 
 
-def test_without_a_readme_there_is_no_home_page(tmp_path: Path) -> None:
-    docs = _write(tmp_path, {"docs/x.md": "# X\n\n[y](sub/y.md)\n", "docs/sub/y.md": "Y without a heading\n"})
+def test_without_a_readme_there_is_no_home_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, {"docs/x.md": "# X\n\n[y](sub/y.md)\n", "docs/sub/y.md": "Y without a heading\n"})
+    monkeypatch.chdir(tmp_path)  # relative folders, as `make demo` passes them
+    build_guide_site(Path("docs"), Path("site"))
     out = tmp_path / "site"
-    build_guide_site(docs, out)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html")) == ["sub/y.html", "x.html"]
     assert "<title>y · journeydsl guide</title>" in (out / "sub" / "y.html").read_text(encoding="utf-8")
     assert _internal_problems(out) == []
+    assert '<header class="site"><a href="../x.html">' in (out / "sub" / "y.html").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- bad input

@@ -228,6 +228,10 @@ class _Renderer:
         return str(self.md.renderer.render(tokens, self.md.options, {}))
 
 
+def _nav_key(source: _Source) -> tuple[int, str]:
+    return source.output.count("/"), source.output
+
+
 def _guide_order(docs: Path, sources: list[_Source]) -> list[NavSection]:
     """The sidebar: the guide's index order (docs/guide/README.md's links), then every other page by path."""
     by_path = {source.path.resolve(): source for source in sources}
@@ -256,7 +260,9 @@ def _guide_order(docs: Path, sources: list[_Source]) -> list[NavSection]:
         sections.append(NavSection("", tuple(home)))
     if guide:
         sections.append(NavSection("Guide", tuple(guide)))
-    rest = tuple(NavEntry(source.title, source.output) for source in sources if source.output not in placed)
+    # The other pages: the top folder's first, then each subfolder's, by path (the same order on every machine).
+    others = sorted((source for source in sources if source.output not in placed), key=_nav_key)
+    rest = tuple(NavEntry(source.title, source.output) for source in others)
     if rest:
         sections.append(NavSection("More" if guide else "Pages", rest))
     return sections
@@ -282,6 +288,7 @@ def build_guide_site(docs: Path, out: Path) -> list[Path]:
     """Render the docs folder into `out` (replaced whole); the written files, sorted. Raises GuideSiteError."""
     docs, out = Path(docs), Path(out)
     _check_target(docs, out)
+    docs = docs.resolve()  # pages are keyed and linked by their resolved paths, whatever the caller passed
     sources, readme = _collect(docs)
     pages = [source.path for source in sources if source.path != readme]
     problems = broken_links(pages + ([readme] if readme else []), docs.resolve().parent)
