@@ -17,6 +17,7 @@ committed record at once (`take_deliverable`) and prints it.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +25,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from journeydsl.runtime import state as S
+from journeydsl.runtime.aggregates import (
+    Aggregator,
+    InFlightStep,
+    RecordAggregates,
+    TransitionAggregates,
+    in_flight_of,
+)
 from journeydsl.runtime.jsonio import dumps_lines
 from journeydsl.runtime.timeparse import format_time
 
@@ -174,6 +182,12 @@ class Store(ABC):
                     found[key] = found.get(key, 0) + 1
         return found
 
+    def peek_due(self) -> float:
+        """A time no pending timer of the store is due before (a lower bound of the earliest due time; `math.inf`:
+        no timer at all). The engine asks it after firing timers, and skips asking `pop_due` for events dated
+        before it: most events of a stream fire no timer. The default, minus infinity, always asks."""
+        return -math.inf
+
     @abstractmethod
     def pop_due(self, upto: float) -> tuple[float, str] | None:
         """The customer whose timer is due first at or before `upto`, as (due, customer id), ties by customer id;
@@ -262,6 +276,31 @@ class Store(ABC):
     @abstractmethod
     def actions(self) -> Iterator[dict[str, Any]]:
         """Every action record ever produced, in order."""
+
+    # ---- aggregates (runtime/aggregates.py): what report, overlay and status read instead of every record. These
+    # defaults fold `actions()`, `transitions()` and `scan()` in Python (memory://); a durable store answers from
+    # aggregate tables or SQL, with the same results.
+    def record_aggregates(self) -> RecordAggregates:
+        """Records counted by journey, version, kind, label and status, with goal values and send costs."""
+        folded = Aggregator()
+        folded.add_records(self.actions())
+        return folded.record_aggregates()
+
+    def transition_aggregates(self) -> TransitionAggregates:
+        """Reach and visits per step, counts per transition, by journey version."""
+        folded = Aggregator()
+        folded.add_transition_dicts(self.transitions())
+        return folded.transition_aggregates()
+
+    def in_flight_steps(self) -> tuple[InFlightStep, ...]:
+        """Active instances and pending timers by journey, version and step id (`journeydsl status`)."""
+        rows = [
+            (inst[S.JOURNEY], inst[S.VERSION], inst[S.STEP], 1, int(inst[S.TIMER] is not None))
+            for _, customer in self.scan()
+            for inst in customer["i"].values()
+            if inst[S.ACTIVE]
+        ]
+        return in_flight_of(rows)
 
     def close(self) -> None:
         self.flush()

@@ -70,6 +70,15 @@ from typing import Any, NoReturn
 from urllib.parse import unquote
 
 from journeydsl.runtime import state as S
+from journeydsl.runtime.aggregates import (
+    Aggregator,
+    InFlightStep,
+    RecordAggregates,
+    TransitionAggregates,
+    in_flight_of,
+    record_aggregates_of,
+    transition_aggregates_of,
+)
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
 from journeydsl.runtime.store import (
     DEFAULT_BATCH,
@@ -87,7 +96,10 @@ from journeydsl.runtime.store import (
 if sys.platform != "win32":
     import fcntl
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# The layout before the aggregate tables: still read by a copy that may not convert it (mode read or deliver),
+# which then counts its aggregates from the records themselves.
+READABLE_VERSIONS = (3, SCHEMA_VERSION)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL, profile BLOB NOT NULL, due REAL);
@@ -104,6 +116,17 @@ CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NUL
   PRIMARY KEY (journey, version));
 CREATE TABLE IF NOT EXISTS transition_batches (n INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS event_batches (n INTEGER PRIMARY KEY, events BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS agg_records (journey TEXT NOT NULL, version INTEGER NOT NULL, kind TEXT NOT NULL,
+  label TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL, priced INTEGER NOT NULL,
+  PRIMARY KEY (journey, version, kind, label, status)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agg_converted (journey TEXT NOT NULL, version INTEGER NOT NULL, instance TEXT NOT NULL,
+  PRIMARY KEY (journey, version, instance)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agg_edges (journey TEXT NOT NULL, version INTEGER NOT NULL, from_step TEXT NOT NULL,
+  to_step TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (journey, version, from_step, to_step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agg_reach (journey TEXT NOT NULL, version INTEGER NOT NULL, step TEXT NOT NULL,
+  instance TEXT NOT NULL, PRIMARY KEY (journey, version, step, instance)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agg_steps (journey TEXT NOT NULL, version INTEGER NOT NULL, step TEXT NOT NULL,
+  reach INTEGER NOT NULL, PRIMARY KEY (journey, version, step)) WITHOUT ROWID;
 """
 TABLES = (
     "meta",
@@ -114,6 +137,35 @@ TABLES = (
     "plans",
     "transition_batches",
     "event_batches",
+)
+AGGREGATE_TABLES = ("agg_records", "agg_converted", "agg_edges", "agg_reach", "agg_steps")
+# The tables each readable schema version must have.
+VERSION_TABLES = {3: TABLES, SCHEMA_VERSION: TABLES + AGGREGATE_TABLES}
+# meta key: "SEQ N", the outbox seq and transition_batches n up to which rows are not yet in the aggregate tables
+# (the records of a store converted from an older layout: folded in by the owner the first time they are asked for,
+# not on open, so that opening stays quick and a damaged old row is found when it is read, as before).
+BACKLOG = "aggregates_backlog"
+# A commit's aggregates, added to the tables inside the commit's transaction (aggregates.Aggregator).
+ADD_RECORDS = (
+    "INSERT INTO agg_records (journey, version, kind, label, status, n, total, priced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (journey, version, kind, label, status) DO UPDATE SET n = n + excluded.n,"
+    " total = total + excluded.total, priced = priced + excluded.priced"
+)
+ADD_EDGES = (
+    "INSERT INTO agg_edges (journey, version, from_step, to_step, n) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (journey, version, from_step, to_step) DO UPDATE SET n = n + excluded.n"
+)
+ADD_STEP_REACH = (
+    "INSERT INTO agg_steps (journey, version, step, reach) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (journey, version, step) DO UPDATE SET reach = reach + excluded.reach"
+)
+# Active instances and pending timers by (journey, version, step id), as IN_FLIGHT below.
+IN_FLIGHT_STEPS = (
+    "SELECT json_extract(i.value, '$[0]'), json_extract(i.value, '$[1]'), json_extract(i.value, '$[5]'), count(*),"
+    " count(json_extract(i.value, '$[7]'))"
+    " FROM customers AS c, json_each(CAST(c.state AS TEXT), '$[0]') AS i"
+    " WHERE json_extract(i.value, '$[4]') = 1 AND c.id NOT IN (SELECT value FROM json_each(?))"
+    " GROUP BY 1, 2, 3"
 )
 # outbox.delivered: 0 waiting, 1 accepted by its sink (or printed by `run` before a conversion), 2 dead
 DELIVERED, DEAD = 1, 2
@@ -557,6 +609,7 @@ class SqliteStore(Store):
         self._lock = threading.RLock()
         # Why this copy may not write (another process owns the store, or it was opened to read), or None.
         self._read_only: str | None = f"store sqlite:///{path} was opened read-only" if mode == "read" else None
+        self._schema = SCHEMA_VERSION  # the layout opened (READABLE_VERSIONS)
         self._init_pending()
         lock: StoreLock | None = None
         try:
@@ -663,9 +716,11 @@ class SqliteStore(Store):
         try:
             if old:
                 _Converter(self, old).run()
-            else:
+            else:  # a new store, or version 3: its tables stay, the aggregate tables are added
                 self._create()
+            self._mark_backlog()
             db.execute("COMMIT")
+            self._schema = SCHEMA_VERSION
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -677,6 +732,13 @@ class SqliteStore(Store):
             if statement.strip():
                 self._db.execute(statement)
         self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _mark_backlog(self) -> None:
+        """Every record and transition already in the store is backlog for the aggregate tables (none in a new
+        store), inside the caller's transaction."""
+        seq = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
+        n = int(self._db.execute("SELECT coalesce(max(n), 0) FROM transition_batches").fetchone()[0])
+        self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (BACKLOG, f"{seq} {n}"))
 
     def _open_to_read(self) -> None:
         if not Path(self.path).is_file():  # connecting would create an empty database
@@ -697,12 +759,13 @@ class SqliteStore(Store):
         self._check_version(version, names)
 
     def _check_version(self, version: int, names: set[str]) -> None:
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise StoreError(
                 f"cannot open SQLite store {self.path}: it has schema version {version}, and this journeydsl "
                 f"reads version {SCHEMA_VERSION} (written by a newer journeydsl?)"
             )
-        missing = [name for name in TABLES if name not in names]
+        self._schema = version
+        missing = [name for name in VERSION_TABLES[version] if name not in names]
         if missing:
             raise StoreError(f"{self.path} is not a journeydsl store: it has no table {', '.join(missing)}")
 
@@ -1098,9 +1161,16 @@ class SqliteStore(Store):
             (seq, key if type(key := record.get("key")) is str else None, line)
             for seq, record, line in zip(range(first, first + len(records)), records, lines, strict=True)
         ]
+        # What this commit adds to the aggregate tables, counted before the transaction opens.
+        folded = Aggregator()
+        folded.add_records(records)
+        for row in self._new_transitions:
+            folded.add_transition(row[0], row[1], row[2], row[3], row[4], row[5])
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if records or self._new_transitions:
+                self._add_aggregates(folded)
             if whole:
                 db.executemany(UPSERT_FULL, whole)
             if states:
@@ -1149,6 +1219,32 @@ class SqliteStore(Store):
         self._new_seen.clear()
         self._new_events.clear()
         self._new_transitions.clear()
+
+    def _add_aggregates(self, folded: Aggregator) -> None:
+        """Add a commit's counts to the aggregate tables, inside its transaction."""
+        db = self._db
+        if folded.records:
+            db.executemany(
+                ADD_RECORDS, [(*key, n, total, priced) for key, (n, total, priced) in folded.records.items()]
+            )
+        converted = [(journey, version, i) for (journey, version), ids in folded.converted.items() for i in ids]
+        if converted:
+            db.executemany(
+                "INSERT OR IGNORE INTO agg_converted (journey, version, instance) VALUES (?, ?, ?)", converted
+            )
+        if folded.edges:
+            db.executemany(ADD_EDGES, [(*key, n) for key, n in folded.edges.items()])
+        # Reach counts distinct instances: each step's instances go into its set, and the step's counter grows by
+        # the number that were new (the rows inserted), so reading reach is one row per step.
+        added = []
+        for (journey, version, step), ids in folded.reach.items():
+            cursor = db.executemany(
+                "INSERT OR IGNORE INTO agg_reach (journey, version, step, instance) VALUES (?, ?, ?, ?)",
+                [(journey, version, step, i) for i in ids],
+            )
+            added.append((journey, version, step, max(cursor.rowcount, 0)))
+        if added:
+            db.executemany(ADD_STEP_REACH, added)
 
     def _purge_seen(self, clock: float) -> None:
         """Forget the seen ids dated more than `seen_retention` before the clock: at the first commit, then each
@@ -1274,12 +1370,113 @@ class SqliteStore(Store):
 
     # ---- analytics
 
+    def _aggregates_ready(self) -> bool:
+        """Whether the aggregate tables hold everything committed; the owner folds a converted store's backlog in
+        now (one transaction). A copy that may not write, over a backlog or the older layout, says no: its
+        aggregates are then counted from the records themselves (Store's defaults)."""
+        if self._schema != SCHEMA_VERSION:
+            return False
+        with self._lock:
+            row = self._db.execute("SELECT v FROM meta WHERE k = ?", (BACKLOG,)).fetchone()
+        parts = row[0].split() if row is not None and type(row[0]) is str else []
+        if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+            raise self._damaged(
+                "table meta", f"holds an aggregates backlog {row and row[0]!r} that is not two numbers", "read"
+            )
+        seq, n = int(parts[0]), int(parts[1])
+        if seq == 0 and n == 0:
+            return True
+        if self._read_only is not None:
+            return False
+        self._fold_backlog(seq, n)
+        return True
+
+    def _fold_backlog(self, seq: int, n: int) -> None:
+        """Add the records and transitions of a converted store (seq and batch numbers up to these) to the aggregate
+        tables, and mark them added, in one transaction; a damaged row is refused as when it is read."""
+        folded = Aggregator()
+        folded.add_records(_reading(self.path, self._actions(upto=seq)))
+        for row in _reading(self.path, self._transitions(upto=n)):
+            folded.add_transition(
+                row["journey"], row["version"], row["customer_id"], row["instance"], row["from_step"], row["to_step"]
+            )
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._add_aggregates(folded)
+                db.execute("UPDATE meta SET v = '0 0' WHERE k = ?", (BACKLOG,))
+                db.execute("COMMIT")
+            except sqlite3.Error as err:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise self._write_error(err) from err
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def record_aggregates(self) -> RecordAggregates:
+        self.flush()
+        if not self._aggregates_ready():
+            return super().record_aggregates()
+        with self._lock:
+            counts = self._db.execute(
+                "SELECT journey, version, kind, label, status, n, total, priced FROM agg_records"
+            ).fetchall()
+            converted = self._db.execute(
+                "SELECT journey, version, count(*) FROM agg_converted GROUP BY journey, version"
+            ).fetchall()
+        self._check_rows("agg_records", counts, (str, int, str, str, str, int, float, int))
+        self._check_rows("agg_converted", converted, (str, int, int))
+        return record_aggregates_of(counts, converted)
+
+    def transition_aggregates(self) -> TransitionAggregates:
+        self.flush()
+        if not self._aggregates_ready():
+            return super().transition_aggregates()
+        with self._lock:
+            reach = self._db.execute("SELECT journey, version, step, reach FROM agg_steps").fetchall()
+            edges = self._db.execute("SELECT journey, version, from_step, to_step, n FROM agg_edges").fetchall()
+        self._check_rows("agg_steps", reach, (str, int, str, int))
+        self._check_rows("agg_edges", edges, (str, int, str, str, int))
+        return transition_aggregates_of(reach, edges)
+
+    def _check_rows(self, table: str, rows: list[Any], types: tuple[type, ...]) -> None:
+        for row in rows:
+            # SQLite keeps a REAL column's whole numbers as REAL, but a damaged file may hold anything.
+            if not all(type(v) is t or (t is float and type(v) is int) for v, t in zip(row, types, strict=True)):
+                raise self._damaged(f"table {table}", f"holds a row {tuple(row)!r} of the wrong types", "read")
+
+    def in_flight_steps(self) -> tuple[InFlightStep, ...]:
+        """Counted by SQLite's JSON functions over the committed customers, the pending ones from memory."""
+        with self._lock:
+            try:
+                rows = self._db.execute(IN_FLIGHT_STEPS, (dumps(list(self._saved)),)).fetchall()
+            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
+                self._find_damaged_state()
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+            pending = [entry[0] for entry in self._saved.values()]
+        for journey, version, step, _, _ in rows:
+            if type(journey) is not str or type(version) is not int or not (step is None or type(step) is int):
+                self._find_damaged_state()
+                raise self._damaged("table customers", "holds an instance without a journey, version and step", "read")
+        found = [(j, v, s, int(a), int(t)) for j, v, s, a, t in rows]
+        found += [
+            (inst[S.JOURNEY], inst[S.VERSION], inst[S.STEP], 1, int(inst[S.TIMER] is not None))
+            for customer in pending
+            for inst in customer["i"].values()
+            if inst[S.ACTIVE]
+        ]
+        return in_flight_of(found)
+
     def transitions(self) -> Iterator[dict[str, Any]]:
         self.flush()
         return _reading(self.path, self._transitions())
 
-    def _transitions(self) -> Iterator[dict[str, Any]]:
-        for n, data in self._db.execute("SELECT n, rows FROM transition_batches ORDER BY n").fetchall():
+    def _transitions(self, upto: int = 2**62) -> Iterator[dict[str, Any]]:
+        rows = self._db.execute("SELECT n, rows FROM transition_batches WHERE n <= ? ORDER BY n", (upto,)).fetchall()
+        for n, data in rows:
             rows = self._json(data, f"transition_batches row {n}", "read")
             if type(rows) is not list or not all(_transition_ok(row) for row in rows):
                 raise self._damaged(f"transition_batches row {n}", "is not a list of transitions", "read")
@@ -1290,12 +1487,12 @@ class SqliteStore(Store):
         self.flush()
         return _reading(self.path, self._actions())
 
-    def _actions(self) -> Iterator[dict[str, Any]]:
+    def _actions(self, upto: int = 2**62) -> Iterator[dict[str, Any]]:
         last = 0
         while True:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT seq, record FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (last, PAGE)
+                    "SELECT seq, record FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", (last, upto, PAGE)
                 ).fetchall()
             for seq, data in rows:
                 yield self._record(seq, data, "read")
