@@ -191,7 +191,8 @@ def test_links_anchors_escaping_and_assets(tmp_path: Path) -> None:
             "docs/guide/a.md": "# A page\n\n## Part\n\n## Part\n\n## The `run` command\n\n"
             "[b's part](../b.md#part-1) [self](#the-run-command) [code](../../src/code.py) [pic](../pic.svg)\n\n"
             "```html\n<script>alert('x & y')</script>\n```\n\nInline `<b>` too.\n",
-            "docs/b.md": "# B\n\n## Part\n\n## Part\n\n![logo](pic.svg)\n",
+            "docs/b.md": "# B\n\n## Part\n\n## Part\n\n![logo](pic.svg)\n\n"
+            "[docs](../README.md#documentation) [other](../README.md#other) [readme](../README.md)\n",
             "docs/pic.svg": '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
         },
     )
@@ -212,7 +213,11 @@ def test_links_anchors_escaping_and_assets(tmp_path: Path) -> None:
     assert '<span class="outside" title="in the repository: ../../src/code.py">code</span>' in a
     assert "<script>" not in a and "&lt;script&gt;alert('x &amp; y')&lt;/script&gt;" in a
     assert "<code>&lt;b&gt;</code>" in a
-    assert '<img src="pic.svg" alt="logo"' in (out / "b.html").read_text(encoding="utf-8")
+    b = (out / "b.html").read_text(encoding="utf-8")
+    assert '<img src="pic.svg" alt="logo"' in b
+    # The README is on the site only as the home page: a link to another of its sections is named, not linked.
+    assert '<a href="index.html#documentation">docs</a>' in b and '<a href="index.html">readme</a>' in b
+    assert '<span class="outside" title="in the repository: ../README.md#other">other</span>' in b
     home = (out / "index.html").read_text(encoding="utf-8")
     assert '<a href="guide/README.html">the guide</a>' in home and "Intro." in home
     assert "not on the site" not in home and "Install" not in home.split("<article")[1]

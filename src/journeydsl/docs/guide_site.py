@@ -29,7 +29,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
-from journeydsl.docs.guide import broken_links, slug
+from journeydsl.docs.guide import anchors, broken_links, slug
 from journeydsl.docs.site import environment
 from journeydsl.render.output import staged_tree
 
@@ -167,6 +167,8 @@ class _Renderer:
         self.md = _markdown()
         self.outputs = {source.path.resolve(): source.output for source in sources}
         self.assets: dict[Path, str] = {}  # linked files of docs/ that are not pages: copied as they are
+        # The home page holds only part of the README: a link to another of its sections has no target on the site.
+        self.anchors = {source.output: anchors(source.text) for source in sources}
 
     def _rewrite(self, href: str, source: _Source) -> str | None:
         """The site's href for a Markdown link target, or None when it leaves the docs (shown as text)."""
@@ -177,6 +179,8 @@ class _Renderer:
         if target.is_dir() and (target / "README.md").is_file():
             target = target / "README.md"
         output = self.outputs.get(target)
+        if output is not None and fragment and unquote(fragment) not in self.anchors[output]:
+            return None
         if output is None:
             if not target.is_relative_to(self.docs) or not target.is_file():
                 return None
