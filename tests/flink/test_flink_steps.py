@@ -199,3 +199,18 @@ def test_the_job_without_flink_gives_the_engines_records_on_the_example_stream()
     assert len(expected) > 1000
     assert {loads(r)["key"]: r for r in records} == expected
     assert len(dead) == len(engine.dead_letters) > 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"bound": -1.0},
+        {"seen_retention": float("nan")},
+        {"idle_timeout": 0.0},
+        {"until": float("inf")},
+        {"name": "a b"},
+    ],
+)
+def test_a_job_spec_refuses_settings_that_make_no_sense(files: dict[str, bytes], options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        JobSpec(bundle=files, **options)

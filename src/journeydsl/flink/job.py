@@ -4,12 +4,13 @@ The pipeline (docs/flink-job.md):
 
     source of lines -> check (the core's event check; bad lines to the dead-letter side output)
       -> event-time watermarks (bounded out-of-orderness) -> key_by customer_id
-      -> the step function: one customer's state, seen ids and timer, driven through `runtime.core.step`
+      -> the step function: one customer's state, clock, seen ids and timer, driven through `runtime.core.step`
 
 Nothing here knows journey semantics: `CustomerSteps` is the per-customer driver of tests/runtime/test_step_core.py
-(a customer's own timers due at or before its event fire first, then the event; duplicates by event id), and
-`StepFunction` only keeps its state in Flink's keyed state and its timer in Flink's timer service. So the records
-equal `journeydsl run --max-skew none`'s, key by key.
+(a customer's own timers due at or before its event fire first, then the event; duplicates by event id), with one
+addition: the customer's clock, which a timer set in the past fires at, as `run` fires it at its stream clock.
+`StepFunction` only keeps that in Flink's keyed state and the timer in Flink's timer service. So the records
+equal `journeydsl run --max-skew none`'s, key by key (docs/flink-job.md says where a keyed job cannot).
 
 The source is a function of the environment (`Source`): `file_source` reads JSONL files (one file is read by one
 reader, in order, so each customer's events keep their file order); a cluster job passes a folder or a Kafka topic.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from pyflink.common import Duration, Types, WatermarkStrategy  # type: ignore[import-untyped]
@@ -80,8 +82,19 @@ class JobSpec:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     name: str = "journeydsl"  # operator names and uids (stable uids let a savepoint restore into a new build)
 
+    def __post_init__(self) -> None:
+        for label, value in (("bound", self.bound), ("seen_retention", self.seen_retention)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{label} must be a number of seconds >= 0, not {value!r}")
+        if not (math.isfinite(self.idle_timeout) and self.idle_timeout > 0):
+            raise ValueError(f"idle_timeout must be a number of seconds > 0, not {self.idle_timeout!r}")
+        if self.until is not None and not math.isfinite(self.until):
+            raise ValueError(f"until must be a finite time (epoch s) or None, not {self.until!r}")
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"name must be letters, digits, '-' or '_' (it names operators), not {self.name!r}")
+
     @classmethod
-    def load(cls, bundle: str, public_key: str | bytes | None = None, **options: Any) -> JobSpec:
+    def load(cls, bundle: str | Path, public_key: str | bytes | None = None, **options: Any) -> JobSpec:
         """Read and verify the bundle here, once, so a refused bundle is a clear BundleError before any job starts
         (each task verifies it again in `open`)."""
         files = read_source(bundle)
