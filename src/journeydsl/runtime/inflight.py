@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from journeydsl.runtime import state as S
 from journeydsl.runtime.store import Store
 
 
@@ -58,25 +57,20 @@ def step_name(plans: dict[tuple[str, int], dict[str, Any]], journey: str, versio
 
 
 def in_flight(store: Store) -> InFlight:
-    """The store's active instances by journey, version and step (sorted), with their pending timers."""
+    """The store's active instances by journey, version and step (sorted), with their pending timers: counted by
+    the store (`Store.in_flight_steps`, in SQL for a durable one), named here from the plans it recorded."""
     plans = store.plans()
     active: Counter[tuple[str, int, str]] = Counter()
     timers: Counter[tuple[str, int, str]] = Counter()
-    known = 0
-    for _, customer in store.scan():
-        known += 1
-        for inst in customer["i"].values():
-            if not inst[S.ACTIVE]:
-                continue
-            where = (inst[S.JOURNEY], inst[S.VERSION], step_name(plans, inst[S.JOURNEY], inst[S.VERSION], inst[S.STEP]))
-            active[where] += 1
-            if inst[S.TIMER] is not None:
-                timers[where] += 1
+    for row in store.in_flight_steps():
+        where = (row.journey, row.version, step_name(plans, row.journey, row.version, row.step))
+        active[where] += row.active
+        timers[where] += row.timers
     rows = tuple(
         StepInFlight(journey, version, step, count, timers[(journey, version, step)])
         for (journey, version, step), count in sorted(active.items())
     )
-    return InFlight(rows, known)
+    return InFlight(rows, store.customer_count())
 
 
 def in_flight_text(found: InFlight) -> str:
