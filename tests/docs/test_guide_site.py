@@ -282,6 +282,20 @@ def test_a_dead_link_stops_the_build_and_keeps_the_old_site(tmp_path: Path, caps
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging folder left
 
 
+def test_pages_that_would_load_from_outside_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = _write(tmp_path, {"docs/a.md": "# A\n\ntext\nand ![x](https://example.com/x.png)\n"})
+    err = _fails([str(docs), str(tmp_path / "out")], capsys)
+    assert "docs/a.md:4:10: the image https://example.com/x.png would be loaded from outside the site" in err
+    (docs / "a.md").write_text("# A\n\n<div>\n  <script src=x.js></script>\n</div>\n", encoding="utf-8")
+    err = _fails([str(docs), str(tmp_path / "out")], capsys)
+    assert "docs/a.md:4:3: raw HTML `<script` would load something into the page" in err
+    (docs / "a.md").write_text('# A\n\nfine <a id="here"></a> and `<script>` in code\n', encoding="utf-8")
+    (tmp_path / "README.md").write_text("# p\n\n## Documentation\n\n[a](docs/a.md) <img src=x.png>\n", encoding="utf-8")
+    err = _fails([str(docs), str(tmp_path / "out")], capsys)
+    assert "README.md:5:16: raw HTML `<img` would load something into the page" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_output_must_not_hold_the_docs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     docs = _write(tmp_path, {"docs/a.md": "# A\n"})
     for out in (docs, tmp_path):

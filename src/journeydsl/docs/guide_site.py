@@ -34,6 +34,9 @@ from journeydsl.docs.site import environment
 from journeydsl.render.output import staged_tree
 
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+# Raw HTML that would make the browser fetch something (the site loads nothing from outside, and our pages need
+# no more than `<a id>` and simple markup).
+_LOADING_HTML = re.compile(r"<\s*(script|link|style|img|iframe|object|embed|video|audio|source|base)\b|url\(", re.I)
 _README_SECTION = "documentation"  # the README heading whose section becomes the site's home page
 
 
@@ -48,6 +51,8 @@ class _Source:
     path: Path  # absolute
     output: str  # posix path inside the site, e.g. "guide/tutorial.html"
     text: str
+    shown: str  # the path in messages, from the folder above docs/
+    original: str = ""  # the whole file when `text` is a part of it (the README's home page)
     title: str = ""
     headings: list[tuple[int, str, str]] = field(default_factory=list)  # (level, anchor, text)
 
@@ -139,7 +144,7 @@ def _collect(docs: Path) -> tuple[list[_Source], Path | None]:
         if any(part.startswith(".") for part in relative.parts) or path.is_dir():
             continue
         shown = path.relative_to(root).as_posix()
-        sources.append(_Source(path, relative.with_suffix(".html").as_posix(), _read(path, shown)))
+        sources.append(_Source(path, relative.with_suffix(".html").as_posix(), _read(path, shown), shown))
     if not sources:
         raise GuideSiteError(
             f"{docs}: no Markdown pages (*.md) in this folder\n  hint: pass the project's docs/ folder"
@@ -147,11 +152,23 @@ def _collect(docs: Path) -> tuple[list[_Source], Path | None]:
     readme = root / "README.md"
     taken = {source.output for source in sources}
     if readme.is_file() and "index.html" not in taken:
-        section = _readme_home(_read(readme, "README.md"))
+        whole = _read(readme, "README.md")
+        section = _readme_home(whole)
         if section is not None:
-            sources.insert(0, _Source(readme, "index.html", section))
+            sources.insert(0, _Source(readme, "index.html", section, "README.md", whole))
             return sources, readme
     return sources, None
+
+
+def _locate(source: _Source, block: Token, needle: str) -> tuple[int, int]:
+    """(line, column) from 1 of `needle` in the page's file: within the block when the page is the whole file."""
+    lines = (source.original or source.text).splitlines()
+    first = block.map[0] if block.map is not None and not source.original else 0
+    for number in range(first, len(lines)):
+        column = lines[number].find(needle)
+        if column >= 0:
+            return number + 1, column + 1
+    return first + 1, 1
 
 
 def _relative_href(target: str, page: str) -> str:
@@ -203,10 +220,25 @@ class _Renderer:
                 source.headings.append((int(token.tag[1]), anchor, text))
                 if token.tag == "h1" and not source.title:
                     source.title = text
+            if token.type == "html_block":
+                self._refuse_loading(token.content, token, source)
             if token.type == "inline":
-                self._links(token.children or [], source)
+                for child in token.children or ():
+                    if child.type == "html_inline":
+                        self._refuse_loading(child.content, token, source)
+                self._links(token.children or [], source, token)
 
-    def _links(self, children: list[Token], source: _Source) -> None:
+    def _refuse_loading(self, html: str, block: Token, source: _Source) -> None:
+        match = _LOADING_HTML.search(html)
+        if match is None:
+            return
+        line, column = _locate(source, block, match.group(0))
+        raise GuideSiteError(
+            f"{source.shown}:{line}:{column}: raw HTML `{match.group(0)}` would load something into the page\n"
+            "  hint: use Markdown (an image as ![text](file-in-docs.svg)); the site loads nothing from outside"
+        )
+
+    def _links(self, children: list[Token], source: _Source, block: Token) -> None:
         opened: list[Token] = []
         for child in children:
             if child.type == "link_open":
@@ -221,7 +253,14 @@ class _Renderer:
             elif child.type == "link_close" and opened:
                 child.tag = opened.pop().tag
             elif child.type == "image":
-                src = self._rewrite(str(child.attrGet("src") or ""), source)
+                raw = str(child.attrGet("src") or "")
+                if _EXTERNAL.match(raw) and not raw.startswith("data:"):
+                    line, column = _locate(source, block, raw)
+                    raise GuideSiteError(
+                        f"{source.shown}:{line}:{column}: the image {raw} would be loaded from outside the site\n"
+                        "  hint: put the image in docs/ and link it by a relative path"
+                    )
+                src = self._rewrite(raw, source)
                 child.attrSet("src", src or "data:,")
 
     def render(self, source: _Source) -> str:
