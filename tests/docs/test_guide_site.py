@@ -305,6 +305,12 @@ def test_the_output_must_not_hold_the_docs(tmp_path: Path, capsys: pytest.Captur
     assert "taken: exists and is not a folder" in _fails([str(docs), str(tmp_path / "taken")], capsys)
 
 
+def test_an_output_folder_that_cannot_be_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = _write(tmp_path, {"docs/a.md": "# A\n", "blocker": "a file where a folder should be\n"})
+    err = _fails([str(docs), str(tmp_path / "blocker" / "site")], capsys)
+    assert "blocker" in err and "hint: check the output folder" in err
+
+
 def test_the_command_line_exits_1_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "journeydsl.docs.guide_site", str(tmp_path / "nope"), str(tmp_path / "out")],

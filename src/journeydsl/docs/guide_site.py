@@ -1,15 +1,16 @@
 """The project's own documentation site: every Markdown page of docs/ as HTML, with the guide's navigation.
 
 `python -m journeydsl.docs.guide_site DOCS_DIR OUT_DIR` (or `build_guide_site(docs, out)`) renders each
-`DOCS_DIR/**/*.md` to the same relative path with `.html`, and the "Documentation" section of the README beside
-DOCS_DIR as `index.html`. The Markdown stays the source: GitHub renders the same pages, so the site must resolve
-the same links. Relative `.md` links become `.html` links, headings get GitHub's anchors (`guide.slug`, numbered
-like `guide.anchors`), and a link whose file or anchor does not exist stops the build (`guide.broken_links`, the
-check tests/docs/test_guide_links.py makes), because a site with a dead link is worse than no new site.
+`DOCS_DIR/**/*.md` to the same relative path with `.html`, and the README beside DOCS_DIR (its title, first
+paragraph and "Documentation" section: the links into the docs) as `index.html`. The Markdown stays the source:
+GitHub renders the same pages, so the site must resolve the same links. Relative `.md` links become `.html`
+links, headings get GitHub's anchors (`guide.slug`, numbered like `guide.anchors`), and a link whose file or
+anchor does not exist stops the build (`guide.broken_links`, the check tests/docs/test_guide_links.py makes),
+because a site with a dead link is worse than no new site.
 
-The pages load nothing from outside (style inline, no scripts, no fonts), so the site works from file:// and
-offline; the same input gives the same bytes; and the folder is swapped in whole or not at all
-(`render.output.staged_tree`).
+The pages load nothing from outside (style inline, no scripts, no fonts; a remote image or raw HTML that would
+fetch something is refused), so the site works from file:// and offline; the same input gives the same bytes;
+and the folder is swapped in whole or not at all (`render.output.staged_tree`).
 """
 
 from __future__ import annotations
@@ -334,7 +335,7 @@ def build_guide_site(docs: Path, out: Path) -> list[Path]:
     docs = docs.resolve()  # pages are keyed and linked by their resolved paths, whatever the caller passed
     sources, readme = _collect(docs)
     pages = [source.path for source in sources if source.path != readme]
-    problems = broken_links(pages + ([readme] if readme else []), docs.resolve().parent)
+    problems = broken_links(pages + ([readme] if readme else []), docs.parent)
     if problems:
         listed = "\n".join(problems)
         raise GuideSiteError(f"{listed}\n  hint: fix the link or the heading it names; the site keeps no dead links")
@@ -354,7 +355,7 @@ def build_guide_site(docs: Path, out: Path) -> list[Path]:
                 headings=[heading for heading in source.headings if heading[0] == 2],
                 href=lambda target, page=source.output: _relative_href(target, page),
                 home=home,
-                source=source.path.relative_to(docs.resolve().parent).as_posix(),
+                source=source.shown,
             )
             target = staging / source.output
             target.parent.mkdir(parents=True, exist_ok=True)
