@@ -28,8 +28,8 @@ from journeydsl.compile import compile_project
 from journeydsl.project import load_project
 from journeydsl.runtime import Engine
 from journeydsl.runtime import state as S
-from journeydsl.runtime.bundle import Bundle, load_bundle
 from journeydsl.runtime.aggregates import RecordAggregates, TransitionAggregates
+from journeydsl.runtime.bundle import Bundle, load_bundle
 from journeydsl.runtime.store import Store, StoreError, Transition
 from journeydsl.runtime.store_memory import MemoryStore
 from journeydsl.runtime.stores import open_store
