@@ -12,6 +12,7 @@ same input gives the same records (and the same idempotency keys) on every run a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,9 @@ class Engine:
         self.templates = core.templates
         self.dead_letters: list[dict[str, Any]] = core.dead_letters
         self.duplicates = 0  # events skipped because their id was seen before
+        # No timer of the store is due before this time (the store's lower bound after the last firing, lowered by
+        # every save since): an event dated before it fires no timer, without asking the store.
+        self._due_floor = -math.inf
         # Stores read from disk are checked customer by customer as they load (the step each instance is on must
         # exist in its version); memory:// holds only what this process's engines wrote.
         self._check_loaded = store.durable
@@ -220,7 +224,7 @@ class Engine:
                 reason = f"version {version} of {journey} is not in the bundle the runtime was opened with"
                 name = step_name(recorded, journey, version, inst[S.STEP])
                 out.append(self.core.end_orphan(cid, inst, name, now, reason))
-                self.store.save(cid, customer, next_due(customer), False)
+                self._save(cid, customer, False)
         self._finish(out)
         self.orphaned = out
 
@@ -289,7 +293,10 @@ class Engine:
                 )
                 return []
         out: list[dict[str, Any]] = []
-        self._fire(now, out)
+        if now >= self._due_floor:
+            self._fire(now, out)
+        elif store.clock is None or now > store.clock:  # no timer due: only the watermark moves (as in _fire)
+            store.clock = now
         # An event no journey listens to and without a profile patch changes nothing: it is not kept in the
         # seen ids (a repeat of it has no effect to guard against) and creates no customer state. This is
         # most of a real event stream (page views, app opens), so it costs only the checks and the timers.
@@ -308,7 +315,7 @@ class Engine:
             if reason is not None:
                 self._dead(event, reason)
             else:
-                store.save(customer_id, customer, next_due(customer), core.profile_changed or not known)
+                self._save(customer_id, customer, core.profile_changed or not known)
                 store.add_seen(event_id, now)  # only once handled: a dead letter is as if the event had not come
                 if store.keeps_events:
                     store.log_event(core.as_handled(customer_id, event_type, context, patch))
@@ -345,6 +352,13 @@ class Engine:
             store.save(cid, customer, next_due(customer), core.profile_changed)
         if store.clock is None or until > store.clock:
             store.clock = until
+        self._due_floor = store.peek_due()
+
+    def _save(self, cid: str, customer: Customer, profile: bool) -> None:
+        due = next_due(customer)
+        self.store.save(cid, customer, due, profile)
+        if due is not None and due < self._due_floor:
+            self._due_floor = due
 
     def _load(self, cid: str) -> Customer | None:
         customer = self.store.load(cid)

@@ -6,6 +6,7 @@ Where it sits: one concrete store, above store.py (its base); `stores.open_store
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -85,6 +86,10 @@ class MemoryStore(Store):
 
     def customer_count(self) -> int:
         return len(self.customers)
+
+    def peek_due(self) -> float:
+        # The heap's top is the earliest entry, stale or not: a lower bound of the earliest due time.
+        return self._due_heap[0][0] if self._due_heap else math.inf
 
     def pop_due(self, upto: float) -> tuple[float, str] | None:
         heap = self._due_heap
