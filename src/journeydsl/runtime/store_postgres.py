@@ -76,6 +76,14 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from journeydsl.runtime import state as S
+from journeydsl.runtime.aggregates import (
+    InFlightStep,
+    RecordAggregates,
+    TransitionAggregates,
+    in_flight_of,
+    record_aggregates_of,
+    transition_aggregates_of,
+)
 from journeydsl.runtime.jsonio import dumps, loads
 from journeydsl.runtime.store import (
     DEFAULT_BATCH,
@@ -164,6 +172,71 @@ WITH saved AS (
 SELECT 1
 """
 
+
+def _py_str(x: str) -> str:
+    """SQL for Python's `str()` of a JSONB value `x` as orjson wrote it (None for a missing key or null)."""
+    return (
+        f"CASE jsonb_typeof({x}) WHEN 'string' THEN {x} #>> '{{}}' WHEN 'number' THEN ({x})::text"
+        f" WHEN 'boolean' THEN CASE WHEN ({x})::text = 'true' THEN 'True' ELSE 'False' END ELSE 'None' END"
+    )
+
+
+def _falsy(x: str) -> str:
+    """SQL for Python's `not x` of a JSONB value (missing, null, "", 0, false, [] or {})."""
+    empty = "'null'::jsonb, '\"\"'::jsonb, '0'::jsonb, 'false'::jsonb, '[]'::jsonb, '{}'::jsonb"
+    return f"({x} IS NULL OR {x} IN ({empty}))"
+
+
+# Records counted as aggregates.record_key counts them (the same normalisation, in SQL over the JSON records):
+# kind, str(journey), int(version or 0), the label of its kind, a send's status, and a number-valued amount.
+_KIND = "CASE jsonb_typeof(j->'kind') WHEN 'string' THEN j->>'kind' ELSE '' END"
+_VERSION = (
+    "CASE jsonb_typeof(j->'version') WHEN 'number' THEN trunc((j->>'version')::numeric)::bigint"
+    " WHEN 'boolean' THEN (j->>'version')::boolean::int"
+    " WHEN 'string' THEN CASE WHEN j->>'version' ~ '^\\s*[+-]?[0-9]{1,18}\\s*$' THEN trim(j->>'version')::bigint"
+    " ELSE 0 END ELSE 0 END"
+)
+_OUTCOME, _GOAL, _CHANNEL, _INST = "j->'outcome'", "j->'goal'", "j->'channel'", "j->'instance'"
+_LABEL = (
+    f"CASE kind WHEN 'exit' THEN {_py_str(_OUTCOME)}"
+    f" WHEN 'end' THEN CASE WHEN {_falsy(_OUTCOME)} THEN 'none' ELSE {_py_str(_OUTCOME)} END"
+    f" WHEN 'goal' THEN {_py_str(_GOAL)} WHEN 'send' THEN {_py_str(_CHANNEL)} ELSE '' END"
+)
+_AMOUNT = (
+    "CASE kind WHEN 'goal' THEN CASE WHEN jsonb_typeof(j->'value') = 'number' THEN (j->>'value')::float8 END"
+    " WHEN 'send' THEN CASE WHEN jsonb_typeof(j->'cost') = 'number' THEN (j->>'cost')::float8 END END"
+)
+_JOURNEY, _VERSION_RAW, _CUSTOMER = "j->'journey'", "j->'version'", "j->'customer_id'"
+_INSTANCE = (
+    f"CASE WHEN {_falsy(_INST)} THEN '~' || {_py_str(_JOURNEY)} || '/' || {_py_str(_VERSION_RAW)}"
+    f" || '/' || {_py_str(_CUSTOMER)} ELSE {_py_str(_INST)} END"
+)
+RECORD_AGGREGATES = f"""
+WITH r AS (SELECT convert_from(record, 'UTF8')::jsonb AS j FROM outbox),
+k AS (SELECT j, {_KIND} AS kind FROM r),
+c AS (
+  SELECT {_py_str("j->'journey'")} AS journey, {_VERSION} AS version, kind, {_LABEL} AS label,
+    CASE kind WHEN 'send' THEN {_py_str("j->'status'")} ELSE '' END AS status, {_AMOUNT} AS amount,
+    CASE kind WHEN 'goal' THEN {_INSTANCE} END AS instance
+  FROM k
+)
+SELECT journey, version, kind, label, status, count(*), coalesce(sum(amount), 0)::float8, count(amount),
+  count(DISTINCT instance)
+FROM c GROUP BY GROUPING SETS ((journey, version, kind, label, status), (journey, version))
+"""
+TRANSITION_REACH = (
+    "SELECT journey, version, to_step, count(DISTINCT CASE WHEN instance <> '' THEN instance"
+    " ELSE '~' || journey || '/' || version || '/' || customer_id END) FROM transitions GROUP BY 1, 2, 3"
+)
+TRANSITION_EDGES = (
+    "SELECT journey, version, coalesce(from_step, ''), to_step, count(*) FROM transitions GROUP BY 1, 2, 3, 4"
+)
+IN_FLIGHT_STEPS = (
+    "SELECT i.value->>0, (i.value->>1)::integer, (i.value->>5)::integer, count(*),"
+    " count(*) FILTER (WHERE jsonb_typeof(i.value->7) IS DISTINCT FROM 'null')"
+    " FROM customers AS c, jsonb_each(convert_from(c.state, 'UTF8')::jsonb -> 0) AS i"
+    " WHERE c.active IS NOT NULL AND (i.value->>4) = '1' AND NOT (c.id = ANY(%s)) GROUP BY 1, 2, 3"
+)
 
 STORE_PARAMETERS = ("batch", "schema", "cache", "seen_retention")
 DEFAULT_CACHE = 10_000
@@ -762,6 +835,22 @@ class PostgresStore(Store):
                     found[key] = found.get(key, 0) + 1
         return found
 
+    def in_flight_steps(self) -> tuple[InFlightStep, ...]:
+        """Counted by the server over the customers with active instances, the pending ones counted here."""
+        self._store_only("count instances")
+        try:
+            rows = self._db.execute(IN_FLIGHT_STEPS, (list(self._pending),)).fetchall()
+        except psycopg.Error as err:
+            self._fail("read", err)
+        found = [(j, v, s, int(a), int(t)) for j, v, s, a, t in rows]
+        found += [
+            (inst[S.JOURNEY], inst[S.VERSION], inst[S.STEP], 1, int(inst[S.TIMER] is not None))
+            for pending in self._pending.values()
+            for inst in pending.customer["i"].values()
+            if inst[S.ACTIVE]
+        ]
+        return in_flight_of(found)
+
     # ---- timers
     def pop_due(self, upto: float) -> tuple[float, str] | None:
         self._store_only("fire timers")
@@ -1112,6 +1201,33 @@ class PostgresStore(Store):
             "SELECT journey, version, customer_id, instance, from_step, to_step, at, via FROM transitions ORDER BY n"
         )
         return (transition_dict(row) for row in self._stream(query))
+
+    def record_aggregates(self) -> RecordAggregates:
+        """Counted by the server over the outbox's JSON records (GROUP BY, one scan)."""
+        self._store_only("read records")
+        self._flush_if_owner()
+        try:
+            rows = self._db.execute(RECORD_AGGREGATES).fetchall()
+        except psycopg.Error as err:
+            self._fail("read", err)
+        counts = [
+            (j, int(v), k, lab, st, int(n), float(t), int(p)) for j, v, k, lab, st, n, t, p, _ in rows if k is not None
+        ]
+        converted = [(j, int(v), int(i)) for j, v, k, _, _, _, _, _, i in rows if k is None]
+        return record_aggregates_of(counts, converted)
+
+    def transition_aggregates(self) -> TransitionAggregates:
+        """Counted by the server over the transitions table."""
+        self._store_only("read transitions")
+        self._flush_if_owner()
+        try:
+            reach = self._db.execute(TRANSITION_REACH).fetchall()
+            edges = self._db.execute(TRANSITION_EDGES).fetchall()
+        except psycopg.Error as err:
+            self._fail("read", err)
+        return transition_aggregates_of(
+            [(j, int(v), s, int(n)) for j, v, s, n in reach], [(j, int(v), a, b, int(n)) for j, v, a, b, n in edges]
+        )
 
     def actions(self) -> Iterator[dict[str, Any]]:
         self._store_only("read records")
