@@ -309,21 +309,23 @@ def customer_key(value: Any) -> str:
 class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
     """One customer per key: its state (the stores' customer JSON), its clock (the time of its latest event), its
     seen event ids, and ONE timer at its next due time (event time; in live mode also the same instant on the wall
-    clock)."""
+    clock).
+
+    The registered timer is not stored: it is always the one the stored state asks for (`_wanted`), because every
+    change of the state goes through `_keep`, which moves the timer with it. Each call into keyed state crosses
+    from Python into the JVM, so the function reads and writes only what it must."""
 
     def __init__(self, spec: JobSpec) -> None:
         self._spec = spec
         self._steps: CustomerSteps | None = None
         self._state: Any = None
         self._clock: Any = None
-        self._timer: Any = None
         self._seen: Any = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._steps = CustomerSteps(self._spec)
         self._state = runtime_context.get_state(ValueStateDescriptor("customer", Types.STRING()))
         self._clock = runtime_context.get_state(ValueStateDescriptor("clock", Types.DOUBLE()))
-        self._timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
         seen = MapStateDescriptor("seen", Types.STRING(), Types.BOOLEAN())
         ttl = (
             StateTtlConfig.new_builder(Time.milliseconds(int(self._spec.seen_retention * 1000)))
@@ -336,25 +338,40 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: Any, ctx: Any) -> Iterator[Any]:
         assert self._steps is not None
-        outcome = self._steps.on_event(self._load(), value[2], self._seen.contains, self._clock.value())
+        text, state = self._load()
+        registered = self._wanted(state)  # before the step, which changes `state` in place
+        clock = self._clock.value() if state is not None else None
+        outcome = self._steps.on_event(state, value[2], self._seen.contains, clock)
         if outcome.seen is not None:
             self._seen.put(outcome.seen, True)
-        yield from self._keep(outcome, ctx)
+        yield from self._keep(outcome, ctx, text, clock, registered)
 
     def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
         assert self._steps is not None
-        if self._timer.value() == timestamp:
+        text, state = self._load()
+        registered = self._wanted(state)
+        if registered == timestamp:
             # Fired. In live mode its twin on the other clock may still be pending: it goes too.
             self._delete(ctx, timestamp)
-            self._timer.clear()
+            registered = None
+        if state is None:
+            return
+        clock = self._clock.value()
         # Half a millisecond of slack: the timer is the due time rounded up to a millisecond.
         key = str(ctx.get_current_key())
-        outcome = self._steps.on_timer(self._load(), key, (timestamp + 0.5) / 1000, self._clock.value())
-        yield from self._keep(outcome, ctx)
+        outcome = self._steps.on_timer(state, key, (timestamp + 0.5) / 1000, clock)
+        yield from self._keep(outcome, ctx, text, clock, registered)
 
-    def _load(self) -> dict[str, Any] | None:
+    def _load(self) -> tuple[str | None, dict[str, Any] | None]:
         text = self._state.value()
-        return None if text is None else dict(loads(text))
+        return text, (None if text is None else dict(loads(text)))
+
+    def _wanted(self, state: dict[str, Any] | None) -> int | None:
+        """The timer `state` needs. One due after the job's end never fires, so it is not registered: at the end
+        of a bounded input the watermark jumps to the end of time, and it would be handed back again and again."""
+        due = next_due(state) if state is not None else None
+        until = self._spec.until
+        return None if due is None or (until is not None and due > until) else timer_ms(due)
 
     def _delete(self, ctx: Any, ms: int) -> None:
         timers = ctx.timer_service()
@@ -362,32 +379,29 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
         if self._spec.live:
             timers.delete_processing_time_timer(ms)
 
-    def _keep(self, outcome: Outcome, ctx: Any) -> Iterator[Any]:
+    def _keep(
+        self, outcome: Outcome, ctx: Any, text: str | None, clock: float | None, registered: int | None
+    ) -> Iterator[Any]:
         if outcome.state is None:
-            self._state.clear()
-            self._clock.clear()
+            if text is not None:
+                self._state.clear()
+                self._clock.clear()
         else:
-            self._state.update(dumps(outcome.state).decode())
-            if outcome.clock is not None:
+            after = dumps(outcome.state).decode()
+            if after != text:
+                self._state.update(after)
+            if outcome.clock is not None and outcome.clock != clock:
                 self._clock.update(outcome.clock)
-        due = outcome.due
-        until = self._spec.until
-        # A timer due after the job's end never fires, so it is not registered: at the end of a bounded input the
-        # watermark jumps to the end of time, and such a timer would be handed back at once, again and again.
-        wanted = None if due is None or (until is not None and due > until) else timer_ms(due)
-        registered = self._timer.value()
+        wanted = self._wanted(outcome.state)
         if wanted != registered:
             if registered is not None:
                 self._delete(ctx, registered)
-            if wanted is None:
-                self._timer.clear()
-            else:
+            if wanted is not None:
                 timers = ctx.timer_service()
                 timers.register_event_time_timer(wanted)
                 if self._spec.live:
                     # Live input may stall: the watermark then stops, and only the wall clock reaches the due time.
                     timers.register_processing_time_timer(wanted)
-                self._timer.update(wanted)
         yield from outcome.records
         for letter in outcome.dead:
             yield DEAD_LETTERS, letter
