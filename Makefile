@@ -77,8 +77,10 @@ demo: install $(if $(HAVE_CC),compiled)
 	$(JD) render journeys/ -o $(OUT)/diagrams --format svg
 	$(JD) render journeys/ -o $(OUT)/diagrams --format png
 	$(JD) docs journeys/ -o $(OUT)/site
+	# the project's own documentation (docs/: tutorial, language reference, runtime, CLI, operations) as a site
+	$(BIN)/python -m journeydsl.docs.guide_site docs $(OUT)/guide
 	$(JD) build journeys/ -o $(OUT)/journeys.jbundle
-	$(BIN)/python -m journeydsl.testing.synth journeys/ --customers 300 --seed 7 -o $(OUT)/events.jsonl
+	$(JD) synth journeys/ --customers 300 --seed 7 -o $(OUT)/events.jsonl
 	rm -f $(OUT)/state.db*
 	# --max-skew 30d: the synthetic stream of 300 customers thins out towards its end, with days between events;
 	# a live stream would keep the default of 1d (an event more than a day ahead of the others is a dead letter).
