@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from journeydsl.cli import main
@@ -50,7 +51,8 @@ def test_info_notes_do_not_fail_even_strict(tmp_path: Path) -> None:
     assert out.endswith("0 errors, 0 warnings, 1 note in 1 file\n")
 
 
-def test_usage_errors_exit_2() -> None:
+def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no project file above: no paths given and none to take from a project
     assert run()[0] == 2  # no paths
     assert run(str(FIXTURES), "--format", "xml")[0] == 2
     assert run(str(FIXTURES), "--bogus")[0] == 2
