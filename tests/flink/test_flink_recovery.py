@@ -5,10 +5,8 @@ service's PostgreSQL outbox. Once about a third of the records are in, the TaskM
 started: Flink restarts the job from its last completed checkpoint and replays the events since then. The records
 replayed carry the keys they had (the step core is deterministic), so `INSERT ... ON CONFLICT (key) DO NOTHING`
 adds nothing twice, and the buffer the sink keeps in keyed state loses nothing. Then the outbox equals, key by key,
-an uninterrupted run of the same per-customer driver without Flink (`CustomerSteps`, which fires a customer's timers
-at their due time), and keeps each customer's records in their order (by `seq`). The reference is that driver rather
-than `journeydsl run`: what this test checks is recovery, and `run` stamps a timer that fell due between two events
-with the stream's clock, which a keyed job does not have (tests/flink compares the two engines on their own).
+what `journeydsl run --max-skew none --until` gives on the same events (the engine on memory://, uninterrupted),
+with no key twice and each customer's records in their order (by `seq`).
 """
 
 from __future__ import annotations
@@ -24,9 +22,10 @@ import pytest
 from journeydsl.compile import compile_project
 from journeydsl.compile.bundle import write_bundle
 from journeydsl.flink.cluster import LocalCluster, Submission, job_failure, job_state, submit, wait_for_job
-from journeydsl.flink.job import CustomerSteps, JobSpec, build_job, file_source
+from journeydsl.flink.job import JobSpec, build_job, file_source
 from journeydsl.flink.sinks import outbox_sink, prepare_outbox
 from journeydsl.project import load_project
+from journeydsl.runtime import Engine, MemoryStore
 from journeydsl.runtime.bundle import load_bundle
 from journeydsl.runtime.jsonio import dumps, loads
 from journeydsl.testing.synth import generate_events
@@ -54,26 +53,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         local.stop()
 
 
-def reference(bundle_path: Path, lines: list[str]) -> dict[str, str]:
-    """The records of an uninterrupted run of the job's per-customer driver, without Flink: key -> JSON line."""
-    steps = CustomerSteps(JobSpec.load(str(bundle_path), until=UNTIL))
-    states: dict[str, Any] = {}
-    seen: set[str] = set()
+def run_records(bundle_path: Path, lines: list[str]) -> dict[str, str]:
+    """What `journeydsl run --max-skew none --until` prints (the engine on memory://): key -> JSON line, in order."""
+    engine = Engine.open(str(bundle_path), store=MemoryStore(keep_log=False), until=UNTIL)
     records: dict[str, str] = {}
     for line in lines:
-        checked = steps.check(line)
-        if not isinstance(checked, tuple):
-            continue
-        customer = checked[0]
-        outcome = steps.on_event(states.get(customer), line, seen.__contains__)
-        if outcome.seen is not None:
-            seen.add(outcome.seen)
-        states[customer] = outcome.state
-        for record in outcome.records:
-            records[str(loads(record)["key"])] = record
-    for customer, state in states.items():
-        for record in steps.on_timer(state, customer, UNTIL).records:
-            records[str(loads(record)["key"])] = record
+        for record in engine.process(loads(line)):
+            records[str(record["key"])] = dumps(record).decode()
+        engine.dead_letters.clear()
+    for record in engine.advance(UNTIL):
+        records[str(record["key"])] = dumps(record).decode()
     return records
 
 
@@ -103,7 +92,7 @@ def test_a_killed_taskmanager_restarts_from_the_last_checkpoint_and_the_outbox_e
     events = tmp_path / "events" / "events.jsonl"
     events.parent.mkdir()
     events.write_text("\n".join(lines) + "\n")
-    expected = reference(bundle_path, lines)
+    expected = run_records(bundle_path, lines)
 
     url = f"{postgres_url}?schema=flink_recovery"
     prepare_outbox(url)
