@@ -221,3 +221,12 @@ def test_local_cluster_errors(tmp_path: Path) -> None:
         "flink", "submit", "x.jbundle", "--source", str(tmp_path), "--sink", str(tmp_path), "--dir", str(tmp_path)
     )
     assert no_cluster.returncode in (1, 2) and "Traceback" not in no_cluster.stderr
+
+
+def test_a_stale_pid_file_never_names_another_process(tmp_path: Path) -> None:
+    # A pid file left by a crash, whose number now belongs to something else (here: this test process).
+    local = LocalCluster(tmp_path / "c")
+    (local.home / "run").mkdir(parents=True)
+    (local.home / "run" / "flink-x-taskexecutor.pid").write_text(f"{os.getpid()}\n")
+    assert local.pids() == []
+    assert local.stop() is False

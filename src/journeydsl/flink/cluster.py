@@ -161,6 +161,8 @@ class LocalCluster:
                 shutil.rmtree(self.home / part, ignore_errors=True)
             for part in ("log", "run", "checkpoints", "savepoints", "tmp"):
                 (self.home / part).mkdir(parents=True, exist_ok=True)
+            for old in (self.home / "log").iterdir():  # a failed start quotes this start's logs, not older ones
+                old.unlink()
             shutil.copytree(dist / "bin", self.home / "bin")
             # The jars (300 MB) are linked, not copied; lib/ also gets flink-python, which thread mode needs there.
             for part in ("lib", "opt", "plugins"):
@@ -259,9 +261,18 @@ class LocalCluster:
             if role is not None and not pid_file.name.endswith(f"-{role}.pid"):
                 continue
             for word in pid_file.read_text().split():
-                if word.isdigit() and _alive(int(word)):
+                if word.isdigit() and _alive(int(word)) and self._ours(int(word)):
                     found.append(int(word))
         return found
+
+    def _ours(self, pid: int) -> bool:
+        """Whether `pid` is a JVM of this cluster (its command line names the cluster's folder): a pid file left
+        behind by a crash may name a process that has since reused the number, which must not be signalled."""
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return not Path("/proc/self").exists()  # no /proc: trust the pid file
+        return str(self.home).encode() in command
 
     def status(self) -> dict[str, Any] | None:
         """The running cluster's /overview, or None when it is not running."""
