@@ -74,9 +74,7 @@ def replay(bundle: Any, store: Store, events: Iterable[bytes | dict[str, Any]] |
     and compare, customer by customer, with `store`."""
     if events is None:
         events = store.events()
-    in_flight = sorted(
-        cid for cid, customer in store.scan() if any(inst[S.ACTIVE] for inst in customer["i"].values())
-    )
+    in_flight = sorted(cid for cid, customer in store.scan() if any(inst[S.ACTIVE] for inst in customer["i"].values()))
     wanted = set(in_flight)
     got: dict[str, list[dict[str, Any]]] = {cid: [] for cid in in_flight}
     for record in store.actions():
