@@ -230,3 +230,13 @@ def test_a_stale_pid_file_never_names_another_process(tmp_path: Path) -> None:
     (local.home / "run" / "flink-x-taskexecutor.pid").write_text(f"{os.getpid()}\n")
     assert local.pids() == []
     assert local.stop() is False
+
+
+def test_without_java_the_commands_say_what_to_install(tmp_path: Path) -> None:
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java")}
+    result = subprocess.run(
+        [JOURNEYDSL, "flink", "local-cluster", "start", "--dir", str(tmp_path / "c")],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Java 17" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "c" / "run").exists() or not LocalCluster(tmp_path / "c").pids()
