@@ -330,3 +330,17 @@ def test_a_refused_bundle_is_an_error_before_flink_starts(example_args: list[str
     result = run_cli(*example_args, "--engine", "flink", "--public-key", str(key))
     assert result.exit_code == 1
     assert result.stderr.startswith("error: refusing bundle") and "Traceback" not in result.stderr
+
+
+@pytest.mark.flink
+def test_a_job_that_fails_is_an_error_with_its_root_cause(flink: None, inputs: list[Input]) -> None:
+    """A task that cannot open (here: a bundle every task refuses, signed by no key given) fails the job; the
+    error is Flink's innermost cause, one line, not a Java stack."""
+    from journeydsl.flink.job import JobSpec
+    from journeydsl.flink.local import FlinkRunError, Pipeline, run_pipelines
+
+    refused = JobSpec(bundle=inputs[0].files, public_key=b"k" * 32)  # the client's own check skipped
+    with pytest.raises(FlinkRunError) as failed:
+        list(run_pipelines([Pipeline(inputs[0].events, refused)], 1))
+    message = str(failed.value)
+    assert "BundleError" in message and "\n" not in message
