@@ -2,10 +2,15 @@
 action records, with the bundle's plans for step order, channel costs and experiments.
 
 The plans are read through the bundle format's types (`runtime.plan_format.PlanJson`), defensively: a plan a store
-recorded may come from an older bundle. `build_report(transitions, actions, plans)` is pure (lists in, a JSON-able
-dict out), so it is
-tested against counts computed independently from the same records; `report_from_store` wires it
-to a store URL. Definitions:
+recorded may come from an older bundle. The figures come from the store's aggregates (runtime/aggregates.py: counts
+per journey version, kind, label and status; reach and transitions per step), which a durable store keeps as it
+commits or counts in SQL, so a report over a million records reads a few hundred rows:
+- `report_from_store(store, plans)` reads them from an open store;
+- `build_report(transitions, actions, plans)` counts lists in hand the same way (runtime.aggregates.Aggregator);
+- `report_from_aggregates` is what both share. Only the journey versions whose plan has an experiment step read
+  their transitions and records one by one: a variant's figures need each instance's moves, goals and sends.
+Sums of goal values and costs are added per aggregate row, so they may differ from a record-by-record sum in the
+last bits of a float. Definitions:
 - entries: `enter` records; reach of a step: distinct instances that reached it (visits: all arrivals);
 - exits by reason (`exit` outcome = exit event), ends by outcome (`end` outcome, `none` when unnamed);
 - goal conversions: `goal` records (once per instance by the engine), value: the sum of their values;
@@ -26,11 +31,16 @@ to a store URL. Definitions:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from journeydsl.analytics.stats import two_proportion_z_test
+from journeydsl.runtime.aggregates import Aggregator, RecordAggregates, TransitionAggregates
 from journeydsl.runtime.plan_format import PlanJson
+
+if TYPE_CHECKING:
+    from journeydsl.runtime.store import Store
 
 Record = dict[str, Any]
 PlanKey = tuple[str, int]
@@ -56,7 +66,19 @@ def instance_of(record: Mapping[str, Any]) -> str:
 
 
 def _key(record: Mapping[str, Any]) -> PlanKey:
-    return (str(record.get("journey")), int(record.get("version") or 0))
+    """(journey, version) as runtime.aggregates normalises them, so the per-instance pass finds the same groups."""
+    try:
+        version = int(record.get("version") or 0)
+    except (TypeError, ValueError):  # not a version at all: counted under 0, as the aggregates count it
+        version = 0
+    return (str(record.get("journey")), version)
+
+
+def _number(value: Any) -> float | None:
+    """A goal value or send cost that is a number (booleans are not)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -84,80 +106,115 @@ def _experiments_of(plan: PlanJson | None) -> list[dict[str, Any]]:
     return found
 
 
-class _Group:
-    """Everything collected for one journey version."""
+@dataclass
+class _Counts:
+    """The figures of one journey version, read from the store's aggregates (no per-record work)."""
 
-    def __init__(self) -> None:
-        self.entries = 0
-        self.reach: dict[str, set[str]] = defaultdict(set)
-        self.visits: Counter[str] = Counter()
-        self.edges: Counter[tuple[str, str]] = Counter()
-        self.entry_edges: Counter[str] = Counter()  # entry step -> entries through it
-        self.moves: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # instance -> (from, to, via)
-        self.exits: Counter[str] = Counter()
-        self.ends: Counter[str] = Counter()
-        self.goals: Counter[str] = Counter()
-        self.goal_value: dict[str, float] = defaultdict(float)
-        self.converted: set[str] = set()
-        self.sends: dict[str, Counter[str]] = defaultdict(Counter)  # channel -> status -> n
-        self.record_cost: dict[str, float] = defaultdict(float)  # channel -> sum of the records' own `cost`
-        self.record_cost_known: dict[str, bool] = defaultdict(lambda: True)
-        self.instances: set[str] = set()
-        self.instance_value: dict[str, float] = defaultdict(float)  # goal value per instance
-        # per instance: (channel, the record's own cost or None) of every send that went out
-        self.instance_sends: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
+    entries: int = 0
+    reach: dict[str, int] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=dict)
+    edges: dict[tuple[str | None, str], int] = field(default_factory=dict)  # from None: the entry
+    exits: Counter[str] = field(default_factory=Counter)
+    ends: Counter[str] = field(default_factory=Counter)
+    goals: Counter[str] = field(default_factory=Counter)
+    # Only goals with at least one numeric value (the old loops' `goal_value` keys): keeps the JSON's int/float.
+    goal_value: dict[str, float] = field(default_factory=dict)
+    converted: int = 0
+    sends: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # channel -> status -> n
+    record_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # sum of the records' `cost`
+    record_cost_known: dict[str, bool] = field(default_factory=lambda: defaultdict(lambda: True))
 
 
-def build_report(
-    transitions: Iterable[Mapping[str, Any]],
-    actions: Iterable[Mapping[str, Any]],
-    plans: Mapping[PlanKey, PlanJson] | None = None,
-) -> dict[str, Any]:
-    plans = plans or {}
-    groups: dict[PlanKey, _Group] = defaultdict(_Group)
-    for row in transitions:
-        group = groups[_key(row)]
-        instance = instance_of(row)
-        to_step = row.get("to_step")
-        if to_step is None:
-            continue
-        group.instances.add(instance)
-        group.reach[str(to_step)].add(instance)
-        group.visits[str(to_step)] += 1
-        if row.get("from_step") is not None:
-            group.edges[(str(row["from_step"]), str(to_step))] += 1
-            group.moves[instance].append((str(row["from_step"]), str(to_step), row.get("via")))
-        else:  # the entry into the journey: drawn as the edge from the entry policy
-            group.entry_edges[str(to_step)] += 1
-    for record in actions:
-        group = groups[_key(record)]
-        kind = record.get("kind")
-        if kind == "enter":
-            group.entries += 1
-        elif kind == "exit":
-            group.exits[str(record.get("outcome"))] += 1
-        elif kind == "end":
-            group.ends[str(record.get("outcome") or "none")] += 1
-        elif kind == "goal":
-            name = str(record.get("goal"))
-            group.goals[name] += 1
-            value = record.get("value")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                group.goal_value[name] += float(value)
-                group.instance_value[instance_of(record)] += float(value)
-            group.converted.add(instance_of(record))
-        elif kind == "send":
-            channel, status = str(record.get("channel")), str(record.get("status"))
-            group.sends[channel][status] += 1
+@dataclass
+class _Instances:
+    """Per instance of one journey version: what an experiment's variants need (who got which, who converted)."""
+
+    moves: dict[str, list[tuple[str, str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    converted: set[str] = field(default_factory=set)
+    value: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # goal value per instance
+    # (channel, the record's own cost or None) of every send that went out
+    sends: dict[str, list[tuple[str, float | None]]] = field(default_factory=lambda: defaultdict(list))
+
+
+# Reads the transitions and records of the given journey versions, one instance at a time: the store's
+# `transitions()`/`actions()` (or the lists build_report was given), called only when a plan has an experiment.
+InstanceSource = Callable[[], tuple[Iterable[Mapping[str, Any]], Iterable[Mapping[str, Any]]]]
+
+
+def _counts_of(records: RecordAggregates, moves: TransitionAggregates) -> dict[PlanKey, _Counts]:
+    groups: dict[PlanKey, _Counts] = defaultdict(_Counts)
+    for row in records.counts:
+        group = groups[(row.journey, row.version)]
+        label = row.label or ""
+        if row.kind == "enter":
+            group.entries += row.count
+        elif row.kind == "exit":
+            group.exits[label] += row.count
+        elif row.kind == "end":
+            group.ends[label] += row.count
+        elif row.kind == "goal":
+            group.goals[label] += row.count
+            if row.priced:
+                group.goal_value[label] = group.goal_value.get(label, 0.0) + row.total
+        elif row.kind == "send":
+            status = row.status or ""
+            group.sends[label][status] += row.count
             if status in SENT_STATUSES:
-                cost = record.get("cost")
-                if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-                    group.record_cost[channel] += float(cost)
-                    group.instance_sends[instance_of(record)].append((channel, float(cost)))
-                else:
-                    group.record_cost_known[channel] = False
-                    group.instance_sends[instance_of(record)].append((channel, None))
-    journeys = [_journey_figures(key, groups[key], plans.get(key)) for key in sorted(groups)]
+                group.record_cost[label] += row.total
+                if row.priced < row.count:  # a send that went out without a cost of its own: unknown, not 0
+                    group.record_cost_known[label] = False
+    for key, converted in records.converted.items():
+        groups[key].converted += converted
+    for step in moves.steps:
+        group = groups[(step.journey, step.version)]
+        group.reach[step.step] = group.reach.get(step.step, 0) + step.reach
+        group.visits[step.step] = group.visits.get(step.step, 0) + step.visits
+    for edge in moves.edges:
+        group = groups[(edge.journey, edge.version)]
+        group.edges[(edge.from_step, edge.to_step)] = group.edges.get((edge.from_step, edge.to_step), 0) + edge.count
+    return groups
+
+
+def _instances_of(source: InstanceSource, keys: set[PlanKey]) -> dict[PlanKey, _Instances]:
+    """One pass over the transitions and records, keeping only the journey versions in `keys`."""
+    found: dict[PlanKey, _Instances] = {key: _Instances() for key in keys}
+    transitions, actions = source()
+    for row in transitions:
+        group = found.get(_key(row))
+        if group is None or row.get("to_step") is None or row.get("from_step") is None:
+            continue  # the entry says nothing about a variant
+        group.moves[instance_of(row)].append((str(row["from_step"]), str(row["to_step"]), row.get("via")))
+    for record in actions:
+        group = found.get(_key(record))
+        if group is None:
+            continue
+        kind = record.get("kind")
+        if kind == "goal":
+            instance = instance_of(record)
+            group.converted.add(instance)
+            value = _number(record.get("value"))
+            if value is not None:
+                group.value[instance] += value
+        elif kind == "send" and str(record.get("status")) in SENT_STATUSES:
+            group.sends[instance_of(record)].append((str(record.get("channel")), _number(record.get("cost"))))
+    return found
+
+
+def report_from_aggregates(
+    records: RecordAggregates,
+    moves: TransitionAggregates,
+    plans: Mapping[PlanKey, PlanJson] | None,
+    instances: InstanceSource,
+) -> dict[str, Any]:
+    """The report from a store's aggregates; `instances` is read only for the plans that have an experiment."""
+    plans = plans or {}
+    groups = _counts_of(records, moves)
+    with_experiments = {key for key in groups if _experiments_of(plans.get(key))}
+    per_instance = _instances_of(instances, with_experiments) if with_experiments else {}
+    journeys = [
+        _journey_figures(key, groups[key], plans.get(key), per_instance.get(key, _Instances()))
+        for key in sorted(groups)
+    ]
     cost_known = all(j["cost"] is not None for j in journeys)
     total_value = sum(j["value"] for j in journeys)
     total_cost = sum(j["cost"] or 0.0 for j in journeys) if cost_known else None
@@ -172,7 +229,33 @@ def build_report(
     }
 
 
-def _journey_figures(key: PlanKey, group: _Group, plan: PlanJson | None) -> dict[str, Any]:
+def build_report(
+    transitions: Iterable[Mapping[str, Any]],
+    actions: Iterable[Mapping[str, Any]],
+    plans: Mapping[PlanKey, PlanJson] | None = None,
+) -> dict[str, Any]:
+    """The report from transitions and records in hand, counted as a store counts them (runtime.aggregates)."""
+    transitions, actions = list(transitions), list(actions)  # read twice when a plan has an experiment
+    folded = Aggregator()
+    folded.add_records(actions)
+    folded.add_transition_dicts(transitions)
+    return report_from_aggregates(
+        folded.record_aggregates(), folded.transition_aggregates(), plans, lambda: (transitions, actions)
+    )
+
+
+def report_from_store(store: Store, plans: Mapping[PlanKey, PlanJson] | None = None) -> dict[str, Any]:
+    """The report from an open store's aggregates (a few hundred rows however many records it holds); its
+    transitions and records are read only for the journey versions whose plan has an experiment."""
+    return report_from_aggregates(
+        store.record_aggregates(),
+        store.transition_aggregates(),
+        plans,
+        lambda: (store.transitions(), store.actions()),
+    )
+
+
+def _journey_figures(key: PlanKey, group: _Counts, plan: PlanJson | None, instances: _Instances) -> dict[str, Any]:
     journey, version = key
     plan_steps = [(step["name"], step.get("stage")) for step in (plan.get("steps") if plan else None) or []]
     named = {name for name, _ in plan_steps}
@@ -182,9 +265,9 @@ def _journey_figures(key: PlanKey, group: _Group, plan: PlanJson | None) -> dict
         {
             "step": name,
             "stage": stage,
-            "reach": len(group.reach.get(name, ())),
+            "reach": group.reach.get(name, 0),
             "visits": group.visits.get(name, 0),
-            "share": _ratio(len(group.reach.get(name, ())), group.entries),
+            "share": _ratio(group.reach.get(name, 0), group.entries),
         }
         for name, stage in order
     ]
@@ -223,6 +306,8 @@ def _journey_figures(key: PlanKey, group: _Group, plan: PlanJson | None) -> dict
         }
         for name in goal_names
     ]
+    entries = {b: n for (a, b), n in group.edges.items() if a is None}
+    moves = {(a, b): n for (a, b), n in group.edges.items() if a is not None}
     return {
         "journey": journey,
         "version": version,
@@ -232,17 +317,17 @@ def _journey_figures(key: PlanKey, group: _Group, plan: PlanJson | None) -> dict
         "active": max(group.entries - sum(group.exits.values()) - sum(group.ends.values()), 0),
         "steps": steps,
         # `from` null: entries into the journey at that step.
-        "transitions": [{"from": None, "to": b, "count": n} for b, n in sorted(group.entry_edges.items())]
-        + [{"from": a, "to": b, "count": n} for (a, b), n in sorted(group.edges.items())],
+        "transitions": [{"from": None, "to": b, "count": n} for b, n in sorted(entries.items())]
+        + [{"from": a, "to": b, "count": n} for (a, b), n in sorted(moves.items())],
         "exits": dict(sorted(group.exits.items())),
         "ends": dict(sorted(group.ends.items())),
         "goals": goals,
-        "converted": len(group.converted),
+        "converted": group.converted,
         "value": value,
         "sends": sends,
         "cost": cost,
         "roi": None if not cost else (value - cost) / cost,
-        "experiments": [_experiment_figures(exp, group, channels) for exp in _experiments_of(plan)],
+        "experiments": [_experiment_figures(exp, instances, channels) for exp in _experiments_of(plan)],
     }
 
 
@@ -300,7 +385,7 @@ def _lift(row: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
 
 
 def _experiment_figures(
-    experiment: Mapping[str, Any], group: _Group, channels: Mapping[str, Any] | None = None
+    experiment: Mapping[str, Any], group: _Instances, channels: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     channels = channels or {}
     assigned: dict[str, set[str]] = defaultdict(set)
@@ -315,7 +400,7 @@ def _experiment_figures(
     for variant in experiment["variants"]:
         members = assigned.get(variant["name"], set())
         converted = len(members & group.converted)
-        costs = [_instance_cost(group.instance_sends.get(member, []), channels) for member in members]
+        costs = [_instance_cost(group.sends.get(member, []), channels) for member in members]
         row: dict[str, Any] = {
             "variant": variant["name"],
             "control": variant["control"],
@@ -326,7 +411,7 @@ def _experiment_figures(
             "z": None,
             "p_value": None,
             "significant": False,
-            "value": sum(group.instance_value.get(member, 0.0) for member in members),
+            "value": sum(group.value.get(member, 0.0) for member in members),
             "cost": None if None in costs else sum(c for c in costs if c is not None),
             **dict.fromkeys(_LIFT_KEYS),
         }
