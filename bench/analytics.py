@@ -4,12 +4,13 @@ Builds a SQLite store of N action records (default 1,000,000) and their transiti
 commit path (the records of a journey run generated directly, no engine: enter, sends by email and SMS as sent,
 delayed or suppressed, goals with values, ends and exits), then times, in the same run and best of rounds taken
 in turns:
-- report: the store's record and transition aggregates (what report reads instead of a loop over every record),
-  opened read-only as `journeydsl report` opens it;
+- report: the whole report (analytics.report.report_from_store: the store's record and transition aggregates
+  folded into the report's figures), the store opened read-only as `journeydsl report` opens it;
 - overlay: `render --overlay`'s counts per journey version (analytics.overlay.overlay_counts_from_store);
 - the plain GROUP BY: `SELECT kind, count(*) ... GROUP BY` over the same outbox rows and the same transitions,
   with SQLite's JSON functions (the records are stored as their JSON lines);
-- with --loops, also the Python loops the report ran before (report.build_report over every record).
+- with --loops, also a Python pass over every record, as the report ran before (report.build_report on the
+  store's transitions and records, read into lists).
 Target (issue 18): report and overlay within 2x of the plain GROUP BY and under 2 s wall.
 
     python -m bench.analytics [--records N] [--rounds R] [--loops] [--store PATH]
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from journeydsl.analytics.overlay import overlay_counts_from_store
+from journeydsl.analytics.report import report_from_store
 from journeydsl.runtime.store import Transition
 from journeydsl.runtime.store_sqlite import SqliteStore
 from journeydsl.runtime.stores import open_store
@@ -44,8 +46,9 @@ TARGET_RATIO, TARGET_SECONDS = 2.0, 2.0
 def instance_records(n: int) -> tuple[list[dict[str, Any]], list[Transition]]:
     """One journey instance's records (5 or 6) and transitions (4), varied deterministically by `n`."""
     journey, customer = JOURNEYS[n % 3], f"c{n // 2}"
-    instance, at = f"{customer}/{journey}/{1 + n % 2}", START + n
-    base = {"journey": journey, "version": 1 + n % 2, "customer_id": customer, "instance": instance}
+    version = 1 + n % 2
+    instance, at = f"{customer}/{journey}/{version}", START + n
+    base = {"journey": journey, "version": version, "customer_id": customer, "instance": instance}
     status = ("sent", "delayed", "suppressed")[n % 3]
     records: list[dict[str, Any]] = [
         {"kind": "enter", **base, "step": "welcome", "key": f"{instance}:welcome:0"},
@@ -65,7 +68,7 @@ def instance_records(n: int) -> tuple[list[dict[str, Any]], list[Transition]]:
     else:
         records.append({"kind": "end", **base, "key": f"{instance}:lost:3", "outcome": "lost"})
         steps.append(("wait", "lost"))
-    transitions: list[Transition] = [(journey, base["version"], customer, instance, a, b, at, None) for a, b in steps]
+    transitions: list[Transition] = [(journey, version, customer, instance, a, b, at, None) for a, b in steps]
     return records, transitions
 
 
@@ -88,7 +91,7 @@ def build(path: Path, records: int) -> tuple[int, int, float]:
 def report_aggregates(url: str) -> int:
     store = open_store(url, mode="read")
     try:
-        return len(store.record_aggregates().counts) + len(store.transition_aggregates().steps)
+        return len(report_from_store(store)["journeys"])
     finally:
         store.close()
 
