@@ -12,6 +12,7 @@ store, records in no particular order but the same set, key by key, as `--engine
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -351,7 +352,7 @@ def _run_flink(
     dead_sink = None
     try:
         if end is None:
-            spec = JobSpec.load(str(bundle), public_key=public_key, until=final_clock(events_path, spec))
+            spec = dataclasses.replace(spec, until=final_clock(events_path, spec))
         out = _stdout()
         dead_sink = dead_path.open("wb") if dead_path is not None else None
         for _index, kind, text in run_pipelines([Pipeline(events_path, spec)], parallelism):
