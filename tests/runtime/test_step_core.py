@@ -37,6 +37,9 @@ def keyed_records(bundle: Any, events: Iterable[dict[str, Any]], until: float | 
     core = Core(bundle)
     states: dict[str, dict[str, Any]] = {}
     due: dict[str, float] = {}
+    # Each customer's latest event time: the clock a timer set in the past fires at (the engine fires it at the
+    # stream's clock; a keyed processor knows only its own customer's).
+    clocks: dict[str, float] = {}
     seen: set[str] = set()
     records: dict[str, Any] = {}
 
@@ -53,17 +56,18 @@ def keyed_records(bundle: Any, events: Iterable[dict[str, Any]], until: float | 
     for event in events:
         cid, at = event["customer_id"], parse_rfc3339(event["at"])
         while cid in due and due[cid] <= at:
-            keep(step(states.get(cid), Timer(cid, due[cid]), core, None), cid)
+            keep(step(states.get(cid), Timer(cid, due[cid]), core, clocks.get(cid)), cid)
         if event["id"] in seen:
             continue
         result = step(states.get(cid), event, core, None)
         if result.dead is None:
             seen.add(event["id"])
             keep(result, cid)
+            clocks[cid] = max(at, clocks.get(cid, at))
     if until is not None:
         for cid in sorted(due):
             while cid in due and due[cid] <= until:
-                keep(step(states.get(cid), Timer(cid, due[cid]), core, None), cid)
+                keep(step(states.get(cid), Timer(cid, due[cid]), core, clocks.get(cid)), cid)
     return records
 
 
@@ -149,3 +153,48 @@ def test_step_and_engine_agree_on_any_stream(trial_bundle: Any, drawn: list[tupl
         events.append({"id": f"e{number}", "type": kind, "customer_id": cid, "at": at, "data": data})
     until = base + 20 * 86400
     assert keyed_records(trial_bundle, events, until) == engine_records(trial_bundle, events, until)
+
+
+PAST = """
+schema s {
+  profile { email: string }
+  event moved { date: timestamp }
+  channel email { cost 0 }
+}
+journey move {
+  version 1
+  owner "o@x"
+  uses s
+  entry on moved
+  stage main {
+    step waiting { wait { at event.date + 1d -> late } }
+    step late { send email late -> done }
+    step done { end done }
+  }
+}
+"""
+
+
+def test_a_timer_set_in_the_past_fires_at_the_customers_clock_as_the_engine_fires_it(tmp_path: Path) -> None:
+    bundle = load_bundle(build_bundle(tmp_path, [PAST]))
+    events = [  # c1's timer is due a week before the event that sets it
+        {
+            "id": "m1",
+            "type": "moved",
+            "customer_id": "c1",
+            "at": "2026-03-10T00:00:00Z",
+            "data": {"date": "2026-03-01T00:00:00Z"},
+        },
+        {
+            "id": "m2",
+            "type": "moved",
+            "customer_id": "c2",
+            "at": "2026-03-11T00:00:00Z",
+            "data": {"date": "2026-03-20T00:00:00Z"},
+        },
+    ]
+    until = parse_rfc3339("2026-04-01T00:00:00Z")
+    expected = engine_records(bundle, events, until)
+    assert keyed_records(bundle, events, until) == expected
+    (late,) = [r for r in expected.values() if r["kind"] == "send" and r["customer_id"] == "c1"]
+    assert late["at"] == "2026-03-10T00:00:00Z"  # at the clock, not at its due time in the past
