@@ -31,7 +31,8 @@ class ReportInput:
     plans_from: str | None = None  # where the plans came from, for the report's header
 
 
-def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
+def open_for_report(store_url: str) -> Any:
+    """The store, opened as report and overlay read it; SourceError for a missing, foreign or unreadable one."""
     from journeydsl.runtime.store import StoreError
     from journeydsl.runtime.stores import open_store
 
@@ -45,6 +46,13 @@ def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any
         raise SourceError(str(err)) from err
     except Exception as err:  # e.g. sqlite3.DatabaseError on a file that is not a store
         raise SourceError(f"cannot open the store {store_url}: {err}") from err
+    return store
+
+
+def read_store(store_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
+    from journeydsl.runtime.store import StoreError
+
+    store = open_for_report(store_url)
     try:
         return list(store.transitions()), list(store.actions()), store
     except StoreError as err:  # a damaged log is found while it is read
@@ -73,23 +81,48 @@ def bundle_beside(store_url: str) -> Path | None:
     return bundles[0] if len(bundles) == 1 else None
 
 
-def gather(store_url: str, bundle: str | Path | None = None) -> ReportInput:
-    transitions, actions, store = read_store(store_url)
-    found = ReportInput(transitions, actions)
+def plans_for(store_url: str, store: Any, bundle: str | Path | None) -> tuple[dict[PlanKey, PlanJson], str | None]:
+    """The plans to report with, and where they came from (None: not found)."""
     if bundle is not None:
-        found.plans, found.plans_from = load_plans(bundle), str(bundle)
-        return found
+        return load_plans(bundle), str(bundle)
     offered = getattr(store, "plans", None)
     if callable(offered):
         plans = offered()
         if plans:  # the plans of the bundles the store ran, each checked when its bundle loaded
-            found.plans = {(str(k[0]), int(k[1])): v for k, v in plans.items()}
-            found.plans_from = "the store"
-            return found
+            return {(str(k[0]), int(k[1])): v for k, v in plans.items()}, "the store"
     beside = bundle_beside(store_url)
     if beside is not None:
         try:
-            found.plans, found.plans_from = load_plans(beside), f"{beside} (beside the store)"
+            return load_plans(beside), f"{beside} (beside the store)"
         except SourceError:
             pass  # a stray file next to the store must not break the report; costs stay unknown
+    return {}, None
+
+
+def gather(store_url: str, bundle: str | Path | None = None) -> ReportInput:
+    transitions, actions, store = read_store(store_url)
+    found = ReportInput(transitions, actions)
+    found.plans, found.plans_from = plans_for(store_url, store, bundle)
     return found
+
+
+@dataclass
+class StoreReport:
+    report: dict[str, Any]
+    plans: dict[PlanKey, PlanJson]
+    plans_from: str | None
+
+
+def gather_report(store_url: str, bundle: str | Path | None = None) -> StoreReport:
+    """`journeydsl report`: the report from the store's aggregates (report_from_store), not from every record."""
+    from journeydsl.analytics.report import report_from_store
+    from journeydsl.runtime.store import StoreError
+
+    store = open_for_report(store_url)
+    try:
+        plans, plans_from = plans_for(store_url, store, bundle)
+        return StoreReport(report_from_store(store, plans), plans, plans_from)
+    except StoreError as err:  # a damaged table is found while it is read
+        raise SourceError(str(err)) from err
+    finally:
+        store.close()

@@ -146,15 +146,14 @@ def report_command(store_url: str | None, bundle: str | None, fmt: str, output: 
         store_url = open_project().config.store_url()
         if store_url is None:
             raise click.UsageError("name the store with --store URL, or set `store` in the project file")
-    from journeydsl.analytics.report import build_report
-    from journeydsl.analytics.source import SourceError, gather
+    from journeydsl.analytics.source import SourceError, gather_report
     from journeydsl.analytics.text import render_text
 
     try:
-        found = gather(store_url, bundle)
+        found = gather_report(store_url, bundle)
     except SourceError as err:
         raise click.ClickException(str(err)) from err
-    report = build_report(found.transitions, found.actions, found.plans)
+    report = found.report
     source = {"store": store_url, "plans_from": found.plans_from}
     if fmt == "json":
         _write(json.dumps({"source": source, **report}, indent=2, sort_keys=True) + "\n", output)
