@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -128,6 +129,9 @@ def test_a_killed_taskmanager_restarts_from_the_last_checkpoint_and_the_outbox_e
     state = wait_for_job(address, job, max(1.0, deadline - time.monotonic()))
     assert state == "FINISHED", job_failure(address, job)
     assert before_kill < len(expected), "the job was over before the kill: nothing was recovered"
+    # The job did fail over (its exception history holds the lost TaskManager), and came back from a checkpoint.
+    history = httpx.get(f"http://{address}/jobs/{job}/exceptions", timeout=10).json()["exceptionHistory"]["entries"]
+    assert history, "the job never noticed the TaskManager was gone"
 
     rows = outbox_rows(postgres_url, "flink_recovery")
     got = {key: record.decode() for _seq, key, record in rows}
