@@ -103,7 +103,7 @@ test: install browser postgresql flink editor compiled
 	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
 
-bench: install compiled postgresql
+bench: install compiled postgresql flink
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "bench extras did not all install; those baselines are skipped"
 	PYTHONPATH=$(COMPILED) $(BIN)/python -m bench
 

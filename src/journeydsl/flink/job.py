@@ -121,7 +121,7 @@ def dead_letter(reason: str, event: Any = None, raw: str | None = None) -> str:
 
 
 @dataclass(slots=True)
-class Outcome:
+class CustomerStepOutcome:
     """One input through `CustomerSteps`: the customer's state after it (None: keep no state) and clock, the
     records as JSON lines, dead letters, the event id to remember as seen, and whether it was a duplicate."""
 
@@ -169,7 +169,7 @@ class CustomerSteps:
 
     def on_event(
         self, state: dict[str, Any] | None, line: str, seen: Callable[[str], bool], clock: float | None = None
-    ) -> Outcome:
+    ) -> CustomerStepOutcome:
         """The customer's timers due at or before the event's time, then the event (unless its id was seen).
 
         `clock`: the time of the customer's latest event so far, which a timer that fell due before it fires at
@@ -183,10 +183,10 @@ class CustomerSteps:
         clock = at if clock is None or at > clock else clock
         event_id = event["id"]
         if seen(event_id):
-            return Outcome(state, clock, _lines(out), [], duplicate=True)
+            return CustomerStepOutcome(state, clock, _lines(out), [], duplicate=True)
         result = step(state, event, self.core, None)
         if result.dead is not None:
-            return Outcome(state, clock, _lines(out), [dead_letter(result.dead, event)])
+            return CustomerStepOutcome(state, clock, _lines(out), [dead_letter(result.dead, event)])
         out += result.records
         after: dict[str, Any] | None = result.state
         if state is None and after == new_customer():
@@ -194,17 +194,17 @@ class CustomerSteps:
         # As the engine: only an event that could change something is remembered (a repeat of the others is
         # harmless), so page views and the like cost no seen-id state.
         remember = event_id if (event["type"] in self.core.listened or event.get("profile")) else None
-        return Outcome(after, clock, _lines(out), [], seen=remember)
+        return CustomerStepOutcome(after, clock, _lines(out), [], seen=remember)
 
     def on_timer(
         self, state: dict[str, Any] | None, customer_id: str, upto: float, clock: float | None = None
-    ) -> Outcome:
+    ) -> CustomerStepOutcome:
         """The customer's timers due up to `upto`, never past the job's `until`."""
         if self.until is not None:
             upto = min(upto, self.until)
         out: list[dict[str, Any]] = []
         state = self._fire(customer_id, state, clock, upto, out)
-        return Outcome(state, clock, _lines(out), [])
+        return CustomerStepOutcome(state, clock, _lines(out), [])
 
     def _fire(
         self,
@@ -380,7 +380,7 @@ class StepFunction(KeyedProcessFunction):  # type: ignore[misc]
             timers.delete_processing_time_timer(ms)
 
     def _keep(
-        self, outcome: Outcome, ctx: Any, text: str | None, clock: float | None, registered: int | None
+        self, outcome: CustomerStepOutcome, ctx: Any, text: str | None, clock: float | None, registered: int | None
     ) -> Iterator[Any]:
         if outcome.state is None:
             if text is not None:
