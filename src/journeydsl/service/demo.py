@@ -106,13 +106,13 @@ def walkthrough(bundle: Path, events_path: Path, out: Path, count: int) -> list[
             raise DemoError(f"POST /v1/clock answered {status}: {answer}")
         print(f"POST /v1/clock until {until} -> {status}")
         _wait(lambda: _delivered(sink, base), DELIVERY_TIMEOUT, "the records to be delivered", process)
-        status = subprocess.run(
+        in_flight = subprocess.run(
             [_journeydsl(), "status", "--store", f"sqlite:///{store}"], capture_output=True, text=True, timeout=60
         )
-        if status.returncode != 0:
-            raise DemoError(f"journeydsl status on the serving store failed: {status.stderr.strip()}")
+        if in_flight.returncode != 0:
+            raise DemoError(f"journeydsl status on the serving store failed: {in_flight.stderr.strip()}")
         print(f"journeydsl status --store sqlite:///{store} (while serving):")
-        print(status.stdout.rstrip())
+        print(in_flight.stdout.rstrip())
         process.send_signal(signal.SIGTERM)
         code = process.wait(STOP_TIMEOUT)
         if code != 0:
