@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from journeydsl.analytics import ENTRY_NODE, EdgeCounts, StepCounts
-from journeydsl.analytics.source import SourceError
+from journeydsl.analytics.source import SourceError, open_for_report
 from journeydsl.ir import Journey
 from journeydsl.render import EXTENSIONS, DiagramError, diagram_names, find_layout_program, journey_to_dot
 from journeydsl.render.output import staged_files
@@ -28,18 +28,8 @@ def overlay_counts_from_store(store_url: str) -> VersionCounts:
     """`(journey, version) -> (reach per step, count per (from, to))`, entries as `(ENTRY_NODE, step)`; raises
     SourceError for a store that cannot be opened or read."""
     from journeydsl.runtime.store import StoreError
-    from journeydsl.runtime.stores import open_store
 
-    if store_url.startswith("sqlite:///"):
-        path = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0])
-        if not path.exists():  # opening would create an empty store: say what is wrong instead
-            raise SourceError(f"no store at {path} (run events into it first with `journeydsl run`)")
-    try:
-        store = open_store(store_url)
-    except StoreError as err:
-        raise SourceError(str(err)) from err
-    except Exception as err:  # e.g. sqlite3.DatabaseError on a file that is not a store
-        raise SourceError(f"cannot open the store {store_url}: {err}") from err
+    store = open_for_report(store_url)
     try:
         found = store.transition_aggregates().by_version()
     except StoreError as err:  # a damaged table is found while it is read
