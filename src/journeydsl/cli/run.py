@@ -17,7 +17,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -88,6 +88,62 @@ def _write_dead(
         sink.write(encoded + b"\n")
     else:
         click.echo(f"line {line}: dead letter: {reason}", err=True)
+
+
+# Without --dead-letter, this many dead letters are shown on standard error; the rest are only counted (a stream
+# with thousands of them would otherwise bury everything else).
+DEAD_SHOWN = 10
+
+
+class DeadLetters:
+    """Where a run's dead letters go: every one to the --dead-letter file, or the first DEAD_SHOWN to standard
+    error and a count of the rest."""
+
+    def __init__(self, sink: IO[bytes] | None) -> None:
+        self.sink = sink
+        self.count = 0
+
+    def add(self, line: int, reason: str, event: Any, raw: bytes | None = None, source: bytes = b"") -> None:
+        self.count += 1
+        if self.sink is not None or self.count <= DEAD_SHOWN:
+            _write_dead(self.sink, line, reason, event, raw=raw, source=source)
+
+    def finish(self) -> None:
+        hidden = self.count - DEAD_SHOWN
+        if self.sink is None and hidden > 0:
+            click.echo(
+                f"... and {hidden:,} more dead letter(s) ({self.count:,} in all): --dead-letter FILE keeps them",
+                err=True,
+            )
+
+
+class Progress:
+    """A progress bar on standard error while the events file is read, when standard error is a terminal (click's
+    bar, by bytes read; redrawn every 64 KiB, so it costs nothing per event)."""
+
+    STEP = 1 << 16
+
+    def __init__(self, path: Path, stream: TextIO | None = None) -> None:
+        stream = stream if stream is not None else sys.stderr
+        size = path.stat().st_size if path.is_file() else 0
+        self._bar: Any = None
+        if size and stream is not None and stream.isatty():
+            self._bar = click.progressbar(length=size, label="events", file=stream, show_eta=True)
+            self._bar.__enter__()
+        self._pending = 0
+
+    def advance(self, read: int) -> None:
+        if self._bar is not None:
+            self._pending += read
+            if self._pending >= self.STEP:
+                self._bar.update(self._pending)
+                self._pending = 0
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._pending)
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -245,23 +301,28 @@ def run_command(
         process = engine.process
         event_done = delivery.event_done
         dead_letters = engine.dead_letters
+        dead_out = DeadLetters(dead_sink)
+        progress = Progress(events_path)
         with events_path.open("rb") as events:
             for number, line in enumerate(events, start=1):
+                progress.advance(len(line))
                 try:
                     event = loads(line)
                 except DecodeError as err:
                     if not line.strip():  # blank lines are allowed (checked only here: they are rare)
                         continue
                     counts.dead += 1
-                    _write_dead(dead_sink, number, f"not JSON: {err}", None, raw=line)
+                    dead_out.add(number, f"not JSON: {err}", None, raw=line)
                     continue
                 records = process(event)
                 if dead_letters:
                     for dead in dead_letters:
                         counts.dead += 1
-                        _write_dead(dead_sink, number, dead["reason"], dead["event"], source=line)
+                        dead_out.add(number, dead["reason"], dead["event"], source=line)
                     dead_letters.clear()
                 event_done(records)
+        progress.close()
+        dead_out.finish()
         if until is not None:
             delivery.advanced(engine.advance(until))
         delivery.finish()

@@ -56,6 +56,12 @@ def flush(out: IO[bytes]) -> None:
         raise OutputError(err.strerror or str(err)) from err
 
 
+def plain_number(value: float) -> str:
+    """A sum as people read it: digits grouped, at most two decimals, never an exponent (1.5e+06 is 1,500,000)."""
+    text = f"{value:,.2f}"
+    return text[:-3] if text.endswith(".00") else text
+
+
 class Summary:
     """Counts of the delivered records, for `--summary` (printed to standard error)."""
 
@@ -99,7 +105,7 @@ class Summary:
         rows += [(f"sends    {channel} {status}", str(n)) for (channel, status), n in sorted(self.sends.items())]
         rows += [(f"suppressed  {reason}", str(n)) for reason, n in sorted(self.suppressed.items())]
         rows += [
-            (f"goals    {name}", f"{n} (value {self.goal_value.get(name, 0.0):g})")
+            (f"goals    {name}", f"{n} (value {plain_number(self.goal_value.get(name, 0.0))})")
             for name, n in sorted(self.goals.items())
         ]
         rows += [(f"ends     {name}", str(n)) for name, n in sorted(self.ends.items())]
