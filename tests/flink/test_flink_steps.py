@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_support import build_bundle
+from runtime_support import PAST_TIMER_JOURNEY, build_bundle
 
 from journeydsl.flink.job import CustomerSteps, JobSpec, dead_letter, run_without_flink, timer_ms
 from journeydsl.runtime.bundle import BundleError, verify_files
@@ -142,30 +142,10 @@ def test_a_bundle_signed_by_another_key_is_refused_before_any_job(files: dict[st
     assert JobSpec.load(str(folder)).bundle == files
 
 
-PAST = """
-schema s {
-  profile { email: string }
-  event moved { date: timestamp }
-  channel email { cost 0 }
-}
-journey move {
-  version 1
-  owner "o@x"
-  uses s
-  entry on moved
-  stage main {
-    step waiting { wait { at event.date + 1d -> late } }
-    step late { send email late -> done }
-    step done { end done }
-  }
-}
-"""
-
-
 def test_a_timer_set_in_the_past_fires_at_the_customers_clock_as_run_does(tmp_path: Path) -> None:
     """`at EXPR` may lie before the event that sets it: `run` fires such a timer at its stream clock (on input in
     time order, the time of that event), not at the due time; so does the job, with the customer's clock."""
-    steps = CustomerSteps(JobSpec(bundle=build_bundle(tmp_path, [PAST])))
+    steps = CustomerSteps(JobSpec(bundle=build_bundle(tmp_path, [PAST_TIMER_JOURNEY])))
     moved = dumps(
         {
             "id": "m1",

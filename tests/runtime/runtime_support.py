@@ -16,6 +16,27 @@ from journeydsl.compile.plan import build_index, lower_journey
 from journeydsl.project import load_project
 from journeydsl.runtime import Engine
 
+# A timer that may lie before the event that sets it (`at EXPR` in the past): the engine fires it at the stream's
+# clock, a keyed driver at the customer's (tests/runtime/test_step_core.py, tests/flink).
+PAST_TIMER_JOURNEY = """
+schema s {
+  profile { email: string }
+  event moved { date: timestamp }
+  channel email { cost 0 }
+}
+journey move {
+  version 1
+  owner "o@x"
+  uses s
+  entry on moved
+  stage main {
+    step waiting { wait { at event.date + 1d -> late } }
+    step late { send email late -> done }
+    step done { end done }
+  }
+}
+"""
+
 SEND = re.compile(r"\bsend\s+([a-z_][a-z0-9_]*)\s+([a-z_][a-z0-9_]*)")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime_support import build_bundle
+from runtime_support import PAST_TIMER_JOURNEY, build_bundle
 
 from journeydsl.compile import compile_project
 from journeydsl.project import load_project
@@ -155,28 +155,8 @@ def test_step_and_engine_agree_on_any_stream(trial_bundle: Any, drawn: list[tupl
     assert keyed_records(trial_bundle, events, until) == engine_records(trial_bundle, events, until)
 
 
-PAST = """
-schema s {
-  profile { email: string }
-  event moved { date: timestamp }
-  channel email { cost 0 }
-}
-journey move {
-  version 1
-  owner "o@x"
-  uses s
-  entry on moved
-  stage main {
-    step waiting { wait { at event.date + 1d -> late } }
-    step late { send email late -> done }
-    step done { end done }
-  }
-}
-"""
-
-
 def test_a_timer_set_in_the_past_fires_at_the_customers_clock_as_the_engine_fires_it(tmp_path: Path) -> None:
-    bundle = load_bundle(build_bundle(tmp_path, [PAST]))
+    bundle = load_bundle(build_bundle(tmp_path, [PAST_TIMER_JOURNEY]))
     events = [  # c1's timer is due a week before the event that sets it
         {
             "id": "m1",
