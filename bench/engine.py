@@ -40,6 +40,7 @@ from bench.workload import (
 )
 from journeydsl.runtime import Engine, MemoryStore
 from journeydsl.runtime.bundle import Bundle
+from journeydsl.runtime.templates import split_subject
 from journeydsl.runtime.timeparse import format_time, quiet_end
 
 JOURNEY = "solar_onboarding"
@@ -322,10 +323,9 @@ class SolarLoop:
             body = self.formats[(channel, template)].format(
                 name=profile.get("first_name") or "there", roof=data.get("roof")
             )
-            if body.startswith("Subject:"):  # an email's subject line goes apart from its text, as the engine does
-                first, _, rest = body.partition("\n")
-                fields["subject"] = first[len("Subject:") :].strip()
-                body = rest[1:] if rest.startswith("\n") else rest
+            subject, body = split_subject(body)  # an email's subject line goes apart from its text
+            if subject is not None:
+                fields["subject"] = subject
             fields["body"] = body
             fields["cost"] = COST[channel]
             if channel == "email":
