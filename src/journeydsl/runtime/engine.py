@@ -25,12 +25,9 @@ from journeydsl.runtime.core import (
     Customer,
     EngineError,
     Event,
-    StepResult,
-    Timer,
     assign_bucket,
     new_customer,
     next_due,
-    step,
 )
 from journeydsl.runtime.inflight import step_name
 from journeydsl.runtime.plan import Plan
@@ -39,18 +36,9 @@ from journeydsl.runtime.store import Store, StoreError
 from journeydsl.runtime.stores import open_store
 from journeydsl.runtime.timeparse import MAX_EPOCH, TimeError, format_time, parse_time
 
-__all__ = [
-    "EMIT_LIMIT",
-    "STEP_LIMIT",
-    "Core",
-    "Engine",
-    "EngineError",
-    "Event",
-    "StepResult",
-    "Timer",
-    "assign_bucket",
-    "step",
-]
+# The names this module had before the step core moved to core.py, for code that imports them from here; the
+# step core itself (`step`, `Timer`, `StepResult`) is core.py's and the package's.
+__all__ = ["EMIT_LIMIT", "STEP_LIMIT", "Engine", "EngineError", "Event", "assign_bucket"]
 
 
 class Engine:
