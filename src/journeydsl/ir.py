@@ -183,7 +183,59 @@ class Schema:
     span: Span | None = _span()
     # Declared integrations; none declared means `call` names are not checked (schemas written before them).
     integrations: tuple[IntegrationDef, ...] = field(default=(), kw_only=True)
+    # The contact policy every journey that uses this schema shares (issue 19); None: each journey on its own.
+    policy: ContactPolicy | None = field(default=None, kw_only=True)
     # Where header items without a node of their own were written (e.g. "profile"), for `fmt` to keep comments.
+    item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
+
+
+# --------------------------------------------------------------------------- the contact policy of a schema
+
+
+@dataclass(frozen=True)
+class SharedCap:
+    """`cap email 3 per 7d across journeys`: at most `max` sends on the channel to one customer in any window of
+    `per`, counted over every journey that uses the schema (its own caps still apply to each journey)."""
+
+    channel: str
+    max: int
+    per: Duration
+    span: Span | None = _span()
+
+
+PRIORITY_KINDS: tuple[str, ...] = ("journeys", "experiences")
+
+
+@dataclass(frozen=True)
+class Priority:
+    """`priority journeys [a, b]` or `priority experiences [x, y]`: who wins a send the shared caps cannot take
+    whole, first listed first; what is not listed comes after, by journey name."""
+
+    kind: str  # one of PRIORITY_KINDS
+    names: tuple[str, ...]
+    span: Span | None = _span()
+    # Where each name was written (same length when known), for diagnostics about one of them.
+    name_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
+
+
+CONFLICT_MODES: tuple[str, ...] = ("suppress", "delay")
+DEFAULT_SETTLE = Duration(1, "m")  # how long a send under a shared cap waits for the sends it competes with
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """`policy { … }` in a schema: the rules every journey of the schema shares.
+
+    settle: how long (event time) a send on a channel with a shared cap waits for the sends it competes with
+    before the slots go by priority (None: DEFAULT_SETTLE); conflict: what a send that loses becomes."""
+
+    caps: tuple[SharedCap, ...] = ()
+    priority: Priority | None = None
+    quiet: Quiet | None = None
+    settle: Duration | None = None
+    conflict: str = "suppress"  # one of CONFLICT_MODES
+    span: Span | None = _span()
+    # Where items without a node of their own were written ("settle", "conflict"), for `fmt` and diagnostics.
     item_spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False, repr=False, hash=False, kw_only=True)
 
 
@@ -220,6 +272,9 @@ class Goal:
     within: Duration | None = None
     value: Expr | None = None
     span: Span | None = _span()
+    # `expect 12%`: the share of entries expected to reach the goal, in percent (0 < expect <= 100); the report
+    # sets the actual rate against it (issue 19).
+    expect: float | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -11,22 +11,26 @@ assumes a checked journey: what the checker should have refused raises `JourneyL
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import assert_never, cast
+from typing import Literal, assert_never, cast
 
 from journeydsl.compile.expr import serialize, serialize_opt
 from journeydsl.diagnostics import Code, codes
 from journeydsl.ir import (
+    DEFAULT_SETTLE,
     Action,
     Arg,
     CallAction,
     Choose,
+    ContactPolicy,
     Emit,
     End,
     Experiment,
     FieldDef,
     Flow,
+    Goal,
     Goto,
     Journey,
+    Quiet,
     Schema,
     Send,
     SetProfile,
@@ -68,12 +72,39 @@ def schema_dict(schema: Schema | None) -> pf.SchemaJson:
     """The schema the runtime validates events against; an empty one when the journey has none."""
     if schema is None:
         return {"name": None, "profile": {}, "events": {}, "channels": {}}
-    return {
+    out: pf.SchemaJson = {
         "name": schema.name,
         "profile": _fields(schema.profile),
         "events": {e.name: _fields(e.fields) for e in schema.events},
         "channels": {c.name: {"cost": c.cost, "requires": c.requires} for c in schema.channels},
     }
+    if schema.policy is not None:  # only then: a plan of a schema without a policy stays byte for byte what it was
+        out["policy"] = policy_dict(schema.policy)
+    return out
+
+
+def policy_dict(policy: ContactPolicy) -> pf.PolicyJson:
+    """The schema's contact policy as the runtime reads it (duplicate caps: the first wins, the checker reports)."""
+    caps: dict[str, pf.CapJson] = {}
+    for cap in policy.caps:
+        caps.setdefault(cap.channel, {"max": cap.max, "per_s": cap.per.seconds})
+    priority = policy.priority
+    settle = policy.settle if policy.settle is not None else DEFAULT_SETTLE
+    return {
+        "caps": caps,
+        "priority": (
+            None
+            if priority is None
+            else {"kind": cast(Literal["journeys", "experiences"], priority.kind), "names": list(priority.names)}
+        ),
+        "quiet": _quiet(policy.quiet),
+        "settle_s": settle.seconds,
+        "conflict": cast(Literal["suppress", "delay"], policy.conflict),
+    }
+
+
+def _quiet(quiet: Quiet | None) -> pf.QuietJson | None:
+    return None if quiet is None else {"start_min": _minutes(quiet.start), "end_min": _minutes(quiet.end)}
 
 
 def _minutes(hhmm: str) -> int:
@@ -244,28 +275,28 @@ def lower_journey(journey: Journey, schema: Schema | None, source: str | None = 
         },
         "reentry": _reentry(journey),
         "exits": exits,
-        "goals": [
-            {
-                "name": g.name,
-                "event": g.event,
-                "where": serialize_opt(g.where),
-                "within_s": g.within.seconds if g.within is not None else None,
-                "value": serialize_opt(g.value),
-            }
-            for g in journey.goals
-        ],
+        "goals": [_goal(g) for g in journey.goals],
         "caps": caps,
-        "quiet": (
-            None
-            if journey.quiet is None
-            else {"start_min": _minutes(journey.quiet.start), "end_min": _minutes(journey.quiet.end)}
-        ),
+        "quiet": _quiet(journey.quiet),
         "entry_step": 0,
         "steps": lowering.steps(),
     }
     if journey.migrations:  # only then: a plan without migrations stays byte for byte what it was
         plan["migrations"] = lowering.migrations()
     return plan
+
+
+def _goal(goal: Goal) -> pf.GoalJson:
+    out: pf.GoalJson = {
+        "name": goal.name,
+        "event": goal.event,
+        "where": serialize_opt(goal.where),
+        "within_s": goal.within.seconds if goal.within is not None else None,
+        "value": serialize_opt(goal.value),
+    }
+    if goal.expect is not None:  # only then: a plan without it stays byte for byte what it was
+        out["expect_pct"] = goal.expect
+    return out
 
 
 def build_index(plans: Iterable[pf.PlanJson]) -> pf.IndexJson:

@@ -72,6 +72,7 @@ RULES: Final[dict[str, dict[str, int]]] = {
     "safe_number": {"minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
     "seconds": {"minimum": 0, "maximum": MAX_DURATION_S},
     "weight": {"minimum": 0, "maximum": 100},
+    "percent": {"minimum": 0, "maximum": 100},  # `expect 12%` (the checker refuses 0)
     "minute_of_day": {"minimum": 0, "maximum": 1439},
     "some": {"minItems": 1},  # a list that may not be empty
 }
@@ -199,6 +200,30 @@ class SchemaJson(TypedDict):
     profile: Fields
     events: dict[str, Fields]  # event type -> its data fields
     channels: dict[str, ChannelJson]
+    policy: NotRequired[PolicyJson]  # only when the schema has one: a plan without it stays byte for byte
+
+
+@final
+class PriorityJson(TypedDict):
+    """`priority journeys [a, b]` / `priority experiences [x, y]`: first listed wins first."""
+
+    kind: Literal["journeys", "experiences"]
+    names: list[Name]
+
+
+@final
+class PolicyJson(TypedDict):
+    """The schema's contact policy (`policy { … }`), shared by every journey that uses the schema.
+
+    A send on a channel in `caps` waits `settle_s` of event time for the sends it competes with; then the slots
+    go by `priority`, and a send that loses becomes what `conflict` says (`suppressed` with reason `policy`, or
+    `delayed` to when a slot frees). `quiet` applies to the sends of every journey."""
+
+    caps: dict[str, CapJson]  # channel -> the cap over all journeys
+    priority: PriorityJson | None
+    quiet: QuietJson | None
+    settle_s: Seconds
+    conflict: Literal["suppress", "delay"]
 
 
 # --------------------------------------------------------------------------- actions
@@ -397,6 +422,7 @@ class GoalJson(TypedDict):
     where: Expr | None
     within_s: Seconds | None
     value: Expr | None
+    expect_pct: NotRequired[Annotated[float, Rule("percent")]]  # `expect 12%`: only when written
 
 
 @final
