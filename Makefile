@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 JD := $(BIN)/journeydsl
 OUT := out
 
-.PHONY: demo test bench lint install install-test browser postgresql flink editor compiled clean
+.PHONY: demo test bench lint install install-test browser postgresql flink editor compiled wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ install: $(VENV)/.installed
 # pyproject's mypyc hook from a copy of the sources (the hook leaves its products next to the files it compiles),
 # unpacked into $(COMPILED). PYTHONPATH=$(COMPILED) puts it in front of the editable, plain-Python install.
 COMPILED := build/compiled
+# The platform wheel users install (issue 18): the same wheel, retagged manylinux by auditwheel (the compiled
+# modules link only libc), kept in $(DIST) for a release to upload. tests/test_packaging.py checks it.
+DIST := dist
 COMPILED_SOURCES := pyproject.toml README.md $(shell find src grammar templates/docs -type f -not -path '*/__pycache__/*')
 
 $(COMPILED)/.built: $(VENV)/.installed $(COMPILED_SOURCES)
@@ -32,10 +35,13 @@ $(COMPILED)/.built: $(VENV)/.installed $(COMPILED_SOURCES)
 	  cp -r pyproject.toml README.md src grammar "$$tmp"/ && mkdir -p "$$tmp/templates" && cp -r templates/docs "$$tmp/templates/" && \
 	  echo "compiling the runtime with mypyc (about a minute)" && \
 	  HATCH_BUILD_HOOKS_ENABLE=1 $(BIN)/python -m pip wheel --quiet --no-deps -w "$$tmp/wheels" "$$tmp" && \
-	  rm -rf $(COMPILED) && $(BIN)/python -m pip install --quiet --no-deps --target $(COMPILED) "$$tmp"/wheels/journeydsl-*.whl
+	  rm -rf $(DIST) && PATH="$(abspath $(VENV))/bin:$$PATH" $(BIN)/auditwheel repair -w $(DIST) "$$tmp"/wheels/journeydsl-*.whl >/dev/null && \
+	  rm -rf $(COMPILED) && $(BIN)/python -m pip install --quiet --no-deps --target $(COMPILED) $(DIST)/journeydsl-*.whl
 	touch $@
 
 compiled: $(COMPILED)/.built
+
+wheel: compiled
 
 # The docs-site test runs in headless Chromium (Debian's package).
 browser:
@@ -99,7 +105,7 @@ demo: install $(if $(HAVE_CC),compiled)
 	$(BIN)/python -m journeydsl.service.demo $(OUT)/journeys.jbundle $(OUT)/events.jsonl $(OUT)/serve
 
 test: install browser postgresql flink editor compiled
-	$(BIN)/python -m pytest
+	JOURNEYDSL_EXPECT_WHEEL=1 $(BIN)/python -m pytest
 	JOURNEYDSL_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(BIN)/python -m pytest tests/runtime
 	$(JD) test journeys/ --min-coverage 100
 
@@ -113,4 +119,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(OUT) build site .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) build $(DIST) site .pytest_cache .hypothesis

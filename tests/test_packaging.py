@@ -1,11 +1,15 @@
-"""The wheel carries what the installed package needs outside a checkout: the grammar and the docs templates."""
+"""The wheel carries what the installed package needs outside a checkout: the grammar and the docs templates; the
+platform wheel `make wheel` builds carries the compiled runtime."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,3 +29,69 @@ def test_wheel_ships_grammar_and_docs_templates(tmp_path: Path) -> None:
         name for name in shipped if (ROOT / "templates/docs" / name).is_file()
     }
     assert any(name.endswith("entry_points.txt") for name in names)
+
+
+# --------------------------------------------------------------------------- the platform wheel (`make wheel`)
+
+COMPILED_MODULES = (
+    "core",
+    "engine",
+    "expr",
+    "fasttemplate",
+    "plan",
+    "state",
+    "templates",
+    "timeparse",
+    "validate",
+)
+
+
+def _platform_wheel() -> Path:
+    """The wheel `make wheel` (and so `make test`) leaves in dist/; `make test` sets JOURNEYDSL_EXPECT_WHEEL so that
+    a missing wheel fails there instead of skipping."""
+    found = sorted((ROOT / "dist").glob("journeydsl-*.whl"))
+    if not found:
+        if os.environ.get("JOURNEYDSL_EXPECT_WHEEL"):
+            pytest.fail("no wheel in dist/: `make wheel` did not build it")
+        pytest.skip("no wheel in dist/ (`make wheel` builds it)")
+    assert len(found) == 1, f"one wheel expected in dist/, found {[p.name for p in found]}"
+    return found[0]
+
+
+def test_the_platform_wheel_is_tagged_manylinux_and_carries_the_compiled_runtime() -> None:
+    wheel = _platform_wheel()
+    tags = wheel.name.removesuffix(".whl").split("-")[2:]
+    assert tags[0] == f"cp{sys.version_info.major}{sys.version_info.minor}", wheel.name
+    assert "manylinux" in tags[2], f"not a manylinux platform wheel: {wheel.name}"
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for module in COMPILED_MODULES:
+        assert any(n.startswith(f"journeydsl/runtime/{module}.cpython-") and n.endswith(".so") for n in names), module
+        assert f"journeydsl/runtime/{module}.py" in names  # the same source ships beside it
+    assert "journeydsl/_data/grammar/journey.lark" in names
+
+
+def test_the_platform_wheel_installs_and_runs_compiled(tmp_path: Path) -> None:
+    wheel = _platform_wheel()
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    shown = subprocess.run(
+        [sys.executable, "-c", "from journeydsl.cli import main; main()", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "compiled runtime (mypyc)" in shown.stdout, shown.stdout
+    where = subprocess.run(
+        [sys.executable, "-c", "import journeydsl.runtime.core as c; print(c.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip().startswith(str(target)) and where.stdout.strip().endswith(".so"), where.stdout
