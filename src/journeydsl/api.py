@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from journeydsl.analytics.pressure import PressureError, PressureReport
 from journeydsl.check import check_project
 from journeydsl.diagnostics import Code, Diagnostic, Severity
 from journeydsl.diagnostics.render import render_github, render_json, render_sarif, render_text
@@ -19,14 +20,34 @@ def check_paths(paths: Sequence[str | Path], templates_dir: str | Path | None = 
     return check_project(load_project(paths, templates_dir=templates_dir))
 
 
+def pressure(
+    paths: Sequence[str | Path],
+    *,
+    events: str | Path | None = None,
+    synth: int | None = None,
+    seed: int = 7,
+    until: str | None = None,
+    templates_dir: str | Path | None = None,
+) -> PressureReport:
+    """Run every journey in `paths` together over `events` (JSONL) or `synth` synthetic customers and report the
+    contact pressure per channel (`journeydsl pressure`). Raises PressureError (with diagnostics when the
+    journeys have errors)."""
+    from journeydsl.analytics.pressure import simulate_pressure
+
+    return simulate_pressure(paths, events=events, synth=synth, seed=seed, until=until, templates_dir=templates_dir)
+
+
 __all__ = [
     "Code",
     "Diagnostic",
+    "PressureError",
+    "PressureReport",
     "Project",
     "Severity",
     "check_paths",
     "check_project",
     "load_project",
+    "pressure",
     "render_github",
     "render_json",
     "render_sarif",

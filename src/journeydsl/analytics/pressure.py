@@ -122,12 +122,18 @@ class DeadLetter:
     column: int | None
     reason: str
 
+    def located(self, file: str | None) -> str:
+        """`FILE:LINE:COL: reason` (an editor jumps there); `line N: reason` for a stream without a file."""
+        where = f"{file}:{self.line}" if file is not None else f"line {self.line}"
+        return where + (f":{self.column}" if self.column is not None else "") + f": {self.reason}"
+
 
 @dataclass(frozen=True)
 class RunInfo:
     """How the records were made, when the report comes from a simulation."""
 
     source: str  # the events file, or the synthetic stream's parameters
+    file: str | None  # the events file (None: a synthetic stream)
     events: int  # events read (blank lines not counted)
     dead: int
     first_event: str | None
@@ -320,6 +326,7 @@ def to_json(report: PressureReport) -> dict[str, Any]:
         run = report.run
         out["run"] = {
             "source": run.source,
+            "file": run.file,
             "events": run.events,
             "dead": run.dead,
             "first_event": run.first_event,
@@ -375,9 +382,7 @@ def render_text(report: PressureReport) -> str:
                 lines.append(f"  {'':<{width}}    policy delayed, slot held by: {_counts(j.delayed_by)}")
     if report.run is not None and report.run.dead_letters:
         lines += ["", "dead letters (first ones):"]
-        for dead in report.run.dead_letters:
-            where = f"{dead.line}:{dead.column}" if dead.column is not None else f"{dead.line}"
-            lines.append(f"  line {where}: {dead.reason}")
+        lines += [f"  {dead.located(report.run.file)}" for dead in report.run.dead_letters]
     return "\n".join(lines) + "\n"
 
 
@@ -448,7 +453,9 @@ def file_events(path: Path) -> Iterator[Numbered]:
         raise PressureError(f"cannot read {path}: {err.strerror or err}") from err
 
 
-def simulate(bundle: Bundle, events: Iterable[Numbered], source: str, until: str | None = None) -> PressureReport:
+def simulate(
+    bundle: Bundle, events: Iterable[Numbered], source: str, until: str | None = None, file: str | None = None
+) -> PressureReport:
     """Run every journey of `bundle` together on memory:// over `events`, then advance the clock to `until`
     (default: the last event + `horizon_of` the plans), and take the figures of the records.
 
@@ -492,8 +499,9 @@ def simulate(bundle: Bundle, events: Iterable[Numbered], source: str, until: str
     if read == 0:
         raise PressureError(f"{source} holds no events")
     if last is None:
-        shown = "; ".join(f"line {d.line}: {d.reason}" for d in dead[:3])
-        raise PressureError(f"no event of {source} could be run ({dead_count:,} dead letters: {shown})")
+        shown = "".join(f"\n  {d.located(file)}" for d in dead)
+        more = f"\n  ... and {dead_count - len(dead):,} more" if dead_count > len(dead) else ""
+        raise PressureError(f"no event of {source} could be run: {dead_count:,} dead letter(s){shown}{more}")
     plans = list(bundle.plans.values())
     if end is None:
         seconds, horizon = horizon_of(plans)
@@ -503,6 +511,7 @@ def simulate(bundle: Bundle, events: Iterable[Numbered], source: str, until: str
     records += engine.advance(end)
     info = RunInfo(
         source=source,
+        file=file,
         events=read,
         dead=dead_count,
         first_event=format_time(first) if first is not None else None,
@@ -537,7 +546,7 @@ def simulate_pressure(
     bundle = compile_checked(project, created_from_paths(paths))
     if events is not None:
         path = Path(events)
-        return simulate(bundle, file_events(path), str(path), until)
+        return simulate(bundle, file_events(path), str(path), until, file=str(path))
     from journeydsl.testing.synth import generate_events
 
     customers = synth or 0

@@ -32,6 +32,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "flink": "flink",
     "status": "live",
     "plan": "live",
+    "pressure": "pressure",
     "replay": "live",
     "test": "testing",
     "report": "testing",
