@@ -29,12 +29,37 @@ def pressure(
     until: str | None = None,
     templates_dir: str | Path | None = None,
 ) -> PressureReport:
-    """Run every journey in `paths` together over `events` (JSONL) or `synth` synthetic customers and report the
-    contact pressure per channel (`journeydsl pressure`). Raises PressureError (with diagnostics when the
-    journeys have errors)."""
-    from journeydsl.analytics.pressure import simulate_pressure
+    """Run every journey in `paths` together over `events` (a JSONL file) or `synth` synthetic customers
+    (`journeydsl synth`'s stream without its bad events) and report the contact pressure per channel.
 
-    return simulate_pressure(paths, events=events, synth=synth, seed=seed, until=until, templates_dir=templates_dir)
+    Raises BuildError (its diagnostics) when the journeys do not check or compile, PressureError when there is no
+    event to run."""
+    from journeydsl.analytics.pressure import file_events, simulate
+    from journeydsl.compile import BuildError, CompileError, compile_project
+    from journeydsl.compile.bundle import created_from_paths
+    from journeydsl.diagnostics import has_errors
+    from journeydsl.runtime.bundle import load_bundle
+    from journeydsl.testing.synth import generate_events
+
+    if (events is None) == (synth is None):
+        raise PressureError("give either an events file or a number of synthetic customers")
+    project = load_project(paths, templates_dir=templates_dir)
+    diagnostics = check_project(project)
+    if has_errors(diagnostics):
+        raise BuildError(diagnostics, project.sources)
+    if not project.journeys():
+        raise PressureError("no journeys found in " + ", ".join(map(str, paths)))
+    try:
+        bundle = load_bundle(compile_project(project, created_from_paths(paths)))
+    except CompileError as err:
+        raise BuildError(diagnostics + err.diagnostics, project.sources) from None
+    if events is not None:
+        return simulate(bundle, file_events(Path(events)), str(events), until, file=str(events))
+    try:
+        drawn = list(enumerate(generate_events(project, synth or 0, seed, bad_rate=0.0), start=1))
+    except ValueError as err:  # no journey with an entry and a schema to draw from
+        raise PressureError(f"synth: {err}") from None
+    return simulate(bundle, drawn, f"a synthetic stream of {synth:,} customers (seed {seed})", until)
 
 
 __all__ = [

@@ -7,9 +7,10 @@ Two halves:
   is a `send` record whose status is `sent` or `delayed` (a delayed one goes out at its `at`); its day is the UTC
   date of `at`, its week the ISO week of that date. The distributions are over the (customer, day) and
   (customer, week) pairs that got at least one message on the channel: pairs with none are not zeros in them.
-- the simulation (`simulate_pressure`): check and compile the journeys in memory, run all of them together on a
-  memory:// engine over an events file or a synthetic stream, advance the clock past the last event (see
-  `horizon_of`), and take the figures of what came out.
+- the simulation (`simulate`): run every journey of a bundle together on a memory:// engine over events (a JSONL
+  file read by `file_events`, or a synthetic stream), advance the clock past the last event (see `horizon_of`),
+  and take the figures of what came out. Checking and compiling the journeys first is `journeydsl.api.pressure`'s
+  (this layer sits below the front end).
 
 Percentiles are nearest-rank: the p-th of n sorted values is the one at rank ceil(p * n / 100), counting from 1.
 It is always a count that occurred, never an interpolation between two, so "p90 2" reads "90% of the pairs got
@@ -27,11 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from journeydsl.analytics.plan_ir import duration
-from journeydsl.diagnostics import Diagnostic, errors_in
 from journeydsl.runtime.timeparse import TimeError, format_time, parse_time
 
 if TYPE_CHECKING:
-    from journeydsl.project import Project
     from journeydsl.runtime.bundle import Bundle
 
 PERCENTILES: tuple[int, ...] = (50, 90, 99)
@@ -40,14 +39,7 @@ DEAD_KEPT = 10  # dead letters kept (with line and reason) for the report; the r
 
 
 class PressureError(Exception):
-    """The simulation could not run: `diagnostics` (with `sources` for carets) when the journeys do not check."""
-
-    def __init__(
-        self, message: str, diagnostics: Sequence[Diagnostic] = (), sources: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.diagnostics = list(diagnostics)
-        self.sources = dict(sources or {})
+    """The simulation could not run (no events, none that could be run, a bad `until`), or a record is not one."""
 
 
 # --------------------------------------------------------------------------- figures from records
@@ -411,26 +403,6 @@ def horizon_of(plans: Iterable[Mapping[str, Any]]) -> tuple[int, str]:
     return timer + settle, why
 
 
-def compile_checked(project: Project, created_from: Sequence[str]) -> Bundle:
-    """The project checked and compiled into a loaded in-memory bundle; PressureError with the diagnostics when
-    it has errors (nothing is run from journeys that do not check)."""
-    from journeydsl.check import check_project
-    from journeydsl.compile import CompileError, compile_project
-    from journeydsl.runtime.bundle import load_bundle
-
-    diagnostics = check_project(project)
-    errors = errors_in(diagnostics)
-    if errors:
-        raise PressureError(f"{len(errors)} error(s) in the journeys", errors, project.sources)
-    if not project.journeys():
-        raise PressureError("no journeys found in " + ", ".join(created_from))
-    try:
-        files = compile_project(project, list(created_from))
-    except CompileError as err:
-        raise PressureError("the journeys do not compile", err.diagnostics, project.sources) from err
-    return load_bundle(files)
-
-
 Numbered = tuple[int, Any]  # (line number, the event dict, or a DeadLetter for a line that is not JSON)
 
 
@@ -521,38 +493,3 @@ def simulate(
         dead_letters=tuple(dead),
     )
     return pressure_of(records, shared_caps_of(plans), info)
-
-
-def simulate_pressure(
-    paths: Sequence[str | Path],
-    *,
-    events: str | Path | None = None,
-    synth: int | None = None,
-    seed: int = 7,
-    until: str | None = None,
-    templates_dir: str | Path | None = None,
-) -> PressureReport:
-    """Load, check and compile the journeys in `paths`, run them together over `events` (a JSONL file) or `synth`
-    synthetic customers (`journeydsl synth`'s stream, without bad events), and report the contact pressure.
-
-    Raises PressureError for journeys with errors, an unreadable or empty events file, or events none of which
-    could be run."""
-    from journeydsl.compile.bundle import created_from_paths
-    from journeydsl.project import load_project
-
-    if (events is None) == (synth is None):
-        raise PressureError("give either an events file or a number of synthetic customers")
-    project = load_project(paths, templates_dir=templates_dir)
-    bundle = compile_checked(project, created_from_paths(paths))
-    if events is not None:
-        path = Path(events)
-        return simulate(bundle, file_events(path), str(path), until, file=str(path))
-    from journeydsl.testing.synth import generate_events
-
-    customers = synth or 0
-    try:
-        drawn = generate_events(project, customers, seed, bad_rate=0.0)
-        numbered = list(enumerate(drawn, start=1))
-    except ValueError as err:
-        raise PressureError(f"synth: {err}") from err
-    return simulate(bundle, numbered, f"a synthetic stream of {customers:,} customers (seed {seed})", until)

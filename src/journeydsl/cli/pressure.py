@@ -81,18 +81,21 @@ def pressure_command(
 def _report(
     sources: list[str], events: str | None, synth: int | None, seed: int, until: str | None, templates: str, fmt: str
 ) -> str:
-    from journeydsl.analytics.pressure import PressureError, render_text, simulate_pressure, to_json
+    from journeydsl.analytics.pressure import PressureError, render_text, to_json
+    from journeydsl.api import pressure
+    from journeydsl.compile import BuildError
+    from journeydsl.diagnostics import errors_in
     from journeydsl.diagnostics.render import render_text as render_diagnostics
 
     try:
-        report = simulate_pressure(sources, events=events, synth=synth, seed=seed, until=until, templates_dir=templates)
+        report = pressure(sources, events=events, synth=synth, seed=seed, until=until, templates_dir=templates)
+    except BuildError as err:
+        errors = errors_in(err.diagnostics)
+        click.echo(render_diagnostics(errors, err.sources, sys.stderr.isatty(), len(err.sources)), err=True, nl=False)
+        click.echo("pressure: fix these first: only journeys that check are run", err=True)
+        raise SystemExit(1) from err
     except PressureError as err:
-        if err.diagnostics:
-            color = sys.stderr.isatty()
-            click.echo(render_diagnostics(err.diagnostics, err.sources, color), err=True, nl=False)
-            click.echo("pressure: fix these first: only journeys that check are run", err=True)
-        else:
-            click.echo(f"error: {err}", err=True)
+        click.echo(f"error: {err}", err=True)
         raise SystemExit(1) from err
     if report.run is not None:
         for dead in report.run.dead_letters:  # as `run` gives them, but FILE:LINE:COL first: an editor jumps there
