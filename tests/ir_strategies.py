@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from journeydsl.ir import (
+    CONFLICT_MODES,
+    PRIORITY_KINDS,
     Arg,
     CallAction,
     Cap,
     ChannelDef,
     Choose,
+    ContactPolicy,
     Duration,
     Emit,
     End,
@@ -30,11 +33,13 @@ from journeydsl.ir import (
     Journey,
     Migration,
     MigrationMove,
+    Priority,
     Quiet,
     Reentry,
     Schema,
     Send,
     SetProfile,
+    SharedCap,
     Sleep,
     Stage,
     Step,
@@ -53,6 +58,8 @@ names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda n: 
 durations = st.builds(Duration, st.integers(0, 10_000), st.sampled_from("smhdw"))
 numbers = st.integers(0, 10**6) | st.floats(0, 1e6, allow_nan=False, allow_infinity=False)
 scalar_types = st.builds(TypeRef, st.sampled_from(["string", "number", "bool", "timestamp", "duration"]), st.booleans())
+# `expect N%` in the range the checker accepts (0 < x <= 100), so that plans lowered from drawn journeys are valid.
+percents = st.integers(1, 100).map(float) | st.floats(0, 100, exclude_min=True, allow_nan=False)
 hours = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
 
 
@@ -118,12 +125,31 @@ def ir_strategies(
         | st.builds(Reentry, st.just("after"), durations),
         exits=st.lists(st.builds(Exit, names, st.none() | exprs), max_size=2).map(tuple),
         goals=st.lists(
-            st.builds(Goal, names, names, st.none() | exprs, st.none() | durations, st.none() | exprs), max_size=2
+            st.builds(
+                Goal,
+                names,
+                names,
+                st.none() | exprs,
+                st.none() | durations,
+                st.none() | exprs,
+                expect=st.none() | percents,
+            ),
+            max_size=2,
         ).map(tuple),
         caps=st.lists(st.builds(Cap, names, st.integers(0, 1000), durations), max_size=2).map(tuple),
         quiet=st.none() | st.builds(Quiet, hours, hours),
         stages=st.lists(stages, max_size=2, unique_by=lambda s: s.name).map(tuple),
         migrations=st.lists(migrations, max_size=2).map(tuple),
+    )
+    # A channel capped twice is kept twice (the checker reports it), so caps need not be unique here.
+    policies = st.builds(
+        ContactPolicy,
+        st.lists(st.builds(SharedCap, names, st.integers(0, 1000), durations), max_size=3).map(tuple),
+        priority=st.none()
+        | st.builds(Priority, st.sampled_from(PRIORITY_KINDS), st.lists(names, max_size=4).map(tuple)),
+        quiet=st.none() | st.builds(Quiet, hours, hours),
+        settle=st.none() | durations,
+        conflict=st.sampled_from(CONFLICT_MODES),
     )
     fields = st.lists(st.builds(FieldDef, names, types), max_size=4, unique_by=lambda f: f.name).map(tuple)
     schemas = st.builds(
@@ -134,5 +160,6 @@ def ir_strategies(
         st.lists(st.builds(ChannelDef, names, numbers, st.none() | names), max_size=3, unique_by=lambda c: c.name).map(
             tuple
         ),
+        policy=st.none() | policies,
     )
     return IrStrategies(journeys, schemas)

@@ -21,6 +21,7 @@ from journeydsl.ir import (
     ChannelDef,
     Choose,
     Comment,
+    ContactPolicy,
     Duration,
     Emit,
     End,
@@ -124,6 +125,11 @@ def format_literal(value: int | float | str | bool | Duration | None) -> str:
     if isinstance(value, float):
         return _format_float(value)
     assert_never(value)
+
+
+def format_percent(value: float) -> str:
+    """A goal's `expect` as both forms write it: `12%`, `12.5%` (no `12.0%` for a whole percentage)."""
+    return (str(int(value)) if value.is_integer() else _format_float(value)) + "%"
 
 
 def format_string(value: str) -> str:
@@ -307,6 +313,7 @@ def _journey(out: _Layout, journey: Journey) -> None:
         text = f"goal {goal.name} on {goal.event}{_where(goal.where)}"
         text += f" within {goal.within}" if goal.within is not None else ""
         text += f" value {format_expr(goal.value)}" if goal.value is not None else ""
+        text += f" expect {format_percent(goal.expect)}" if goal.expect is not None else ""
         policies.append((text, goal.span))
     for cap in journey.caps:
         policies.append((f"cap {cap.channel} {cap.max} per {cap.per}", cap.span))
@@ -384,7 +391,29 @@ def _schema(out: _Layout, schema: Schema) -> None:
         out.blank()
     for integration in schema.integrations:
         out.add(1, f"integration {integration.name}", integration.span)
+    if schema.policy is not None:
+        out.blank()
+        _policy(out, schema.policy)
     out.add(0, "}", schema.span, closing=True)
+
+
+def _policy(out: _Layout, policy: ContactPolicy) -> None:
+    """Last in the schema: it names the channels above it. Items in one fixed order, caps as written."""
+    out.add(1, "policy {", policy.span, whole=False)
+    for cap in policy.caps:
+        out.add(2, f"cap {cap.channel} {cap.max} per {cap.per} across journeys", cap.span)
+    if policy.priority is not None:
+        names = ", ".join(policy.priority.names)
+        out.add(2, f"priority {policy.priority.kind} [{names}]", policy.priority.span)
+    if policy.quiet is not None:
+        out.add(2, f"quiet {policy.quiet.start}-{policy.quiet.end}", policy.quiet.span)
+    spans = dict(policy.item_spans)
+    if policy.settle is not None:
+        out.add(2, f"settle {policy.settle}", spans.get("settle"))
+    # The default is printed only when it was written: `conflict suppress` stays, for the reader's sake.
+    if policy.conflict != "suppress" or "conflict" in spans:
+        out.add(2, f"conflict {policy.conflict}", spans.get("conflict"))
+    out.add(1, "}", policy.span, closing=True)
 
 
 # --------------------------------------------------------------------------- comments

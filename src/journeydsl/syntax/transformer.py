@@ -19,7 +19,9 @@ from lark import Token, Transformer, v_args
 
 from journeydsl.diagnostics import codes
 from journeydsl.ir import (
+    CONFLICT_MODES,
     DURATION_UNITS,
+    PRIORITY_KINDS,
     SCALAR_TYPES,
     Action,
     Arg,
@@ -29,6 +31,7 @@ from journeydsl.ir import (
     Cap,
     ChannelDef,
     Choose,
+    ContactPolicy,
     Duration,
     Emit,
     End,
@@ -48,11 +51,13 @@ from journeydsl.ir import (
     Migration,
     MigrationMove,
     Name,
+    Priority,
     Quiet,
     Reentry,
     Schema,
     Send,
     SetProfile,
+    SharedCap,
     Sleep,
     Span,
     Stage,
@@ -421,8 +426,71 @@ class JourneyTransformer(Transformer[Token, Any]):
     def integration_def(self, token: Token, name: Token) -> IntegrationDef:
         return IntegrationDef(name.value, span=self._span(token, name))
 
+    def policy_cap(self, token: Token, channel: Token, count: Token, per: Token, *across: Token) -> SharedCap:
+        return SharedCap(
+            channel.value, self._int(count, "a cap"), self._duration(per), span=self._span(token, across[-1])
+        )
+
+    def priority(self, token: Token, kind: Token, *rest: Token) -> Priority:
+        if kind.value not in PRIORITY_KINDS:
+            close = difflib.get_close_matches(kind.value, PRIORITY_KINDS, n=1)
+            self.state.report(
+                codes.SYNTAX_ERROR,
+                f"a priority orders `journeys` or `experiences`, not `{clip(kind.value)}`",
+                self._span(kind),
+                hint=(f"did you mean `{close[0]}`? " if close else "")
+                + "write e.g. `priority journeys [service_move, win_back]`",
+            )
+        names = rest[:-1]
+        return Priority(
+            kind.value,
+            tuple(n.value for n in names),
+            span=self._span(token, rest[-1]),
+            name_spans=tuple(self._span(n) for n in names),
+        )
+
+    def settle(self, token: Token, value: Token) -> _Item:
+        return _Item("settle", self._duration(value), self._span(token, value))
+
+    def conflict(self, token: Token, mode: Token) -> _Item:
+        if mode.value not in CONFLICT_MODES:
+            close = difflib.get_close_matches(mode.value, CONFLICT_MODES, n=1)
+            self.state.report(
+                codes.SYNTAX_ERROR,
+                f"`conflict` is `suppress` or `delay`, not `{clip(mode.value)}`",
+                self._span(mode),
+                hint=(f"did you mean `{close[0]}`? " if close else "")
+                + "a send that loses to a higher priority is dropped (`suppress`) or sent when a slot frees (`delay`)",
+            )
+        return _Item("conflict", mode.value, self._span(token, mode))
+
+    def policy(self, token: Token, *rest: Any) -> _Item:
+        caps: list[SharedCap] = []
+        seen: dict[str, Any] = {}
+        item_spans: list[tuple[str, Span]] = []
+        for item in rest[:-1]:
+            if isinstance(item, SharedCap):
+                caps.append(item)  # a channel capped twice is the checker's to report (JD for both forms)
+                continue
+            if isinstance(item, (Priority, Quiet)):
+                item = _Item(type(item).__name__.lower(), item, item.span or self._span(token))
+            if self._once(seen, item, "the schema's `policy`") and item.key in ("settle", "conflict"):
+                item_spans.append((item.key, item.span))
+        conflict = seen.get("conflict", "suppress")
+        policy = ContactPolicy(
+            tuple(caps),
+            priority=seen.get("priority"),
+            quiet=seen.get("quiet"),
+            settle=seen.get("settle"),
+            conflict=conflict if conflict in CONFLICT_MODES else "suppress",
+            span=self._span(token, rest[-1]),
+            item_spans=tuple(item_spans),
+        )
+        return _Item("policy", policy, policy.span or self._span(token))
+
     def schema(self, token: Token, name: Token, *rest: Any) -> Schema:
         profile: tuple[FieldDef, ...] = ()
+        policy: ContactPolicy | None = None
         seen: dict[str, Any] = {}
         events: list[EventDef] = []
         channels: list[ChannelDef] = []
@@ -430,8 +498,12 @@ class JourneyTransformer(Transformer[Token, Any]):
         item_spans: list[tuple[str, Span]] = []
         for item in rest[:-1]:
             if isinstance(item, _Item):
+                # A second `policy` block is JD009 like a second `profile`: one policy per schema.
                 if self._once(seen, item, f"schema `{name.value}`"):
-                    profile = item.value
+                    if item.key == "policy":
+                        policy = item.value
+                    else:
+                        profile = item.value
                     item_spans.append((item.key, item.span))
             elif isinstance(item, EventDef):
                 events.append(item)
@@ -446,6 +518,7 @@ class JourneyTransformer(Transformer[Token, Any]):
             tuple(channels),
             span=self._span(token, rest[-1]),
             integrations=tuple(integrations),
+            policy=policy,
             item_spans=tuple(item_spans),
         )
 
@@ -509,12 +582,31 @@ class JourneyTransformer(Transformer[Token, Any]):
     def exit(self, token: Token, event: Token, where: Expr | None) -> Exit:
         return Exit(event.value, where, span=self._span(token, where or event))
 
+    def expect(self, token: Token, number: Token, percent: Token) -> _Item:
+        # Range (0 < x <= 100) is the checker's, for both forms alike; the IR holds a float either way.
+        return _Item("expect", float(self._number(number)), self._span(token, percent))
+
     def goal(
-        self, token: Token, name: Token, event: Token, where: Expr | None, within: Token | None, value: Expr | None
+        self,
+        token: Token,
+        name: Token,
+        event: Token,
+        where: Expr | None,
+        within: Token | None,
+        value: Expr | None,
+        expect: _Item | None,
     ) -> Goal:
         duration = self._duration(within) if within is not None else None
-        last = value or within or where or event
-        return Goal(name.value, event.value, where, duration, value, span=self._span(token, last))
+        last: Positioned = (expect.span if expect else None) or value or within or where or event
+        return Goal(
+            name.value,
+            event.value,
+            where,
+            duration,
+            value,
+            span=self._span(token, last),
+            expect=expect.value if expect is not None else None,
+        )
 
     def cap(self, token: Token, channel: Token, count: Token, per: Token) -> Cap:
         return Cap(channel.value, self._int(count, "a cap"), self._duration(per), span=self._span(token, per))

@@ -19,12 +19,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from journeydsl.diagnostics import Diagnostic, Sink, codes
 from journeydsl.ir import (
+    CONFLICT_MODES,
+    PRIORITY_KINDS,
     Action,
     Arg,
     CallAction,
     Cap,
     ChannelDef,
     Choose,
+    ContactPolicy,
     Duration,
     Emit,
     End,
@@ -41,11 +44,13 @@ from journeydsl.ir import (
     Journey,
     Migration,
     MigrationMove,
+    Priority,
     Quiet,
     Reentry,
     Schema,
     Send,
     SetProfile,
+    SharedCap,
     Sleep,
     SourceFile,
     Span,
@@ -95,12 +100,14 @@ from journeydsl.syntax.yaml_comments import yaml_comments
 IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 TIME_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 WEIGHT_PERCENT = re.compile(r"(\d+)\s*%")
+PERCENT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*%")
 
 JOURNEY_KEYS = (
     "journey", "title", "version", "owner", "team", "description", "tags", "experience", "uses",
     "entry", "audience", "reentry", "exit", "goals", "caps", "quiet", "stages", "migrate",
 )  # fmt: skip
-SCHEMA_KEYS = ("schema", "profile", "events", "channels", "integrations")
+SCHEMA_KEYS = ("schema", "profile", "events", "channels", "integrations", "policy")
+POLICY_KEYS = ("caps", "priority", "quiet", "settle", "conflict")
 STEP_KEYS = ("do", "next", "wait", "choose", "experiment", "end")
 FLOW_KEYS = ("next", "wait", "choose", "experiment", "end")
 ACTION_KEYS = ("send", "set", "emit", "call")
@@ -473,10 +480,80 @@ class _Walker:
                 integration = self.ident(item, "integration name")
                 if integration is not None:
                     integrations.append(IntegrationDef(integration, span=self.span(item)))
+        policy = self.policy(keys["policy"][1]) if "policy" in keys else None
         if name is None:
             return None
         return Schema(
-            name, tuple(profile), tuple(events), tuple(channels), span=self.span(node), integrations=tuple(integrations)
+            name,
+            tuple(profile),
+            tuple(events),
+            tuple(channels),
+            span=self.span(node),
+            integrations=tuple(integrations),
+            policy=policy,
+        )
+
+    def policy(self, node: Node) -> ContactPolicy | None:
+        """`policy: {caps: [...], priority: {journeys: [...]}, quiet, settle, conflict}` (the DSL's `policy { … }`)."""
+        keys = self.mapping(node, "`policy`", POLICY_KEYS)
+        if keys is None:
+            return None
+        caps: list[SharedCap] = []
+        if "caps" in keys:
+            for item in self.sequence(keys["caps"][1], "`caps`"):
+                parts = self.cap_parts(item, "a policy cap")
+                if parts is not None:
+                    caps.append(SharedCap(*parts, span=self.span(item)))
+        priority = self.priority(keys["priority"][1]) if "priority" in keys else None
+        quiet = self.quiet(keys["quiet"][1]) if "quiet" in keys else None
+        settle = self.duration(keys["settle"][1], "`settle`") if "settle" in keys else None
+        conflict = "suppress"
+        if "conflict" in keys:
+            text = self.text_value(keys["conflict"][1], "`conflict`")
+            if text in CONFLICT_MODES:
+                conflict = text
+            elif text is not None:
+                self.sink.report(
+                    codes.BAD_LITERAL,
+                    f"`conflict` is `suppress` or `delay`, not `{clip(text, 60)}`",
+                    self.span(keys["conflict"][1]),
+                    hint="a send that loses to a higher priority is dropped (`suppress`) or sent when a slot frees"
+                    " (`delay`)",
+                )
+        item_spans = tuple((k, self.span(keys[k][0], keys[k][1])) for k in ("settle", "conflict") if k in keys)
+        return ContactPolicy(
+            tuple(caps),
+            priority=priority,
+            quiet=quiet,
+            settle=settle,
+            conflict=conflict,
+            span=self.span(node),
+            item_spans=item_spans,
+        )
+
+    def priority(self, node: Node) -> Priority | None:
+        """`{journeys: [a, b]}` or `{experiences: [x, y]}`: exactly one of the two."""
+        keys = self.mapping(node, "`priority`", PRIORITY_KINDS)
+        if keys is None or (not keys and isinstance(node, MappingNode) and node.value):  # unknown keys: reported
+            return None
+        if len(keys) != 1:
+            self.structure(
+                node,
+                "`priority` orders either `journeys` or `experiences`, one of them",
+                hint="e.g. `priority: {journeys: [service_move, win_back]}`",
+            )
+            return None
+        kind, (_, value) = next(iter(keys.items()))
+        names: list[tuple[str, Span]] = []
+        for item in self.sequence(value, f"`{kind}`"):
+            name = self.ident(item, "journey name" if kind == "journeys" else "experience name")
+            if name is not None:
+                names.append((name, self.span(item)))
+        return Priority(
+            kind,
+            tuple(n for n, _ in names),
+            span=self.span(node),
+            name_spans=tuple(span for _, span in names),
         )
 
     def fields(self, node: Node, where: str) -> list[FieldDef]:
@@ -594,7 +671,8 @@ class _Walker:
         return Exit(event, where, span=self.span(node)) if event is not None else None
 
     def goal(self, node: Node) -> Goal | None:
-        keys = self.mapping(node, "a goal", ("name", "on", "where", "within", "value"), required=("name", "on"))
+        allowed = ("name", "on", "where", "within", "value", "expect")
+        keys = self.mapping(node, "a goal", allowed, required=("name", "on"))
         if keys is None or "name" not in keys or "on" not in keys:
             return None
         name = self.ident(keys["name"][1], "goal name")
@@ -602,12 +680,31 @@ class _Walker:
         where = self.expression(keys["where"][1], "`where`") if "where" in keys else None
         within = self.duration(keys["within"][1], "`within`") if "within" in keys else None
         value = self.expression(keys["value"][1], "`value`") if "value" in keys else None
+        expect = self.percent(keys["expect"][1], "`expect`") if "expect" in keys else None
         if name is None or event is None:
             return None
-        return Goal(name, event, where, within, value, span=self.span(node))
+        return Goal(name, event, where, within, value, span=self.span(node), expect=expect)
 
-    def cap(self, node: Node) -> Cap | None:
-        keys = self.mapping(node, "a cap", ("channel", "max", "per"), required=("channel", "max", "per"))
+    def percent(self, node: Node, what: str) -> float | None:
+        """`12%` or `12.5%`, a string: a bare number could be a share (0.12) or a percentage (12)."""
+        self.spend()
+        text = str(node.value).strip() if isinstance(node, ScalarNode) and node.tag != NULL_TAG else None
+        match = PERCENT.fullmatch(text) if text is not None else None
+        if match is None:
+            number = _NUMBER_TEXT.fullmatch(text) if text is not None else None
+            self.sink.report(
+                codes.BAD_LITERAL,
+                f"{what} must be a percentage like `12%`, not {_kind(node)}",
+                self.span(node),
+                hint=f"write {what.strip('`')}: {text if number else 12}%",
+            )
+            return None
+        value = parse_number(match.group(1))
+        return float(value) if value is not None else float(self.too_large(node))
+
+    def cap_parts(self, node: Node, what: str) -> tuple[str, int, Duration] | None:
+        """`{channel, max, per}`: a journey's cap and a policy's shared cap are written alike."""
+        keys = self.mapping(node, what, ("channel", "max", "per"), required=("channel", "max", "per"))
         if keys is None or len(keys) < 3:
             return None
         channel = self.ident(keys["channel"][1], "channel name")
@@ -615,7 +712,11 @@ class _Walker:
         per = self.duration(keys["per"][1], "`per`")
         if channel is None or most is None or per is None:
             return None
-        return Cap(channel, most, per, span=self.span(node))
+        return channel, most, per
+
+    def cap(self, node: Node) -> Cap | None:
+        parts = self.cap_parts(node, "a cap")
+        return Cap(*parts, span=self.span(node)) if parts is not None else None
 
     def quiet(self, node: Node) -> Quiet | None:
         text = self.text_value(node, "`quiet`")

@@ -17,6 +17,7 @@ from journeydsl.ir import (
     Arg,
     CallAction,
     Choose,
+    ContactPolicy,
     Emit,
     End,
     Experiment,
@@ -35,7 +36,7 @@ from journeydsl.ir import (
     Variant,
     Wait,
 )
-from journeydsl.syntax.printer import format_expr
+from journeydsl.syntax.printer import format_expr, format_percent
 from journeydsl.syntax.yaml_comments import add_comments
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -143,7 +144,24 @@ def schema_data(schema: Schema) -> dict[str, Any]:
         data["channels"] = _Block(channels)
     if schema.integrations:
         data["integrations"] = _BlockList(integration.name for integration in schema.integrations)
+    if schema.policy is not None:
+        data["policy"] = policy_data(schema.policy)
     return data
+
+
+def policy_data(policy: ContactPolicy) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if policy.caps:
+        data["caps"] = [{"channel": c.channel, "max": c.max, "per": str(c.per)} for c in policy.caps]
+    if policy.priority is not None:
+        data["priority"] = {policy.priority.kind: list(policy.priority.names)}
+    if policy.quiet is not None:
+        data["quiet"] = f"{policy.quiet.start}-{policy.quiet.end}"
+    if policy.settle is not None:
+        data["settle"] = str(policy.settle)
+    if policy.conflict != "suppress" or "conflict" in dict(policy.item_spans):  # as the DSL printer does
+        data["conflict"] = policy.conflict
+    return _Block(data)
 
 
 # --------------------------------------------------------------------------- journey
@@ -185,6 +203,8 @@ def journey_data(journey: Journey) -> dict[str, Any]:
                 item["within"] = str(goal.within)
             if goal.value is not None:
                 item["value"] = format_expr(goal.value)
+            if goal.expect is not None:
+                item["expect"] = format_percent(goal.expect)
             goals.append(item)
         data["goals"] = goals
     if journey.caps:
