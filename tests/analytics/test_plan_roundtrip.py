@@ -127,7 +127,14 @@ def as_planned(journey: ir.Journey) -> ir.Journey:
         reentry=reentry,
         exits=tuple(ir.Exit(e.event, _opt(e.where)) for e in exits),
         goals=tuple(
-            ir.Goal(g.name, g.event, _opt(g.where), None if g.within is None else _seconds(g.within), _opt(g.value))
+            ir.Goal(
+                g.name,
+                g.event,
+                _opt(g.where),
+                None if g.within is None else _seconds(g.within),
+                _opt(g.value),
+                expect=g.expect,
+            )
             for g in journey.goals
         ),
         caps=tuple(caps[channel] for channel in sorted(caps)),

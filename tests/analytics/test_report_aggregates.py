@@ -265,7 +265,10 @@ def _old_experiment_figures(experiment: Mapping[str, Any], group: _OldGroup, cha
 
 def assert_same(got: Any, expected: Any, path: str = "report") -> None:
     """Equal values of equal types (an int where the old report had an int: its JSON is `0`, not `0.0`); floats to
-    1e-9 relative, as sums added in another order differ in their last bits."""
+    1e-9 relative, as sums added in another order differ in their last bits. The oracle predates the expectations
+    section (issue 19, tests/analytics/test_expectations.py): it is left out of the comparison."""
+    if path == "report" and isinstance(got, dict):
+        got = {name: value for name, value in got.items() if name != "expectations"}
     assert type(got) is type(expected), f"{path}: {got!r} ({type(got).__name__}) != {expected!r}"
     if isinstance(expected, float):
         assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9), f"{path}: {got!r} != {expected!r}"
@@ -515,7 +518,11 @@ def test_a_version_that_is_not_a_number_is_counted_under_0_not_a_traceback() -> 
 
 
 def test_empty_input_is_an_empty_report() -> None:
-    assert build_report([], []) == {"journeys": [], "totals": {"entries": 0, "value": 0, "cost": 0, "roi": None}}
+    assert build_report([], []) == {
+        "journeys": [],
+        "totals": {"entries": 0, "value": 0, "cost": 0, "roi": None},
+        "expectations": {"confidence": 0.95, "min_entries": 30, "journeys": [], "below": [], "without_plan": []},
+    }
 
 
 def test_a_damaged_aggregate_table_is_a_store_error(tmp_path: Path, bundle: Bundle) -> None:

@@ -16,8 +16,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from journeydsl.analytics import ENTRY_NODE
+from journeydsl.analytics.expect import arms
 from journeydsl.analytics.plan_ir import PlanShapeError, plan_to_journey
-from journeydsl.analytics.text import money, number, percent, points, signed_money
+from journeydsl.analytics.text import flag_text, money, number, percent, points, signed_money
 from journeydsl.resources import docs_templates_dir
 from journeydsl.runtime.plan_format import PlanJson
 
@@ -79,6 +80,8 @@ def render_html(report: dict[str, Any], plans: Mapping[tuple[str, int], PlanJson
         lstrip_blocks=True,
     )
     env.filters.update(money=money, percent=percent, number=number, points=points, signed_money=signed_money)
+    expectations = report.get("expectations") or {}
+    expected = {(part["journey"], part["version"]): part for part in expectations.get("journeys", [])}
     sections = []
     for journey in report["journeys"]:
         key = (journey["journey"], journey["version"])
@@ -91,7 +94,12 @@ def render_html(report: dict[str, Any], plans: Mapping[tuple[str, int], PlanJson
                 "funnel": funnel_svg(journey["steps"], journey["entries"]),
                 "diagram": diagram,
                 "diagram_problem": problem,
+                "expectation": expected.get(key),
+                "expectation_goals": [
+                    {"goal": goal["goal"], "arms": arms(goal)} for goal in expected.get(key, {}).get("goals", [])
+                ],
             }
         )
     template = env.get_template("report.html.j2")
-    return template.render(report=report, sections=sections, source=source)
+    below = [flag_text(flag) for flag in expectations.get("below", [])]
+    return template.render(report=report, sections=sections, source=source, below=below)

@@ -207,6 +207,7 @@ def _lift(plan: pf.PlanJson) -> ir.Journey:
                 _optional(goal.get("where")),
                 duration(within) if (within := goal.get("within_s")) is not None else None,
                 _optional(goal.get("value")),
+                expect=float(pct) if (pct := goal.get("expect_pct")) is not None else None,
             )
             for goal in plan.get("goals") or []
         ),

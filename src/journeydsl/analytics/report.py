@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from journeydsl.analytics import expect
 from journeydsl.analytics.stats import two_proportion_z_test
 from journeydsl.runtime.aggregates import Aggregator, RecordAggregates, TransitionAggregates
 from journeydsl.runtime.plan_format import PlanJson
@@ -131,6 +132,7 @@ class _Instances:
 
     moves: dict[str, list[tuple[str, str, Any]]] = field(default_factory=lambda: defaultdict(list))
     converted: set[str] = field(default_factory=set)
+    goals: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # goal name -> instances
     value: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # goal value per instance
     # (channel, the record's own cost or None) of every send that went out
     sends: dict[str, list[tuple[str, float | None]]] = field(default_factory=lambda: defaultdict(list))
@@ -192,6 +194,7 @@ def _instances_of(source: InstanceSource, keys: set[PlanKey]) -> dict[PlanKey, _
         if kind == "goal":
             instance = instance_of(record)
             group.converted.add(instance)
+            group.goals[str(record.get("goal"))].add(instance)
             value = _number(record.get("value"))
             if value is not None:
                 group.value[instance] += value
@@ -215,6 +218,9 @@ def report_from_aggregates(
         _journey_figures(key, groups[key], plans.get(key), per_instance.get(key, _Instances()))
         for key in sorted(groups)
     ]
+    parts = [
+        _expectations(key, groups[key], plans.get(key), per_instance.get(key, _Instances())) for key in sorted(groups)
+    ]
     cost_known = all(j["cost"] is not None for j in journeys)
     total_value = sum(j["value"] for j in journeys)
     total_cost = sum(j["cost"] or 0.0 for j in journeys) if cost_known else None
@@ -226,7 +232,24 @@ def report_from_aggregates(
             "cost": total_cost,
             "roi": None if not total_cost else (total_value - total_cost) / total_cost,
         },
+        "expectations": expect.section(
+            [part for part in parts if part is not None], [key for key in sorted(groups) if key not in plans]
+        ),
     }
+
+
+def _expectations(key: PlanKey, group: _Counts, plan: PlanJson | None, instances: _Instances) -> dict[str, Any] | None:
+    """Expected against actual for one journey version (analytics.expect), the variants from the same pass."""
+    experiments = []
+    for experiment in _experiments_of(plan):
+        assigned = _assignments(experiment, instances)
+        variants = []
+        for variant in experiment["variants"]:
+            members = assigned.get(variant["name"], set())
+            reached = {goal: len(members & who) for goal, who in instances.goals.items()}
+            variants.append(expect.Variant(variant["name"], variant["control"], expect.Arm(len(members), reached)))
+        experiments.append(expect.Experiment(experiment["name"], experiment["step"], variants))
+    return expect.journey_expectations(key[0], key[1], plan, expect.Arm(group.entries, group.goals), experiments)
 
 
 def build_report(
@@ -384,15 +407,21 @@ def _lift(row: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _experiment_figures(
-    experiment: Mapping[str, Any], group: _Instances, channels: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    channels = channels or {}
+def _assignments(experiment: Mapping[str, Any], group: _Instances) -> dict[str, set[str]]:
+    """Variant name -> the instances it got."""
     assigned: dict[str, set[str]] = defaultdict(set)
     for instance, moves in group.moves.items():
         variant = _assigned_variant(experiment, moves)
         if variant is not None:
             assigned[variant].add(instance)
+    return assigned
+
+
+def _experiment_figures(
+    experiment: Mapping[str, Any], group: _Instances, channels: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    channels = channels or {}
+    assigned = _assignments(experiment, group)
     control = next((v for v in experiment["variants"] if v["control"]), None)
     control_n = len(assigned.get(control["name"], ())) if control else 0
     control_x = len(assigned.get(control["name"], set()) & group.converted) if control else 0

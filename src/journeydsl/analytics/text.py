@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from journeydsl.analytics.expect import arms
+
 
 def money(value: float | None) -> str:
     return "unknown" if value is None else f"{value:,.2f}"
@@ -27,15 +29,55 @@ def render_text(report: dict[str, Any], plans_from: str | None = None) -> str:
     else:
         lines.append("note: no bundle plans found (use --bundle B): costs come from the send records; no experiments")
         lines.append("")
+    expectations = report.get("expectations") or {}
+    expected = {(part["journey"], part["version"]): part for part in expectations.get("journeys", [])}
     for journey in report["journeys"]:
         lines += _journey(journey)
+        part = expected.get((journey["journey"], journey["version"]))
+        if part is not None:
+            lines += expectation_lines(part)
         lines.append("")
     totals = report["totals"]
     lines.append(
         f"total: {totals['entries']} entries, value {money(totals['value'])}, cost {money(totals['cost'])}, "
         f"ROI {number(totals['roi'], 2)}"
     )
+    if expectations.get("below"):
+        lines.append("below expectation: " + ", ".join(flag_text(flag) for flag in expectations["below"]))
     return "\n".join(lines) + "\n"
+
+
+def flag_text(flag: dict[str, Any]) -> str:
+    """`onboarding v2 goal activated (variant urgent)`: one journey, goal and arm significantly below."""
+    arm = f" (variant {flag['variant']})" if flag["variant"] is not None else ""
+    return f"{flag['journey']} v{flag['version']} goal {flag['goal']}{arm}"
+
+
+def interval(low: float | None, high: float | None) -> str:
+    return "-" if low is None or high is None else f"[{percent(low)}, {percent(high)}]"
+
+
+def expectation_lines(part: dict[str, Any]) -> list[str]:
+    """Expected against actual of one journey version (analytics.expect), one line per arm."""
+    lines = ["expected against actual (95% interval):"]
+    for goal in part["goals"]:
+        lines.append(f"  goal {goal['goal']}, expected {percent(goal['all']['expected'])}:")
+        for arm in arms(goal):
+            # Upper case only where it flags the journey: the holdout is not expected to respond.
+            verdict = arm["verdict"].upper() if arm["flags"] else arm["verdict"]
+            line = (
+                f"    {arm['label']:<20} {arm['reached']:>5}/{arm['entries']:<5} {percent(arm['rate']):>6} "
+                f"{interval(arm['low'], arm['high']):<16} {points(arm['difference']):>9}  {verdict}"
+            )
+            if arm["lift"] is not None:
+                line += (
+                    f"   lift {points(arm['lift'])} [{points(arm['lift_low'])}, {points(arm['lift_high'])}] "
+                    f"against control, {arm['incremental']:+.1f} conversions"
+                )
+            lines.append(line)
+    if part["below"]:
+        lines.append("  => significantly below expectation")
+    return lines
 
 
 def _journey(j: dict[str, Any]) -> list[str]:

@@ -2,6 +2,8 @@
 
 Exit status of `test`: 0 every scenario passes (and coverage reaches `--min-coverage`), 1 a
 failure, a problem in the input files or coverage below the minimum, 2 a usage error.
+Exit status of `report`: 0, or 1 for a store or bundle that cannot be read, and with `--fail-below` when a journey
+is significantly below the response a goal expects (or there are no plans to judge it by); 2 a usage error.
 """
 
 from __future__ import annotations
@@ -140,8 +142,14 @@ def _test(paths: tuple[str, ...], min_coverage: float | None, fmt: str, output: 
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
-def report_command(store_url: str | None, bundle: str | None, fmt: str, output: str | None) -> None:
-    """Per journey and version: entries, reach, exits, ends, goals, cost, ROI and experiments."""
+@click.option(
+    "--fail-below",
+    is_flag=True,
+    help="Exit 1 when a journey is significantly below a goal's `expect` (for CI), or there are no plans.",
+)
+def report_command(store_url: str | None, bundle: str | None, fmt: str, output: str | None, fail_below: bool) -> None:
+    """Per journey and version: entries, reach, exits, ends, goals, cost, ROI, experiments, and expected against
+    actual for goals with `expect`."""
     if store_url is None:
         store_url = open_project().config.store_url()
         if store_url is None:
@@ -163,6 +171,23 @@ def report_command(store_url: str | None, bundle: str | None, fmt: str, output: 
         _write(render_html(report, found.plans, source), output)
     else:
         _write(render_text(report, found.plans_from), output)
+    _judge_expectations(report, found.plans_from, fail_below)
+
+
+def _judge_expectations(report: dict[str, Any], plans_from: str | None, fail_below: bool) -> None:
+    from journeydsl.analytics.text import flag_text
+
+    expectations = report["expectations"]
+    if expectations["without_plan"] and (fail_below or expectations["journeys"]):
+        unknown = ", ".join(f"{p['journey']} v{p['version']}" for p in expectations["without_plan"])
+        click.echo(f"warning: no plan for {unknown}: its expectations are unknown (give --bundle)", err=True)
+    if not fail_below:
+        return
+    if plans_from is None and report["journeys"]:
+        raise click.ClickException("--fail-below: no plans to read the expectations from (give --bundle B)")
+    if expectations["below"]:
+        flagged = ", ".join(flag_text(flag) for flag in expectations["below"])
+        raise click.ClickException(f"significantly below expectation: {flagged}")
 
 
 test_command.name = "test"
