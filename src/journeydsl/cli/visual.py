@@ -95,22 +95,55 @@ def _render(sources: list[str], templates: str, out_dir: str, fmt: str, overlay_
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True, help="Site folder.")
 @templates_option
-def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None) -> None:
-    """Build a static site (index, one page per journey, md/ for wikis) that works from file://."""
+@click.option(
+    "--pressure-events",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Run every journey together over this JSONL events file and add the figures to pressure.html.",
+)
+def docs_command(paths: tuple[str, ...], out_dir: str, templates_dir: str | None, pressure_events: str | None) -> None:
+    """Build a static site (index, one page per journey, contact pressure, md/ for wikis) that works from file://."""
     from journeydsl.docs import build_site
 
     found, sources, templates = _open(paths, templates_dir, "docs")
-    out_dir = found.here(out_dir)
+    out_dir, pressure_events = found.here(out_dir), found.maybe(pressure_events)
     with at_root(found.root):
         project, diagnostics = _load_or_exit(sources, templates)
+        pressure = _pressure_figures(sources, pressure_events, templates) if pressure_events else None
         try:
             written = build_site(
-                project.journey_files(), Path(out_dir), project.templates_dir, diagnostics, tuple(sources)
+                project.journey_files(),
+                Path(out_dir),
+                project.templates_dir,
+                diagnostics,
+                tuple(sources),
+                schemas=project.schemas(),
+                pressure=pressure,
             )
         except (DiagramError, OSError) as err:
             click.echo(f"error: {_describe(err)}", err=True)
             raise SystemExit(1) from err
     click.echo(f"wrote {len(written)} files to {out_dir} (open {Path(out_dir) / 'index.html'})")
+
+
+def _pressure_figures(sources: list[str], events: str, templates: str) -> dict[str, Any]:
+    """`journeydsl pressure --events` as JSON, for the docs' pressure page; exit 1 (nothing written) when no event
+    can be run."""
+    from journeydsl.analytics.pressure import PressureError, to_json
+    from journeydsl.api import pressure
+    from journeydsl.compile import BuildError
+
+    try:
+        report = pressure(sources, events=events, templates_dir=templates)
+    except BuildError as err:  # checked already: only what the compiler alone refuses
+        click.echo(render_text(errors_in(err.diagnostics), err.sources), err=True, nl=False)
+        raise SystemExit(1) from err
+    except PressureError as err:
+        click.echo(f"error: --pressure-events: {err}", err=True)
+        raise SystemExit(1) from err
+    for dead in report.run.dead_letters if report.run is not None else ():
+        click.echo(f"dead letter: {dead.located(events)}", err=True)
+    return to_json(report)
 
 
 @click.command("diff")

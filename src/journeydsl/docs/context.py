@@ -6,11 +6,14 @@ without HTML.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from journeydsl.diagnostics import Diagnostic
-from journeydsl.ir import End, Experiment, Journey, Send, SourceFile, Step
+from journeydsl.ir import Cap, Duration, End, Experiment, Journey, Schema, Send, SourceFile, Step
 from journeydsl.render.graph import ordered_stages, step_edges, step_kind
 from journeydsl.syntax.printer import format_action, format_expr
 
@@ -209,3 +212,111 @@ def journey_page(
     page.templates = _templates(journey, templates_dir)
     page.diagnostics = [_diagnostic_row(d) for d in diagnostics if _belongs_to(d, source, journey)]
     return page
+
+
+# --------------------------------------------------------------------------- the contact pressure page (issue 19)
+
+# The window a channel without a shared cap is looked at over: a week, the span a customer feels as "too much".
+DEFAULT_WINDOW = Duration(7, "d")
+
+
+@dataclass(frozen=True)
+class OwnCapRow:
+    """One journey that sends on a channel: its own cap, and the most that cap lets through in the window."""
+
+    journey: str
+    cap: str  # "3 per 1d", or "" when the journey has no cap on the channel
+    most: int | None  # None: no own cap, so nothing of the journey's own bounds it
+
+
+@dataclass(frozen=True)
+class PressureChannel:
+    """A channel of a schema: the policy's shared cap against the sum of the journeys' own caps over its window."""
+
+    schema: str
+    channel: str
+    shared: str  # "3 per 7d" or "" when the policy has no cap on the channel
+    shared_max: int | None
+    window: str  # the shared cap's window, else DEFAULT_WINDOW
+    journeys: tuple[OwnCapRow, ...]
+
+    @property
+    def most(self) -> int | None:
+        """The most one customer could get in the window from the journeys' own caps alone; None: no bound."""
+        if any(row.most is None for row in self.journeys):
+            return None
+        return sum(row.most or 0 for row in self.journeys)
+
+    @property
+    def verdict(self) -> str:
+        """The own caps set against the shared one, in words."""
+        most = "any number (a journey has no cap of its own)" if self.most is None else f"at most {self.most}"
+        if self.shared_max is None:
+            return f"no shared cap: the journeys' own caps allow {most} per {self.window}"
+        if self.most is not None and self.most <= self.shared_max:
+            return f"the journeys' own caps allow {most} per {self.window}, so the shared cap never binds"
+        return f"the journeys' own caps allow {most} per {self.window}, so the shared cap of {self.shared_max} binds"
+
+
+@dataclass
+class PressurePage:
+    channels: list[PressureChannel]
+    simulated: Mapping[str, Any] | None = None  # `journeydsl pressure --format json` of a simulated stream
+
+
+def _most_in_window(cap: Cap, window_s: int) -> int:
+    """A cap of `max` per `per` counts the sends in (t - per, t]: in a window of `window_s` at most `max` sends in
+    each of ceil(window / per) stretches of `per` (a zero-length cap window bounds nothing: every send is alone)."""
+    if cap.per.seconds <= 0:
+        return cap.max * max(1, window_s)
+    return cap.max * max(1, math.ceil(window_s / cap.per.seconds))
+
+
+def _channels_sent(journey: Journey) -> list[str]:
+    found: dict[str, None] = {}
+    for step in journey.step_map().values():
+        for action in step.actions:
+            if isinstance(action, Send):
+                found.setdefault(action.channel, None)
+    return list(found)
+
+
+def pressure_page(
+    journeys: Sequence[Journey], schemas: Mapping[str, Schema], simulated: Mapping[str, Any] | None = None
+) -> PressurePage | None:
+    """The page's content from the latest version of each journey; None when no journey sends (no page then)."""
+    latest: dict[str, Journey] = {}
+    for journey in journeys:
+        held = latest.get(journey.name)
+        if held is None or (journey.version or 0) >= (held.version or 0):
+            latest[journey.name] = journey
+    senders: dict[tuple[str, str], list[Journey]] = {}
+    for journey in sorted(latest.values(), key=lambda j: j.name):
+        for channel in _channels_sent(journey):
+            senders.setdefault((journey.uses or "", channel), []).append(journey)
+    if not senders:
+        return None
+    channels = []
+    for (schema_name, channel), sending in sorted(senders.items()):
+        schema = schemas.get(schema_name)
+        policy = schema.policy if schema is not None else None
+        shared = next((c for c in policy.caps if c.channel == channel), None) if policy is not None else None
+        window = shared.per if shared is not None else DEFAULT_WINDOW
+        rows = []
+        for journey in sending:
+            own = next((c for c in journey.caps if c.channel == channel), None)
+            if own is None:
+                rows.append(OwnCapRow(journey.name, "", None))
+            else:
+                rows.append(OwnCapRow(journey.name, f"{own.max} per {own.per}", _most_in_window(own, window.seconds)))
+        channels.append(
+            PressureChannel(
+                schema=schema_name,
+                channel=channel,
+                shared=f"{shared.max} per {shared.per}" if shared is not None else "",
+                shared_max=shared.max if shared is not None else None,
+                window=str(window),
+                journeys=tuple(rows),
+            )
+        )
+    return PressurePage(channels, simulated)

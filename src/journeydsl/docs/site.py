@@ -1,4 +1,5 @@
-"""The documentation site: index.html, one <journey>.html per journey, and md/*.md for wikis.
+"""The documentation site: index.html, one <journey>.html per journey, pressure.html (contact pressure, when any
+journey sends), and md/*.md for wikis.
 
 Pages are rendered from the Jinja2 templates in templates/docs/ (found by `resources.docs_templates_dir`)
 with StrictUndefined, so a missing field fails the build instead of printing blank, and autoescape for
@@ -8,14 +9,15 @@ HTML. Everything is inline (CSS, JS, SVG) and links are relative, so the site wo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
 from journeydsl.diagnostics import Diagnostic
-from journeydsl.docs.context import JourneyPage, journey_page
-from journeydsl.ir import Journey, SourceFile
+from journeydsl.docs.context import JourneyPage, PressurePage, journey_page, pressure_page
+from journeydsl.ir import Journey, Schema, SourceFile
 from journeydsl.render import diagram_names, find_layout_program
 from journeydsl.render.graphviz_backend import dot_source
 from journeydsl.render.mermaid import journey_to_mermaid
@@ -72,19 +74,25 @@ def journey_pages(
     return pages
 
 
-def write_site(pages: list[JourneyPage], out_dir: Path, sources: Sequence[str]) -> list[Path]:
+def write_site(
+    pages: list[JourneyPage], out_dir: Path, sources: Sequence[str], pressure: PressurePage | None = None
+) -> list[Path]:
     """Render every page into a staging folder, then swap it in for `out_dir` (all or nothing)."""
     env = environment()
     written: list[Path] = []
+    linked = {"has_pressure": pressure is not None}  # the header links the pressure page on every page
     with staged_tree(out_dir) as staging:
         (staging / "md").mkdir()
         files: dict[str, str] = {
-            "index.html": env.get_template("index.html").render(pages=pages, sources=sources, root=""),
-            "md/index.md": env.get_template("index.md").render(pages=pages),
+            "index.html": env.get_template("index.html").render(pages=pages, sources=sources, root="", **linked),
+            "md/index.md": env.get_template("index.md").render(pages=pages, **linked),
         }
         for page in pages:
-            files[f"{page.slug}.html"] = env.get_template("journey.html").render(page=page, root="")
+            files[f"{page.slug}.html"] = env.get_template("journey.html").render(page=page, root="", **linked)
             files[f"md/{page.slug}.md"] = env.get_template("journey.md").render(page=page)
+        if pressure is not None:
+            files["pressure.html"] = env.get_template("pressure.html").render(pressure=pressure, root="", **linked)
+            files["md/pressure.md"] = env.get_template("pressure.md").render(pressure=pressure)
         for relative, text in files.items():
             (staging / relative).write_text(text, encoding="utf-8")
             written.append(out_dir / relative)
@@ -97,7 +105,14 @@ def build_site(
     templates_dir: Path,
     diagnostics: list[Diagnostic],
     sources: Sequence[str],
+    *,
+    schemas: Mapping[str, Schema] | None = None,
+    pressure: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """The public entry point: pages for `entries` written to `out_dir`."""
+    """The public entry point: pages for `entries` written to `out_dir`.
+
+    schemas: by name, for the contact policies on the pressure page (without them it shows the journeys' own caps
+    only); pressure: a simulation's figures for it (`journeydsl pressure --format json`)."""
     pages = journey_pages(entries, templates_dir, diagnostics)
-    return write_site(pages, out_dir, sources)
+    contact = pressure_page([journey for _, journey in entries], schemas or {}, pressure)
+    return write_site(pages, out_dir, sources, contact)
