@@ -26,6 +26,7 @@ from journeydsl.runtime.jsonio import DecodeError, dumps, loads
 
 if TYPE_CHECKING:
     from journeydsl.runtime.store import Store
+    from journeydsl.runtime.workers import Layout, RunSpec
 
 
 def _stdout() -> IO[bytes]:
@@ -227,6 +228,15 @@ def _skew_seconds(text: str) -> float | None:
     default=None,
     help="With --engine flink: parallel tasks of the keyed step (1..128, the job's max-parallelism; default 1).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Processes, each with the customers of one shard (a stable hash of the customer id), the records those "
+    "of one process. Default: memory:// one per core (1 for a file under 4 MiB); an existing store its own "
+    "count; a new SQLite store 1. A SQLite store made with N keeps one file per shard and needs N ever after; "
+    "PostgreSQL takes 1.",
+)
 def run_command(
     bundle: Path,
     events_path: Path,
@@ -242,6 +252,7 @@ def run_command(
     allow_rollback: bool,
     engine_name: str,
     parallelism: int | None,
+    workers: int | None,
 ) -> None:
     """Run EVENTS through BUNDLE and print one JSON action record per line."""
     if engine_name == "flink":
@@ -261,11 +272,28 @@ def run_command(
         except TimeError as err:
             raise click.BadParameter(str(err), param_hint="--until") from err
     skew = _skew_seconds(max_skew)
+    layout = _layout(store_url, workers, events_path)
     try:
         loaded = load_bundle(str(bundle), public_key=public_key)  # before the store: a refused bundle waits for nothing
     except BundleError as err:
         click.echo(f"error: refusing bundle {bundle}: {err}", err=True)
         sys.exit(1)
+    if layout is not None:
+        from journeydsl.runtime.workers import RunSpec
+
+        spec = RunSpec(
+            bundle=loaded,
+            events=events_path,
+            until=until,
+            max_skew=skew,
+            batch=batch,
+            wait=wait_for_store,
+            allow_orphans=allow_orphans,
+            allow_rollback=allow_rollback,
+            summary=summary,
+        )
+        _run_workers(spec, layout, dead_path)
+        return
     try:
         store = _open_store(store_url, batch, wait_for_store)
     except StoreBusyError as err:
@@ -355,9 +383,78 @@ def run_command(
             click.echo(text, err=True)
 
 
+def _layout(store_url: str, workers: int | None, events_path: Path) -> Layout | None:
+    """The workers' stores for `--workers`, or None to run in this process (one worker on an unsharded store)."""
+    from journeydsl.runtime import StoreError
+    from journeydsl.runtime.workers import WorkersError, plan_layout
+
+    regular = events_path.is_file()
+    try:
+        layout = plan_layout(store_url, workers, events_path.stat().st_size if regular else 0)
+    except WorkersError as err:
+        raise click.BadParameter(str(err), param_hint="--workers") from err
+    except StoreError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    if layout.workers == 1 and layout.new_record is None and layout.urls[0] == store_url:
+        return None
+    if not regular:
+        reason = f"{events_path} is not a regular file, and every worker reads the whole events file"
+        raise click.BadParameter(reason, param_hint="--workers")
+    return layout
+
+
+def _run_workers(spec: RunSpec, layout: Layout, dead_path: Path | None) -> None:
+    """`run --workers N` (N > 1, or a sharded store): the workers' records and dead letters, merged here."""
+    from journeydsl.runtime import StoreError
+    from journeydsl.runtime.gctune import relax_gc
+    from journeydsl.runtime.workers import WorkersError, run_file
+
+    relax_gc()  # before the workers fork: they inherit it
+    dead_sink = None
+    try:
+        out = _stdout()
+        dead_sink = dead_path.open("wb") if dead_path is not None else None
+        dead_out = DeadLetters(dead_sink)
+
+        def dead(line: int, reason: str, event: Any, raw: bytes | None, source: bytes) -> None:
+            dead_out.add(line, reason, event, raw=raw, source=source)
+
+        def written() -> None:
+            dead_out.finish()
+            if dead_sink is not None:
+                dead_sink.close()  # before the shards' last commits, which a failure here then does not make
+
+        result = run_file(spec, layout, out, dead, written)
+    except OutputError as err:
+        _drop_unwritten_output()
+        click.echo(f"error: could not write records to standard output: {err}", err=True)
+        sys.exit(1)
+    except (WorkersError, StoreError, OSError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    finally:
+        if dead_sink is not None and not dead_sink.closed:
+            try:
+                dead_sink.close()
+            except OSError:
+                pass  # the run already failed and says why
+    if spec.summary:
+        for text in result.summary.lines():
+            click.echo(text, err=True)
+
+
 # Options that have no meaning on the Flink engine (it keeps no store, and skew is a global, order-dependent rule
 # a keyed job cannot apply): given with --engine flink they are a usage error, not silently ignored.
-_NOT_WITH_FLINK = ("store_url", "max_skew", "batch", "wait_for_store", "allow_orphans", "allow_rollback")
+_NOT_WITH_FLINK = (
+    "store_url",
+    "max_skew",
+    "batch",
+    "wait_for_store",
+    "allow_orphans",
+    "allow_rollback",
+    "workers",
+)
 
 
 def _refuse_flink_clashes(ctx: click.Context) -> None:

@@ -1,0 +1,605 @@
+"""`journeydsl run --workers N`: one stream over N processes, each with the customers of one shard.
+
+Where it sits: beside the engine (engine.py) and below the `run` command (cli/run.py), which keeps its own
+single-process path for one worker; `journeydsl.api.run_events` calls `run_file` here.
+
+How the records stay those of a single process (the same records, keys and order):
+- Every worker reads the whole events file. A customer belongs to shard `crc32(customer_id) % N` (stable across
+  processes and runs, unlike Python's `hash`); an event without a usable customer id, or a line that is not
+  JSON, belongs to shard 0, so every dead letter is reported by exactly one worker.
+- A worker handles its own customers' events with `Engine.process`, and for every other event does what
+  `process` does before it handles an event: the same checks (an event that is a dead letter moves nothing),
+  `--until` and `--max-skew` against the same stream clock, then the timers due up to the event's time and the
+  clock. So every shard's clock moves with every event, and timers fire at the same points as in one process.
+- Records are tagged with the input line that made them and, for fired timers, the firing's (due, customer id),
+  which is the order the engine fires customers in (the store's due index). The parent merges the workers'
+  streams by (line, timers before the event's own records, due, customer id): exactly one process's order.
+
+Where a sharded run differs from one process: seen event ids are kept per shard (an event id reused on two
+customers of different shards is handled on both; the Flink job, keyed by customer, differs the same way), and
+on SQLite records are written as they are made rather than once committed, with every shard's delivered mark
+moved only when the whole run has been written: after a crash the next run prints again all the records of the
+crashed run (at-least-once; the keys tell repeats), where one process repeats only those since its last commit.
+
+Stores: memory:// (each worker its own), sqlite:///PATH (one file per shard next to PATH, `PATH.shard2-of-4`,
+and the shard count in `PATH.shards`, so a reopen with another count is refused). PostgreSQL has one owner at a
+time (its lock), so it runs with one worker only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import math
+import multiprocessing
+import os
+import signal
+import zlib
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from journeydsl.runtime.delivery import Summary, flush, write_all
+from journeydsl.runtime.jsonio import DecodeError, dumps, dumps_lines, loads
+from journeydsl.runtime.store import StoreError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.synchronize import Event as MpEvent
+
+    from journeydsl.runtime.engine import Engine
+    from journeydsl.runtime.store import Store
+
+SHARDS_SUFFIX = ".shards"  # next to a sharded SQLite store's named path: its shard count
+# Below this size the default is one worker: starting the workers (a fork, a bundle check and an engine each,
+# the merge) costs more than the shards save on a small file.
+SMALL_STREAM = 4 << 20
+CHUNK = 512  # entries a worker sends at once: few large messages through the pipe
+# The rank of an entry among one line's entries: the fired timers' records, then the event's own, then its dead
+# letter (which goes to another sink, so its place matters only among dead letters).
+TIMERS, OWN, DEAD = 0, 1, 2
+# (line, rank, due, customer id, payload): records as JSON Lines bytes, or a dead letter (reason, event, raw, line)
+Entry = tuple[int, int, float, str, Any]
+
+
+class WorkersError(Exception):
+    """A sharded run cannot start or did not finish (the message says why, and which worker)."""
+
+
+def shard_of(customer_id: str, shards: int) -> int:
+    """The shard of a customer id: crc32 of its UTF-8 bytes, modulo the shard count."""
+    return zlib.crc32(customer_id.encode("utf-8", "surrogatepass")) % shards
+
+
+def owner_of(event: Any, shards: int) -> int:
+    """The shard that handles (or dead-letters) an event: its customer's, or 0 when it has no usable id."""
+    if type(event) is dict:
+        customer_id = event.get("customer_id")
+        if type(customer_id) is str:
+            return shard_of(customer_id, shards)
+    return 0
+
+
+def can_fork() -> bool:
+    """Workers are forked: they inherit the loaded bundle and start in milliseconds (not on Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------- store layout
+
+
+def _sqlite_path(url: str) -> str:
+    from journeydsl.runtime.store_sqlite import parse_url
+
+    return parse_url(url).path
+
+
+def shard_url(url: str, index: int, shards: int) -> str:
+    """The URL of shard `index` (0-based) of `shards`: the named file with `.shardI-of-N` appended, same query."""
+    base, question, query = url.partition("?")
+    return f"{base}.shard{index + 1}-of-{shards}{question}{query}"
+
+
+def recorded_shards(path: str) -> int | None:
+    """The shard count a sharded SQLite store at `path` records, or None when it is not sharded; StoreError when
+    the record is unreadable."""
+    record = Path(path + SHARDS_SUFFIX)
+    try:
+        text = record.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise StoreError(f"cannot read {record}: {err.strerror or err}") from err
+    try:
+        value = loads(text)
+        count = value["shards"] if type(value) is dict else None
+    except (DecodeError, KeyError):
+        count = None
+    if type(count) is not int or count < 2:
+        raise StoreError(f'{record} does not record a shard count ({{"shards": N}} with N >= 2): it is damaged')
+    return count
+
+
+def sharded_store_error(path: str, shards: int) -> str:
+    """What to say when a command opens the named path of a sharded store as one store."""
+    return (
+        f"the store {path} is split into {shards} shards by `journeydsl run --workers {shards}` "
+        f"({path}.shard1-of-{shards} ...): run it with --workers {shards}, or open one shard by its own path "
+        "(status, report and serve read one store, not the shards together)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The stores of a run: one URL per worker."""
+
+    urls: tuple[str, ...]
+    new_record: str | None = None  # the shard-count file this run must write (a new sharded store)
+
+    @property
+    def workers(self) -> int:
+        return len(self.urls)
+
+
+def plan_layout(url: str, workers: int | None, size: int) -> Layout:
+    """The workers and their stores for `run --store URL [--workers N]` on an events file of `size` bytes.
+
+    The default (`workers` None): a store that exists keeps its own count (a plain SQLite file: 1); a new
+    SQLite store and PostgreSQL get 1 (the layout of a durable store is the user's choice, made once);
+    memory:// gets one per core, or 1 for a file under SMALL_STREAM. Raises WorkersError for a count the store
+    cannot take."""
+    if workers is not None and workers < 1:
+        raise WorkersError(f"--workers must be 1 or more, not {workers}")
+    scheme = url.partition(":")[0]
+    if scheme == "memory":
+        count = workers if workers is not None else (cores() if size >= SMALL_STREAM else 1)
+        if count > 1 and not can_fork():
+            if workers is None:
+                count = 1
+            else:
+                raise WorkersError("--workers N > 1 needs a platform that can fork processes; use --workers 1")
+        return Layout((url,) * count)
+    if scheme != "sqlite":
+        if workers is not None and workers > 1:
+            raise WorkersError(
+                f"--workers {workers} needs a store that can be split into shards (memory://, sqlite:///PATH): "
+                f"a {scheme}:// store has one owner at a time; run it with --workers 1"
+            )
+        return Layout((url,))
+    path = _sqlite_path(url)
+    recorded = recorded_shards(path)
+    if recorded is not None:
+        if workers is not None and workers != recorded:
+            raise WorkersError(
+                f"the store {path} is split into {recorded} shards (a shard count is fixed when the store is made, "
+                f"in {path}{SHARDS_SUFFIX}): run it with --workers {recorded}, or start a new store"
+            )
+        return Layout(tuple(shard_url(url, i, recorded) for i in range(recorded)))
+    if workers is None or workers == 1:
+        return Layout((url,))
+    if Path(path).exists():
+        raise WorkersError(
+            f"the store {path} was made by a single-process run: --workers {workers} needs a new store "
+            "(a store's shard count is fixed when it is made), or run it with --workers 1"
+        )
+    if not can_fork():
+        raise WorkersError("--workers N > 1 needs a platform that can fork processes; use --workers 1")
+    return Layout(tuple(shard_url(url, i, workers) for i in range(workers)), new_record=path + SHARDS_SUFFIX)
+
+
+def write_record(path: str, shards: int) -> None:
+    """Record a new sharded store's shard count (written whole, then renamed into place)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + f".{os.getpid()}.tmp")
+    try:
+        partial.write_bytes(dumps({"shards": shards}) + b"\n")
+        os.replace(partial, target)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"cannot write {target}: {err.strerror or err}") from err
+
+
+# --------------------------------------------------------------------------- one worker
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """What every worker needs (inherited through fork, never pickled)."""
+
+    bundle: Any  # a loaded Bundle
+    events: Path
+    until: str | None = None
+    max_skew: float | None = 86400.0
+    batch: int | None = None
+    wait: bool = False
+    allow_orphans: bool = False
+    allow_rollback: bool = False
+    summary: bool = False
+
+
+def _open_shard(url: str, spec: RunSpec) -> Store:
+    from journeydsl.runtime import MemoryStore, open_store
+    from journeydsl.runtime.store import StoreBusyError
+
+    if url in ("memory://", "memory:"):
+        return MemoryStore(keep_log=False)
+    try:
+        return open_store(url, batch=spec.batch, mode="write", wait=math.inf if spec.wait else 0.0)
+    except StoreBusyError as err:
+        raise StoreError(f"{err}; wait for it or pass --wait") from err
+
+
+Encode = Callable[[list[dict[str, Any]]], bytes]
+
+
+def fire(engine: Engine, until: float, line: int, into: list[Entry], encode: Encode) -> None:
+    """`Engine.advance(until)` (its `_fire` and `_finish`), with an entry per firing, keyed by the (due, customer
+    id) the store's due index hands out: the order one process fires customers in, whichever shard they are on.
+    The engine has no hook that says where one firing's records end (a customer may fire several times in one
+    advance, with others between), so this is its loop, step for step; the workers' tests compare the records with
+    one process's, which would catch the two drifting apart."""
+    from journeydsl.runtime.core import next_due
+
+    store = engine.store
+    floor = store.clock
+    core = engine.core
+    out: list[dict[str, Any]] = []
+    while True:
+        due = store.pop_due(until)
+        if due is None:
+            break
+        cid = due[1]
+        customer = engine._load(cid)
+        if customer is None:
+            continue
+        start = len(out)
+        core.profile_changed = False
+        core.fire(cid, customer, due[0], floor, out)
+        store.save(cid, customer, next_due(customer), core.profile_changed)
+        if len(out) > start:
+            into.append((line, TIMERS, due[0], cid, encode(out[start:])))
+    if store.clock is None or until > store.clock:
+        store.clock = until
+    engine._due_floor = store.peek_due()
+    engine._finish(out)
+
+
+def pass_by(engine: Engine, event: Any, line: int, into: list[Entry], encode: Encode) -> None:
+    """What `Engine.process` does for `event` before handling it (another shard's customer's, or one of ours
+    before `process`): if it passes the checks, `--until` and `--max-skew`, fire the timers due up to its time and
+    move the stream's clock there. Reports no dead letter (its owner does)."""
+    checked = engine.core.check(event)
+    if checked is None:
+        engine.dead_letters.clear()
+        return
+    now: float = checked[2]["at"]
+    store = engine.store
+    if engine.until is not None and now > engine.until:
+        return
+    if engine.max_skew is not None:
+        reference = store.clock
+        if reference is not None and now > reference + engine.max_skew:
+            return
+    if now >= engine._due_floor:  # the engine's own test: no timer is due before its floor
+        fire(engine, now, line, into, encode)
+    elif store.clock is None or now > store.clock:
+        store.clock = now
+
+
+class Shard:
+    """One worker's part of a run: yields ("ready", entries), ("chunk", entries)..., ("done", summary), and
+    ("closed", None) once the caller has written everything and pulls again."""
+
+    def __init__(self, spec: RunSpec, url: str, index: int, shards: int) -> None:
+        self.spec = spec
+        self.url = url
+        self.index = index
+        self.shards = shards
+        self.summary = Summary() if spec.summary else None
+
+    def _encode(self, records: list[dict[str, Any]]) -> bytes:
+        if self.summary is not None:
+            for record in records:
+                self.summary.add(record)
+        return dumps_lines(records)
+
+    def messages(self) -> Generator[tuple[str, Any], None, None]:
+        from journeydsl.runtime.engine import Engine
+        from journeydsl.runtime.timeparse import TimeError, parse_rfc3339, parse_time
+
+        spec, index, shards = self.spec, self.index, self.shards
+        store = _open_shard(self.url, spec)
+        closed = False
+        try:
+            engine = Engine(
+                spec.bundle,
+                store,
+                until=spec.until,
+                max_skew=spec.max_skew,
+                allow_orphans=spec.allow_orphans,
+                allow_rollback=spec.allow_rollback,
+            )
+            first: list[Entry] = []
+            if store.durable:  # committed by an earlier, interrupted run and never delivered
+                records, lines = store.take_deliverable_lines()
+                if records:
+                    if self.summary is not None:
+                        for record in records:
+                            self.summary.add(record)
+                    first.append((0, TIMERS, 0.0, "", lines))
+            if engine.orphaned:
+                first.append((0, TIMERS, 0.0, "", self._encode(engine.orphaned)))
+            yield "ready", first
+            process = engine.process
+            encode = self._encode
+            dead_letters = engine.dead_letters
+            entries: list[Entry] = []
+            number = 0
+            with spec.events.open("rb") as events:
+                for number, line in enumerate(events, start=1):
+                    try:
+                        event = loads(line)
+                    except DecodeError as err:
+                        if index == 0 and line.strip():
+                            entries.append((number, DEAD, 0.0, "", (f"not JSON: {err}", None, line, line)))
+                        continue
+                    if owner_of(event, shards) != index:
+                        pass_by(engine, event, number, entries, encode)
+                    else:
+                        at = event.get("at")
+                        try:
+                            due_now = type(at) is str and parse_rfc3339(at) >= engine._due_floor
+                        except TimeError:
+                            due_now = False
+                        if due_now:  # the timers first: `process` then gives only the event's own records
+                            pass_by(engine, event, number, entries, encode)
+                        out = process(event)
+                        if out:
+                            entries.append((number, OWN, 0.0, "", encode(out)))
+                        if dead_letters:
+                            for dead in dead_letters:
+                                entries.append((number, DEAD, 0.0, "", (dead["reason"], dead["event"], None, line)))
+                            dead_letters.clear()
+                    if len(entries) >= CHUNK:
+                        yield "chunk", entries
+                        entries = []
+            if spec.until is not None:
+                fire(engine, parse_time(spec.until), number + 1, entries, encode)
+            if entries:
+                yield "chunk", entries
+            store.flush()
+            yield "done", self.summary
+            # The caller has written and flushed every record: they count as delivered.
+            if store.durable:
+                store.take_deliverable_lines()
+            engine.close()
+            closed = True
+            yield "closed", None
+        finally:
+            if not closed:
+                store.abandon()
+                with contextlib.suppress(Exception):
+                    store.close()
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+def _child(shard: Shard, conn: Connection, go: MpEvent, written: MpEvent, parent: int) -> None:
+    """A worker process: its shard's messages to the pipe; the parent's signals between the stages."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops every worker
+    code = 0
+    try:
+        for kind, payload in shard.messages():
+            conn.send((kind, payload))
+            if kind in ("ready", "done"):  # the parent writes what came so far before the shard goes on
+                gate = go if kind == "ready" else written
+                while not gate.wait(0.5):
+                    if os.getppid() != parent:  # the parent died: nobody will write these records
+                        os._exit(1)
+    except BaseException as err:  # noqa: BLE001 - whatever it is, the parent must hear it and stop the run
+        code = 1
+        with contextlib.suppress(Exception):
+            conn.send(("error", _describe(err)))
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+    os._exit(code)  # no atexit handlers, no flush of the parent's inherited buffers
+
+
+def _describe(err: BaseException) -> str:
+    from journeydsl.runtime.bundle import BundleError
+    from journeydsl.runtime.engine import EngineError
+
+    if isinstance(err, (StoreError, EngineError, BundleError, OSError, WorkersError)):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+class _Source:
+    """One worker as the parent sees it: its messages, in order."""
+
+    def __init__(self, index: int, shards: int) -> None:
+        self.index = index
+        self.shards = shards
+        self.summary: Summary | None = None
+
+    def receive(self) -> tuple[str, Any]:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """After `done`: the parent has written everything (a process is signalled; in-process nothing)."""
+
+    def stop(self) -> None:
+        """Stop the worker at once (a failure elsewhere, or an interrupt)."""
+
+    def expect(self, wanted: str) -> Any:
+        kind, payload = self.receive()
+        if kind == "error":
+            raise WorkersError(f"worker {self.index + 1} of {self.shards}: {payload}")
+        if kind != wanted:  # pragma: no cover - a bug in Shard.messages
+            raise WorkersError(f"worker {self.index + 1} of {self.shards} sent {kind!r} where {wanted!r} was due")
+        return payload
+
+    def entries(self) -> Iterator[Entry]:
+        while True:
+            kind, payload = self.receive()
+            if kind == "chunk":
+                yield from payload
+            elif kind == "done":
+                self.summary = payload
+                return
+            else:
+                self._unexpected(kind, payload)
+
+    def _unexpected(self, kind: str, payload: Any) -> None:
+        if kind == "error":
+            raise WorkersError(f"worker {self.index + 1} of {self.shards}: {payload}")
+        raise WorkersError(f"worker {self.index + 1} of {self.shards} sent {kind!r}")  # pragma: no cover
+
+
+class _InProcess(_Source):
+    def __init__(self, shard: Shard) -> None:
+        super().__init__(shard.index, shard.shards)
+        self._messages = shard.messages()
+
+    def receive(self) -> tuple[str, Any]:
+        try:
+            return next(self._messages)
+        except StopIteration:  # pragma: no cover - a bug in Shard.messages
+            return "error", "stopped early"
+        except Exception as err:  # noqa: BLE001 - reported as a worker's error, as from a process
+            return "error", _describe(err)
+
+    def stop(self) -> None:
+        self._messages.close()
+
+
+class _Process(_Source):
+    def __init__(self, shard: Shard, context: Any, go: MpEvent, written: MpEvent) -> None:
+        super().__init__(shard.index, shard.shards)
+        reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_child, args=(shard, writer, go, written, os.getpid()), name=f"journeydsl-worker-{shard.index + 1}"
+        )
+        self.process.start()
+        writer.close()  # the worker's end: only the worker holds it, so its death ends the pipe (EOFError)
+        self.conn: Connection = reader
+        self.written = written
+
+    def receive(self) -> tuple[str, Any]:
+        try:
+            message: tuple[str, Any] = self.conn.recv()
+            return message
+        except (EOFError, OSError):
+            self.process.join(5)
+            code = self.process.exitcode
+            how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+            return "error", f"the worker process {how} without saying why"
+
+    def release(self) -> None:
+        self.written.set()
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(5)
+        if self.process.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+DeadSink = Callable[[int, str, Any, "bytes | None", bytes], None]
+
+
+@dataclass
+class RunResult:
+    summary: Summary = field(default_factory=Summary)
+    workers: int = 1
+
+
+def merge_summary(into: Summary, part: Summary) -> None:
+    """Add a worker's counts to the run's."""
+    into.entries.update(part.entries)
+    into.sends.update(part.sends)
+    into.suppressed.update(part.suppressed)
+    into.goals.update(part.goals)
+    for name, value in part.goal_value.items():
+        into.goal_value[name] = into.goal_value.get(name, 0.0) + value
+    into.ends.update(part.ends)
+    into.errors += part.errors
+    into.dead += part.dead
+    into.records += part.records
+
+
+def run_file(
+    spec: RunSpec,
+    layout: Layout,
+    out: IO[bytes],
+    dead: DeadSink,
+    written: Callable[[], None] | None = None,
+) -> RunResult:
+    """Run `spec.events` over the layout's workers: records to `out` (JSON Lines, in one process's order), dead
+    letters to `dead(line, reason, event, raw, source)` in line order, then `written()` (closing the dead-letter
+    file, say) before the shards commit their last work. One worker runs in this process.
+
+    Raises WorkersError (a worker failed: which, and why), OutputError (writing `out`), StoreError."""
+    shards = layout.workers
+    if layout.new_record is not None:
+        write_record(layout.new_record, shards)
+    result = RunResult(workers=shards)
+    sources: list[_Source] = []
+    finished = False
+    go: MpEvent | None = None
+    try:
+        if shards == 1:
+            sources.append(_InProcess(Shard(spec, layout.urls[0], 0, 1)))
+        else:
+            context = multiprocessing.get_context("fork")
+            go, done = context.Event(), context.Event()
+            for index, url in enumerate(layout.urls):
+                sources.append(_Process(Shard(spec, url, index, shards), context, go, done))
+        for source in sources:
+            for entry in source.expect("ready"):
+                write_all(out, entry[4])
+        flush(out)  # a durable store's backlog is written before any shard marks it delivered (its next commit)
+        if go is not None:
+            go.set()
+        for entry in heapq.merge(*(source.entries() for source in sources)):
+            if entry[1] == DEAD:
+                reason, event, raw, source_line = entry[4]
+                result.summary.dead += 1
+                dead(entry[0], reason, event, raw, source_line)
+            else:
+                write_all(out, entry[4])
+        flush(out)
+        if written is not None:
+            written()
+        for source in sources:
+            if source.summary is not None:
+                merge_summary(result.summary, source.summary)
+            source.release()
+        for source in sources:
+            source.expect("closed")
+        finished = True
+    finally:
+        if not finished:
+            for source in sources:
+                with contextlib.suppress(Exception):
+                    source.stop()
+        else:
+            for source in sources:
+                if isinstance(source, _Process):
+                    source.process.join(5)
+                    source.conn.close()
+    return result
