@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from journeydsl.analytics.expect import expectations_from_store
 from journeydsl.analytics.pressure import PressureError, PressureReport
 from journeydsl.check import check_project
 from journeydsl.diagnostics import Code, Diagnostic, Severity
@@ -71,6 +72,7 @@ __all__ = [
     "Severity",
     "check_paths",
     "check_project",
+    "expectations_from_store",
     "load_project",
     "pressure",
     "render_github",
