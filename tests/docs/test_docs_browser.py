@@ -100,7 +100,7 @@ def test_every_page_loads_without_errors_or_broken_links(browser: object, site: 
         assert browser.title, page  # type: ignore[attr-defined]
         problems += [f"{page.name}: console: {message}" for message in _severe(browser)]
         problems += _check_links(browser, page)
-        if page.name != "index.html":
+        if page.name not in ("index.html", "pressure.html"):  # the journey pages draw a diagram
             svg = browser.execute_script(  # type: ignore[attr-defined]
                 "const s = document.querySelector('.diagram svg'); return s ? s.getBBox().width : 0;"
             )

@@ -24,8 +24,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_site_has_index_and_one_page_per_journey(site: Path) -> None:
     names = sorted(p.name for p in site.glob("*.html"))
-    assert names == sorted(["index.html", *(f"{name}.html" for name in JOURNEYS)])
-    assert sorted(p.name for p in (site / "md").glob("*.md")) == sorted(["index.md", *(f"{n}.md" for n in JOURNEYS)])
+    assert names == sorted(["index.html", "pressure.html", *(f"{name}.html" for name in JOURNEYS)])
+    mds = sorted(["index.md", "pressure.md", *(f"{n}.md" for n in JOURNEYS)])
+    assert sorted(p.name for p in (site / "md").glob("*.md")) == mds
 
 
 def test_index_lists_each_journey_with_its_facts(site: Path) -> None:
