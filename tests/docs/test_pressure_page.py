@@ -149,7 +149,11 @@ def test_docs_with_a_bad_events_file_writes_nothing(tmp_path: Path) -> None:
     assert not site.exists()
 
 
-def test_the_simulated_page_in_the_browser(browser: object, simulated: dict[str, object], tmp_path: Path) -> None:
+def test_the_simulated_page_in_the_browser(
+    browser: object,  # noqa: F811 (pytest passes the fixture imported above)
+    simulated: dict[str, object],
+    tmp_path: Path,
+) -> None:
     site = simulated["site"]
     assert isinstance(site, Path)
     page = site / "pressure.html"
