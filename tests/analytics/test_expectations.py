@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -387,3 +388,22 @@ def test_hand_written_records_too_few_and_unknown_plans() -> None:
     assert goal["all"]["verdict"] == TOO_FEW and goal["all"]["rate"] == 0.0 and section["below"] == []
     assert section["without_plan"] == [{"journey": "k", "version": 2}]
     assert "too few" in render_text(report, "b")
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {key for item in value.values() for key in _keys(item)}
+    if isinstance(value, list):
+        return {key for item in value for key in _keys(item)}
+    return set()
+
+
+def test_the_guide_documents_every_key_of_the_json_shape(store: str) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "guide" / "report.md").read_text(encoding="utf-8")
+    shape = page.split("### The JSON shape", 1)[1]
+    rows = [line.split("|")[1] for line in shape.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row)} - {"expectations"}
+    section = expectations_from_store(store)
+    assert documented == _keys(section) - {"source", "store", "plans_from"}
+    example = json.loads(shape.split("```json", 1)[1].split("```", 1)[0])
+    assert _keys(example["expectations"]) == _keys(section) - {"source", "store", "plans_from"}
