@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from journeydsl.check.contact_policy import check_contact_policy
 from journeydsl.check.emit_loops import check_emit_loops
 from journeydsl.check.experiments import check_experiments
 from journeydsl.check.graph import check_graph
@@ -39,6 +40,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("graph", check_graph),
     ("experiments", check_experiments),
     ("policy", check_policy),
+    ("contact-policy", check_contact_policy),
     ("emit-loops", check_emit_loops),
     ("scenario-events", check_scenario_events),
     ("templates", check_templates),

@@ -193,7 +193,10 @@ UNKNOWN_CHANNEL = _code(
     "unknown-channel",
     "a channel that the schema does not declare",
     E,
-    explanation=("`send` and `cap` name channels; each must be declared in the schema with its cost and consent rule."),
+    explanation=(
+        "`send`, `cap` and a contact policy's `cap … across journeys` name channels; each must be declared in the "
+        "schema with its cost and consent rule."
+    ),
 )
 UNKNOWN_SCHEMA = _code(
     "JD107",
@@ -494,6 +497,83 @@ EMIT_LOOP = _code(
     explanation=(
         "Journey A emits, right after entry and with no `wait` first, the event that enters journey B, and B "
         "does the same for A (or a longer cycle): the journeys would trigger each other without end."
+    ),
+)
+POLICY_CAP_TWICE = _code(
+    "JD506",
+    "policy-cap-twice",
+    "a schema's contact policy caps one channel twice",
+    E,
+    explanation=(
+        "A `policy` (issue 19) holds one shared cap per channel: `cap email 3 per 7d across journeys` counts the "
+        "sends of every journey that uses the schema. Two caps on one channel would leave the reader to guess "
+        "which one holds (the runtime keeps the first). Keep one; a journey that should send less on the channel "
+        "says so with its own `cap`."
+    ),
+)
+BAD_POLICY_CAP = _code(
+    "JD507",
+    "bad-policy-cap",
+    "a shared cap allows no send at all (`max` below 1) or has an empty window (`per 0d`)",
+    E,
+    explanation=(
+        "`cap CHANNEL MAX per DURATION across journeys` allows MAX sends to one customer in any window of "
+        "DURATION. A MAX below 1 would suppress every send on the channel, and a window of zero length counts "
+        "nothing; to stop a channel, remove it from the journeys instead."
+    ),
+)
+LONG_SETTLE = _code(
+    "JD508",
+    "long-settle",
+    "a contact policy's `settle` is longer than a day: every capped send waits that long",
+    W,
+    explanation=(
+        "A send on a channel with a shared cap waits `settle` (event time; 1m when not written) for the sends "
+        "it competes with, so that the slots go by priority rather than by arrival. Every such send waits the "
+        "whole time, even with nothing to compete with: a settle of hours or days delays every welcome email "
+        "by as much. A minute or a few cover sends caused by the same event."
+    ),
+)
+UNKNOWN_PRIORITY_NAME = _code(
+    "JD509",
+    "unknown-priority-name",
+    "a contact policy's `priority` names a journey or experience no journey of the schema has",
+    E,
+    explanation=(
+        "`priority journeys [a, b]` lists journeys that use the schema, first listed first; `priority experiences "
+        "[x, y]` lists experiences (`respond_to_desire`, `curated_offering`, `coach_behavior`, "
+        "`automatic_execution`) that journeys of the schema declare. A name nothing has is most likely a typo, "
+        "and would leave the journey meant to win at the back of the queue. The check runs when journeys of "
+        "the schema are checked with it (checking the schema file alone cannot know its journeys)."
+    ),
+)
+PRIORITY_NAME_TWICE = _code(
+    "JD510",
+    "priority-name-twice",
+    "a contact policy's `priority` lists one name twice",
+    E,
+    explanation=("The priority is an order: a name listed twice has two places in it. Keep the one where it belongs."),
+)
+JOURNEY_CAP_ABOVE_POLICY = _code(
+    "JD511",
+    "journey-cap-above-policy",
+    "a journey's own cap allows more sends than its schema's shared cap",
+    W,
+    explanation=(
+        "A journey's `cap email 2 per 1d` allows up to 2 × ⌈7d / 1d⌉ = 14 sends in the 7 days of a shared "
+        "`cap email 3 per 7d across journeys`; the shared cap lets only 3 through, over all journeys, and "
+        "suppresses (or delays) the rest by priority. The journey's own cap then promises sends the policy "
+        "will not make: lower it to what the policy allows, or raise the policy if the journey needs more."
+    ),
+)
+BAD_EXPECT = _code(
+    "JD512",
+    "bad-expect",
+    "a goal's `expect` is not a percentage above 0 and at most 100",
+    E,
+    explanation=(
+        "`expect 12%` is the share of the journey's entries expected to reach the goal; the report sets the "
+        "actual conversion rate against it. A share of 0% or of more than 100% cannot be reached or missed."
     ),
 )
 
