@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -116,27 +117,32 @@ def figures(report_json: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- a real run
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`synth` events for the example journeys, `pressure` over them (JSON), and `run` of the same to the clock
-    `pressure` said it ran to: the records `pressure` must agree with."""
-    tmp = tmp_path_factory.mktemp("pressure")
+def pressure_and_run(journeys: Path, tmp: Path, customers: int) -> dict[str, Any]:
+    """`synth` events for the journeys, `pressure` over them (JSON), and `run` of the same to the clock `pressure`
+    said it ran to: the records `pressure` must agree with."""
     runner = CliRunner()
     events = tmp / "events.jsonl"
-    made = runner.invoke(main, ["synth", str(JOURNEYS), "--customers", "400", "--seed", "11", "-o", str(events)])
+    made = runner.invoke(
+        main, ["synth", str(journeys), "--customers", str(customers), "--seed", "11", "-o", str(events)]
+    )
     assert made.exit_code == 0, made.stderr
-    args = ["pressure", str(JOURNEYS), "--events", str(events), "--templates", str(TEMPLATES), "--format", "json"]
+    args = ["pressure", str(journeys), "--events", str(events), "--templates", str(TEMPLATES), "--format", "json"]
     pressed = runner.invoke(main, args)
     assert pressed.exit_code == 0, pressed.stderr
     report = json.loads(pressed.stdout)
     bundle = tmp / "b.jbundle"
-    built = runner.invoke(main, ["build", str(JOURNEYS), "-o", str(bundle), "--templates", str(TEMPLATES)])
+    built = runner.invoke(main, ["build", str(journeys), "-o", str(bundle), "--templates", str(TEMPLATES)])
     assert built.exit_code == 0, built.stderr
     until = report["run"]["until"]
     ran = runner.invoke(main, ["run", str(bundle), "--events", str(events), "--until", until, "--max-skew", "none"])
     assert ran.exit_code == 0, ran.stderr
     records = [json.loads(line) for line in ran.stdout_bytes.splitlines() if line.strip()]
     return {"report": report, "records": records, "events": events, "stderr": pressed.stderr}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return pressure_and_run(JOURNEYS, tmp_path_factory.mktemp("pressure"), 400)
 
 
 def test_pressure_figures_equal_counts_from_the_records_of_a_run(run: dict[str, Any]) -> None:
@@ -163,6 +169,31 @@ def test_a_run_reports_how_far_it_went_and_its_dead_letters(run: dict[str, Any])
     assert info["dead"] > 0  # synth draws some bad events on purpose
     first = info["dead_letters"][0]
     assert f"dead letter: {run['events']}:{first['line']}: " in run["stderr"]
+
+
+POLICY = "\n  policy {\n    cap email 2 per 7d across journeys\n    settle 5m\n  }\n"
+
+
+def test_a_schema_with_a_contact_policy(tmp_path: Path) -> None:
+    """The example journeys with `policy { cap email 2 per 7d across journeys settle 5m }` in their schema: the cap
+    is shown, the run goes the settle further, and the figures are still the run's records counted directly
+    (with the runtime's `policy` suppressions and their `held_by`, where it writes them)."""
+    journeys = tmp_path / "journeys"
+    shutil.copytree(JOURNEYS, journeys)
+    schema = journeys / "customer.journey"
+    text = schema.read_text(encoding="utf-8")
+    head = text.index("schema customer {") + len("schema customer {")
+    schema.write_text(text[:head] + POLICY + text[head:], encoding="utf-8")
+    found = pressure_and_run(journeys, tmp_path, 300)
+    report, records = found["report"], found["records"]
+    email = next(c for c in report["channels"] if c["channel"] == "email")
+    assert email["shared_caps"] == [{"schema": "customer", "max": 2, "per_s": 7 * 86400}]
+    assert report["run"]["horizon"] == "the last event + 30d, the longest timer, + 5m, the longest policy settle"
+    assert figures(report) == oracle(records)
+    held = [r for r in records if r["kind"] == "send" and r.get("reason") == "policy"]
+    assert sum(sum(j["held_by"].values()) for c in report["channels"] for j in c["journeys"]) == sum(
+        1 for r in held if r.get("held_by")
+    )
 
 
 # --------------------------------------------------------------------------- drawn records
