@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,21 @@ def test_the_simulated_page_in_the_browser(
     assert isinstance(report, dict) and rows == len(report["channels"]) > 0
     browser.save_screenshot(str(tmp_path / "pressure.png"))  # type: ignore[attr-defined]
     assert (tmp_path / "pressure.png").stat().st_size > 1000
+
+
+def test_docs_reads_the_policy_written_in_the_schema(tmp_path: Path) -> None:
+    journeys = tmp_path / "journeys"
+    shutil.copytree(FIXTURES, journeys)
+    schema = journeys / "customer.journey"
+    text = schema.read_text(encoding="utf-8")
+    head = text.index("schema customer {") + len("schema customer {")
+    policy = "\n  policy {\n    cap push 21 per 7d across journeys\n  }\n"
+    schema.write_text(text[:head] + policy + text[head:], encoding="utf-8")
+    site = tmp_path / "site"
+    result = CliRunner().invoke(main, ["docs", str(journeys), "-o", str(site), "--templates", str(TEMPLATES)])
+    assert result.exit_code == 0, result.stderr
+    html = (site / "pressure.html").read_text(encoding="utf-8")
+    push = html[html.index('id="caps-customer-push"') :].split("</section>")[0]
+    # abandoned_cart 1 per 1d and daily_move_coach 2 per 1d: 7 + 14 in a week, exactly the shared cap
+    assert "Shared cap: <strong>21 per 7d</strong> across journeys" in push
+    assert "allow at most 21 per 7d, so the shared cap never binds" in push
