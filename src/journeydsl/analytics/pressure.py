@@ -459,7 +459,7 @@ def simulate(
         if isinstance(event, DeadLetter):
             bury(event)
             continue
-        records += engine.process(event)
+        records += [r for r in engine.process(event) if r["kind"] == "send"]  # only sends count: keep no others
         if engine.dead_letters:
             for letter in engine.dead_letters:
                 bury(DeadLetter(number, None, str(letter["reason"])))
@@ -480,7 +480,7 @@ def simulate(
         end = last + seconds
     else:
         horizon = "--until"
-    records += engine.advance(end)
+    records += [r for r in engine.advance(end) if r["kind"] == "send"]
     info = RunInfo(
         source=source,
         file=file,
