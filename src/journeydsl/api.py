@@ -7,18 +7,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from journeydsl.analytics.expect import expectations_from_store
 from journeydsl.analytics.pressure import PressureError, PressureReport
+from journeydsl.analytics.source import expectations_from_store
 from journeydsl.check import check_project
 from journeydsl.diagnostics import Code, Diagnostic, Severity
 from journeydsl.diagnostics.render import render_github, render_json, render_sarif, render_text
 from journeydsl.project import Project, load_project
 
+if TYPE_CHECKING:
+    from journeydsl.runtime.workers import RunOutcome
+
 
 def check_paths(paths: Sequence[str | Path], templates_dir: str | Path | None = None) -> list[Diagnostic]:
     """Load and check journey files and folders; every finding, sorted by location. Never raises on bad input."""
     return check_project(load_project(paths, templates_dir=templates_dir))
+
+
+def run_events(bundle: Any, events: str | Path, store: str = "memory://", **options: Any) -> RunOutcome:
+    """`journeydsl run` on a JSONL file, the records collected: `workers=N` processes (default 1; None: the
+    command's default), `until`, `max_skew`, `batch`, `public_key`, `wait`, `allow_orphans`, `allow_rollback` as
+    its options. See `journeydsl.runtime.workers.run_events`."""
+    from journeydsl.runtime.workers import run_events as run
+
+    return run(bundle, events, store, **options)
 
 
 def pressure(
@@ -79,4 +92,5 @@ __all__ = [
     "render_json",
     "render_sarif",
     "render_text",
+    "run_events",
 ]

@@ -498,7 +498,11 @@ def _customer_problem(instances: Any, caps: Any) -> str | None:
         if not _instance_ok(inst):
             return f"has an instance {slot!r} that {_instance_problem(inst)}"
     for cap, times in caps.items():
-        if type(times) is not list or not _NUMBER.issuperset(map(type, times)):
+        if cap[:1] == "@":  # a contact policy's shared sends or waiting sends (state.py)
+            problem = S.policy_state_problem(cap, times)
+            if problem is not None:
+                return problem
+        elif type(times) is not list or not _NUMBER.issuperset(map(type, times)):
             return f"has cap counts {cap!r} that are not a list of times"
     return None
 
@@ -521,7 +525,9 @@ def _states_problem(states: Any) -> str | None:
                     break
             else:
                 continue
-        return f"holds customer {customer_id!r} that {_customer_problem(instances, caps)}"
+        problem = _customer_problem(instances, caps)  # None: the slow path passed what the fast one did not
+        if problem is not None:
+            return f"holds customer {customer_id!r} that {problem}"
     return None
 
 
@@ -601,6 +607,12 @@ class SqliteStore(Store):
         that does not own the store reads one consistent snapshot of it and raises StoreError on anything that
         would write (a commit, a delivery, new plans)."""
         super().__init__()
+        if path != ":memory:" and not os.path.exists(path) and os.path.exists(path + ".shards"):
+            # `run --workers N` made this store as N files beside the named one: opening the named path alone
+            # would make a new, empty store and answer as if it were the whole one.
+            from journeydsl.runtime.workers import recorded_shards, sharded_store_error
+
+            raise StoreError(sharded_store_error(path, recorded_shards(path) or 0))
         self.path = path
         self.batch = max(1, int(batch))
         self.cache_size = max(0, int(cache))

@@ -132,8 +132,9 @@ def sharded_store_error(path: str, shards: int) -> str:
     """What to say when a command opens the named path of a sharded store as one store."""
     return (
         f"the store {path} is split into {shards} shards by `journeydsl run --workers {shards}` "
-        f"({path}.shard1-of-{shards} ...): run it with --workers {shards}, or open one shard by its own path "
-        "(status, report and serve read one store, not the shards together)"
+        f"({path}.shard1-of-{shards} ... {path}.shard{shards}-of-{shards}): `run` takes it with --workers {shards}; "
+        f"status, report, replay and serve read one store at a time, so name one shard, e.g. "
+        f"sqlite:///{path}.shard1-of-{shards}"
     )
 
 
@@ -355,7 +356,7 @@ class Shard:
                     if owner_of(event, shards) != index:
                         pass_by(engine, event, number, entries, encode)
                     else:
-                        at = event.get("at")
+                        at = event.get("at") if type(event) is dict else None
                         try:
                             due_now = type(at) is str and parse_rfc3339(at) >= engine._due_floor
                         except TimeError:
@@ -603,3 +604,71 @@ def run_file(
                     source.process.join(5)
                     source.conn.close()
     return result
+
+
+# --------------------------------------------------------------------------- the Python API
+
+
+@dataclass
+class RunOutcome:
+    """What `run_events` returns: the records in order, the dead letters in line order ({"line", "reason", and
+    "event" or, for a line that is not JSON, "raw"}), the counts, and the workers the run used."""
+
+    records: list[dict[str, Any]]
+    dead_letters: list[dict[str, Any]]
+    summary: Summary
+    workers: int
+
+
+def run_events(
+    bundle: Any,
+    events: str | Path,
+    store: str = "memory://",
+    *,
+    workers: int | None = 1,
+    until: str | None = None,
+    max_skew: float | None = 86400.0,
+    batch: int | None = None,
+    public_key: Any = None,
+    wait: bool = False,
+    allow_orphans: bool = False,
+    allow_rollback: bool = False,
+) -> RunOutcome:
+    """`journeydsl run` from Python: the JSONL file `events` through `bundle` (a path, a {path: bytes} mapping or a
+    loaded Bundle) over `workers` processes (None: the command's default), the records collected in memory.
+
+    Raises WorkersError (a count the store cannot take, or a worker that failed, with its reason), StoreError,
+    BundleError."""
+    import io
+
+    if not hasattr(bundle, "plans"):
+        from journeydsl.runtime.bundle import load_bundle
+
+        bundle = load_bundle(str(bundle) if isinstance(bundle, Path) else bundle, public_key=public_key)
+    path = Path(events)
+    layout = plan_layout(store, workers, path.stat().st_size)
+    spec = RunSpec(
+        bundle=bundle,
+        events=path,
+        until=until,
+        max_skew=max_skew,
+        batch=batch,
+        wait=wait,
+        allow_orphans=allow_orphans,
+        allow_rollback=allow_rollback,
+        summary=True,
+    )
+    out = io.BytesIO()
+    dead_letters: list[dict[str, Any]] = []
+
+    def dead(line: int, reason: str, event: Any, raw: bytes | None, source: bytes) -> None:
+        entry: dict[str, Any] = {"line": line, "reason": reason}
+        if raw is None:
+            entry["event"] = event
+        else:
+            entry["raw"] = raw.decode("utf-8", "replace").rstrip("\n")
+        dead_letters.append(entry)
+
+    result = run_file(spec, layout, out, dead)
+    records = [loads(line) for line in out.getvalue().splitlines()]
+    return RunOutcome(records, dead_letters, result.summary, result.workers)
