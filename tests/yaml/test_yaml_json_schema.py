@@ -73,6 +73,11 @@ def test_to_yaml_of_yaml_examples_validates(path: Path) -> None:
         "journey: j\nstages: {a: {s: {wait: [{after: 7d}]}}}\n",
         "journey: j\nreentry: sometimes\n",
         "schema: s\nchannels: {email: {requires: consent_email}}\n",
+        "schema: s\npolicy: {caps: [{channel: email, max: 3}]}\n",
+        "schema: s\npolicy: {priority: {journeys: [a], experiences: [coach_behavior]}}\n",
+        "schema: s\npolicy: {conflict: drop}\n",
+        "schema: s\npolicy: {settle: soon}\n",
+        "journey: j\ngoals: [{name: g, on: e, expect: 12}]\n",
         "- a\n",
     ],
 )

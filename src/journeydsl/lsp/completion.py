@@ -15,12 +15,12 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from journeydsl.ir import FUNCTIONS, Journey, Schema
+from journeydsl.ir import FUNCTIONS, PRIORITY_KINDS, Journey, Schema
 from journeydsl.lsp.index import Index
 from journeydsl.lsp.workspace import Analysis
 from journeydsl.resources import grammar_path
 from journeydsl.syntax.printer import format_type
-from journeydsl.syntax.yaml_loader import ACTION_KEYS, JOURNEY_KEYS, SCHEMA_KEYS, STEP_KEYS
+from journeydsl.syntax.yaml_loader import ACTION_KEYS, JOURNEY_KEYS, POLICY_KEYS, SCHEMA_KEYS, STEP_KEYS
 
 Kind = types.CompletionItemKind
 
@@ -130,7 +130,7 @@ def complete(
 
 def _keywords(path: str) -> list[types.CompletionItem]:
     if path.endswith((".yaml", ".yml")):
-        keys = sorted({*JOURNEY_KEYS, *SCHEMA_KEYS, *STEP_KEYS, *ACTION_KEYS})
+        keys = sorted({*JOURNEY_KEYS, *SCHEMA_KEYS, *POLICY_KEYS, *PRIORITY_KINDS, *STEP_KEYS, *ACTION_KEYS})
         words = _items([(key, "key") for key in keys], Kind.Property)
     else:
         words = _items([(word, "keyword") for word in dsl_keywords()], Kind.Keyword)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from journeydsl.ir import EXPERIENCES
+from journeydsl.ir import CONFLICT_MODES, EXPERIENCES
 from journeydsl.syntax.durations import DURATION_PATTERN
 from journeydsl.syntax.limits import MAX_SAFE_INTEGER
 
@@ -64,6 +64,20 @@ def _defs() -> dict[str, Any]:
     }
     with_args = _names_to(_ref("expression"), "Template or payload values: `name: EXPRESSION`.")
     on_where = {"on": _ref("name"), "where": _ref("expression")}
+    quiet = {
+        "type": "string",
+        "pattern": r"^\s*[0-9]{1,2}:[0-9]{2}\s*-\s*[0-9]{1,2}:[0-9]{2}\s*$",
+        "description": "No sends in these hours, e.g. 21:00-08:00.",
+    }
+    cap = _obj(
+        {
+            "channel": _ref("name"),
+            "max": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
+            "per": _ref("duration"),
+        },
+        required=("channel", "max", "per"),
+    )
+    names = {"type": "array", "items": _ref("name")}
     return {
         "name": {"type": "string", "pattern": _NAME, "description": "An identifier: [a-z_][a-z0-9_]*"},
         "duration": {"type": "string", "pattern": _DURATION, "description": "An integer and a unit: 30s 15m 12h 7d 2w"},
@@ -104,9 +118,38 @@ def _defs() -> dict[str, Any]:
                     "items": _ref("name"),
                     "description": "The integrations journeys may `call`; once any is listed, every call is checked.",
                 },
+                "policy": _obj(
+                    {
+                        "caps": {
+                            "type": "array",
+                            "items": cap,
+                            "description": "Caps per channel over every journey that uses the schema.",
+                        },
+                        "priority": {
+                            "oneOf": [
+                                _obj({"journeys": names}, required=("journeys",)),
+                                _obj(
+                                    {"experiences": {"type": "array", "items": {"enum": list(EXPERIENCES)}}},
+                                    required=("experiences",),
+                                ),
+                            ],
+                            "description": "Who wins a contested send, first listed first: journeys or experiences.",
+                        },
+                        "quiet": {**quiet, "description": "No sends of any journey in these hours."},
+                        "settle": {
+                            **_ref("duration"),
+                            "description": "How long a capped send waits for the sends it competes with (1m).",
+                        },
+                        "conflict": {
+                            "enum": list(CONFLICT_MODES),
+                            "description": "What a send that loses becomes: dropped (suppress) or sent later (delay).",
+                        },
+                    },
+                    description="The contact policy every journey that uses the schema shares.",
+                ),
             },
             required=("schema",),
-            description="A schema: profile fields, event types, channels and integrations.",
+            description="A schema: profile fields, event types, channels, integrations and its contact policy.",
         ),
         "journey": _obj(
             {
@@ -144,27 +187,17 @@ def _defs() -> dict[str, Any]:
                             **on_where,
                             "within": _ref("duration"),
                             "value": {**_ref("expression"), "description": "A number: the conversion's value."},
+                            "expect": {
+                                "type": "string",
+                                "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$",
+                                "description": "The share of entries expected to reach the goal, e.g. 12%.",
+                            },
                         },
                         required=("name", "on"),
                     ),
                 },
-                "caps": {
-                    "type": "array",
-                    "items": _obj(
-                        {
-                            "channel": _ref("name"),
-                            "max": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-                            "per": _ref("duration"),
-                        },
-                        required=("channel", "max", "per"),
-                    ),
-                    "description": "Frequency caps per channel.",
-                },
-                "quiet": {
-                    "type": "string",
-                    "pattern": r"^\s*[0-9]{1,2}:[0-9]{2}\s*-\s*[0-9]{1,2}:[0-9]{2}\s*$",
-                    "description": "No sends in these hours, e.g. 21:00-08:00.",
-                },
+                "caps": {"type": "array", "items": cap, "description": "Frequency caps per channel."},
+                "quiet": quiet,
                 "stages": _names_to(
                     {"anyOf": [{"type": "null"}, _names_to(_ref("step"), "The stage's steps, in order.")]},
                     "Stages in order (recognize, request, respond, repeat); the first step is the entry step.",
