@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from journeydsl.ir import Journey, Step
 from journeydsl.render.graph import Edge, ordered_stages, step_edges, step_kind
-from journeydsl.syntax.printer import format_action, format_expr
+from journeydsl.syntax.printer import format_action, format_expr, format_percent
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -88,6 +88,7 @@ def _goals(journey: Journey) -> dict[str, str]:
         text += f" where {format_expr(goal.where)}" if goal.where else ""
         text += f" within {goal.within}" if goal.within else ""
         text += f" value {format_expr(goal.value)}" if goal.value else ""
+        text += f" expect {format_percent(goal.expect)}" if goal.expect is not None else ""
         found.setdefault(goal.name, text)
     return found
 

@@ -1,4 +1,4 @@
-"""The semantic diff of schemas: profile fields, events and their fields, channels and integrations.
+"""The semantic diff of schemas: profile fields, events and their fields, channels, integrations and the policy.
 
 Schemas match by name; fields, events, channels and integrations by name inside them, so a type edited in place
 is one "changed" record. A journey's behaviour can change with its schema alone (a field made nullable, a
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from journeydsl.diff.model import ADDED, CHANGED, REMOVED, Change
-from journeydsl.ir import ChannelDef, FieldDef, Schema
+from journeydsl.ir import DEFAULT_SETTLE, ChannelDef, ContactPolicy, FieldDef, Schema
 from journeydsl.syntax.printer import format_literal, format_type
 
 SCHEMA = "schema"
@@ -26,6 +26,23 @@ def _fields(fields: Sequence[FieldDef]) -> dict[str, str]:
 def _channel(channel: ChannelDef) -> str:
     text = f"cost {format_literal(channel.cost)}"
     return text + (f" requires profile.{channel.requires}" if channel.requires else "")
+
+
+def _policy(policy: ContactPolicy | None) -> dict[str, str]:
+    """The contact policy item by item, as it acts (an unwritten settle is the 1m it means): a cap changed, the
+    priority reordered, quiet hours moved each show as one change."""
+    if policy is None:
+        return {}
+    found: dict[str, str] = {}
+    for cap in policy.caps:
+        found.setdefault(f"cap {cap.channel}", f"{cap.max} per {cap.per} across journeys")
+    if policy.priority is not None:
+        found["priority"] = f"{policy.priority.kind} [{', '.join(policy.priority.names)}]"
+    if policy.quiet is not None:
+        found["quiet"] = f"{policy.quiet.start}-{policy.quiet.end}"
+    found["settle"] = str(policy.settle if policy.settle is not None else DEFAULT_SETTLE)
+    found["conflict"] = policy.conflict
+    return found
 
 
 def _compare(old: dict[str, str], new: dict[str, str], area: str, schema: str, what: str) -> list[Change]:
@@ -61,6 +78,7 @@ def diff_schema(old: Schema, new: Schema) -> list[Change]:
     integrations_old = {i.name: "" for i in old.integrations}
     integrations_new = {i.name: "" for i in new.integrations}
     changes += _compare(integrations_old, integrations_new, "integration", name, "")
+    changes += _compare(_policy(old.policy), _policy(new.policy), "policy", name, "")
     return changes
 
 
