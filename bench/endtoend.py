@@ -238,7 +238,7 @@ def sqlite_store(folder: Path, name: str, batch: int) -> list[str]:
     return ["--store", f"sqlite:///{folder / name}", "--batch", str(batch)]
 
 
-MEMORY = ["--store", "memory://"]
+MEMORY = ["--store", "memory://", "--workers", "1"]  # one process: what the ratios here are about
 
 
 def example_runs(runner: Runner, events: list[dict[str, Any]], per_event: int) -> None:

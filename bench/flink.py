@@ -96,7 +96,9 @@ def _journeydsl() -> str:
 
 
 def run_local(bundle: Path, events: Path) -> float:
-    return timed(["run", str(bundle), "--events", str(events), "--max-skew", "none", "--until", UNTIL])
+    return timed(
+        ["run", str(bundle), "--events", str(events), "--max-skew", "none", "--until", UNTIL, "--workers", "1"]
+    )
 
 
 def run_mini(bundle: Path, events: Path, parallelism: int) -> float:
