@@ -26,12 +26,11 @@ from journeydsl.analytics.expect import (
     BELOW,
     MIN_ENTRIES,
     TOO_FEW,
-    expectations_from_store,
     expected_rates,
     verdict,
 )
 from journeydsl.analytics.report import build_report
-from journeydsl.analytics.source import SourceError
+from journeydsl.analytics.source import SourceError, expectations_from_store
 from journeydsl.analytics.stats import Z_95, difference_interval, wilson_interval
 from journeydsl.analytics.text import render_text
 from journeydsl.cli import main

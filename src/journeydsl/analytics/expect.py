@@ -15,14 +15,14 @@ control, is `below`. The control arm is a holdout that gets none of the journey'
 respond as the treated customers do, so its verdict is shown but flags nothing.
 
 The expectations come from the plans (`expect_pct` of a plan goal), so a report on a store that recorded its plans
-needs no sources. The section's shape is documented in docs/guide/report.md; dashboards read it, keep it stable.
+needs no sources (analytics.source.expectations_from_store). The section's shape is documented in
+docs/guide/report.md; dashboards read it, so keep it stable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 from journeydsl.analytics.stats import ALPHA, difference_interval, wilson_interval
@@ -45,17 +45,17 @@ class Arm:
 
 
 @dataclass(frozen=True)
-class Variant:
+class VariantArm:
     name: str
     control: bool
     arm: Arm
 
 
 @dataclass(frozen=True)
-class Experiment:
+class ExperimentArms:
     name: str | None
     step: str
-    variants: Sequence[Variant]
+    variants: Sequence[VariantArm]
 
 
 def expected_rates(plan: PlanJson | None) -> dict[str, float]:
@@ -98,7 +98,7 @@ def arm_figures(reached: int, entries: int, expected: float) -> dict[str, Any]:
     }
 
 
-def _variant_figures(variant: Variant, control: Variant | None, goal: str, expected: float) -> dict[str, Any]:
+def _variant_figures(variant: VariantArm, control: VariantArm | None, goal: str, expected: float) -> dict[str, Any]:
     reached = min(variant.arm.reached.get(goal, 0), variant.arm.entries)
     row: dict[str, Any] = {
         "variant": variant.name,
@@ -122,7 +122,7 @@ def _variant_figures(variant: Variant, control: Variant | None, goal: str, expec
 
 
 def journey_expectations(
-    journey: str, version: int, plan: PlanJson | None, whole: Arm, experiments: Sequence[Experiment]
+    journey: str, version: int, plan: PlanJson | None, whole: Arm, experiments: Sequence[ExperimentArms]
 ) -> dict[str, Any] | None:
     """The section of one journey version; None when none of its goals has an expectation."""
     expected = expected_rates(plan)
@@ -180,13 +180,3 @@ def section(journeys: Sequence[dict[str, Any]], without_plan: Sequence[tuple[str
         "below": [flag for part in journeys for flag in flags(part)],
         "without_plan": [{"journey": journey, "version": version} for journey, version in without_plan],
     }
-
-
-def expectations_from_store(store_url: str, bundle: str | Path | None = None) -> dict[str, Any]:
-    """Expected against actual for every journey version of a store (`journeydsl report`'s `expectations`,
-    with `source`: the store and where the plans came from). Raises analytics.source.SourceError for a store or
-    bundle that cannot be read."""
-    from journeydsl.analytics.source import gather_report
-
-    found = gather_report(store_url, bundle)
-    return {"source": {"store": store_url, "plans_from": found.plans_from}, **found.report["expectations"]}

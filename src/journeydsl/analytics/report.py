@@ -247,8 +247,8 @@ def _expectations(key: PlanKey, group: _Counts, plan: PlanJson | None, instances
         for variant in experiment["variants"]:
             members = assigned.get(variant["name"], set())
             reached = {goal: len(members & who) for goal, who in instances.goals.items()}
-            variants.append(expect.Variant(variant["name"], variant["control"], expect.Arm(len(members), reached)))
-        experiments.append(expect.Experiment(experiment["name"], experiment["step"], variants))
+            variants.append(expect.VariantArm(variant["name"], variant["control"], expect.Arm(len(members), reached)))
+        experiments.append(expect.ExperimentArms(experiment["name"], experiment["step"], variants))
     return expect.journey_expectations(key[0], key[1], plan, expect.Arm(group.entries, group.goals), experiments)
 
 

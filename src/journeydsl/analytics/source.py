@@ -126,3 +126,11 @@ def gather_report(store_url: str, bundle: str | Path | None = None) -> StoreRepo
         raise SourceError(str(err)) from err
     finally:
         store.close()
+
+
+def expectations_from_store(store_url: str, bundle: str | Path | None = None) -> dict[str, Any]:
+    """Expected against actual for every journey version of a store (`journeydsl report`'s `expectations`,
+    with `source`: the store and where the plans came from). Raises analytics.source.SourceError for a store or
+    bundle that cannot be read."""
+    found = gather_report(store_url, bundle)
+    return {"source": {"store": store_url, "plans_from": found.plans_from}, **found.report["expectations"]}
