@@ -399,3 +399,28 @@ def test_the_guide_documents_every_key_of_the_json_shape(store: str) -> None:
     assert documented == _keys(section) - {"source", "store", "plans_from"}
     example = json.loads(shape.split("```json", 1)[1].split("```", 1)[0])
     assert _keys(example["expectations"]) == _keys(section) - {"source", "store", "plans_from"}
+
+
+@given(
+    st.integers(min_value=0, max_value=200).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))),
+    st.floats(min_value=0.5, max_value=100.0),
+)
+def test_a_journey_is_flagged_exactly_when_the_interval_lies_under_the_expectation(
+    count: tuple[int, int], pct: float
+) -> None:
+    entries, reached = count
+    plan: Any = {"goals": [{"name": "g", "expect_pct": pct}]}
+    actions: list[Any] = []
+    for n in range(entries):
+        base = {"journey": "j", "version": 1, "instance": f"i{n}", "customer_id": f"c{n}"}
+        actions.append({**base, "kind": "enter"})
+        if n < reached:
+            actions.append({**base, "kind": "goal", "goal": "g"})
+    section = build_report([], actions, {("j", 1): plan})["expectations"]
+    interval = wilson_interval(reached, entries)
+    flagged = interval is not None and entries >= MIN_ENTRIES and interval.high < pct / 100
+    assert bool(section["below"]) == flagged
+    if entries:
+        ((goal,),) = [part["goals"] for part in section["journeys"]]
+        assert (goal["all"]["reached"], goal["all"]["entries"]) == (reached, entries)
+        assert section["journeys"][0]["below"] == flagged

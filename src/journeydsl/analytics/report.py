@@ -26,6 +26,8 @@ last bits of a float. Definitions:
   send `cost` (of its instances), `incremental_value` and `incremental_cost` likewise from control's value and
   cost per customer, and `incremental_roi` = (incremental value - incremental cost) / incremental cost. Value over
   cost alone credits a variant with conversions that would have happened anyway; lift does not.
+- `expectations` (top level): a goal's `expect N%` against its actual rate, per journey version and variant, with
+  confidence intervals and verdicts (analytics/expect.py); the variants come from the same per-instance pass.
 """
 
 from __future__ import annotations
