@@ -671,8 +671,9 @@ class _Walker:
         return Exit(event, where, span=self.span(node)) if event is not None else None
 
     def goal(self, node: Node) -> Goal | None:
-        allowed = ("name", "on", "where", "within", "value", "expect")
-        keys = self.mapping(node, "a goal", allowed, required=("name", "on"))
+        keys = self.mapping(
+            node, "a goal", ("name", "on", "where", "within", "value", "expect"), required=("name", "on")
+        )
         if keys is None or "name" not in keys or "on" not in keys:
             return None
         name = self.ident(keys["name"][1], "goal name")
