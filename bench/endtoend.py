@@ -106,6 +106,7 @@ def run_cli(args: list[str], out: Path, env: dict[str, str] | None = None) -> Ch
         child = subprocess.Popen([*command(), *args], stdout=sink, stderr=subprocess.PIPE, env=env)
         assert child.stderr is not None
         stderr = child.stderr.read().decode("utf-8", "replace")
+        child.stderr.close()  # at once, not whenever the collector finds it (a ResourceWarning under pytest)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started

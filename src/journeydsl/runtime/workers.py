@@ -543,6 +543,19 @@ def merge_summary(into: Summary, part: Summary) -> None:
     into.records += part.records
 
 
+def _warm(spec: RunSpec, layout: Layout) -> None:
+    """Before the fork, what every worker would otherwise do for itself: import its store's module and compile
+    the bundle's templates into the process's template cache (templates.py), which the workers then inherit.
+    A template that does not compile is left to the engine, which reports it where it is used."""
+    from journeydsl.runtime import templates
+    from journeydsl.runtime.stores import store_class
+
+    store_class(layout.urls[0].partition(":")[0])
+    for text in (getattr(spec.bundle, "templates", None) or {}).values():
+        with contextlib.suppress(Exception):
+            templates._compile(text)
+
+
 def run_file(
     spec: RunSpec,
     layout: Layout,
@@ -566,6 +579,7 @@ def run_file(
         if shards == 1:
             sources.append(_InProcess(Shard(spec, layout.urls[0], 0, 1)))
         else:
+            _warm(spec, layout)
             context = multiprocessing.get_context("fork")
             go, done = context.Event(), context.Event()
             for index, url in enumerate(layout.urls):

@@ -1,0 +1,199 @@
+"""Workers benchmark: `journeydsl run --workers N` (issue 18, item 3), events per second of wall time for N = 1, 2,
+4 against N = 1 in the same run.
+
+What is run: the installed `journeydsl run` command in a child process (bench.endtoend.run_cli), records to a
+file, on two fixed streams chosen before any figure was seen (seed 7, the workload's default):
+1. the example journeys' stream (`bench.workload.example_events`, as in `make demo`), where EVERY event drives a
+   journey: the target (>= 1.7x with 2 workers on 2 cores) is judged here, memory:// and a new sqlite:// store;
+2. the whole event stream (`bench.workload.stream_events`, behavioural share 0.9): most events drive nothing, so
+   a worker's own share of the work is small beside what every worker does for every event (decode, check,
+   timers), and the speed-up is lower.
+The figures are gross: each run's wall time includes starting the workers (fork, engine open) and merging their
+records. The CPU column is all processes' CPU (the parent's and its workers'): what the speed-up costs. Every
+configuration runs once per round, in turns, best of ROUNDS; each N's records are compared with N = 1's, byte
+for byte. The runtime build is this process's (`make bench`: the compiled one in build/compiled); with the
+compiled build first, the plain-Python build (the repository's src/ first on PYTHONPATH) is measured too.
+
+Speed-up is bounded by the cores: on a 2-core machine N = 4 shows the cost of more workers than cores. The
+machine is shared with other jobs: the load average is printed beside the figures.
+
+Run: `python -m bench workers` or `python -m bench.workers [--customers N] [--stream-customers N]
+[--workers 1,2,4] [--rounds N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.endtoend import Child, plain_python_env, run_cli, write_jsonl
+from bench.workload import (
+    JOURNEYS,
+    ROUNDS,
+    build_name,
+    bundle_files,
+    env_int,
+    example_events,
+    last_time,
+    stream_events,
+)
+from journeydsl.compile.bundle import write_bundle
+from journeydsl.runtime import compiled
+
+TARGET = 1.7  # issue 18: 2 workers on 2 cores against 1, on the stream where every event drives a journey
+WHOLE_STREAM_SHARE = 0.9  # as bench/endtoend.py judges the whole stream
+
+
+@dataclass
+class Figure:
+    workers: int
+    events: int
+    wall: float
+    cpu: float
+    same: bool | None  # records identical to N = 1's (None: N = 1 itself)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.wall if self.wall > 0 else float("inf")
+
+
+def parse_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--workers takes whole numbers separated by commas, not {text!r}") from err
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError("--workers: each count must be 1 or more")
+    return sorted(set(counts) | {1})  # N = 1 is the baseline of every ratio
+
+
+def load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:  # pragma: no cover - no load average here
+        return "load average n/a"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def measure(
+    bundle: Path,
+    events: Path,
+    count: int,
+    until: str,
+    counts: list[int],
+    rounds: int,
+    folder: Path,
+    store: Callable[[int, int], list[str]],
+    env: dict[str, str] | None,
+) -> dict[int, Figure | str]:
+    """Each worker count once per round, in turns; the fastest run of each (or why it failed)."""
+    best: dict[int, Figure | str] = {}
+    reference = folder / "records-1.jsonl"
+    for turn in range(max(rounds, 1)):
+        for workers in counts:
+            if isinstance(best.get(workers), str):
+                continue
+            out = folder / f"records-{workers}.jsonl"
+            args = ["run", str(bundle), "--events", str(events), "--until", until, "--workers", str(workers)]
+            child: Child = run_cli([*args, *store(workers, turn)], out, env)
+            if child.status != 0:
+                best[workers] = f"FAILED (exit {child.status}): {child.stderr.strip()[:300]}"
+                continue
+            same = None if workers == 1 else out.read_bytes() == reference.read_bytes()
+            figure = Figure(workers, count, child.wall, child.cpu, same)
+            known = best.get(workers)
+            if known is None or (isinstance(known, Figure) and figure.wall < known.wall):
+                best[workers] = figure
+    return best
+
+
+def report(label: str, best: dict[int, Figure | str], judged: bool) -> float | None:
+    """Print one stream's table; returns the 2-worker ratio (None when not measured)."""
+    print(f"  {label}", flush=True)
+    base = best.get(1)
+    ratio_two: float | None = None
+    for workers, figure in sorted(best.items()):
+        if isinstance(figure, str):
+            print(f"    --workers {workers}: {figure}", flush=True)
+            continue
+        ratio = figure.rate / base.rate if isinstance(base, Figure) else float("nan")
+        if workers == 2:
+            ratio_two = ratio
+        same = "" if figure.same is None else ("  records identical" if figure.same else "  RECORDS DIFFER")
+        print(
+            f"    --workers {workers}: {figure.rate:>10,.0f} events/s wall  {ratio:>5.2f}x  "
+            f"({figure.wall:.2f} s wall, {figure.cpu:.2f} s CPU in all processes){same}",
+            flush=True,
+        )
+    if judged and ratio_two is not None:
+        verdict = "MET" if ratio_two >= TARGET else "NOT MET"
+        print(f"    ratio --workers 2 / --workers 1: {ratio_two:.2f} (target >= {TARGET:g}: {verdict})", flush=True)
+    return ratio_two
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.workers", description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=env_int("JD_BENCH_WORKERS_CUSTOMERS", 10_000))
+    parser.add_argument(
+        "--stream-customers",
+        type=int,
+        default=env_int("JD_BENCH_WORKERS_STREAM_CUSTOMERS", 2_000),
+        help="journey customers of the whole-stream file (0 skips it)",
+    )
+    parser.add_argument("--workers", type=parse_counts, default=[1, 2, 4], help="worker counts (default 1,2,4)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"best of this many runs each (default {ROUNDS})")
+    args = parser.parse_args(argv if argv is not None else [])
+    print(f"`journeydsl run --workers N` in a child process; runtime {build_name()}; {os.cpu_count()} cores")
+    print(f"  before: {load()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="jd-workers-") as tmp:
+        folder = Path(tmp)
+        bundle = write_bundle(bundle_files([JOURNEYS]), folder / "journeys.jbundle")
+        events = example_events(args.customers)
+        journey_file = folder / "journeys.jsonl"
+        journey_count = len(write_jsonl(events, journey_file))
+        journey_until = last_time(events)
+        del events
+        streams = [("every event drives a journey", journey_file, journey_count, journey_until, True)]
+        if args.stream_customers > 0:
+            events = stream_events(args.stream_customers, WHOLE_STREAM_SHARE)
+            stream_file = folder / "stream.jsonl"
+            streams.append(
+                (
+                    f"whole stream, behavioural share {WHOLE_STREAM_SHARE}",
+                    stream_file,
+                    len(write_jsonl(events, stream_file)),
+                    last_time(events),
+                    False,
+                )
+            )
+            del events
+        builds: list[tuple[str, dict[str, str] | None]] = [(build_name(), None)]
+        if compiled():
+            builds.append(("plain Python (src/ first on PYTHONPATH)", plain_python_env()))
+
+        def memory(workers: int, turn: int) -> list[str]:
+            return ["--store", "memory://"]
+
+        def sqlite(workers: int, turn: int) -> list[str]:
+            return ["--store", f"sqlite:///{folder / f'store-{workers}-{turn}.db'}"]
+
+        for name, env in builds:
+            print(f"runtime: {name}", flush=True)
+            for label, path, count, until, judged in streams:
+                size = path.stat().st_size / 1e6
+                stores = (
+                    [("memory://", memory), ("sqlite:// (a new store)", sqlite)] if judged else [("memory://", memory)]
+                )
+                for store_label, store in stores:
+                    best = measure(bundle, path, count, until, args.workers, args.rounds, folder, store, env)
+                    report(f"{label}: {count:,} events, {size:.1f} MB, {store_label}", best, judged)
+    print(f"  after: {load()}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

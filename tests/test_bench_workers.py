@@ -1,0 +1,37 @@
+"""bench/workers.py on a tiny input: it runs, compares each worker count's records with one worker's, and prints a
+ratio per count; its options and its table."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from bench.workers import Figure, main, parse_counts, report
+
+
+def test_the_bench_runs_on_a_tiny_input(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--customers", "20", "--stream-customers", "5", "--workers", "2", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert "FAILED" not in out and "DIFFER" not in out
+    assert out.count("    --workers 1: ") == 3  # the journey stream on memory:// and sqlite://, the whole stream
+    assert out.count("records identical") == 3
+    assert "ratio --workers 2 / --workers 1" in out and "load average" in out
+
+
+def test_worker_counts_always_include_the_baseline() -> None:
+    assert parse_counts("4,2") == [1, 2, 4]
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_counts("0,2")
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_counts("two")
+
+
+def test_the_ratio_is_against_one_worker_in_the_same_run(capsys: pytest.CaptureFixture[str]) -> None:
+    best: dict[int, Figure | str] = {
+        1: Figure(1, 1000, wall=2.0, cpu=2.0, same=None),
+        2: Figure(2, 1000, wall=1.0, cpu=2.2, same=True),
+        4: "FAILED (exit 1): boom",
+    }
+    assert report("stream", best, judged=True) == pytest.approx(2.0)
+    out = capsys.readouterr().out
+    assert "2.00x" in out and "target >= 1.7: MET" in out and "--workers 4: FAILED" in out
