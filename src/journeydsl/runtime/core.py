@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
-from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Step
+from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Policy, Step
 from journeydsl.runtime.store import Transition
 from journeydsl.runtime.templates import RenderError, Templates, split_subject
 from journeydsl.runtime.timeparse import (
@@ -43,6 +43,7 @@ from journeydsl.runtime.validate import Validator, is_number
 
 STEP_LIMIT: Final = 1000  # steps one instance may take within one event before the engine stops it
 EMIT_LIMIT: Final = 1000  # emitted events one input event may cause (the checker forbids emit loops)
+OFFER_LIMIT: Final = 1000  # sends of one customer that may wait for a contact policy's settle time at once
 
 Customer = dict[str, Any]
 # What `Core.check` makes of a valid event: (customer id, event type, the event's context, its profile patch)
@@ -106,13 +107,46 @@ def new_customer() -> Customer:
 
 
 def next_due(customer: Customer) -> float | None:
-    """The customer's earliest pending timer (what a store indexes it by), or None."""
+    """The customer's earliest pending timer (what a store indexes it by), or None: an instance's timer, or the
+    moment the earliest send waiting under a contact policy is decided."""
     due: float | None = None
     for inst in customer["i"].values():
         timer = inst[S.TIMER]
         if timer is not None and inst[S.ACTIVE] and (due is None or timer < due):
             due = timer
+    offers = customer["c"].get(S.OFFERS)
+    if offers:
+        for offer in offers:
+            settles = offer[S.OFFER_DUE]
+            if due is None or settles < due:
+                due = settles
     return due
+
+
+def _policies(latest: Any) -> dict[str, Policy]:
+    """The contact policy of each schema, from the latest plans of its journeys: they must agree (a bundle built
+    from one project does), or which one a send obeys would depend on the journey."""
+    found: dict[str, tuple[Policy | None, list[str]]] = {}
+    differ: set[str] = set()
+    for plan in latest:
+        if plan.schema_name is None:
+            continue
+        seen = found.get(plan.schema_name)
+        if seen is None:
+            found[plan.schema_name] = (plan.own_policy, [plan.journey])
+            continue
+        seen[1].append(plan.journey)
+        if (seen[0].raw if seen[0] is not None else None) != (
+            plan.own_policy.raw if plan.own_policy is not None else None
+        ):
+            differ.add(plan.schema_name)
+    if differ:
+        named = "; ".join(f"schema {name}: {', '.join(sorted(found[name][1]))}" for name in sorted(differ))
+        raise EngineError(
+            f"the latest plans of one schema carry different contact policies ({named}): build the journeys of a "
+            "schema together so that they share one policy"
+        )
+    return {name: policy for name, (policy, _) in found.items() if policy is not None}
 
 
 def step(
@@ -175,6 +209,11 @@ class Core:
         self.latest: dict[str, Plan] = {
             j: self.plans[(j, v)] for j, v in sorted(latest.items()) if (j, v) in self.plans
         }
+        self.policies: dict[str, Policy] = _policies(self.latest.values())
+        for plan in self.plans.values():
+            policy = self.policies.get(plan.schema_name) if plan.schema_name is not None else None
+            plan.policy = policy
+            plan.rank = policy.rank(plan.journey, plan.experience) if policy is not None else 0
         self.entries: dict[str, list[Plan]] = {}
         for plan in self.latest.values():
             self.entries.setdefault(plan.entry_event, []).append(plan)
@@ -256,7 +295,8 @@ class Core:
     def fire(self, cid: str, customer: Customer, upto: float, floor: float | None, out: list[dict[str, Any]]) -> None:
         """Fire the customer's timers due at or before `upto`, earliest first (ties by slot), each at its due time,
         or at `floor` (the stream's clock) when it fell due before it. A timer that sets another one due by `upto`
-        fires that too."""
+        fires that too. The sends waiting under a contact policy are decided at their settle time, after the
+        instance timers due at that moment (whose sends then take part)."""
         instances = customer["i"]
         while True:
             slot = ""
@@ -268,6 +308,17 @@ class Core:
                     continue
                 if found is None or timer < due or (timer == due and name < slot):
                     found, slot, due = candidate, name, timer
+            offers = customer["c"].get(S.OFFERS)
+            if offers:
+                settles = upto
+                schema: str | None = None
+                for offer in offers:
+                    when = offer[S.OFFER_DUE]
+                    if when < settles or (when == settles and (schema is None or offer[S.OFFER_SCHEMA] < schema)):
+                        settles, schema = when, offer[S.OFFER_SCHEMA]
+                if schema is not None and (found is None or settles < due):
+                    self._decide(customer, schema, settles, out)
+                    continue
             if found is None:
                 return
             inst = found
@@ -293,6 +344,99 @@ class Core:
                 self._undo(customer, saved, out, done, trans_done)
                 reason = f"the engine failed at this timer ({type(err).__name__}: {err})"
                 self._fail(cid, inst, step.name, now, reason, out)
+
+    def _decide(self, customer: Customer, schema: str, settles: float, out: list[dict[str, Any]]) -> None:
+        """Decide together every send of `schema` waiting under its contact policy and made at or before
+        `settles`: per channel, in (priority rank, send time, journey, key) order, each takes a slot of the shared
+        cap if one is free over the window before it (later sends included); otherwise it is suppressed (reason
+        `policy`) or delayed to when a slot frees, naming the journey that holds the slot (`held_by`). The order
+        is a function of the offers alone, so the winner never depends on the order their events came in."""
+        caps = customer["c"]
+        taken: list[S.Offer] = []
+        rest: list[S.Offer] = []
+        for offer in caps[S.OFFERS]:
+            if offer[S.OFFER_SCHEMA] == schema and offer[S.OFFER_AT] <= settles:
+                taken.append(offer)
+            else:
+                rest.append(offer)
+        if rest:
+            caps[S.OFFERS] = rest
+        else:
+            del caps[S.OFFERS]
+        taken.sort(key=_offer_order)
+        policy = self.policies.get(schema)
+        earliest = min(offer[S.OFFER_AT] for offer in taken)
+        pruned: set[str] = set()
+        for offer in taken:
+            record: dict[str, Any] = offer[S.OFFER_RECORD]
+            channel: str = offer[S.OFFER_CHANNEL]
+            cap = policy.caps.get(channel) if policy is not None else None
+            if policy is None or cap is None:  # a bundle without that policy now: the send goes out as made
+                out.append(record)
+                continue
+            limit, per = cap
+            slot = policy.slots[channel]
+            sends: list[list[Any]] = caps.get(slot) or []
+            if slot not in pruned:  # what no send decided from now on counts (later ones lie after `earliest`)
+                pruned.add(slot)
+                sends = [pair for pair in sends if pair[0] > earliest - per]
+            at: float = offer[S.OFFER_AT]
+            journey: str = offer[S.OFFER_JOURNEY]
+            counted = [pair for pair in sends if pair[0] > at - per]
+            if len(counted) < limit:
+                caps[slot] = _booked(sends, at, journey)
+                out.append(record)
+                continue
+            holder = counted[-1][1] if counted else None  # the latest counted send took the last slot
+            later = self._slot_frees(record, customer["p"], policy, counted, limit, per) if policy.delay else None
+            own = offer[S.OFFER_CAP]
+            own_times = caps.get(own) if own is not None else None
+            if later is not None:
+                record["status"] = "delayed"
+                record["at"] = self._at_text(later)
+                record["held_by"] = holder
+                caps[slot] = _booked(sends, later, journey)
+            else:
+                record["status"] = "suppressed"
+                for name in ("subject", "body", "cost"):
+                    record.pop(name, None)
+                record["reason"] = "policy"
+                record["held_by"] = holder
+                caps[slot] = sends
+            if own is not None and own_times and at in own_times:  # the journey's own cap counted it when it ran
+                index = own_times.index(at)
+                kept = own_times[:index] + own_times[index + 1 :]
+                caps[own] = kept + [later] if later is not None else kept
+            out.append(record)
+
+    def _slot_frees(
+        self,
+        record: dict[str, Any],
+        profile: dict[str, Any],
+        policy: Policy,
+        counted: list[list[Any]],
+        limit: int,
+        per: float,
+    ) -> float | None:
+        """When a send blocked by `counted` (the shared sends in its window, in time order) may go out: once the
+        oldest sends that keep it from a slot leave the window, then past the quiet hours of its journey and of
+        the policy (the later end). None when no slot ever frees (a cap of 0) or the time lies past the year
+        9999."""
+        if limit <= 0:
+            return None
+        when: float = counted[len(counted) - limit][0] + per
+        plan = self.plans.get((record["journey"], record["version"]))
+        try:
+            later = when
+            for quiet in (plan.quiet if plan is not None else None, policy.quiet):
+                if quiet is not None:
+                    ends = quiet_end(when, quiet[0], quiet[1], zone(profile.get("tz")))
+                    if ends is not None and ends > later:
+                        later = ends
+            format_time(later)
+        except TimeError:
+            return None
+        return later
 
     def end_orphan(self, cid: str, inst: S.Instance, step: str, now: float, reason: str) -> dict[str, Any]:
         """End an instance on a version the bundle lacks (Engine's allow_orphans): its `end` record."""
@@ -782,14 +926,25 @@ class Core:
             customer["c"][cap_slot] = times
             if len(times) >= limit:
                 status, reason = "suppressed", "cap"
-        if status == "sent" and plan.quiet is not None:
-            question = (now, plan.quiet, profile.get("tz"))
-            if question != self._quiet_question:  # sends of one event mostly ask the same: answer once
-                self._quiet_answer = quiet_end(now, plan.quiet[0], plan.quiet[1], zone(question[2]))
-                self._quiet_question = question  # after the answer: quiet_end may raise (past the year 9999)
-            ends = self._quiet_answer
-            if ends is not None:
-                status, at = "delayed", ends
+        policy = plan.policy
+        if status == "sent":
+            if plan.quiet is not None:
+                ends = self._quiet_end(now, plan.quiet, profile)
+                if ends is not None:
+                    status, at = "delayed", ends
+            if policy is not None and policy.quiet is not None:  # the schema's quiet hours: the later end wins
+                ends = self._quiet_end(now, policy.quiet, profile)
+                if ends is not None and ends > at:
+                    status, at = "delayed", ends
+        shared = status != "suppressed" and policy is not None and channel in policy.caps
+        offers: list[S.Offer] | None = customer["c"].get(S.OFFERS) if shared else None
+        if offers is not None and len(offers) >= OFFER_LIMIT:
+            reason = f"more than {OFFER_LIMIT} sends of this customer wait for the contact policy's settle time"
+            record = self._error(cid, inst, step.name, now, reason)
+            record["channel"] = channel
+            record["template"] = template
+            out.append(record)
+            return
         body = None
         if status != "suppressed":
             try:
@@ -831,7 +986,22 @@ class Core:
                 record["subject"] = subject
             record["body"] = text
             record["cost"] = cost
+        if shared and policy is not None:
+            # Not out yet: the send waits `settle` of event time for the sends it competes with (`_decide`).
+            offer = [at + policy.settle, at, plan.rank, inst[S.JOURNEY], policy.schema, channel, None, record]
+            if cap is not None:
+                offer[S.OFFER_CAP] = cap_slot
+            customer["c"][S.OFFERS] = offers + [offer] if offers else [offer]  # a new list: `_undo` keeps the old
+            return
         out.append(record)
+
+    def _quiet_end(self, now: float, quiet: tuple[int, int], profile: dict[str, Any]) -> float | None:
+        """When the quiet hours `quiet` that `now` lies in end in the customer's zone, or None."""
+        question = (now, quiet, profile.get("tz"))
+        if question != self._quiet_question:  # sends of one event mostly ask the same: answer once
+            self._quiet_answer = quiet_end(now, quiet[0], quiet[1], zone(question[2]))
+            self._quiet_question = question  # after the answer: quiet_end may raise (past the year 9999)
+        return self._quiet_answer
 
     def _drain_emits(self, out: list[dict[str, Any]]) -> None:
         emits = self._emits
@@ -944,6 +1114,27 @@ def _save(customer: dict[str, Any], profile: bool) -> _Saved:
         [(inst, inst[:]) for inst in instances.values()],
         dict(customer["c"]),
     )
+
+
+def _offer_order(offer: S.Offer) -> tuple[str, int, float, str, str]:
+    """The order sends waiting under a contact policy are decided in: by channel, then priority, send time,
+    journey and record key (all fixed when the send was made, so no processing order shows)."""
+    return (
+        offer[S.OFFER_CHANNEL],
+        offer[S.OFFER_RANK],
+        offer[S.OFFER_AT],
+        offer[S.OFFER_JOURNEY],
+        offer[S.OFFER_RECORD]["key"],
+    )
+
+
+def _booked(sends: list[list[Any]], at: float, journey: str) -> list[list[Any]]:
+    """`sends` with [at, journey] added after every send at or before `at` (a new list: in time order, so the
+    latest counted send is the last one)."""
+    index = len(sends)
+    while index > 0 and sends[index - 1][0] > at:
+        index -= 1
+    return sends[:index] + [[at, journey]] + sends[index:]
 
 
 def _header_problem(event_id: Any, event_type: Any, customer_id: Any, at: Any) -> str:

@@ -122,6 +122,39 @@ def _action(raw: pf.Action) -> Action:
 Goal = tuple[str, Fn | None, float | None, Fn | None]  # (name, where, within seconds, value)
 
 
+class Policy:
+    """A schema's contact policy (issue 19), read once: the shared caps with their slot keys in the customer's
+    cap counts (`@schema|channel`, apart from every journey's `journey|channel`), the priority as ranks, the quiet
+    hours of every journey, and how long a send waits for its competitors (`settle`)."""
+
+    __slots__ = ("schema", "raw", "caps", "slots", "kind", "ranks", "quiet", "settle", "delay")
+
+    def __init__(self, schema: str, raw: pf.PolicyJson) -> None:
+        self.schema = schema
+        self.raw = raw  # compared across the journeys of the schema (one policy per schema)
+        self.caps: dict[str, tuple[int, float]] = {
+            channel: (int(cap["max"]), float(cap["per_s"])) for channel, cap in (raw.get("caps") or {}).items()
+        }
+        self.slots: dict[str, str] = {channel: f"@{schema}|{channel}" for channel in self.caps}
+        priority = raw.get("priority")
+        self.kind: str = str(priority["kind"]) if priority else "journeys"
+        names = [str(name) for name in priority["names"]] if priority else []
+        self.ranks: dict[str, int] = {}
+        for number, name in enumerate(names):
+            self.ranks.setdefault(name, number)  # a name listed twice keeps its first place
+        quiet = raw.get("quiet")
+        self.quiet: tuple[int, int] | None = (int(quiet["start_min"]), int(quiet["end_min"])) if quiet else None
+        self.settle: float = float(raw.get("settle_s") or 0)
+        self.delay: bool = raw.get("conflict") == "delay"
+
+    def rank(self, journey: str, experience: str | None) -> int:
+        """The place of a journey in the priority (of its experience, by `priority experiences`); every name not
+        listed comes after all listed ones (ties go by send time, then journey name)."""
+        name = experience if self.kind == "experiences" else journey
+        rank = self.ranks.get(name) if name is not None else None
+        return len(self.ranks) if rank is None else rank
+
+
 class Plan:
     """One journey version, ready to run."""
 
@@ -176,6 +209,16 @@ class Plan:
         quiet = raw.get("quiet")
         self.quiet: tuple[int, int] | None = (int(quiet["start_min"]), int(quiet["end_min"])) if quiet else None
         schema = raw.get("schema")
+        self.experience: str | None = raw.get("experience")
+        self.schema_name: str | None = schema.get("name") if schema else None
+        raw_policy = schema.get("policy") if schema else None
+        # The plan's own policy as written; the one that applies is the latest plans' of its schema, set by the
+        # Core that runs the plan (one policy per schema in a bundle), with this journey's rank in it.
+        self.own_policy: Policy | None = (
+            Policy(self.schema_name, raw_policy) if raw_policy is not None and self.schema_name is not None else None
+        )
+        self.policy: Policy | None = None
+        self.rank: int = 0
         self.channels: dict[str, tuple[float, str | None]] = {
             name: (float(spec.get("cost") or 0), spec.get("requires"))
             for name, spec in ((schema.get("channels") if schema else None) or {}).items()

@@ -55,3 +55,52 @@ def instance_id(customer_id: str, inst: Instance) -> str:
     if inst[KEY] is None:
         return f"{key_part(customer_id)}/{inst[JOURNEY]}/{inst[NUMBER]}"
     return f"{key_part(customer_id)}/{inst[JOURNEY]}/{key_part(inst[KEY])}/{inst[NUMBER]}"
+
+
+# --------------------------------------------------------------------------- the contact policy's part of "c"
+# A customer's cap counts ("c") hold, besides each journey's `journey|channel` send times, what a schema's contact
+# policy keeps (issue 19) under keys that begin with "@" (no journey name does): the shared sends of a capped
+# channel, `@schema|channel` -> [[time, journey], ...] in time order, and the sends still waiting for their
+# competitors, OFFERS -> [offer, ...]. Kept in "c" so that every store holds them as it holds the cap counts.
+
+OFFERS: Final = "@offers"
+OFFER_DUE: Final = 0  # when the offer is decided: its send time + the policy's settle (a timer of the customer)
+OFFER_AT: Final = 1  # the send time (the record's `at`)
+OFFER_RANK: Final = 2  # the journey's place in the policy's priority
+OFFER_JOURNEY: Final = 3
+OFFER_SCHEMA: Final = 4
+OFFER_CHANNEL: Final = 5
+OFFER_CAP: Final = 6  # the journey's own cap slot the send was counted in, or None
+OFFER_RECORD: Final = 7  # the record the send gives if it wins (its key fixed when the step ran)
+OFFER_SLOTS: Final = 8
+
+Offer = list[Any]
+
+
+def policy_state_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a policy entry ("@…") of a customer's cap counts, or None (for the stores' checks)."""
+    if type(value) is not list:
+        return f"has {key!r} of type {type(value).__name__}, not a list"
+    if key == OFFERS:
+        for offer in value:
+            if not (
+                type(offer) is list
+                and len(offer) == OFFER_SLOTS
+                and type(offer[OFFER_DUE]) in _NUMBERS
+                and type(offer[OFFER_AT]) in _NUMBERS
+                and type(offer[OFFER_RANK]) is int
+                and all(type(offer[i]) is str for i in (OFFER_JOURNEY, OFFER_SCHEMA, OFFER_CHANNEL))
+                and (offer[OFFER_CAP] is None or type(offer[OFFER_CAP]) is str)
+                and type(offer[OFFER_RECORD]) is dict
+            ):
+                return (
+                    f"has a waiting send in {key!r} that is not [due, at, rank, journey, schema, channel, cap, record]"
+                )
+        return None
+    for pair in value:
+        if not (type(pair) is list and len(pair) == 2 and type(pair[0]) in _NUMBERS and type(pair[1]) is str):
+            return f"has shared sends {key!r} that are not [time, journey] pairs"
+    return None
+
+
+_NUMBERS: Final = (int, float)
