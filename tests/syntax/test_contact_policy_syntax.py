@@ -7,9 +7,12 @@ names where they were names before, and bad input gets a diagnostic with a posit
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from journeydsl.cli import main
 from journeydsl.diagnostics import Diagnostic
 from journeydsl.ir import ContactPolicy, Duration, Priority, Quiet, SharedCap, SourceFile
 from journeydsl.syntax import format_dsl, parse_dsl
@@ -242,3 +245,51 @@ def test_a_second_policy_key_in_yaml_is_a_duplicate() -> None:
     _, diagnostics = load_yaml("schema: s\npolicy: {}\npolicy: {settle: 1m}\n", "t.journey.yaml")
     found = _one(diagnostics, "JD004")
     assert "duplicate key `policy`" in found.message and found.span is not None and found.span.line == 3
+
+
+COMMENTED = """\
+schema customer {
+  channel email { cost 0.002 }
+  # the policy
+  policy {
+    # email is precious
+    cap email 3 per 7d across journeys  # three a week
+    priority journeys [a, b]  # a first
+    settle 5m  # short
+    conflict delay  # later
+  }
+}
+"""
+
+
+def test_journeydsl_convert_keeps_the_policys_comments_both_ways(tmp_path: Path) -> None:
+    source = tmp_path / "c.journey"
+    source.write_text(COMMENTED, encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", str(source), "--to", "yaml"])
+    assert result.exit_code == 0, result.output
+    yaml_text = result.output
+    for line in (
+        "# the policy\npolicy:\n",
+        "    # email is precious\n    - {channel: email, max: 3, per: 7d}  # three a week\n",
+        "  priority:  # a first\n",
+        "  settle: 5m  # short\n",
+        "  conflict: delay  # later\n",
+    ):
+        assert line in yaml_text
+    twin = tmp_path / "c.journey.yaml"
+    twin.write_text(yaml_text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", str(twin), "--to", "dsl"])
+    assert result.exit_code == 0, result.output
+    back = result.output
+    for line in ("  # the policy\n  policy {\n", "    priority journeys [a, b]  # a first\n", "settle 5m  # short"):
+        assert line in back
+    assert parse_dsl(back, "b.journey")[0].schemas == parse_dsl(COMMENTED, "c.journey")[0].schemas
+
+
+def test_journeydsl_fmt_is_stable_on_a_policy(tmp_path: Path) -> None:
+    path = tmp_path / "c.journey"
+    path.write_text(COMMENTED.replace("    cap email", "  cap   email"), encoding="utf-8")
+    assert CliRunner().invoke(main, ["fmt", str(path)]).exit_code == 0
+    once = path.read_text(encoding="utf-8")
+    assert "    cap email 3 per 7d across journeys  # three a week\n" in once
+    assert CliRunner().invoke(main, ["fmt", "--check", str(path)]).exit_code == 0

@@ -147,6 +147,17 @@ def _schema_anchors(schema: Schema, doc: int) -> Iterator[_Anchor]:
         yield from _anchor(channel.span, doc, "channels", channel.name)
     for number, integration in enumerate(schema.integrations):
         yield from _anchor(integration.span, doc, "integrations", number)
+    policy = schema.policy
+    if policy is not None:
+        yield from _anchor(policy.span, doc, "policy")
+        for number, cap in enumerate(policy.caps):
+            yield from _anchor(cap.span, doc, "policy", "caps", number)
+        if policy.priority is not None:
+            yield from _anchor(policy.priority.span, doc, "policy", "priority")
+        if policy.quiet is not None:
+            yield from _anchor(policy.quiet.span, doc, "policy", "quiet")
+        for key, span in policy.item_spans:
+            yield from _anchor(span, doc, "policy", key)
 
 
 def _journey_anchors(journey: Journey, doc: int, flow_key: FlowKey) -> Iterator[_Anchor]:

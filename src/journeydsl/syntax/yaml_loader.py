@@ -480,7 +480,7 @@ class _Walker:
                 integration = self.ident(item, "integration name")
                 if integration is not None:
                     integrations.append(IntegrationDef(integration, span=self.span(item)))
-        policy = self.policy(keys["policy"][1]) if "policy" in keys else None
+        policy = self.policy(*keys["policy"]) if "policy" in keys else None
         if name is None:
             return None
         return Schema(
@@ -493,7 +493,7 @@ class _Walker:
             policy=policy,
         )
 
-    def policy(self, node: Node) -> ContactPolicy | None:
+    def policy(self, key: Node, node: Node) -> ContactPolicy | None:
         """`policy: {caps: [...], priority: {journeys: [...]}, quiet, settle, conflict}` (the DSL's `policy { … }`)."""
         keys = self.mapping(node, "`policy`", POLICY_KEYS)
         if keys is None:
@@ -504,7 +504,7 @@ class _Walker:
                 parts = self.cap_parts(item, "a policy cap")
                 if parts is not None:
                     caps.append(SharedCap(*parts, span=self.span(item)))
-        priority = self.priority(keys["priority"][1]) if "priority" in keys else None
+        priority = self.priority(*keys["priority"]) if "priority" in keys else None
         quiet = self.quiet(keys["quiet"][1]) if "quiet" in keys else None
         settle = self.duration(keys["settle"][1], "`settle`") if "settle" in keys else None
         conflict = "suppress"
@@ -527,11 +527,11 @@ class _Walker:
             quiet=quiet,
             settle=settle,
             conflict=conflict,
-            span=self.span(node),
+            span=self.span(key, node),  # from the key, as a channel's: a comment above `policy:` stays there
             item_spans=item_spans,
         )
 
-    def priority(self, node: Node) -> Priority | None:
+    def priority(self, key: Node, node: Node) -> Priority | None:
         """`{journeys: [a, b]}` or `{experiences: [x, y]}`: exactly one of the two."""
         keys = self.mapping(node, "`priority`", PRIORITY_KINDS)
         if keys is None or (not keys and isinstance(node, MappingNode) and node.value):  # unknown keys: reported
@@ -552,7 +552,7 @@ class _Walker:
         return Priority(
             kind,
             tuple(n for n, _ in names),
-            span=self.span(node),
+            span=self.span(key, node),
             name_spans=tuple(span for _, span in names),
         )
 
