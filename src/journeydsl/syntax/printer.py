@@ -387,18 +387,18 @@ def _schema(out: _Layout, schema: Schema) -> None:
         out.blank()
     for channel in schema.channels:
         out.add(1, _channel(channel), channel.span)
+    if schema.policy is not None:
+        out.blank()
+        _policy(out, schema.policy)
     if schema.integrations:
         out.blank()
     for integration in schema.integrations:
         out.add(1, f"integration {integration.name}", integration.span)
-    if schema.policy is not None:
-        out.blank()
-        _policy(out, schema.policy)
     out.add(0, "}", schema.span, closing=True)
 
 
 def _policy(out: _Layout, policy: ContactPolicy) -> None:
-    """Last in the schema: it names the channels above it. Items in one fixed order, caps as written."""
+    """Right after the channels it caps. Items in one fixed order, caps as written."""
     out.add(1, "policy {", policy.span, whole=False)
     for cap in policy.caps:
         out.add(2, f"cap {cap.channel} {cap.max} per {cap.per} across journeys", cap.span)

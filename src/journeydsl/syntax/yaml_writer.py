@@ -142,10 +142,10 @@ def schema_data(schema: Schema) -> dict[str, Any]:
                 body["requires"] = f"profile.{channel.requires}"
             channels[channel.name] = body
         data["channels"] = _Block(channels)
+    if schema.policy is not None:  # after the channels it caps, as the DSL printer puts it
+        data["policy"] = policy_data(schema.policy)
     if schema.integrations:
         data["integrations"] = _BlockList(integration.name for integration in schema.integrations)
-    if schema.policy is not None:
-        data["policy"] = policy_data(schema.policy)
     return data
 
 
