@@ -347,10 +347,10 @@ class Core:
 
     def _decide(self, customer: Customer, schema: str, settles: float, out: list[dict[str, Any]]) -> None:
         """Decide together every send of `schema` waiting under its contact policy and made at or before
-        `settles`: per channel, in (priority rank, send time, journey, key) order, each takes a slot of the shared
-        cap if one is free over the window before it (later sends included); otherwise it is suppressed (reason
-        `policy`) or delayed to when a slot frees, naming the journey that holds the slot (`held_by`). The order
-        is a function of the offers alone, so the winner never depends on the order their events came in."""
+        `settles`: per channel, in `_offer_order`, each takes a slot of the shared cap if one is free over the
+        window before it (later sends included); otherwise it is suppressed (reason `policy`) or delayed to when a
+        slot frees, naming the journey that holds the slot (`held_by`). The order is a function of the offers
+        alone, so the winner never depends on the order their events came in."""
         caps = customer["c"]
         taken: list[S.Offer] = []
         rest: list[S.Offer] = []
@@ -1116,15 +1116,19 @@ def _save(customer: dict[str, Any], profile: bool) -> _Saved:
     )
 
 
-def _offer_order(offer: S.Offer) -> tuple[str, int, float, str, str]:
+def _offer_order(offer: S.Offer) -> tuple[str, int, float, str, str, int]:
     """The order sends waiting under a contact policy are decided in: by channel, then priority, send time,
-    journey and record key (all fixed when the send was made, so no processing order shows)."""
+    journey, instance and the record's number in it (the order one step made its sends in). All are fixed when
+    the send was made, so no processing order shows."""
+    record = offer[S.OFFER_RECORD]
+    key: str = record["key"]
     return (
         offer[S.OFFER_CHANNEL],
         offer[S.OFFER_RANK],
         offer[S.OFFER_AT],
         offer[S.OFFER_JOURNEY],
-        offer[S.OFFER_RECORD]["key"],
+        str(record["instance"]),
+        int(key[key.rfind(":") + 1 :]),
     )
 
 
