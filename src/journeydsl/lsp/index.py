@@ -24,6 +24,7 @@ from journeydsl.ir import (
     CallAction,
     Cap,
     ChannelDef,
+    ContactPolicy,
     Emit,
     Entry,
     Exit,
@@ -204,6 +205,18 @@ class _Builder:
         for integration in schema.integrations:
             where = self.find(integration.span, integration.name, r"\bintegration\s+")
             self.add(INTEGRATION, (schema.name, integration.name), where, True)
+        if schema.policy is not None:
+            self.policy(schema.name, schema.policy)
+
+    def policy(self, schema: str, policy: ContactPolicy) -> None:
+        """Its caps name channels and its priority journeys: renaming one renames them here too."""
+        for cap in policy.caps:
+            where = self.find(cap.span, cap.channel, rf"\b(?:cap|channel){_QUOTE}\s*:?\s*{_QUOTE}")
+            self.add(CHANNEL, (schema, cap.channel), where, False)
+        priority = policy.priority
+        if priority is not None and priority.kind == "journeys":
+            for name, span in zip(priority.names, priority.name_spans, strict=False):
+                self.add(JOURNEY, (name,), span, False)
 
     def field_def(self, kind: str, schema: str, item: FieldDef, event: str = "") -> None:
         self.add(kind, (schema, item.name), self.find(item.span, item.name), True, event)
