@@ -177,8 +177,10 @@ def test_a_wrong_priority_kind_or_conflict_mode_is_named() -> None:
     messages = [(d.code.code, d.message, d.hint) for d in diagnostics]
     assert len(messages) == 2, messages
     kind, mode = sorted(diagnostics, key=lambda d: d.span.col if d.span else 0)
-    assert kind.span is not None and kind.span.col == 30 and "did you mean `journeys`" in (kind.hint or "")
-    assert mode.span is not None and "did you mean `delay`" in (mode.hint or "")
+    assert kind.code.code == "JD001" and kind.span is not None and kind.span.col == 30
+    assert "did you mean `journeys`" in (kind.hint or "")
+    # A wrong mode is a bad literal in both forms, and the policy is kept with the default mode.
+    assert mode.code.code == "JD007" and mode.span is not None and "did you mean `delay`" in (mode.hint or "")
 
 
 def test_a_second_policy_block_or_item_is_jd009() -> None:
@@ -193,7 +195,8 @@ def test_bad_durations_and_numbers_in_the_dsl() -> None:
     _, diagnostics = _dsl("schema s { policy { cap email 1.5 per 7days across journeys settle 1.5h } }")
     assert sorted(d.code.code for d in diagnostics) == ["JD007", "JD007", "JD007"]
     _, diagnostics = _dsl("journey j { goal g on e expect 12 }")
-    assert _one(diagnostics, "JD001").span is not None
+    found = _one(diagnostics, "JD001")
+    assert found.span is not None and found.hint is not None and "`expect 12%`" in found.hint
 
 
 @pytest.mark.parametrize(

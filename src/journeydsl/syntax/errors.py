@@ -89,6 +89,8 @@ def _got(token: Token, words: dict[str, str]) -> str:
 def _hint(expected: set[str] | frozenset[str], token: Token | None, words: dict[str, str]) -> str | None:
     if {"ARROW", "WAIT", "END", "CHOOSE"} <= set(expected):
         return _FLOW_HINT
+    if set(expected) == {"PERCENT"}:
+        return "a percentage is written with `%` after the number, e.g. `expect 12%`"
     if "ACROSS" in expected:
         return "a schema's `policy` caps count every journey's sends: write e.g. `cap email 3 per 7d across journeys`"
     if token is not None and token.type == "NAME":

@@ -456,7 +456,7 @@ class JourneyTransformer(Transformer[Token, Any]):
         if mode.value not in CONFLICT_MODES:
             close = difflib.get_close_matches(mode.value, CONFLICT_MODES, n=1)
             self.state.report(
-                codes.SYNTAX_ERROR,
+                codes.BAD_LITERAL,  # as in the YAML form: the policy is read, with the default mode
                 f"`conflict` is `suppress` or `delay`, not `{clip(mode.value)}`",
                 self._span(mode),
                 hint=(f"did you mean `{close[0]}`? " if close else "")
