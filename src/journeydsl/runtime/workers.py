@@ -33,7 +33,9 @@ import heapq
 import math
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -486,6 +488,12 @@ class _InProcess(_Source):
 
 
 class _Process(_Source):
+    """A forked worker. A thread drains its pipe into a bounded queue: the merge reads a worker only when its
+    next entry is the smallest, and a worker blocked on a full pipe in the meantime would run in lockstep with
+    the others (with more workers than cores, slower than one process). AHEAD bounds what it may run ahead."""
+
+    AHEAD = 64  # messages (of up to CHUNK entries)
+
     def __init__(self, shard: Shard, context: Any, go: MpEvent, written: MpEvent) -> None:
         super().__init__(shard.index, shard.shards)
         reader, writer = context.Pipe(duplex=False)
@@ -496,16 +504,29 @@ class _Process(_Source):
         writer.close()  # the worker's end: only the worker holds it, so its death ends the pipe (EOFError)
         self.conn: Connection = reader
         self.written = written
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=self.AHEAD)
+        self._drainer = threading.Thread(target=self._drain, name=f"journeydsl-drain-{shard.index + 1}", daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message: tuple[str, Any] = self.conn.recv()
+            except BaseException:  # noqa: BLE001 - the pipe ended (the worker exited or was stopped)
+                self._queue.put(("ended", None))
+                return
+            self._queue.put(message)
+            if message[0] in ("closed", "error"):
+                return
 
     def receive(self) -> tuple[str, Any]:
-        try:
-            message: tuple[str, Any] = self.conn.recv()
-            return message
-        except (EOFError, OSError):
-            self.process.join(5)
-            code = self.process.exitcode
-            how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
-            return "error", f"the worker process {how} without saying why"
+        kind, payload = self._queue.get()
+        if kind != "ended":
+            return kind, payload
+        self.process.join(5)
+        code = self.process.exitcode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        return "error", f"the worker process {how} without saying why"
 
     def release(self) -> None:
         self.written.set()
@@ -517,6 +538,10 @@ class _Process(_Source):
         if self.process.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
             self.process.kill()
             self.process.join()
+        with contextlib.suppress(Exception):
+            while True:  # a drainer blocked on a full queue can then see the end of the pipe and stop
+                self._queue.get_nowait()
+        self._drainer.join(5)
         self.conn.close()
 
 
