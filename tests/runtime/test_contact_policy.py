@@ -153,6 +153,16 @@ def test_pending_sends_survive_a_restart_of_a_durable_store(
     assert email_sends(later) == {"winback": ("sent", None), "promo": ("suppressed", "winback")}
 
 
+def test_a_waiting_send_whose_policy_is_gone_goes_out_as_made(
+    bundles: dict[str, dict[str, bytes]], tmp_path: Path
+) -> None:
+    """A new bundle without the policy (a live change) while sends wait: they are not lost, nor held back."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine_records(bundles["one"], _events({"promo": 0.0, "winback": 30.0}), T0 + 50.0, store=url)
+    later = engine_records(bundles["none"], [], T0 + 120.0, store=url)
+    assert email_sends(later) == {"promo": ("sent", None), "winback": ("sent", None)}
+
+
 # --------------------------------------------------------------------------- the policy's rules one by one
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -123,7 +123,7 @@ def next_due(customer: Customer) -> float | None:
     return due
 
 
-def _policies(latest: Any) -> dict[str, Policy]:
+def _policies(latest: Iterable[Plan]) -> dict[str, Policy]:
     """The contact policy of each schema, from the latest plans of its journeys: they must agree (a bundle built
     from one project does), or which one a send obeys would depend on the journey."""
     found: dict[str, tuple[Policy | None, list[str]]] = {}
