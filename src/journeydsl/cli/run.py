@@ -6,6 +6,10 @@ is runtime/delivery.py's, shared with any other command that runs events. A run 
 prints what was committed but not yet delivered, and then skips the events the store has already seen. One
 process at a time owns a SQLite store: another `run` on it fails at once, or waits with `--wait`.
 
+`--workers N` runs the events over N forked processes, each with the customers of one shard and its own store
+(runtime/workers.py): the records, keys and order of one process. On one worker (a small file, a new SQLite
+store, PostgreSQL) the command runs here, in this process, as below.
+
 `--engine flink` runs the same events through the Flink job instead (journeydsl.flink, an optional extra): no
 store, records in no particular order but the same set, key by key, as `--engine local --max-skew none`.
 """
