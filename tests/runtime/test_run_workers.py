@@ -254,15 +254,15 @@ def test_a_worker_that_dies_fails_the_run_without_hanging(
     example: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bundle, events = example
-    real = workers_module.pass_by
+    real = workers_module.advance_to
 
-    def dies_on_shard_two(engine: Any, event: Any, line: int, into: Any, encode: Any) -> None:
+    def dies_on_shard_two(engine: Any, now: float, line: int, into: Any, encode: Any) -> None:
         if line == 40 and os.getpid() != parent:
             os._exit(3)
-        real(engine, event, line, into, encode)
+        real(engine, now, line, into, encode)
 
     parent = os.getpid()
-    monkeypatch.setattr(workers_module, "pass_by", dies_on_shard_two)  # the forked workers inherit it
+    monkeypatch.setattr(workers_module, "advance_to", dies_on_shard_two)  # the forked workers inherit it
     with pytest.raises(WorkersError, match=r"worker \d of 2: the worker process exited with code 3"):
         run_events(bundle, events, workers=2)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import math
+import mmap
 import multiprocessing
 import os
 import queue
@@ -276,15 +277,10 @@ def fire(engine: Engine, until: float, line: int, into: list[Entry], encode: Enc
     engine._finish(out)
 
 
-def pass_by(engine: Engine, event: Any, line: int, into: list[Entry], encode: Encode) -> None:
-    """What `Engine.process` does for `event` before handling it (another shard's customer's, or one of ours
-    before `process`): if it passes the checks, `--until` and `--max-skew`, fire the timers due up to its time and
-    move the stream's clock there. Reports no dead letter (its owner does)."""
-    checked = engine.core.check(event)
-    if checked is None:
-        engine.dead_letters.clear()
-        return
-    now: float = checked[2]["at"]
+def advance_to(engine: Engine, now: float, line: int, into: list[Entry], encode: Encode) -> None:
+    """What `Engine.process` does before handling an event dated `now` that passed the checks (another shard's
+    customer's, or one of ours before `process`): unless `--until` or `--max-skew` refuse it, fire the timers due
+    up to `now` and move the stream's clock there. Reports no dead letter (the event's owner does)."""
     store = engine.store
     if engine.until is not None and now > engine.until:
         return
@@ -298,16 +294,65 @@ def pass_by(engine: Engine, event: Any, line: int, into: list[Entry], encode: En
         store.clock = now
 
 
+def count_lines(path: Path) -> int:
+    """The lines of a file as iterating it gives them (a last line without a newline counts)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+# A worker's note on each line after its first pass: another shard's event, its own, a line that is not JSON
+# (noted by worker 0 only), or nothing to do (blank, or not JSON for the other workers).
+SKIP, FOREIGN, MINE, NOT_JSON = 0, 1, 2, 3
+
+
 class Shard:
     """One worker's part of a run: yields ("ready", entries), ("chunk", entries)..., ("done", summary), and
     ("closed", None) once the caller has written everything and pulls again."""
 
-    def __init__(self, spec: RunSpec, url: str, index: int, shards: int) -> None:
+    def __init__(self, spec: RunSpec, url: str, index: int, shards: int, times: memoryview[float]) -> None:
+        """times: one float per line of the events file, shared by the workers (an anonymous shared mapping made
+        before the fork): each worker writes the time of its own events that pass the checks (NaN: they do not),
+        and reads the others' in its second pass, instead of checking every event itself."""
         self.spec = spec
         self.url = url
         self.index = index
         self.shards = shards
+        self.times = times
         self.summary = Summary() if spec.summary else None
+
+    def _first_pass(self, engine: Engine) -> bytearray:
+        """Check this shard's events (the checks need no state) and publish their times; note every line."""
+        index, shards, times = self.index, self.shards, self.times
+        capacity = len(times)
+        notes = bytearray(capacity)
+        check = engine.core.check
+        dead_letters = engine.dead_letters
+        nan = math.nan
+        with self.spec.events.open("rb") as events:
+            for number, line in enumerate(events, start=1):
+                if number >= capacity:
+                    raise WorkersError(f"{self.spec.events} grew while the run read it: run a file that is complete")
+                try:
+                    event = loads(line)
+                except DecodeError:
+                    if index == 0 and line.strip():
+                        notes[number] = NOT_JSON
+                    continue
+                if owner_of(event, shards) != index:
+                    notes[number] = FOREIGN
+                    continue
+                notes[number] = MINE
+                checked = check(event)
+                if checked is None:
+                    dead_letters.clear()  # reported when `process` meets the event in the second pass
+                    times[number] = nan
+                else:
+                    times[number] = checked[2]["at"]
+        return notes
 
     def _encode(self, records: list[dict[str, Any]]) -> bytes:
         if self.summary is not None:
@@ -317,9 +362,9 @@ class Shard:
 
     def messages(self) -> Generator[tuple[str, Any], None, None]:
         from journeydsl.runtime.engine import Engine
-        from journeydsl.runtime.timeparse import TimeError, parse_rfc3339, parse_time
+        from journeydsl.runtime.timeparse import parse_time
 
-        spec, index, shards = self.spec, self.index, self.shards
+        spec = self.spec
         store = _open_shard(self.url, spec)
         closed = False
         try:
@@ -341,7 +386,9 @@ class Shard:
                     first.append((0, TIMERS, 0.0, "", lines))
             if engine.orphaned:
                 first.append((0, TIMERS, 0.0, "", self._encode(engine.orphaned)))
-            yield "ready", first
+            notes = self._first_pass(engine)
+            yield "ready", first  # the caller pulls on (or lets the workers go on) once every first pass is done
+            times = self.times
             process = engine.process
             encode = self._encode
             dead_letters = engine.dead_letters
@@ -349,32 +396,32 @@ class Shard:
             number = 0
             with spec.events.open("rb") as events:
                 for number, line in enumerate(events, start=1):
-                    try:
-                        event = loads(line)
-                    except DecodeError as err:
-                        if index == 0 and line.strip():
-                            entries.append((number, DEAD, 0.0, "", (f"not JSON: {err}", None, line, line)))
+                    note = notes[number]
+                    if note == FOREIGN:
+                        now = times[number]
+                        if now == now:  # not NaN: the event passed the checks
+                            advance_to(engine, now, number, entries, encode)
                         continue
-                    if owner_of(event, shards) != index:
-                        pass_by(engine, event, number, entries, encode)
-                    else:
-                        at = event.get("at") if type(event) is dict else None
-                        try:
-                            due_now = type(at) is str and parse_rfc3339(at) >= engine._due_floor
-                        except TimeError:
-                            due_now = False
-                        if due_now:  # the timers first: `process` then gives only the event's own records
-                            pass_by(engine, event, number, entries, encode)
-                        out = process(event)
+                    if note == MINE:
+                        now = times[number]
+                        if now == now and now >= engine._due_floor:
+                            # The timers first: `process` then gives only the event's own records.
+                            advance_to(engine, now, number, entries, encode)
+                        out = process(loads(line))
                         if out:
                             entries.append((number, OWN, 0.0, "", encode(out)))
                         if dead_letters:
                             for dead in dead_letters:
                                 entries.append((number, DEAD, 0.0, "", (dead["reason"], dead["event"], None, line)))
                             dead_letters.clear()
-                    if len(entries) >= CHUNK:
-                        yield "chunk", entries
-                        entries = []
+                        if len(entries) >= CHUNK:
+                            yield "chunk", entries
+                            entries = []
+                    elif note == NOT_JSON:
+                        try:
+                            loads(line)
+                        except DecodeError as err:
+                            entries.append((number, DEAD, 0.0, "", (f"not JSON: {err}", None, line, line)))
             if spec.until is not None:
                 fire(engine, parse_time(spec.until), number + 1, entries, encode)
             if entries:
@@ -600,15 +647,18 @@ def run_file(
     sources: list[_Source] = []
     finished = False
     go: MpEvent | None = None
+    # Anonymous and shared (MAP_SHARED): made before the fork, it is the same memory in every worker.
+    shared = mmap.mmap(-1, 8 * (count_lines(spec.events) + 2))
+    times = memoryview(shared).cast("d")
     try:
         if shards == 1:
-            sources.append(_InProcess(Shard(spec, layout.urls[0], 0, 1)))
+            sources.append(_InProcess(Shard(spec, layout.urls[0], 0, 1, times)))
         else:
             _warm(spec, layout)
             context = multiprocessing.get_context("fork")
             go, done = context.Event(), context.Event()
             for index, url in enumerate(layout.urls):
-                sources.append(_Process(Shard(spec, url, index, shards), context, go, done))
+                sources.append(_Process(Shard(spec, url, index, shards, times), context, go, done))
         for source in sources:
             for entry in source.expect("ready"):
                 write_all(out, entry[4])
@@ -642,6 +692,10 @@ def run_file(
                 if isinstance(source, _Process):
                     source.process.join(5)
                     source.conn.close()
+        if shards == 1:
+            sources[0].stop()  # an in-process shard holds the view until its generator is closed
+        times.release()
+        shared.close()
     return result
 
 
