@@ -163,9 +163,9 @@ def test_a_run_reports_how_far_it_went_and_its_dead_letters(run: dict[str, Any])
     info = run["report"]["run"]
     assert info["events"] == len(run["events"].read_text().splitlines())
     last, until = (dt.datetime.fromisoformat(info[k].replace("Z", "+00:00")) for k in ("last_event", "until"))
-    # the example journeys' longest timer is `wait 30d`, and their schemas have no contact policy (no settle)
-    assert until - last == dt.timedelta(days=30)
-    assert info["horizon"] == "the last event + 30d, the longest timer"
+    # the example journeys' longest timer is `wait 30d`; their schema's contact policy settles in the default 1m
+    assert until - last == dt.timedelta(days=30, minutes=1)
+    assert info["horizon"] == "the last event + 30d, the longest timer, + 1m, the longest policy settle"
     assert info["dead"] > 0  # synth draws some bad events on purpose
     first = info["dead_letters"][0]
     assert f"dead letter: {run['events']}:{first['line']}: " in run["stderr"]
@@ -182,8 +182,9 @@ def test_a_schema_with_a_contact_policy(tmp_path: Path) -> None:
     shutil.copytree(JOURNEYS, journeys)
     schema = journeys / "customer.journey"
     text = schema.read_text(encoding="utf-8")
-    head = text.index("schema customer {") + len("schema customer {")
-    schema.write_text(text[:head] + POLICY + text[head:], encoding="utf-8")
+    start = text.index("  policy {")  # the example's own policy, replaced by this one
+    end = text.index("  }\n", start) + len("  }\n")
+    schema.write_text(text[:start] + POLICY.strip("\n") + "\n" + text[end:], encoding="utf-8")
     found = pressure_and_run(journeys, tmp_path, 300)
     report, records = found["report"], found["records"]
     email = next(c for c in report["channels"] if c["channel"] == "email")

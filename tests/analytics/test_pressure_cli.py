@@ -44,7 +44,7 @@ def test_text_report_of_a_synthetic_stream() -> None:
     assert result.exit_code == 0, result.stderr
     text = result.stdout
     assert text.startswith("events    ") and "a synthetic stream of 60 customers (seed 3) (0 dead letters)" in text
-    assert "run until " in text and "(the last event + 30d, the longest timer)" in text
+    assert "run until " in text and "(the last event + 30d, the longest timer, + 1m, the longest policy settle)" in text
     for channel in ("email", "push", "sms"):
         assert f"\n{channel}: " in text
     assert "  per day   p50 " in text and "  per week  p50 " in text

@@ -193,7 +193,7 @@ def team(tmp_path: Path) -> Path:
         subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True, timeout=60)
     text = (project / "journeys" / "abandoned_cart.journey").read_text()
     (project / "journeys" / "abandoned_cart.journey").write_text(
-        text.replace("after 1h -> remind", "after 2h -> remind")
+        text.replace("after 1h -> remind", "after 90m -> remind")
     )
     return project
 
@@ -246,7 +246,7 @@ def test_diff_against_git_works_from_any_folder(team: Path, where: str, monkeypa
     code, out, err = cli("diff", f"{spec}@HEAD", spec)
     assert code == 0, out + err
     assert out.startswith("--- journeys/abandoned_cart.journey@HEAD\n+++ journeys/abandoned_cart.journey\n")
-    assert "after 1h => after 2h" in out
+    assert "after 1h => after 90m" in out
 
 
 def test_templates_typed_in_a_sub_folder_are_found_from_there(team: Path, monkeypatch: pytest.MonkeyPatch) -> None:

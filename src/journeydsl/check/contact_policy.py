@@ -86,12 +86,10 @@ def _check_priority(schema: Schema, policy: ContactPolicy, users: list[Journey],
     assert priority is not None
     spans = priority.name_spans if len(priority.name_spans) == len(priority.names) else ()
     experiences = priority.kind == "experiences"
-    if experiences:
-        have = {j.experience for j in users if j.experience is not None}
-        noun = "experience"
-    else:
-        have = {j.name for j in users}
-        noun = "journey"
+    # Experiences are a fixed vocabulary: a policy may rank one that no journey has yet (the next journey will),
+    # and a check of some of the project's files cannot tell which ones the others have.
+    have = {j.name for j in users}
+    noun = "experience" if experiences else "journey"
     listed: dict[str, Span | None] = {}
     for position, name in enumerate(priority.names):
         span = spans[position] if spans else priority.span
@@ -112,13 +110,12 @@ def _check_priority(schema: Schema, policy: ContactPolicy, users: list[Journey],
                 span,
                 hint=did_you_mean(name, EXPERIENCES) or f"experiences are {known_list(EXPERIENCES)}",
             )
-        elif users and name not in have:  # without the schema's journeys at hand there is nothing to say
+        elif not experiences and users and name not in have:  # without the schema's journeys: nothing to say
             sink.report(
                 codes.UNKNOWN_PRIORITY_NAME,
-                f"no journey that uses schema `{schema.name}` "
-                + (f"has experience `{name}`" if experiences else f"is named `{name}`"),
+                f"no journey that uses schema `{schema.name}` is named `{name}`",
                 span,
-                hint=did_you_mean(name, have) or f"its {noun}s: {known_list(have)}",
+                hint=did_you_mean(name, have) or f"its journeys: {known_list(have)}",
             )
 
 

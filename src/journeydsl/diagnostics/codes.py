@@ -537,14 +537,15 @@ LONG_SETTLE = _code(
 UNKNOWN_PRIORITY_NAME = _code(
     "JD509",
     "unknown-priority-name",
-    "a contact policy's `priority` names a journey or experience no journey of the schema has",
+    "a contact policy's `priority` names a journey no journey of the schema is, or no experience",
     E,
     explanation=(
         "`priority journeys [a, b]` lists journeys that use the schema, first listed first; `priority experiences "
         "[x, y]` lists experiences (`respond_to_desire`, `curated_offering`, `coach_behavior`, "
-        "`automatic_execution`) that journeys of the schema declare. A name nothing has is most likely a typo, "
-        "and would leave the journey meant to win at the back of the queue. The check runs when journeys of "
-        "the schema are checked with it (checking the schema file alone cannot know its journeys)."
+        "`automatic_execution`), a fixed vocabulary that may rank an experience no journey has yet. A name "
+        "nothing has is most likely a typo, and would leave the journey meant to win at the back of the queue. "
+        "Journey names are checked when journeys of the schema are checked with it (checking the schema file "
+        "alone cannot know its journeys)."
     ),
 )
 PRIORITY_NAME_TWICE = _code(
