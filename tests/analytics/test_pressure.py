@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from journeydsl.analytics.pressure import (
     DeadLetter,
     Distribution,
+    PolicyCapFigure,
     PressureError,
-    SharedCap,
     horizon_of,
     nearest_rank,
     pressure_of,
@@ -277,7 +277,7 @@ def test_policy_records_by_hand() -> None:
         {**base, "journey": "coach", "status": "delayed", "held_by": "solar", "at": "2026-03-09T10:00:00Z"},
         {**base, "journey": "coach", "status": "delayed", "at": "2026-03-02T22:00:00Z"},  # quiet hours: no holder
     ]
-    caps = {"email": [SharedCap("customer", 1, 7 * 86400)], "sms": [SharedCap("customer", 2, 86400)]}
+    caps = {"email": [PolicyCapFigure("customer", 1, 7 * 86400)], "sms": [PolicyCapFigure("customer", 2, 86400)]}
     report = pressure_of(records, caps)
     email, sms = report.channels
     assert (email.messages, email.suppressed, email.customers) == (3, 2, 1)
@@ -322,7 +322,7 @@ def test_horizon_and_shared_caps_from_plans() -> None:
     seconds, why = horizon_of(plans)
     assert seconds == 7 * 86400 + 120
     assert why == "the last event + 7d, the longest timer, + 2m, the longest policy settle"
-    assert shared_caps_of(plans) == {"email": [SharedCap("customer", 3, 604800)]}
+    assert shared_caps_of(plans) == {"email": [PolicyCapFigure("customer", 3, 604800)]}
     assert horizon_of([_plan([])]) == (0, "the last event + 0s, the longest timer")
 
 

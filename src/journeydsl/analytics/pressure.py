@@ -71,7 +71,7 @@ class Distribution:
 
 
 @dataclass(frozen=True)
-class SharedCap:
+class PolicyCapFigure:
     """A contact policy's cap on a channel across journeys (`cap email 3 per 7d across journeys`)."""
 
     schema: str | None
@@ -105,7 +105,7 @@ class ChannelPressure:
     per_week: Distribution  # over (customer, ISO week) pairs
     suppressed: int
     journeys: tuple[JourneyShare, ...]  # most messages first
-    shared_caps: tuple[SharedCap, ...] = ()
+    shared_caps: tuple[PolicyCapFigure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def _text(record: Mapping[str, Any], name: str, number: int) -> str:
 
 def pressure_of(
     records: Iterable[Mapping[str, Any]],
-    shared_caps: Mapping[str, Sequence[SharedCap]] | None = None,
+    shared_caps: Mapping[str, Sequence[PolicyCapFigure]] | None = None,
     run: RunInfo | None = None,
 ) -> PressureReport:
     """The figures of a run's records (every kind may be given: only `send` records count).
@@ -234,7 +234,7 @@ def pressure_of(
     )
 
 
-def _channel_figures(name: str, channel: _Channel, caps: tuple[SharedCap, ...]) -> ChannelPressure:
+def _channel_figures(name: str, channel: _Channel, caps: tuple[PolicyCapFigure, ...]) -> ChannelPressure:
     messages = sum(t.messages for t in channel.journeys.values())
     journeys = [
         JourneyShare(
@@ -261,16 +261,16 @@ def _channel_figures(name: str, channel: _Channel, caps: tuple[SharedCap, ...]) 
     )
 
 
-def shared_caps_of(plans: Iterable[Mapping[str, Any]]) -> dict[str, list[SharedCap]]:
+def shared_caps_of(plans: Iterable[Mapping[str, Any]]) -> dict[str, list[PolicyCapFigure]]:
     """channel -> the contact-policy caps on it, from plans (plan.json dicts); one per schema that has one."""
-    found: dict[str, dict[str | None, SharedCap]] = defaultdict(dict)
+    found: dict[str, dict[str | None, PolicyCapFigure]] = defaultdict(dict)
     for plan in plans:
         schema = plan.get("schema") or {}
         policy = schema.get("policy")
         if not policy:
             continue
         for channel, cap in policy.get("caps", {}).items():
-            found[channel].setdefault(schema.get("name"), SharedCap(schema.get("name"), cap["max"], cap["per_s"]))
+            found[channel].setdefault(schema.get("name"), PolicyCapFigure(schema.get("name"), cap["max"], cap["per_s"]))
     return {channel: list(by_schema.values()) for channel, by_schema in sorted(found.items())}
 
 
