@@ -280,3 +280,14 @@ def test_a_worker_s_error_is_reported_with_its_number(
         run_events(bundle, events, workers=2)
     code, out, err = _run([str(bundle), "--events", str(events), "--workers", "2"])
     assert code == 1 and out == b"" and "error: worker 1 of 2: the disk is on fire" in err
+
+
+def test_a_missing_shard_is_refused_not_started_again_empty(example: tuple[Path, Path], tmp_path: Path) -> None:
+    bundle, events = example
+    store = tmp_path / "s.db"
+    assert _run([str(bundle), "--events", str(events), "--store", f"sqlite:///{store}", "--workers", "3"])[0] == 0
+    Path(f"{store}.shard2-of-3").unlink()
+    code, out, err = _run([str(bundle), "--events", str(events), "--store", f"sqlite:///{store}"])
+    assert code == 1 and out == b""
+    assert "shard2-of-3 is missing" in err and "Traceback" not in err
+    assert not Path(f"{store}.shard2-of-3").exists()
