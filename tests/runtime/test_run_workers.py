@@ -204,6 +204,7 @@ def test_counts_a_store_cannot_take_are_refused(example: tuple[Path, Path], tmp_
     bundle, events = example
     code, _, err = _run([str(bundle), "--events", str(events), "--workers", "0"])
     assert code == 2 and "--workers" in err
+    assert _run([str(bundle), "--events", str(events), "--workers", "129"])[0] == 2
     sharded = f"sqlite:///{tmp_path / 'sharded.db'}"
     assert _run([str(bundle), "--events", str(events), "--store", sharded, "--workers", "2"])[0] == 0
     for count in ("3", "1"):

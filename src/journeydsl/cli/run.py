@@ -234,7 +234,7 @@ def _skew_seconds(text: str) -> float | None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=1, max=256),
+    type=click.IntRange(min=1, max=128),
     default=None,
     help="Processes, each with the customers of one shard (a stable hash of the customer id), the records those "
     "of one process. Default: memory:// one per core (1 for a file under 4 MiB); an existing store its own "

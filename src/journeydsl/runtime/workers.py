@@ -63,6 +63,7 @@ SHARDS_SUFFIX = ".shards"  # next to a sharded SQLite store's named path: its sh
 # parent's merge) costs about 0.1-0.2 s here; one compiled process runs about 6 MB/s of a stream where every event
 # drives a journey and 15 MB/s of a whole stream, so 2 workers only pay off above a few MB.
 SMALL_STREAM = 4 << 20
+MAX_WORKERS = 128  # a line's owner (its number + 1) fits in one byte of the shared map, beside two notes
 CHUNK = 512  # entries a worker sends at once: few large messages through the pipe
 # The rank of an entry among one line's entries: the fired timers' records, then the event's own, then its dead
 # letter (which goes to another sink, so its place matters only among dead letters).
@@ -165,8 +166,8 @@ def plan_layout(url: str, workers: int | None, size: int) -> Layout:
     SQLite store and PostgreSQL get 1 (the layout of a durable store is the user's choice, made once);
     memory:// gets one per core, or 1 for a file under SMALL_STREAM. Raises WorkersError for a count the store
     cannot take."""
-    if workers is not None and workers < 1:
-        raise WorkersError(f"--workers must be 1 or more, not {workers}")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise WorkersError(f"--workers takes 1 to {MAX_WORKERS}, not {workers}")
     scheme = url.partition(":")[0]
     if scheme == "memory":
         count = workers if workers is not None else (cores() if size >= SMALL_STREAM else 1)
@@ -318,55 +319,74 @@ def count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-# A worker's note on each line after its first pass: another shard's event, its own, a line that is not JSON
-# (noted by worker 0 only), or nothing to do (blank, or not JSON for the other workers).
-SKIP, FOREIGN, MINE, NOT_JSON = 0, 1, 2, 3
+# What the first pass notes about each line in the shared `owners` map: nothing to do (a blank line), the number
+# of the worker that owns the event plus one, or a line that is not JSON (which worker 0 reports).
+SKIP, NOT_JSON = 0, 255
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """Per line of the events file, what the first pass found, in anonymous shared mappings made before the fork
+    (MAP_SHARED: the same memory in every worker): `times` the event's time when it passed the checks (NaN: a dead
+    letter), `owners` as SKIP, NOT_JSON or its owner's number + 1."""
+
+    times: memoryview[float]
+    owners: memoryview[int]
+
+    @classmethod
+    def for_file(cls, path: Path) -> tuple[Shared, list[mmap.mmap]]:
+        lines = count_lines(path) + 2  # line numbers start at 1; one more to notice a file that grew
+        maps = [mmap.mmap(-1, 8 * lines), mmap.mmap(-1, lines)]
+        return cls(memoryview(maps[0]).cast("d"), memoryview(maps[1])), maps
+
+    def release(self) -> None:
+        self.times.release()
+        self.owners.release()
 
 
 class Shard:
     """One worker's part of a run: yields ("ready", entries), ("chunk", entries)..., ("done", summary), and
     ("closed", None) once the caller has written everything and pulls again."""
 
-    def __init__(self, spec: RunSpec, url: str, index: int, shards: int, times: memoryview[float]) -> None:
-        """times: one float per line of the events file, shared by the workers (an anonymous shared mapping made
-        before the fork): each worker writes the time of its own events that pass the checks (NaN: they do not),
-        and reads the others' in its second pass, instead of checking every event itself."""
+    def __init__(self, spec: RunSpec, url: str, index: int, shards: int, shared: Shared) -> None:
         self.spec = spec
         self.url = url
         self.index = index
         self.shards = shards
-        self.times = times
+        self.shared = shared
         self.summary = Summary() if spec.summary else None
 
-    def _first_pass(self, engine: Engine) -> bytearray:
-        """Check this shard's events (the checks need no state) and publish their times; note every line."""
-        index, shards, times = self.index, self.shards, self.times
-        capacity = len(times)
-        notes = bytearray(capacity)
+    def _grew(self) -> WorkersError:
+        return WorkersError(f"{self.spec.events} grew while the run read it: run a file that is complete")
+
+    def _first_pass(self, engine: Engine) -> None:
+        """Decode and check every `shards`-th line (the checks need no state): its owner and, if it passes, its
+        time, for every worker to read. Each line is decoded and checked once here, whoever owns it."""
+        index, shards = self.index, self.shards
+        times, owners = self.shared.times, self.shared.owners
+        capacity = len(owners)
         check = engine.core.check
         dead_letters = engine.dead_letters
         nan = math.nan
         with self.spec.events.open("rb") as events:
             for number, line in enumerate(events, start=1):
+                if number % shards != index:
+                    continue
                 if number >= capacity:
-                    raise WorkersError(f"{self.spec.events} grew while the run read it: run a file that is complete")
+                    raise self._grew()
                 try:
                     event = loads(line)
                 except DecodeError:
-                    if index == 0 and line.strip():
-                        notes[number] = NOT_JSON
+                    if line.strip():  # blank lines are allowed
+                        owners[number] = NOT_JSON
                     continue
-                if owner_of(event, shards) != index:
-                    notes[number] = FOREIGN
-                    continue
-                notes[number] = MINE
+                owners[number] = owner_of(event, shards) + 1
                 checked = check(event)
                 if checked is None:
-                    dead_letters.clear()  # reported when `process` meets the event in the second pass
+                    dead_letters.clear()  # its owner's `process` reports it, in the second pass
                     times[number] = nan
                 else:
                     times[number] = checked[2]["at"]
-        return notes
 
     def _encode(self, records: list[dict[str, Any]]) -> bytes:
         if self.summary is not None:
@@ -400,9 +420,12 @@ class Shard:
                     first.append((0, TIMERS, 0.0, "", lines))
             if engine.orphaned:
                 first.append((0, TIMERS, 0.0, "", self._encode(engine.orphaned)))
-            notes = self._first_pass(engine)
+            self._first_pass(engine)
             yield "ready", first  # the caller pulls on (or lets the workers go on) once every first pass is done
-            times = self.times
+            times, owners = self.shared.times, self.shared.owners
+            capacity = len(owners)
+            mine = self.index + 1
+            reports_not_json = self.index == 0
             process = engine.process
             encode = self._encode
             dead_letters = engine.dead_letters
@@ -410,13 +433,10 @@ class Shard:
             number = 0
             with spec.events.open("rb") as events:
                 for number, line in enumerate(events, start=1):
-                    note = notes[number]
-                    if note == FOREIGN:
-                        now = times[number]
-                        if now == now:  # not NaN: the event passed the checks
-                            advance_to(engine, now, number, entries, encode)
-                        continue
-                    if note == MINE:
+                    if number >= capacity:
+                        raise self._grew()
+                    owner = owners[number]
+                    if owner == mine:
                         now = times[number]
                         if now == now and now >= engine._due_floor:
                             # The timers first: `process` then gives only the event's own records.
@@ -431,11 +451,18 @@ class Shard:
                         if len(entries) >= CHUNK:
                             yield "chunk", entries
                             entries = []
-                    elif note == NOT_JSON:
-                        try:
-                            loads(line)
-                        except DecodeError as err:
-                            entries.append((number, DEAD, 0.0, "", (f"not JSON: {err}", None, line, line)))
+                    elif owner == SKIP:
+                        continue
+                    elif owner == NOT_JSON:
+                        if reports_not_json:
+                            try:
+                                loads(line)
+                            except DecodeError as err:
+                                entries.append((number, DEAD, 0.0, "", (f"not JSON: {err}", None, line, line)))
+                    else:
+                        now = times[number]
+                        if now == now:  # not NaN: the event passed the checks
+                            advance_to(engine, now, number, entries, encode)
             if spec.until is not None:
                 fire(engine, parse_time(spec.until), number + 1, entries, encode)
             if entries:
@@ -661,18 +688,16 @@ def run_file(
     sources: list[_Source] = []
     finished = False
     go: MpEvent | None = None
-    # Anonymous and shared (MAP_SHARED): made before the fork, it is the same memory in every worker.
-    shared = mmap.mmap(-1, 8 * (count_lines(spec.events) + 2))
-    times = memoryview(shared).cast("d")
+    shared, maps = Shared.for_file(spec.events)
     try:
         if shards == 1:
-            sources.append(_InProcess(Shard(spec, layout.urls[0], 0, 1, times)))
+            sources.append(_InProcess(Shard(spec, layout.urls[0], 0, 1, shared)))
         else:
             _warm(spec, layout)
             context = multiprocessing.get_context("fork")
             go, done = context.Event(), context.Event()
             for index, url in enumerate(layout.urls):
-                sources.append(_Process(Shard(spec, url, index, shards, times), context, go, done))
+                sources.append(_Process(Shard(spec, url, index, shards, shared), context, go, done))
         for source in sources:
             for entry in source.expect("ready"):
                 write_all(out, entry[4])
@@ -708,8 +733,9 @@ def run_file(
                     source.conn.close()
         if shards == 1:
             sources[0].stop()  # an in-process shard holds the view until its generator is closed
-        times.release()
-        shared.close()
+        shared.release()
+        for mapping in maps:
+            mapping.close()
     return result
 
 
