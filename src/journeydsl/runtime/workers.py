@@ -7,12 +7,13 @@ How the records stay those of a single process (the same records, keys and order
 - Every worker reads the whole events file. A customer belongs to shard `crc32(customer_id) % N` (stable across
   processes and runs, unlike Python's `hash`); an event without a usable customer id, or a line that is not
   JSON, belongs to shard 0, so every dead letter is reported by exactly one worker.
-- First pass: a worker checks its own events (`Core.check` needs no state) and writes the time of each that
-  passes into a mapping all workers share (one float per line, NaN for a dead letter). Second pass, once every
-  worker is through the first: it handles its own events with `Engine.process`, and for every other event that
-  passed its owner's checks does what `process` does before handling one: `--until` and `--max-skew` against the
-  same stream clock, then the timers due up to the event's time, and the clock. So every shard's clock moves with
-  every event, timers fire at the same points as in one process, and no event is checked twice.
+- First pass: worker k decodes and checks every N-th line (lines k+1, k+1+N, ...; `Core.check` needs no state)
+  and writes, into maps all workers share, the line's owner and, when the event passes the checks, its time (NaN
+  for a dead letter). Second pass, once every worker is through the first: a worker handles its own events with
+  `Engine.process`, and for every other event that passed the checks does what `process` does before handling
+  one: `--until` and `--max-skew` against the same stream clock, then the timers due up to the event's time, and
+  the clock. So every shard's clock moves with every event, timers fire at the same points as in one process,
+  and every line is decoded and checked once in the first pass, whoever owns it.
 - Records are tagged with the input line that made them and, for fired timers, the firing's (due, customer id),
   which is the order the engine fires customers in (the store's due index). The parent merges the workers'
   streams by (line, timers before the event's own records, due, customer id): exactly one process's order.
