@@ -732,7 +732,7 @@ def run_file(
                 if isinstance(source, _Process):
                     source.process.join(5)
                     source.conn.close()
-        if shards == 1:
+        if shards == 1 and sources:
             sources[0].stop()  # an in-process shard holds the view until its generator is closed
         shared.release()
         for mapping in maps:
