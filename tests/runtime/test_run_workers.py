@@ -21,6 +21,7 @@ from test_runtime_properties import JOURNEY
 import journeydsl.runtime.workers as workers_module
 from journeydsl import api
 from journeydsl.cli import main
+from journeydsl.runtime.shards import shard_url
 from journeydsl.runtime.store import StoreError
 from journeydsl.runtime.workers import (
     SMALL_STREAM,
@@ -29,7 +30,6 @@ from journeydsl.runtime.workers import (
     plan_layout,
     run_events,
     shard_of,
-    shard_url,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -610,7 +610,7 @@ class SqliteStore(Store):
         if path != ":memory:" and not os.path.exists(path) and os.path.exists(path + ".shards"):
             # `run --workers N` made this store as N files beside the named one: opening the named path alone
             # would make a new, empty store and answer as if it were the whole one.
-            from journeydsl.runtime.workers import recorded_shards, sharded_store_error
+            from journeydsl.runtime.shards import recorded_shards, sharded_store_error
 
             raise StoreError(sharded_store_error(path, recorded_shards(path) or 0))
         self.path = path

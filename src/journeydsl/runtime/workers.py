@@ -49,7 +49,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from journeydsl.runtime.delivery import Summary, flush, write_all
-from journeydsl.runtime.jsonio import DecodeError, dumps, dumps_lines, loads
+from journeydsl.runtime.jsonio import DecodeError, dumps_lines, loads
+from journeydsl.runtime.shards import SHARDS_SUFFIX, recorded_shards, shard_url, write_record
 from journeydsl.runtime.store import StoreError
 
 if TYPE_CHECKING:
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
     from journeydsl.runtime.engine import Engine
     from journeydsl.runtime.store import Store
 
-SHARDS_SUFFIX = ".shards"  # next to a sharded SQLite store's named path: its shard count
 # Below this size the default is one worker. Starting the workers (a fork, an engine and a first pass each, the
 # parent's merge) costs about 0.1-0.2 s here; one compiled process runs about 6 MB/s of a stream where every event
 # drives a journey and 15 MB/s of a whole stream, so 2 workers only pay off above a few MB.
@@ -110,42 +110,6 @@ def _sqlite_path(url: str) -> str:
     from journeydsl.runtime.store_sqlite import parse_url
 
     return parse_url(url).path
-
-
-def shard_url(url: str, index: int, shards: int) -> str:
-    """The URL of shard `index` (0-based) of `shards`: the named file with `.shardI-of-N` appended, same query."""
-    base, question, query = url.partition("?")
-    return f"{base}.shard{index + 1}-of-{shards}{question}{query}"
-
-
-def recorded_shards(path: str) -> int | None:
-    """The shard count a sharded SQLite store at `path` records, or None when it is not sharded; StoreError when
-    the record is unreadable."""
-    record = Path(path + SHARDS_SUFFIX)
-    try:
-        text = record.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise StoreError(f"cannot read {record}: {err.strerror or err}") from err
-    try:
-        value = loads(text)
-        count = value["shards"] if type(value) is dict else None
-    except (DecodeError, KeyError):
-        count = None
-    if type(count) is not int or count < 2:
-        raise StoreError(f'{record} does not record a shard count ({{"shards": N}} with N >= 2): it is damaged')
-    return count
-
-
-def sharded_store_error(path: str, shards: int) -> str:
-    """What to say when a command opens the named path of a sharded store as one store."""
-    return (
-        f"the store {path} is split into {shards} shards by `journeydsl run --workers {shards}` "
-        f"({path}.shard1-of-{shards} ... {path}.shard{shards}-of-{shards}): `run` takes it with --workers {shards}; "
-        f"status, report, replay and serve read one store at a time, so name one shard, e.g. "
-        f"sqlite:///{path}.shard1-of-{shards}"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,19 +177,6 @@ def plan_layout(url: str, workers: int | None, size: int) -> Layout:
     if not can_fork():
         raise WorkersError("--workers N > 1 needs a platform that can fork processes; use --workers 1")
     return Layout(tuple(shard_url(url, i, workers) for i in range(workers)), new_record=path + SHARDS_SUFFIX)
-
-
-def write_record(path: str, shards: int) -> None:
-    """Record a new sharded store's shard count (written whole, then renamed into place)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + f".{os.getpid()}.tmp")
-    try:
-        partial.write_bytes(dumps({"shards": shards}) + b"\n")
-        os.replace(partial, target)
-    except OSError as err:
-        partial.unlink(missing_ok=True)
-        raise StoreError(f"cannot write {target}: {err.strerror or err}") from err
 
 
 # --------------------------------------------------------------------------- one worker
