@@ -40,6 +40,10 @@ from journeydsl.runtime.timeparse import MAX_EPOCH, TimeError, format_time, pars
 # step core itself (`step`, `Timer`, `StepResult`) is core.py's and the package's.
 __all__ = ["EMIT_LIMIT", "STEP_LIMIT", "Engine", "EngineError", "Event", "assign_bucket"]
 
+# Told of one customer's firing within `Engine.fire_until`: (due time, customer id, the records so far, where this
+# firing's begin).
+OnFiring = Callable[[float, str, list[dict[str, Any]], int], None]
+
 
 class Engine:
     def __init__(
@@ -316,12 +320,24 @@ class Engine:
             when = parse_time(until)
         except TimeError as err:
             raise ValueError(str(err)) from err
+        return self.fire_until(when)
+
+    def fire_until(self, until: float, on_firing: OnFiring | None = None) -> list[dict[str, Any]]:
+        """`advance` to epoch seconds `until`. `on_firing(due, customer id, records, start)`, when given, is called
+        after each customer's firing that gave records, which are `records[start:]`: a customer may fire several
+        times in one call, with others between (`run --workers` keys each firing by its due time and customer)."""
         out: list[dict[str, Any]] = []
-        self._fire(when, out)
+        self._fire(until, out, on_firing)
         self._finish(out)
         return out
 
-    def _fire(self, until: float, out: list[dict[str, Any]]) -> None:
+    @property
+    def due_floor(self) -> float:
+        """No timer of the store is due before this time: an event dated earlier fires none (the test `process`
+        makes before firing)."""
+        return self._due_floor
+
+    def _fire(self, until: float, out: list[dict[str, Any]], on_firing: OnFiring | None = None) -> None:
         """Fire the timers due up to `until`, customer by customer in (due time, customer id) order, then move the
         stream's clock to `until`."""
         store = self.store
@@ -335,9 +351,12 @@ class Engine:
             customer = self._load(cid)
             if customer is None:
                 continue
+            start = len(out)
             core.profile_changed = False
             core.fire(cid, customer, due[0], floor, out)
             store.save(cid, customer, next_due(customer), core.profile_changed)
+            if on_firing is not None and len(out) > start:
+                on_firing(due[0], cid, out, start)
         if store.clock is None or until > store.clock:
             store.clock = until
         self._due_floor = store.peek_due()

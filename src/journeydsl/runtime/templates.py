@@ -645,6 +645,20 @@ def _compile(text: str) -> Compiled:
     return compiled
 
 
+def warm(texts: Iterable[str]) -> int:
+    """Compile `texts` into this process's template cache ahead of their first render (before forking workers,
+    which then inherit it); how many compiled. One that does not compile is skipped: the render that uses it
+    reports it as a record."""
+    done = 0
+    for text in texts:
+        try:
+            _compile(text)
+        except Exception:  # noqa: BLE001, S112 - any failure of a user template is reported where it is rendered
+            continue
+        done += 1
+    return done
+
+
 class Templates:
     def __init__(self, texts: Mapping[str, str]) -> None:
         # Bundles hold `templates/messages/<channel>/<name>.j2`; accept the path with or without the prefix.

@@ -213,35 +213,13 @@ Encode = Callable[[list[dict[str, Any]]], bytes]
 
 
 def fire(engine: Engine, until: float, line: int, into: list[Entry], encode: Encode) -> None:
-    """`Engine.advance(until)` (its `_fire` and `_finish`), with an entry per firing, keyed by the (due, customer
-    id) the store's due index hands out: the order one process fires customers in, whichever shard they are on.
-    The engine has no hook that says where one firing's records end (a customer may fire several times in one
-    advance, with others between), so this is its loop, step for step; the workers' tests compare the records with
-    one process's, which would catch the two drifting apart."""
-    from journeydsl.runtime.core import next_due
+    """`Engine.advance(until)`, with an entry per firing, keyed by the (due, customer id) the store's due index
+    hands out: the order one process fires customers in, whichever shard they are on."""
 
-    store = engine.store
-    floor = store.clock
-    core = engine.core
-    out: list[dict[str, Any]] = []
-    while True:
-        due = store.pop_due(until)
-        if due is None:
-            break
-        cid = due[1]
-        customer = engine._load(cid)
-        if customer is None:
-            continue
-        start = len(out)
-        core.profile_changed = False
-        core.fire(cid, customer, due[0], floor, out)
-        store.save(cid, customer, next_due(customer), core.profile_changed)
-        if len(out) > start:
-            into.append((line, TIMERS, due[0], cid, encode(out[start:])))
-    if store.clock is None or until > store.clock:
-        store.clock = until
-    engine._due_floor = store.peek_due()
-    engine._finish(out)
+    def firing(due: float, cid: str, out: list[dict[str, Any]], start: int) -> None:
+        into.append((line, TIMERS, due, cid, encode(out[start:])))
+
+    engine.fire_until(until, firing)
 
 
 def advance_to(engine: Engine, now: float, line: int, into: list[Entry], encode: Encode) -> None:
@@ -255,7 +233,7 @@ def advance_to(engine: Engine, now: float, line: int, into: list[Entry], encode:
         reference = store.clock
         if reference is not None and now > reference + engine.max_skew:
             return
-    if now >= engine._due_floor:  # the engine's own test: no timer is due before its floor
+    if now >= engine.due_floor:  # the engine's own test: no timer is due before its floor
         fire(engine, now, line, into, encode)
     elif store.clock is None or now > store.clock:
         store.clock = now
@@ -390,7 +368,7 @@ class Shard:
                     owner = owners[number]
                     if owner == mine:
                         now = times[number]
-                        if now == now and now >= engine._due_floor:
+                        if now == now and now >= engine.due_floor:
                             # The timers first: `process` then gives only the event's own records.
                             advance_to(engine, now, number, entries, encode)
                         out = process(loads(line))
@@ -616,9 +594,7 @@ def _warm(spec: RunSpec, layout: Layout) -> None:
     from journeydsl.runtime.stores import store_class
 
     store_class(layout.urls[0].partition(":")[0])
-    for text in (getattr(spec.bundle, "templates", None) or {}).values():
-        with contextlib.suppress(Exception):
-            templates._compile(text)
+    templates.warm((getattr(spec.bundle, "templates", None) or {}).values())
 
 
 def run_file(
