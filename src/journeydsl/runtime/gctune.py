@@ -1,10 +1,17 @@
-"""Garbage-collector settings for long runs (`journeydsl run`, the benchmark).
+"""Garbage-collector and allocator settings for long runs (`journeydsl run`, the benchmark).
 
 The engine's state is many small long-lived dicts and lists with no reference cycles, and every
 event allocates a few hundred more short-lived objects; with CPython's default thresholds the
 collector keeps re-scanning the growing state. Raising the thresholds cut the engine's CPU time by
 about a quarter on the example workload. A library must not change a process-wide setting behind
 its caller's back, so `Engine` never calls this; the CLI and the benchmark do.
+
+glibc's malloc gives the top of its heap back to the system as soon as 128 KiB of it is free (and
+raises that bar only after large blocks were freed), and a run frees such a top all the time: each
+batch of encoded records, orjson's growing buffers, rendered bodies. Every page it gave back faults
+again when touched: on the example journeys' stream about 46,000 of the run's 61,000 page faults, a
+fifth of its CPU time (docs/performance.md, "Issue 18, item 4"). A fixed trim threshold keeps up to
+TRIM_THRESHOLD of free heap; the peak resident size is what it was (it counts the pages once).
 """
 
 from __future__ import annotations
@@ -12,10 +19,31 @@ from __future__ import annotations
 import gc
 
 THRESHOLDS = (100_000, 50, 1000)
+# mallopt(3) parameters and the values set: keep up to 64 MiB of free heap top, grow the heap 16 MiB at a time.
+M_TRIM_THRESHOLD, M_TOP_PAD = -1, -2
+TRIM_THRESHOLD = 64 << 20
+TOP_PAD = 16 << 20
 
 
 def relax_gc() -> tuple[int, int, int]:
-    """Raise the collector's thresholds; returns the previous ones."""
+    """Raise the collector's thresholds, and glibc malloc's trim threshold where there is one; returns the
+    collector's previous thresholds."""
     previous = gc.get_threshold()
     gc.set_threshold(*THRESHOLDS)
+    relax_malloc()
     return previous
+
+
+def relax_malloc() -> bool:
+    """glibc malloc: keep freed heap instead of giving it back at once (see the module's docstring). False where
+    the C library has no `mallopt` (musl, macOS, Windows) or refuses: nothing changes there."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (AttributeError, OSError, TypeError):  # no such symbol, or no C library to open by that name
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)) and bool(mallopt(M_TOP_PAD, TOP_PAD))
