@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import BuiltinMethodType, MethodType
 from typing import Any, Final
 
-from jinja2 import TemplateError, meta, nodes, pass_context, pass_environment, pass_eval_context
+from jinja2 import Template, TemplateError, meta, nodes, pass_context, pass_environment, pass_eval_context
 from jinja2 import filters as jinja_filters
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -620,19 +620,41 @@ _COMPILED_MAX = 4096
 
 class Compiled:
     """A template ready to render: the sandboxed Jinja template, the fast plan when it has one
-    (runtime/fasttemplate.py), and whether it reads `event` (only then is the shown event built)."""
+    (runtime/fasttemplate.py), and whether it reads `event` (only then is the shown event built).
 
-    __slots__ = ("jinja", "fast", "uses_event")
+    A template with a fast plan gets its Jinja template only when a render first falls back to it (most never
+    do): Jinja's compiling generates and compiles Python source, a few milliseconds a template, which a run paid
+    for each of the bundle's templates it used."""
+
+    __slots__ = ("_jinja", "_tree", "fast", "uses_event")
 
     def __init__(self, text: str) -> None:
         tree = _ENV.parse(text)
         planned = fasttemplate.plan(tree, _RESERVED)
         self.fast = fasttemplate.renderer(planned[0]) if planned is not None else None
         self.uses_event = "event" in meta.find_undeclared_variables(tree)
+        self._tree: nodes.Template | None = tree
+        self._jinja: Template | None = None
+        if self.fast is None:  # compiled now: a template Jinja cannot compile is refused where it is first used
+            self._jinja = self._compile_jinja(tree)
+
+    @property
+    def jinja(self) -> Template:
+        """The sandboxed Jinja template (compiled on first use when the template has a fast plan)."""
+        compiled = self._jinja
+        if compiled is None:
+            tree = self._tree
+            assert tree is not None  # kept until the Jinja template is made
+            compiled = self._jinja = self._compile_jinja(tree)
+        return compiled
+
+    def _compile_jinja(self, tree: nodes.Template) -> Template:
         _guard(tree)  # in place: the root stays the same Template node
-        self.jinja = _ENV.from_string(tree)
+        compiled = _ENV.from_string(tree)
         # Template.globals is a ChainMap that every render copies; a plain dict copies several times faster.
-        self.jinja.globals = dict(self.jinja.globals)
+        compiled.globals = dict(compiled.globals)
+        self._tree = None
+        return compiled
 
 
 def _compile(text: str) -> Compiled:
