@@ -40,6 +40,9 @@ def in_range(epoch: float) -> bool:
 # "+1" or other scripts' digits) and formatted by one index.
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 _TWO_DIGIT_VALUES = {text: n for n, text in enumerate(_TWO_DIGITS)}
+# Minute of the day -> "HH:MM:", and second -> "SSZ": a record's time is three pieces joined (every record has one).
+_HOURS_MINUTES = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)]
+_SECONDS_Z = [f"{n:02d}Z" for n in range(60)]
 # "YYYY-MM-DD" -> epoch seconds of that midnight UTC, and day number -> "YYYY-MM-DDT"; bounded, as a stream moves
 # on through its days.
 _DAY_STARTS: dict[str, int] = {}
@@ -128,11 +131,11 @@ def format_time(epoch: float) -> str:
         if len(_DAY_PREFIXES) >= _DAYS_KEPT:
             _DAY_PREFIXES.clear()
         prefix = _DAY_PREFIXES[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-    text = prefix + _TWO_DIGITS[second // 3600] + ":" + _TWO_DIGITS[second // 60 % 60] + ":" + _TWO_DIGITS[second % 60]
     fraction = epoch - whole
     if fraction >= 0.0005:
+        text = prefix + _HOURS_MINUTES[second // 60] + _TWO_DIGITS[second % 60]
         return f"{text}.{round(fraction * 1000):03d}Z"
-    return text + "Z"
+    return prefix + _HOURS_MINUTES[second // 60] + _SECONDS_Z[second % 60]  # nearly every time: whole seconds
 
 
 @lru_cache(maxsize=512)
