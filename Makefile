@@ -87,6 +87,8 @@ demo: install $(if $(HAVE_CC),compiled)
 	$(BIN)/python -m journeydsl.docs.guide_site docs $(OUT)/guide
 	$(JD) build journeys/ -o $(OUT)/journeys.jbundle
 	$(JD) synth journeys/ --customers 300 --seed 7 -o $(OUT)/events.jsonl
+	# contact pressure before launch: every journey together on those events, messages per customer per day and week
+	$(JD) pressure journeys/ --events $(OUT)/events.jsonl
 	rm -f $(OUT)/state.db*
 	# --max-skew 30d: the synthetic stream of 300 customers thins out towards its end, with days between events;
 	# a live stream would keep the default of 1d (an event more than a day ahead of the others is a dead letter).
