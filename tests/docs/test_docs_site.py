@@ -95,3 +95,16 @@ def test_docs_cli_replaces_an_old_site(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert not (out / "stale.html").exists() and (out / "index.html").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_goal_shows_what_it_expects(tmp_path: Path) -> None:
+    """`goal … expect 60%` is in the goals table of the journey's page, HTML and Markdown."""
+    journeys = Path(__file__).resolve().parents[2] / "journeys"
+    out = tmp_path / "site"
+    paths = [str(journeys / "customer.journey"), str(journeys / "service_move.journey")]
+    result = CliRunner().invoke(main, ["docs", *paths, "-o", str(out), "--templates", str(TEMPLATES)])
+    assert result.exit_code == 0, result.output
+    page = (out / "service_move.html").read_text(encoding="utf-8")
+    goals = page[page.index('<h2 id="goals">') :].split("</table>")[0]
+    assert "<th>Expected</th>" in goals and "<td>60%</td>" in goals
+    assert "| moved |" in (out / "md" / "service_move.md").read_text(encoding="utf-8").split("| Expected |")[1]

@@ -73,7 +73,8 @@ class JourneyPage:
     source: str
     entry_event: str
     policies: list[tuple[str, str]] = field(default_factory=list)  # (policy, text)
-    goals: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # name, event, where, within, value
+    # name, event, where, within, value, expected (`expect 12%` as "12%", or "")
+    goals: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
     stages: list[StageSection] = field(default_factory=list)
     experiments: list[ExperimentRow] = field(default_factory=list)
     templates: list[TemplateRow] = field(default_factory=list)
@@ -186,6 +187,7 @@ def journey_page(
                 format_expr(goal.where) if goal.where else "",
                 str(goal.within) if goal.within else "",
                 format_expr(goal.value) if goal.value else "",
+                f"{goal.expect:g}%" if goal.expect is not None else "",
             )
         )
     for stage_name, steps in ordered_stages(journey):
