@@ -37,9 +37,11 @@ def in_range(epoch: float) -> bool:
 
 
 # "00".."59": two-digit fields of the common form, parsed by one lookup (int() on a slice would also take " 1",
-# "+1" or other scripts' digits) and formatted by one index.
+# "+1" or other scripts' digits) and formatted by one index; "HH:MM" -> seconds into the day, for parsing a time
+# with one lookup fewer (a third of an event's checks went to parsing its time).
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 _TWO_DIGIT_VALUES = {text: n for n, text in enumerate(_TWO_DIGITS)}
+_CLOCK_MINUTES = {f"{m // 60:02d}:{m % 60:02d}": m * 60 for m in range(1440)}
 # Minute of the day -> "HH:MM:", and second -> "SSZ": a record's time is three pieces joined (every record has one).
 _HOURS_MINUTES = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)]
 _SECONDS_Z = [f"{n:02d}Z" for n in range(60)]
@@ -58,11 +60,10 @@ def parse_rfc3339(text: str) -> float:
     if len(text) == 20 and text[19] == "Z" and text[10] == "T" and text[13] == ":" and text[16] == ":":
         day = _DAY_STARTS.get(text[:10])
         if day is not None:
-            hour = _TWO_DIGIT_VALUES.get(text[11:13], 99)
-            minute = _TWO_DIGIT_VALUES.get(text[14:16], 99)
+            clock = _CLOCK_MINUTES.get(text[11:16])  # "HH:MM" and "SS" by two lookups: no other text passes
             second = _TWO_DIGIT_VALUES.get(text[17:19], 99)
-            if hour < 24 and minute < 60 and second < 60:
-                return float(day + hour * 3600 + minute * 60 + second)
+            if clock is not None and second < 60:
+                return float(day + clock + second)
         return _parse_generally(text, learn_day=True)
     return _parse_generally(text, learn_day=False)
 
