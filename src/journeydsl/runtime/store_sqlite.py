@@ -63,7 +63,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -201,6 +201,9 @@ IN_FLIGHT = (
     " WHERE json_extract(i.value, '$[4]') = 1 AND c.id NOT IN (SELECT value FROM json_each(?))"
     " GROUP BY 1, 2"
 )
+# `prefetch`: the rows of a JSON array of ids, in one query each.
+PREFETCH_CUSTOMERS = "SELECT id, state, profile FROM customers WHERE id IN (SELECT value FROM json_each(?))"
+PREFETCH_SEEN = "SELECT id FROM seen WHERE id IN (SELECT value FROM json_each(?))"
 # A claim is one statement in an IMMEDIATE transaction: SQLite has no SKIP LOCKED, and the write lock serialises
 # workers instead. Records up to meta.delivered were printed by `run` and are not handed out again.
 CLAIM = (
@@ -664,6 +667,11 @@ class SqliteStore(Store):
         self._cursor: tuple[float, str] | None = None
         self._page_complete = False  # nothing committed lies past _cursor
         self._new_seen: dict[str, float] = {}
+        # What the last `prefetch` found: customers not in the store, event ids seen and not seen. Only this
+        # process writes the store, so they stay so until it saves the customer or adds the id.
+        self._absent: set[str] = set()
+        self._seen_known: set[str] = set()
+        self._unseen: set[str] = set()
         self._new_events: list[dict[str, Any]] = []
         self._new_records: list[dict[str, Any]] = []
         self._new_transitions: list[Transition] = []
@@ -886,13 +894,12 @@ class SqliteStore(Store):
         if cached is not None:
             cache.move_to_end(customer_id)
             return cached
-        with self._lock:
-            try:
-                row = self._db.execute("SELECT state, profile FROM customers WHERE id = ?", (customer_id,)).fetchone()
-            except sqlite3.DatabaseError as err:
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
-        if row is None:
+        if customer_id in self._absent:
             return None
+        rows = self._read("SELECT state, profile FROM customers WHERE id = ?", (customer_id,))
+        if not rows:
+            return None
+        row = rows[0]
         customer = self._customer(customer_id, row[0], row[1])
         self._remember(customer_id, customer)
         return customer
@@ -924,6 +931,7 @@ class SqliteStore(Store):
         if entry is None:
             # A customer not known to be stored (not loaded from the store) is written whole.
             self._saved[customer_id] = [customer, profile or customer_id not in self._cache]
+            self._absent.discard(customer_id)
         else:
             entry[0] = customer
             if profile:
@@ -1093,15 +1101,47 @@ class SqliteStore(Store):
     def seen_before(self, event_id: str) -> bool:
         if event_id in self._new_seen:
             return True
-        with self._lock:
-            try:
-                row = self._db.execute("SELECT 1 FROM seen WHERE id = ?", (event_id,)).fetchone()
-            except sqlite3.DatabaseError as err:
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
-        return row is not None
+        if event_id in self._unseen:
+            return False
+        if event_id in self._seen_known:
+            return True
+        return bool(self._read("SELECT 1 FROM seen WHERE id = ?", (event_id,)))
 
     def add_seen(self, event_id: str, at: float) -> None:
         self._new_seen[event_id] = float(at)
+        self._unseen.discard(event_id)
+
+    def prefetch(self, customer_ids: Iterable[str], event_ids: Iterable[str]) -> None:
+        """Read ahead, in one query each, the customers the next events will load (into the cache, at most `cache`
+        of them; those not in the store are noted, so `load` answers None without a query) and whether their ids
+        were seen. A row that is not a customer is left for `load`, which names it when its event comes. SQLite's
+        JSON functions cut a string at NUL, so an id holding one is left to its own query."""
+        saved, cache, new_seen = self._saved, self._cache, self._new_seen
+        wanted = [
+            cid for cid in dict.fromkeys(customer_ids) if cid not in saved and cid not in cache and "\x00" not in cid
+        ][: self.cache_size]
+        ids = [eid for eid in dict.fromkeys(event_ids) if eid not in new_seen and "\x00" not in eid]
+        rows = self._read(PREFETCH_CUSTOMERS, (dumps(wanted),)) if wanted else []
+        seen = {row[0] for row in self._read(PREFETCH_SEEN, (dumps(ids),))} if ids else set()
+        found = set()
+        for customer_id, state, profile in rows:
+            found.add(customer_id)
+            try:
+                customer = self._customer(customer_id, state, profile)
+            except StoreError:
+                continue
+            self._remember(customer_id, customer)
+        self._absent = set(wanted).difference(found)
+        self._seen_known = seen
+        self._unseen = set(ids).difference(seen)
+
+    def _read(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        """The rows of a query of `load`, `seen_before` or `prefetch`."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
 
     # ---- what a unit of work produced
 
@@ -1600,6 +1640,9 @@ class DeliveryStore(SqliteStore):
 
     def seen_before(self, event_id: str) -> bool:
         self._only("check event ids")
+
+    def prefetch(self, customer_ids: Iterable[str], event_ids: Iterable[str]) -> None:
+        pass  # a hint, and this copy reads no customers and no event ids
 
     def add_seen(self, event_id: str, at: float) -> None:
         self._only("record event ids")
