@@ -172,3 +172,23 @@ def test_an_engine_crash_fails_the_scenario_not_the_run(project: Path, monkeypat
     assert code == 1
     assert "engine: the engine raised RuntimeError: disk on fire" in out
     assert "Traceback" not in out + err
+
+
+def test_a_send_waiting_for_the_contact_policy_is_named_with_the_advance_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example schema's contact policy holds emails for its settle minute: a scenario that ends without
+    advancing past it misses the last email, and the failure says so and how far to advance."""
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "journeys", tmp_path / "journeys")
+    shutil.copytree(repo / "templates", tmp_path / "templates")
+    scenario = tmp_path / "journeys" / "solar_onboarding.scenario.yaml"
+    text = scenario.read_text(encoding="utf-8")
+    settle = next(line for line in text.splitlines() if "{advance: 1m}" in line)
+    scenario.write_text(text.replace(settle + "\n", ""), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("journeys/solar_onboarding.scenario.yaml", "journeys")
+    assert code == 1
+    assert "expected sends not found in order: email review_request" in out
+    assert "note: 1 send(s) wait for the contact policy's settle time (" in out
+    assert "add `{advance: 1m}` after the last event to see them decided" in out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -217,11 +218,39 @@ def run_scenario(
     if coverage is not None:
         _cover(coverage, transitions, customers)
     mismatches = problems + compare(scenario.expect, observed)
+    _hint_waiting_sends(engine, scenario.customer_id, clock, mismatches)
     version = next((int(t["version"]) for t in transitions if t["journey"] == scenario.journey), None)
     journey = journeys.get((scenario.journey, version or 0)) or next(
         (j for (name, _), j in sorted(journeys.items(), reverse=True) if name == scenario.journey), None
     )
     return ScenarioResult(scenario, observed, mismatches, journey, time.perf_counter() - started)
+
+
+def _hint_waiting_sends(engine: Any, customer_id: str, clock: dt.datetime | None, mismatches: list[Mismatch]) -> None:
+    """Sends still waiting for a contact policy's settle time when the scenario ended are in no record yet: a
+    `sends` mismatch says so, and how far to advance."""
+    from journeydsl.runtime import state as S
+
+    sends = next((m for m in mismatches if m.key == "sends"), None)
+    customer = engine.store.load(customer_id) if sends is not None else None
+    waiting = (customer or {}).get("c", {}).get(S.OFFERS) or []
+    if sends is None or not waiting or clock is None:
+        return
+    due = dt.datetime.fromtimestamp(min(offer[S.OFFER_DUE] for offer in waiting), dt.UTC)
+    wait = max(dt.timedelta(seconds=1), due - clock)
+    sends.lines.append(
+        f"note: {len(waiting)} send(s) wait for the contact policy's settle time ({rfc3339(due)}): add "
+        f"`{{advance: {_duration_text(wait)}}}` after the last event to see them decided"
+    )
+
+
+def _duration_text(delta: dt.timedelta) -> str:
+    """The shortest whole duration of the DSL's units that reaches `delta` (rounded up)."""
+    seconds = math.ceil(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{math.ceil(seconds / size)}{unit}"
+    return f"{seconds}s"
 
 
 def observe(
