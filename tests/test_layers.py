@@ -48,8 +48,9 @@ LAYERS: dict[str, tuple[frozenset[str], str]] = {
     ),
     "project": (frozenset({"ir", "diagnostics", "syntax"}), "reads the named files and parses them into one project"),
     "check": (
-        frozenset({"ir", "diagnostics", "syntax", "project", "runtime"}),
-        "checks a project; templates through the runtime's own sandbox, so check and run agree",
+        frozenset({"ir", "diagnostics", "syntax", "project_file", "project", "runtime"}),
+        "checks a project; templates through the runtime's own sandbox, so check and run agree (and runs the "
+        "registry's project-file examples through the project file's reader)",
     ),
     "render": (frozenset({"ir", "syntax"}), "draws journeys from IR (labels print expressions as the DSL does)"),
     "docs": (

@@ -21,23 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from journeydsl.diagnostics.model import Code, Diagnostic, Severity, Sink
+from journeydsl.diagnostics import codes
+from journeydsl.diagnostics.model import Diagnostic, Severity, Sink
 from journeydsl.ir import Span
 
 PROJECT_FILE = "journeydsl.toml"
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "journeydsl")
 
-# Not (yet) in the registry of codes.py: the project file is no journey file, so its examples cannot be the
-# journey files every registered code carries. The renderers need only the Code itself.
-PROJECT_FILE_CODE = Code(
-    "JD090",
-    "project-file",
-    "the project file (journeydsl.toml or [tool.journeydsl] in pyproject.toml) is wrong",
-    Severity.ERROR,
-    "The project file does not parse as TOML, names a key journeydsl does not know, or gives a value of the "
-    "wrong type. Keys: sources, templates, store, signing-key, public-key, min-coverage, strict.",
-)
+PROJECT_FILE_CODE = codes.PROJECT_FILE  # JD090
 
 
 def _is_str(value: Any) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from journeydsl.check.examples import run_example
 from journeydsl.diagnostics import Severity, codes
-from journeydsl.diagnostics.docgen import is_yaml_example, render_page
+from journeydsl.diagnostics.docgen import example_suffix, render_page
 from journeydsl.diagnostics.examples import LATIN1_BAD, example, example_files
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
@@ -51,13 +51,11 @@ def test_every_example_file_belongs_to_a_registered_code() -> None:
 
 @pytest.mark.parametrize("code", codes.all_codes(), ids=lambda c: c.code)
 def test_example_files_are_named_for_what_they_hold(code: codes.Code) -> None:
-    """`.scenario.yaml` for a scenario file, `.journey.yaml` for YAML, `.journey` for the DSL: what the docs' fence
-    and check/examples.py decide from the text (docgen.is_yaml_example), so the file opens as what it is."""
+    """`.scenario.yaml` for a scenario file, `.journeydsl.toml` for a project file, `.journey.yaml` for YAML,
+    `.journey` for the DSL: what the docs' fence and check/examples.py decide (docgen.example_suffix), so the file
+    opens as what it is."""
     for which, text in (("bad", code.bad_example), ("good", code.good_example)):
-        if code.code.startswith("JD7"):
-            suffix = "scenario.yaml"
-        else:
-            suffix = "journey.yaml" if is_yaml_example(text) else "journey"
+        suffix = example_suffix(code.code, text)
         assert example_files()[(code.code, which)] == f"{code.code}.{which}.{suffix}"
 
 

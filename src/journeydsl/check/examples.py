@@ -11,10 +11,11 @@ import tempfile
 from pathlib import Path
 
 from journeydsl.check import check_project
-from journeydsl.diagnostics.docgen import EXAMPLE_SCHEMA, EXAMPLE_TEMPLATES, is_yaml_example
+from journeydsl.diagnostics.docgen import EXAMPLE_SCHEMA, EXAMPLE_TEMPLATES, is_project_file_code, is_yaml_example
 from journeydsl.diagnostics.examples import LATIN1_BAD
 from journeydsl.diagnostics.model import Diagnostic
 from journeydsl.project import load_project
+from journeydsl.project_file import PROJECT_FILE, parse_config
 
 
 def example_filename(text: str) -> str:
@@ -22,7 +23,10 @@ def example_filename(text: str) -> str:
 
 
 def run_example(text: str, code: str = "", bad: bool = False) -> list[Diagnostic]:
-    """Check one example in a fresh folder holding the example schema and templates."""
+    """Check one example in a fresh folder holding the example schema and templates; a project file's example
+    (JD09x) is read as the project file it is."""
+    if is_project_file_code(code):
+        return parse_config(text, PROJECT_FILE)[1]
     with tempfile.TemporaryDirectory(prefix="jd-example-") as tmp:
         root = Path(tmp)
         (root / "shop.journey").write_text(EXAMPLE_SCHEMA, encoding="utf-8")

@@ -146,6 +146,22 @@ INPUT_TOO_LARGE = _code(
     ),
 )
 
+# JD09x: the project file (`journeydsl.toml`, or `[tool.journeydsl]` in pyproject.toml); its examples are project
+# files, checked by reading them as one (check/examples.py)
+PROJECT_FILE = _code(
+    "JD090",
+    "project-file",
+    "the project file (journeydsl.toml or [tool.journeydsl] in pyproject.toml) is wrong",
+    E,
+    explanation=(
+        "The project file does not parse as TOML, names a key journeydsl does not know, or gives a value of the "
+        "wrong type. Keys: sources, templates, store, signing-key, public-key, min-coverage, strict. Every "
+        "command reads it first (walking up from the current folder), so a wrong project file stops them all "
+        "with this finding, pointing at the key."
+    ),
+)
+
+
 # JD1xx: names
 DUPLICATE_NAME = _code(
     "JD101",

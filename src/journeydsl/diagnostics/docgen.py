@@ -63,11 +63,27 @@ def is_yaml_example(text: str) -> bool:
     return _YAML_START.search(text) is not None
 
 
+def is_project_file_code(code: str) -> bool:
+    """JD09x: the project file's codes, whose examples are `journeydsl.toml` files rather than journey files."""
+    return code.startswith("JD09")
+
+
+def example_suffix(code: str, text: str) -> str:
+    """What an example file of `code` holding `text` is named after its `JDnnn.bad.`/`.good.`: what it holds."""
+    if code.startswith("JD7"):
+        return "scenario.yaml"
+    if is_project_file_code(code):
+        return "journeydsl.toml"
+    return "journey.yaml" if is_yaml_example(text) else "journey"
+
+
 def _fence(text: str, lang: str) -> list[str]:
     return [f"```{lang}", text.rstrip("\n"), "```"]
 
 
-def _lang(text: str) -> str:
+def _lang(code: str, text: str) -> str:
+    if is_project_file_code(code):
+        return "toml"
     return "yaml" if is_yaml_example(text) else "text"
 
 
@@ -80,7 +96,8 @@ def render_page(registry: list[Code] | None = None) -> str:
         "     do not edit by hand (a test checks this file is up to date). -->",
         "",
         "Every finding of `journeydsl check` has a stable code. `journeydsl check --explain JD102` (or",
-        "`--explain unknown-step`) prints one entry of this page. Ranges: JD0xx reading input, JD1xx names,",
+        "`--explain unknown-step`) prints one entry of this page. Ranges: JD0xx reading input (JD09x the",
+        "project file, whose examples are `journeydsl.toml` files), JD1xx names,",
         "JD2xx types, JD3xx graph, JD4xx experiments, JD5xx policy, JD6xx templates, JD7xx scenario files.",
         "",
         "The examples are complete files. They sit next to this schema, `shop.journey`, and a `templates/`",
@@ -103,9 +120,9 @@ def render_page(registry: list[Code] | None = None) -> str:
             out += ["", code.explanation.strip()]
         if code.bad_example:
             note = " (saved as Latin-1)" if code.code in LATIN1_BAD else ""
-            out += ["", f"Fails{note}:", "", *_fence(code.bad_example, _lang(code.bad_example))]
+            out += ["", f"Fails{note}:", "", *_fence(code.bad_example, _lang(code.code, code.bad_example))]
         if code.good_example:
-            out += ["", "Passes:", "", *_fence(code.good_example, _lang(code.good_example))]
+            out += ["", "Passes:", "", *_fence(code.good_example, _lang(code.code, code.good_example))]
     return "\n".join(out) + "\n"
 
 
