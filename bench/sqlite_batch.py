@@ -15,6 +15,7 @@ Run: `PYTHONPATH=build/compiled:. python -m bench.sqlite_batch [--customers 4000
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -30,8 +31,8 @@ from journeydsl.runtime.jsonio import dumps
 STORES = ("memory", "sqlite")
 
 
-def run_once(folder: Path, stream: str, store: str, path: str | None) -> tuple[float, float]:
-    """One `journeydsl run` of `stream`'s file on a new store: (CPU seconds, wall seconds)."""
+def run_once(folder: Path, stream: str, store: str, path: str | None) -> tuple[float, float, str]:
+    """One `journeydsl run` of `stream`'s file on a new store: (CPU seconds, wall seconds, digest of its records)."""
     db = folder / "run.db"
     for suffix in ("", "-wal", "-shm", ".lock"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -46,9 +47,19 @@ def run_once(folder: Path, stream: str, store: str, path: str | None) -> tuple[f
     with (folder / "out.jsonl").open("wb") as out:
         child = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"journeydsl run {stream} on {store} failed (exit {os.waitstatus_to_exitcode(status)})")
-    return usage.ru_utime + usage.ru_stime, time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: the Popen must not wait for it again
+    if child.returncode != 0:
+        raise SystemExit(f"journeydsl run {stream} on {store} failed (exit {child.returncode})")
+    digest = hashlib.sha256((folder / "out.jsonl").read_bytes()).hexdigest()
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - started, digest
+
+
+def parse_build(text: str) -> tuple[str, str]:
+    """`NAME=PATH` -> (NAME, PATH resolved)."""
+    name, equals, path = text.partition("=")
+    if not equals or not name or not path:
+        raise argparse.ArgumentTypeError(f"--build takes NAME=PATH, not {text!r}")
+    return name, str(Path(path).resolve())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,11 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=4000)
     parser.add_argument("--stream-customers", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--build", action="append", default=[], help="NAME=PATH, first on the children's path")
+    parser.add_argument(
+        "--build", type=parse_build, action="append", default=[], help="NAME=PATH, first on the children's path"
+    )
     args = parser.parse_args(argv if argv is not None else [])
-    builds: dict[str, str | None] = {"this": None}
-    if args.build:
-        builds = {name: str(Path(path).resolve()) for name, _, path in (b.partition("=") for b in args.build)}
+    builds: dict[str, str | None] = dict(args.build) if args.build else {"this": None}
     with tempfile.TemporaryDirectory(prefix="jd-sqlite-batch-") as tmp:
         folder = Path(tmp)
         write_bundle(bundle_files([JOURNEYS]), folder / "b.jbundle")
@@ -75,11 +86,12 @@ def main(argv: list[str] | None = None) -> None:
                 (folder / "one.jsonl").write_bytes(dumps(events[0]) + b"\n")
                 (folder / "one.until").write_text(last_time(events))
         best: dict[tuple[str, str, str], tuple[float, float]] = {}
+        digests: dict[tuple[str, str, str], str] = {}
         for _ in range(max(args.rounds, 1)):
             for stream in ("one", *counts):
                 for name, path in builds.items():
                     for store in STORES:
-                        cpu, wall = run_once(folder, stream, store, path)
+                        cpu, wall, digests[(name, stream, store)] = run_once(folder, stream, store, path)
                         known = best.get((name, stream, store), (cpu, wall))
                         best[(name, stream, store)] = (min(cpu, known[0]), min(wall, known[1]))
         print(
@@ -93,10 +105,11 @@ def main(argv: list[str] | None = None) -> None:
                     for store in STORES
                 }
                 memory, sqlite = net["memory"], net["sqlite"]
+                same = digests[(name, stream, "memory")] == digests[(name, stream, "sqlite")]
                 print(
                     f"  {label:<25} {name:<8} memory:// {n / memory[0]:>9,.0f} ev/s CPU, sqlite:// "
                     f"{n / sqlite[0]:>9,.0f} ev/s CPU: ratio {memory[0] / sqlite[0]:.2f} CPU, "
-                    f"{memory[1] / sqlite[1]:.2f} wall ({n:,} events)"
+                    f"{memory[1] / sqlite[1]:.2f} wall ({n:,} events; records {'identical' if same else 'DIFFER'})"
                 )
 
 
