@@ -169,7 +169,11 @@ def test_run_reads_ahead_with_the_same_records_as_memory(tmp_path: Path, monkeyp
             lines.append(json.dumps(event))  # a duplicate, right behind
         if n % 9 == 0:
             lines.append(lines[n // 2])  # a duplicate from chunks before
-    lines[5:5] = ["", "{not json"]
+    lines[5:5] = [
+        "",
+        "{not json",
+        json.dumps({"id": "odd", "type": ["hi"], "customer_id": "c1", "at": "2026-01-01T10:00:00Z"}),
+    ]
     (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n")
     outputs = []
     for store in ("memory://", f"sqlite:///{tmp_path / 's.db'}"):

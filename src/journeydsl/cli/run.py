@@ -418,7 +418,9 @@ def _decoded(events: IO[bytes], store: Store | None, listened: Container[str]) -
         objects = [
             event
             for event in decoded
-            if type(event) is dict and (event.get("type") in listened or event.get("profile") is not None)
+            # `type` checked first: a list is no set member, and the engine names what is wrong with it
+            if type(event) is dict
+            and ((type(kind := event.get("type")) is str and kind in listened) or event.get("profile") is not None)
         ]
         store.prefetch(
             [cid for event in objects if type(cid := event.get("customer_id")) is str],
