@@ -26,9 +26,11 @@ than memory; the engine loads a customer when an event or a timer needs it.
   more than the encoding); `plans`: the plans the engine ran; `meta`: schema version, clock, delivered mark.
 
 Loading: `load` answers from the pending (uncommitted) customers, then a bounded LRU cache of committed ones (URL
-parameter `cache`, default 10,000 customers), then a SELECT. Timers: `pop_due` merges a page of the due index
-(read by key, `(due, id) > cursor`, a few hundred rows at a time) with a heap of the pending customers' due
-times; a commit puts the customers it wrote back into the open page when their key falls inside it.
+parameter `cache`, default 10,000 customers), then a SELECT. `prefetch` (`run` reading a file ahead, `serve` a
+request's events) reads the next events' customers into that cache, and their seen ids, in one query each.
+Timers: `pop_due` merges a page of the due index (read by key, `(due, id) > cursor`, a few hundred rows at a time)
+with a heap of the pending customers' due times; a commit puts the customers it wrote back into the open page when
+their key falls inside it.
 
 Older layouts are converted on open by their owner, in one transaction (a crash during it leaves the old
 layout, converted next time): the log layout (schema version 2: `customer_log`, `seen_batches`,
