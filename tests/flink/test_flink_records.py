@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from runtime_support import build_bundle
+from runtime_support import PAST_TIMER_JOURNEY, build_bundle
 
 from journeydsl.cli.run import run_command
 from journeydsl.compile import compile_project
@@ -97,25 +97,6 @@ def _case_lines(case: dict[str, Any]) -> tuple[list[bytes], str | None]:
 
 # A timer set in the past (`at` before the event that sets it) fires at the stream's clock in `run`: the example
 # stream has such timers only at larger sizes (service_move's `at coalesce(profile.move_date, now) + 2d`).
-PAST = """
-schema s {
-  profile { email: string }
-  event moved { date: timestamp }
-  event ping {}
-  channel email { cost 0 }
-}
-journey move {
-  version 1
-  owner "o@x"
-  uses s
-  entry on moved
-  stage main {
-    step waiting { wait { at event.date + 1d -> late } }
-    step late { send email late -> done }
-    step done { end done }
-  }
-}
-"""
 PAST_EVENTS = [
     {
         "id": "m1",
@@ -151,7 +132,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Input]:
     events = root / "example.jsonl"
     events.write_bytes(b"".join(dumps(e) + b"\n" for e in generate_events(ROOT / "journeys", 40, seed=5)))
     made = [Input("example", example, _bundle_folder(example, root / "example"), events, None)]
-    past = build_bundle(root / "build" / "past", [PAST])
+    past = build_bundle(root / "build" / "past", [PAST_TIMER_JOURNEY])
     events = root / "past.jsonl"
     events.write_bytes(b"".join(dumps(e) + b"\n" for e in PAST_EVENTS))
     made.append(Input("past_timer", past, _bundle_folder(past, root / "past_timer"), events, None))

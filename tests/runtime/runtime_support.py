@@ -22,6 +22,7 @@ PAST_TIMER_JOURNEY = """
 schema s {
   profile { email: string }
   event moved { date: timestamp }
+  event ping {}
   channel email { cost 0 }
 }
 journey move {
