@@ -50,9 +50,6 @@ class FakeStore:
     def in_flight_versions(self) -> dict[tuple[str, int], int]:
         return {("solar", 1): 2}
 
-    def prefetch(self, customer_ids: list[str], event_ids: list[str]) -> None:
-        self.prefetched = (list(customer_ids), list(event_ids))
-
     def abandon(self) -> None:
         self.abandoned = True
 
@@ -85,6 +82,9 @@ class FakeEngine:
             return []
         self.seen.add(event["id"])
         return [{"kind": "enter", "at": "2026-01-01T00:00:00Z"}]
+
+    def prefetch(self, events: Any) -> None:
+        """A hint only (the real engine's store reads ahead): nothing to do."""
 
     def advance(self, until: float) -> list[dict[str, Any]]:
         self.advanced.append(until)

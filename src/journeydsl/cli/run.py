@@ -20,7 +20,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Container, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
@@ -31,6 +31,7 @@ from journeydsl.runtime.delivery import Delivery, OutputError, Summary
 from journeydsl.runtime.jsonio import DecodeError, dumps, loads
 
 if TYPE_CHECKING:
+    from journeydsl.runtime.engine import Engine
     from journeydsl.runtime.store import Store
     from journeydsl.runtime.workers import Layout, RunSpec
 
@@ -339,7 +340,7 @@ def run_command(
         progress = Progress(events_path)
         with events_path.open("rb") as events:
             read_ahead = store.durable and events_path.is_file()
-            for number, line, event in _decoded(events, store if read_ahead else None, engine.listened):
+            for number, line, event in _decoded(events, engine if read_ahead else None):
                 progress.advance(len(line))
                 if isinstance(event, DecodeError):
                     if not line.strip():  # blank lines are allowed (checked only here: they are rare)
@@ -394,13 +395,12 @@ def run_command(
 READ_AHEAD = 256
 
 
-def _decoded(events: IO[bytes], store: Store | None, listened: Container[str]) -> Iterator[tuple[int, bytes, Any]]:
-    """Each line with its number and its event, or the DecodeError of a line that is not JSON. `store` (a durable
-    store, the events a regular file, where reading ahead never waits for a writer: a FIFO's next lines may only
-    come once the records of the ones before are out) is told the customers and ids of the next READ_AHEAD events
-    before they are processed (`Store.prefetch`): of those the engine looks up, of a type a journey listens to or
-    with a profile patch (the others, most of a whole event stream, need neither their customer nor their id)."""
-    if store is None:
+def _decoded(events: IO[bytes], engine: Engine | None) -> Iterator[tuple[int, bytes, Any]]:
+    """Each line with its number and its event, or the DecodeError of a line that is not JSON. `engine` (on a
+    durable store, the events a regular file, where reading ahead never waits for a writer: a FIFO's next lines
+    may only come once the records of the ones before are out) is given the next READ_AHEAD events before it
+    processes them (`Engine.prefetch`)."""
+    if engine is None:
         for number, line in enumerate(events, start=1):
             try:
                 yield number, line, loads(line)
@@ -415,17 +415,7 @@ def _decoded(events: IO[bytes], store: Store | None, listened: Container[str]) -
                 decoded.append(loads(line))
             except DecodeError as err:
                 decoded.append(err)
-        objects = [
-            event
-            for event in decoded
-            # `type` checked first: a list is no set member, and the engine names what is wrong with it
-            if type(event) is dict
-            and ((type(kind := event.get("type")) is str and kind in listened) or event.get("profile") is not None)
-        ]
-        store.prefetch(
-            [cid for event in objects if type(cid := event.get("customer_id")) is str],
-            [eid for event in objects if type(eid := event.get("id")) is str],
-        )
+        engine.prefetch(decoded)
         for line, event in zip(chunk, decoded, strict=True):
             number += 1
             yield number, line, event

@@ -13,7 +13,7 @@ same input gives the same records (and the same idempotency keys) on every run a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,23 @@ class Engine:
                 self._save(cid, customer, False)
         self._finish(out)
         self.orphaned = out
+
+    def prefetch(self, events: Iterable[Any]) -> None:
+        """A hint for the store (`Store.prefetch`): the next events, decoded. Of them, those `process` looks up (a
+        type some journey listens to, or a profile patch) give the customers and ids to read ahead; the rest, most
+        of a whole event stream, need neither. `type` is checked before the set lookup: a list is no set member,
+        and `process` names what is wrong with it."""
+        listened = self.listened
+        looked_up = [
+            event
+            for event in events
+            if type(event) is dict
+            and ((type(kind := event.get("type")) is str and kind in listened) or event.get("profile") is not None)
+        ]
+        self.store.prefetch(
+            [cid for event in looked_up if type(cid := event.get("customer_id")) is str],
+            [eid for event in looked_up if type(eid := event.get("id")) is str],
+        )
 
     def close(self) -> None:
         self.store.close()

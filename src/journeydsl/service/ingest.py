@@ -245,11 +245,7 @@ class Worker:
         dead_letters = list(batch.dead)
         accepted = duplicates = 0
         # One read-ahead for the whole request (PostgreSQL: two queries instead of two per event).
-        objects = [event for _, event in batch.events if isinstance(event, dict)]
-        engine.store.prefetch(
-            [cid for event in objects if isinstance(cid := event.get("customer_id"), str)],
-            [eid for event in objects if isinstance(eid := event.get("id"), str)],
-        )
+        engine.prefetch(event for _, event in batch.events)
         for line, event in batch.events:
             before = _duplicates(engine)
             records = engine.process(event)
