@@ -46,6 +46,7 @@ from journeydsl.runtime.bundle import Bundle, load_bundle
 from journeydsl.runtime.plan_format import PlanJson
 from journeydsl.runtime.store import Store, StoreError, Transition
 from journeydsl.runtime.stores import open_store
+from record_strategies import RECORDS
 
 FIXTURE = Path(__file__).parents[1] / "testing" / "fixtures" / "solar"
 KINDS = ["memory", "sqlite", "postgresql"]
@@ -436,24 +437,6 @@ def test_records_are_read_one_by_one_only_for_plans_with_an_experiment(
 
 # ------------------------------------------------------------------------------ random records
 
-TEXT = st.sampled_from(["a", "b", "won", ""])
-RECORDS = st.fixed_dictionaries(
-    {
-        "kind": st.sampled_from(["enter", "exit", "end", "goal", "send", "call", "set", "emit"]),
-        "journey": st.sampled_from(["j", "k"]),
-        "version": st.sampled_from([1, 2]),
-        "customer_id": st.sampled_from(["c1", "c2", "c3"]),
-    },
-    optional={
-        "instance": st.sampled_from(["c1/j/1", "c2/j/1", "c2/k/1", ""]),
-        "outcome": st.one_of(st.none(), TEXT, st.integers(0, 3)),
-        "goal": TEXT,
-        "value": st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from([0.1, 2.5, 1e-3]), TEXT),
-        "channel": st.sampled_from(["email", "sms"]),
-        "status": st.sampled_from(["sent", "delayed", "suppressed", "bounced"]),
-        "cost": st.one_of(st.none(), st.booleans(), st.sampled_from([0.002, 0.04, 1, 0])),
-    },
-)
 TRANSITIONS = st.tuples(
     st.sampled_from(["j", "k"]),
     st.sampled_from([1, 2]),
