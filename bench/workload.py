@@ -14,6 +14,7 @@ No `main()` here, so `python -m bench` does not run this module as a benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import heapq
@@ -22,8 +23,6 @@ import os
 import pickle
 import random
 import resource
-import shutil
-import tempfile
 import time
 from bisect import bisect
 from collections.abc import Callable, Iterator
@@ -63,14 +62,13 @@ def solar_bundle() -> Bundle:
     """The reference journey of SPEC 3.2 (solar_onboarding) alone, with its schema but not the schema's contact
     policy: a policy across journeys means nothing to one journey, and the hand-written loops (bench/engine.py)
     that the engine is measured against have none."""
-    schema = (JOURNEYS / "customer.journey").read_text(encoding="utf-8")
-    start = schema.find("\n  policy {")
-    if start >= 0:
-        schema = schema[:start] + schema[schema.index("\n  }\n", start) + len("\n  }") :]
-    with tempfile.TemporaryDirectory(prefix="jd-bench-") as folder:
-        (Path(folder) / "customer.journey").write_text(schema, encoding="utf-8")
-        shutil.copy(JOURNEYS / "solar_onboarding.journey", folder)
-        return load_bundle(bundle_files([Path(folder)]))
+    paths = [str(JOURNEYS / "solar_onboarding.journey"), str(JOURNEYS / "customer.journey")]
+    project = load_project(paths, templates_dir=TEMPLATES)
+    project.files = [
+        dataclasses.replace(file, schemas=tuple(dataclasses.replace(s, policy=None) for s in file.schemas))
+        for file in project.files
+    ]
+    return load_bundle(compile_project(project, paths))
 
 
 def examples_bundle() -> Bundle:
