@@ -358,7 +358,8 @@ def run_command(
         progress.close()
         dead_out.finish()
         if until is not None:
-            delivery.advanced(engine.advance(until))
+            for records in engine.advance_chunks(until):  # as events are: written as they come, not all at the end
+                event_done(records)
         delivery.finish()
         if dead_sink is not None:
             dead_sink.close()  # before the last commit, which a failure here then does not make

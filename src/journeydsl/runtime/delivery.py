@@ -117,9 +117,9 @@ class Summary:
 class Delivery:
     """The records of one run on `store`, written to `out` as JSON Lines (and counted in `summary`, if given).
 
-    The caller tells it what the engine returned: `event_done` after each event, `advanced` after firing timers,
-    `finish` at the end; then closing the engine commits the delivered mark. Any exception from here (OutputError)
-    or from the store means: `store.abandon()`, commit nothing."""
+    The caller tells it what the engine returned: `event_done` after each event and each piece of an advance
+    (`Engine.advance_chunks`), `finish` at the end; then closing the engine commits the delivered mark. Any
+    exception from here (OutputError) or from the store means: `store.abandon()`, commit nothing."""
 
     def __init__(self, store: Store, out: IO[bytes], summary: Summary | None = None) -> None:
         self.store = store
@@ -156,11 +156,6 @@ class Delivery:
             self._pending += records
             if len(self._pending) >= CHUNK_RECORDS:
                 self.deliver()
-
-    def advanced(self, records: list[dict[str, Any]]) -> None:
-        """Timers were fired (`Engine.advance`) and gave `records`; they are written by `finish`."""
-        if not self.durable:
-            self._pending += records
 
     def finish(self) -> None:
         """Commit the store's pending work, then write and flush every record it left undelivered."""

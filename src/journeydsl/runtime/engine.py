@@ -13,7 +13,7 @@ same input gives the same records (and the same idempotency keys) on every run a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,11 @@ from journeydsl.runtime.timeparse import MAX_EPOCH, TimeError, format_time, pars
 
 # The names this module had before the step core moved to core.py, for code that imports them from here; the
 # step core itself (`step`, `Timer`, `StepResult`) is core.py's and the package's.
-__all__ = ["EMIT_LIMIT", "STEP_LIMIT", "Engine", "EngineError", "Event", "assign_bucket"]
+# Customers' firings per piece of a long advance (`Engine.advance_chunks`): big enough that a piece's commit and
+# write cost little per record, small enough that a piece's records (a few per firing) take little memory.
+ADVANCE_CHUNK = 256
+
+__all__ = ["ADVANCE_CHUNK", "EMIT_LIMIT", "STEP_LIMIT", "Engine", "EngineError", "Event", "assign_bucket"]
 
 # Told of one customer's firing within `Engine.fire_until`: (due time, customer id, the records so far, where this
 # firing's begin).
@@ -339,14 +343,45 @@ class Engine:
             raise ValueError(str(err)) from err
         return self.fire_until(when)
 
-    def fire_until(self, until: float, on_firing: OnFiring | None = None) -> list[dict[str, Any]]:
+    def advance_chunks(self, until: str | float | int, size: int = ADVANCE_CHUNK) -> Iterator[list[dict[str, Any]]]:
+        """`advance` in pieces: the records of at most `size` customers' firings at a time, each piece its own unit
+        of work (a durable store commits by its batch). The same records in the same order as `advance`, but a
+        run's memory stays bounded however many customers wait for a timer (`run --until` past a big store's
+        timers would otherwise hold every remaining record in one list and one transaction)."""
+        try:
+            when = parse_time(until)
+        except TimeError as err:
+            raise ValueError(str(err)) from err
+        return self.fire_chunks(when, size=size)
+
+    def fire_until(
+        self, until: float, on_firing: OnFiring | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """`advance` to epoch seconds `until`. `on_firing(due, customer id, records, start)`, when given, is called
         after each customer's firing that gave records, which are `records[start:]`: a customer may fire several
-        times in one call, with others between (`run --workers` keys each firing by its due time and customer)."""
+        times in one call, with others between (`run --workers` keys each firing by its due time and customer).
+        `limit`: fire at most this many customers' timers; if some are still due by `until` the stream's clock
+        stays where it was (`fire_chunks` goes on from there)."""
         out: list[dict[str, Any]] = []
-        self._fire(until, out, on_firing)
+        self._fire(until, out, on_firing, limit)
         self._finish(out)
         return out
+
+    def fire_chunks(
+        self, until: float, on_firing: OnFiring | None = None, size: int = ADVANCE_CHUNK
+    ) -> Iterator[list[dict[str, Any]]]:
+        """`fire_until` in pieces of at most `size` customers' firings (see `advance_chunks`); yields each piece's
+        records, and nothing for a piece that gave none."""
+        if size < 1:
+            raise ValueError(f"a chunk must hold at least one firing, not {size}")
+        while True:
+            out: list[dict[str, Any]] = []
+            done = self._fire(until, out, on_firing, size)
+            self._finish(out)
+            if out:
+                yield out
+            if done:
+                return
 
     @property
     def due_floor(self) -> float:
@@ -354,16 +389,24 @@ class Engine:
         makes before firing)."""
         return self._due_floor
 
-    def _fire(self, until: float, out: list[dict[str, Any]], on_firing: OnFiring | None = None) -> None:
+    def _fire(
+        self, until: float, out: list[dict[str, Any]], on_firing: OnFiring | None = None, limit: int | None = None
+    ) -> bool:
         """Fire the timers due up to `until`, customer by customer in (due time, customer id) order, then move the
-        stream's clock to `until`."""
+        stream's clock to `until`; with a `limit`, stop after that many customers' firings. True when nothing due
+        by `until` is left (the clock moved)."""
         store = self.store
         floor = store.clock
         core = self.core
+        fired = 0
         while True:
+            if limit is not None and fired >= limit:
+                self._due_floor = store.peek_due()
+                return False
             due = store.pop_due(until)
             if due is None:
                 break
+            fired += 1
             cid = due[1]
             customer = self._load(cid)
             if customer is None:
@@ -377,6 +420,7 @@ class Engine:
         if store.clock is None or until > store.clock:
             store.clock = until
         self._due_floor = store.peek_due()
+        return True
 
     def _save(self, cid: str, customer: Customer, profile: bool) -> None:
         due = next_due(customer)
