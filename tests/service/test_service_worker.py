@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
@@ -86,9 +87,9 @@ class FakeEngine:
     def prefetch(self, events: Any) -> None:
         """A hint only (the real engine's store reads ahead): nothing to do."""
 
-    def advance(self, until: float) -> list[dict[str, Any]]:
+    def fire_chunks(self, until: float) -> Iterator[list[dict[str, Any]]]:
         self.advanced.append(until)
-        return [{"kind": "end", "at": "2026-01-01T00:00:00Z"}]
+        yield [{"kind": "end", "at": "2026-01-01T00:00:00Z"}]
 
     def close(self) -> None:
         self.store.close()

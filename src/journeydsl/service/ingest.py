@@ -263,9 +263,11 @@ class Worker:
         return BatchResult(accepted, duplicates, dead_letters)
 
     def _advance(self, until: float) -> int:
-        records = self.engine.advance(until)
-        self.metrics.count_records(records)
-        return len(records)
+        fired = 0
+        for records in self.engine.fire_chunks(until):  # in pieces: a far `until` holds no huge list of records
+            self.metrics.count_records(records)
+            fired += len(records)
+        return fired
 
     def _commit(self, done: list[tuple[Future[Any], Any]]) -> None:
         if not done:
@@ -279,13 +281,17 @@ class Worker:
 
     def _wall_timers(self) -> None:
         now = self.now()
-        records = self.engine.advance(now)
-        if records:
+        lag = 0.0
+        fired = False
+        for records in self.engine.fire_chunks(now):  # after a long stop many timers are due: a piece at a time
             self.metrics.count_records(records)
+            lag = max(lag, _lag(now, records))
+            fired = True
+        if fired:
             self.engine.store.flush()
             if self.after_commit is not None:
                 self.after_commit()
-        self.metrics.timer_lag.set(_lag(now, records))
+        self.metrics.timer_lag.set(lag)
 
     def _swap(self, job: SwapJob) -> None:
         try:
