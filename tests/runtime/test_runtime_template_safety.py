@@ -229,8 +229,12 @@ def test_with_values_and_event_are_read_only_too() -> None:
     ("text", "message"),
     [
         ("{{ range(10001)|list|length }}", f"range of 10,001 items is over the limit of {MAX_RANGE:,}"),
-        ("{% for i in range(500) %}{% for j in range(500) %}{% endfor %}{% endfor %}", "steps"),
-        ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}", "steps"),
+        # the step limit, or on a loaded machine the time limit first: either way it stops before it grows
+        ("{% for i in range(500) %}{% for j in range(500) %}{% endfor %}{% endfor %}", "steps|ran for over"),
+        (
+            "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+            "steps|ran for over",
+        ),
         ("{{ 'x' * 4000000000 }}", "a repetition would be 4,000,000,000 characters"),
         ("{{ 'ab' * n }}", "a repetition"),
         ("{{ [1, 2] * 1000000 }}", "a repetition"),
@@ -260,7 +264,7 @@ def test_a_render_over_a_limit_fails_before_it_grows(text: str, message: str) ->
     started = time.monotonic()
     with pytest.raises(RenderError, match="LimitExceeded") as raised:
         _render(text, {"n": 10**12, "big": "y" * (MAX_OUTPUT + 1)})
-    assert message in str(raised.value)
+    assert any(part in str(raised.value) for part in message.split("|"))
     assert time.monotonic() - started < 5
 
 
