@@ -5,8 +5,13 @@ against orjson decoding). This benchmark runs what a user runs: the installed `j
 child process on a JSONL file, records written to a file, against the baseline the issue names measured in the
 same run: reading the same file and `json.loads` on every line (standard library). The command's start-up
 (imports, bundle load) is measured on a one-event file and subtracted ("net"); CPU time and peak memory come
-from the child's rusage. Two workloads:
+from the child's rusage. Three workloads:
 
+0. The judged per-core workload of issue 18 (item 4), "220,000 events of one journey, memory://":
+   `bench.workload.solar_events(130000)` (219,388 events, about 4 records each) with `solar_bundle()`
+   (solar_onboarding alone, no contact policy), `run --workers 1` memory:// against json.loads of the same file,
+   taking turns; on the compiled build the plain-Python one too, in the same turns. Targets >= 0.25 (default
+   install, plain Python) and >= 0.4 (compiled). Each build's records' sha256 is printed: they must be the same.
 1. The example journeys' stream (`journeydsl.testing.synth`, as in `make demo`), where EVERY event drives a
    journey (about 3 action records each, with rendered bodies): memory://, sqlite:// `--batch 1000`, sqlite://
    `--batch 1` (one commit per event, on a prefix of the file: it is slow), and orjson's decode for reference.
@@ -26,13 +31,14 @@ memory://. The child runs the runtime build this process imports (`make bench`: 
 build/compiled); on the compiled build, the plain-Python `run` (the repository's src/ first on PYTHONPATH) is
 measured too, in the same turns on the judged file, and printed for reference.
 
-Run: `python -m bench endtoend` or `python -m bench.endtoend [--customers N] [--per-event N]
-[--stream-customers N] [--shares 0,0.5,0.8,0.9]`.
+Run: `python -m bench endtoend` or `python -m bench.endtoend [--solar-customers N] [--customers N]
+[--per-event N] [--stream-customers N] [--shares 0,0.5,0.8,0.9]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -57,6 +63,8 @@ from bench.workload import (
     isolated,
     last_time,
     row,
+    solar_bundle_files,
+    solar_events,
     stream_events,
     verdict,
 )
@@ -66,6 +74,10 @@ from journeydsl.runtime.jsonio import dumps, loads
 
 # The behavioural share at which the "whole event stream" target is judged (see the module docstring).
 WHOLE_STREAM_SHARE = 0.9
+# Issue 18's per-core targets on the judged workload (`judged_runs`): run memory:// / json.loads, CPU.
+PLAIN_TARGET = 0.25
+COMPILED_TARGET = 0.4
+SOLAR_CUSTOMERS = 130_000  # solar_events(130000): 219,388 events, "220,000 events of one journey"
 DECODE_REPEAT = 3  # decoding baselines: best of this many passes
 
 
@@ -147,6 +159,7 @@ class Net:
     raw_cpu_rate: float
     peak_mb: float
     records: int
+    digest: str  # sha256 of the records printed: builds and changes must give the same bytes
 
 
 @dataclass
@@ -187,11 +200,15 @@ class Runner:
         )
         if child.status != 0:
             return f"FAILED (exit {child.status}): {child.stderr.strip()[:500]}"
+        records = 0
+        digest = hashlib.sha256()
         with actions.open("rb") as handle:
-            records = sum(1 for _ in handle)
+            for line in handle:
+                records += 1
+                digest.update(line)
         net_cpu = max(child.cpu - self.startup.cpu, 1e-9)
         net_wall = max(child.wall - self.startup.wall, 1e-9)
-        return Net(n / net_cpu, n / net_wall, n / max(child.cpu, 1e-9), child.peak_mb, records)
+        return Net(n / net_cpu, n / net_wall, n / max(child.cpu, 1e-9), child.peak_mb, records, digest.hexdigest())
 
     def against_json(self, events_file: Path, n: int, until: str) -> tuple[Meter, Net | str]:
         """Read + stdlib json.loads of the file and `run` memory:// on it, taking turns, best of ROUNDS each: a
@@ -273,6 +290,45 @@ def example_runs(runner: Runner, events: list[dict[str, Any]], per_event: int) -
             f"  ratio run sqlite per event / run memory://: {each.wall_rate / memory.wall_rate:.2f} in wall time "
             f"({each.cpu_rate / memory.cpu_rate:.2f} CPU; no target: a commit per event waits on the disk, not the CPU)"
         )
+
+
+def judged_runs(folder: Path, customers: int) -> None:
+    """Issue 18's per-core workload: one journey's stream (solar_onboarding alone), `run` memory:// against
+    json.loads on the same file, taking turns, best of ROUNDS; with the compiled build in front, the plain-Python
+    build in the same turns. Each build's ratio against its target, and its records' sha256."""
+    events = solar_events(customers)
+    until = last_time(events)
+    path, one = folder / "solar.jsonl", folder / "solar-one.jsonl"
+    count = len(write_jsonl(events, path))
+    one.write_bytes(dumps(events[0]) + b"\n")
+    del events
+    bundle = write_bundle(solar_bundle_files(), folder / "solar.jbundle")
+    runners = [Runner.start(bundle, folder, one, until)]
+    labels = ["journeydsl run, memory:// (compiled)" if compiled() else "journeydsl run, memory://"]
+    targets = [COMPILED_TARGET if compiled() else PLAIN_TARGET]
+    if compiled():
+        runners.append(Runner.start(bundle, folder, one, until, plain_python_env()))
+        labels.append("journeydsl run, memory:// (plain Python)")
+        targets.append(PLAIN_TARGET)
+    print(
+        f"judged per-core workload (issue 18): solar_events({customers}), {count:,} events of one journey "
+        f"(solar_onboarding alone), {path.stat().st_size / 1e6:.1f} MB JSONL, --until {until}, --workers 1",
+        flush=True,
+    )
+    decoded, nets = against_json(path, count, until, runners)
+    print(f"  (json.loads and each run take turns, best of {ROUNDS} each)")
+    base = row("baseline: read + json.loads", count, decoded)
+    digests: set[str] = set()
+    for runner, label, target, net in zip(runners, labels, targets, nets, strict=True):
+        shown = runner.show(label, net)
+        if shown is None:
+            continue
+        digests.add(shown.digest)
+        print(f"    records sha256 {shown.digest}")
+        verdict(f"{label} / json.loads", shown.cpu_rate / base, target, "events/s, same file")
+    if len(digests) > 1:
+        print("  THE BUILDS' RECORDS DIFFER (they must be byte-identical)", flush=True)
+    path.unlink()
 
 
 def stream_runs(runner: Runner, customers: int, shares: list[float], plain: Runner | None = None) -> None:
@@ -381,6 +437,12 @@ def parse_shares(text: str) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.endtoend", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--solar-customers",
+        type=int,
+        default=env_int("JD_BENCH_SOLAR_CUSTOMERS", SOLAR_CUSTOMERS),
+        help="customers of the judged one-journey stream (default 130000: 219,388 events; 0 skips it)",
+    )
     parser.add_argument("--customers", type=int, default=env_int("JD_BENCH_E2E_CUSTOMERS", 20_000))
     parser.add_argument("--per-event", type=int, default=5_000, help="events run with one commit per event")
     parser.add_argument(
@@ -411,6 +473,8 @@ def main(argv: list[str] | None = None) -> None:
             f"  start-up of `journeydsl run` (1 event): {startup.wall * 1000:.0f} ms wall, "
             f"{startup.cpu * 1000:.0f} ms CPU, {startup.peak_mb:.0f} MB peak RSS"
         )
+        if args.solar_customers > 0:
+            judged_runs(folder, args.solar_customers)
         example_runs(runner, events, args.per_event)
         del events
         if args.stream_customers > 0:

@@ -62,13 +62,18 @@ def solar_bundle() -> Bundle:
     """The reference journey of SPEC 3.2 (solar_onboarding) alone, with its schema but not the schema's contact
     policy: a policy across journeys means nothing to one journey, and the hand-written loops (bench/engine.py)
     that the engine is measured against have none."""
+    return load_bundle(solar_bundle_files())
+
+
+def solar_bundle_files() -> dict[str, bytes]:
+    """`solar_bundle`'s files ({path: bytes}), for a bundle written to disk (bench/endtoend.py)."""
     paths = [str(JOURNEYS / "solar_onboarding.journey"), str(JOURNEYS / "customer.journey")]
     project = load_project(paths, templates_dir=TEMPLATES)
     project.files = [
         dataclasses.replace(file, schemas=tuple(dataclasses.replace(s, policy=None) for s in file.schemas))
         for file in project.files
     ]
-    return load_bundle(compile_project(project, paths))
+    return compile_project(project, paths)
 
 
 def examples_bundle() -> Bundle:
