@@ -13,6 +13,7 @@ from runtime_support import build_bundle
 
 from journeydsl.runtime import Engine, MemoryStore, SqliteStore, StoreError, open_store
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
+from journeydsl.runtime.store_sqlite import SCHEMA_VERSION
 
 JOURNEY = """
 schema s {
@@ -230,7 +231,7 @@ def test_sqlite_converts_a_store_with_one_row_per_item(bundle: Any, tmp_path: Pa
     assert not tables & {"profiles", "transitions"}
     columns = [row[1] for row in store._db.execute("PRAGMA table_info(customers)")]
     assert columns == ["id", "state", "profile", "due"]
-    assert store._db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone() == ("4",)
+    assert store._db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     assert store.take_deliverable() == early[1:]
     assert memory.store.seen and all(store.seen_before(event_id) for event_id in memory.store.seen)
     assert dict(store.scan()) == _json(customers)

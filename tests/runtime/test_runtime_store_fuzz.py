@@ -251,14 +251,19 @@ def test_the_corpus_is_refused_when_a_customer_is_loaded(tmp_path: Path, kind: s
 @pytest.mark.parametrize(("kind", "name"), READ_REFUSED)
 def test_the_corpus_is_refused_when_read(tmp_path: Path, kind: str, name: str) -> None:
     path = _build(tmp_path / "s.db", name, kind)
-    store = open_store(f"sqlite:///{path}")
     with pytest.raises(
-        StoreError, match=f"cannot read SQLite store {path}: (transition_batches|outbox|event_batches) row"
+        StoreError,
+        match=f"cannot (read|open) SQLite store {path}: (transition_batches|outbox|outbox_pages|event_batches) row",
     ):
-        list(store.transitions())
-        list(store.actions())
-        list(store.events())
-    store.close()
+        # The owner converts an older layout's outbox into pages as it opens the store: a record that cannot be
+        # one line of a page is refused then.
+        store = open_store(f"sqlite:///{path}")
+        try:
+            list(store.transitions())
+            list(store.actions())
+            list(store.events())
+        finally:
+            store.close()
 
 
 # ---- damaged stores: at random

@@ -32,6 +32,7 @@ from journeydsl.runtime.aggregates import RecordAggregates, TransitionAggregates
 from journeydsl.runtime.bundle import Bundle, load_bundle
 from journeydsl.runtime.store import Store, StoreError, Transition
 from journeydsl.runtime.store_memory import MemoryStore
+from journeydsl.runtime.store_sqlite import SCHEMA_VERSION
 from journeydsl.runtime.stores import open_store
 from record_strategies import RECORDS
 
@@ -315,10 +316,22 @@ def test_random_records_aggregate_as_the_loops_count_them(
 
 
 def _downgrade(path: Path) -> None:
-    """Make a store look written by the journeydsl before aggregate tables (schema version 3)."""
+    """Make a store look written by the journeydsl before aggregate tables (schema version 3, a row per outbox
+    record)."""
     with sqlite3.connect(path) as db:
         for table in ("agg_records", "agg_converted", "agg_edges", "agg_reach", "agg_steps"):
             db.execute(f"DROP TABLE {table}")
+        db.execute(
+            "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, key TEXT, record BLOB NOT NULL, delivered INTEGER NOT NULL"
+            " DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, not_before REAL, claimed_until REAL, error TEXT)"
+        )
+        for first, _, lines in db.execute("SELECT first, last, lines FROM outbox_pages").fetchall():
+            db.executemany(
+                "INSERT INTO outbox (seq, record) VALUES (?, ?)", enumerate(lines.split(b"\n")[:-1], start=first)
+            )
+        db.execute("DROP TABLE outbox_pages")
+        db.execute("DROP TABLE outbox_claims")
+        db.execute("DELETE FROM meta WHERE k = 'outbox_floor'")
         db.execute("DELETE FROM meta WHERE k = 'aggregates_backlog'")
         db.execute("UPDATE meta SET v = '3' WHERE k = 'schema_version'")
     db.close()
@@ -343,7 +356,7 @@ def test_a_store_of_schema_3_is_read_and_converted(place: Place, bundle_files: B
     # The owner converts it; the records already there are folded in when first asked for, after new ones came.
     store = place.open(batch=5)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone() == ("4",)
+        assert db.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         assert db.execute("SELECT v FROM meta WHERE k = 'aggregates_backlog'").fetchone() != ("0 0",)
     db.close()
     engine = Engine(bundle_files, store)

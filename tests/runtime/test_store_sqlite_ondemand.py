@@ -352,11 +352,11 @@ def test_a_store_from_a_newer_journeydsl_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(tmp_path / "s.db") as db:
-        db.execute("UPDATE meta SET v = '5' WHERE k = 'schema_version'")
+        db.execute("UPDATE meta SET v = '6' WHERE k = 'schema_version'")
     db.close()
     modes: list[OpenMode] = ["auto", "read", "deliver"]
     for mode in modes:
-        with pytest.raises(StoreError, match="schema version 5, and this journeydsl reads version 4"):
+        with pytest.raises(StoreError, match="schema version 6, and this journeydsl reads version 5"):
             open_store(url, mode=mode)
 
 

@@ -8,7 +8,7 @@ again: nothing is lost, and the keys of the records make the re-done work recogn
 default: in WAL mode that survives a process crash; `?synchronous=full` also survives a power cut at the price of
 an fsync per commit.
 
-Layout (schema version 3, `meta.schema_version`): one row per customer, so a store holds far more customers
+Layout (schema version 5, `meta.schema_version`): one row per customer, so a store holds far more customers
 than memory; the engine loads a customer when an event or a timer needs it.
 - `customers(id, state, profile, due)`: the state `[instances, cap counts]` and the profile as JSON (BLOBs the
   SQLite JSON functions read through CAST AS TEXT), and the customer's earliest timer, indexed by (due, id) for
@@ -17,10 +17,15 @@ than memory; the engine loads a customer when an event or a timer needs it.
   30d): now and then a commit deletes the ids dated more than that before the store's clock, so the table does
   not grow for ever; an event sent again after that window is handled again. A source that may re-send older
   events needs a longer window.
-- `outbox(seq, key, record, delivered, attempts, not_before, claimed_until, error)`: every record, `record`
-  being exactly the JSON line `journeydsl run` prints (without its newline), with its delivery state for
-  delivery workers; `dead_deliveries` keeps the records a sink refused too often. `meta.delivered` is the mark
-  up to which `run` printed the records (`take_deliverable`).
+- `outbox_pages(first, last, lines)`: every record, a row per commit (at most PAGE_RECORDS records a row): the
+  records numbered first..last as JSON Lines, each line exactly the one `journeydsl run` prints. A row per
+  record cost a B-tree insert per record, most of a commit's work after the customers (docs/performance.md).
+  `meta.delivered` is the mark up to which `run` printed the records (`take_deliverable`).
+- `outbox_claims(seq, delivered, attempts, not_before, claimed_until, error)`: the delivery state of the records
+  a delivery worker claimed and did not settle yet (or settled past the floor); `meta.outbox_floor` is the
+  record up to which every record is settled or has a row here. Claims hand out never-claimed records in order,
+  so a record past the floor without a row is simply waiting, and one under it without a row was settled.
+  `dead_deliveries` keeps the records a sink refused too often.
 - `transition_batches`, `event_batches`: the transition log and the event history (`replay`), one row per
   commit holding that commit's items (they are only ever read in order, and a B-tree insert per item costs far
   more than the encoding); `plans`: the plans the engine ran; `meta`: schema version, clock, delivered mark.
@@ -33,8 +38,10 @@ with a heap of the pending customers' due times; a commit puts the customers it 
 their key falls inside it.
 
 Older layouts are converted on open by their owner, in one transaction (a crash during it leaves the old
-layout, converted next time): the log layout (schema version 2: `customer_log`, `seen_batches`,
-`outbox_batches`, which needed the whole state in memory) and the older one-row-per-item layout (`customers`,
+layout, converted next time): versions 3 and 4 (an `outbox` row per record, with its delivery state: the records
+become pages, their bytes unchanged, and the states claims rows; a read-only copy reads them as they are), the
+log layout (schema version 2: `customer_log`, `seen_batches`, `outbox_batches`, which needed the whole state in
+memory) and the older one-row-per-item layout (`customers`,
 `profiles`, `seen`, `outbox`, `transitions` with their old columns). Seen ids of an old store get the store's
 clock as their time.
 
@@ -65,10 +72,10 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import unquote
 
 from journeydsl.runtime import state as S
@@ -98,20 +105,23 @@ from journeydsl.runtime.store import (
 if sys.platform != "win32":
     import fcntl
 
-SCHEMA_VERSION = 4
-# The layout before the aggregate tables: still read by a copy that may not convert it (mode read or deliver),
-# which then counts its aggregates from the records themselves.
-READABLE_VERSIONS = (3, SCHEMA_VERSION)
+_T = TypeVar("_T")
+
+SCHEMA_VERSION = 5
+# The layouts with an outbox row per record (3: before the aggregate tables, 4: with them): their owner converts
+# them on open; a copy that may not convert one (mode read) still reads it, and counts what its aggregate tables
+# lack from the records themselves.
+ROW_OUTBOX_VERSIONS = (3, 4)
+READABLE_VERSIONS = (*ROW_OUTBOX_VERSIONS, SCHEMA_VERSION)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, state BLOB NOT NULL, profile BLOB NOT NULL, due REAL);
 CREATE INDEX IF NOT EXISTS customers_due ON customers (due, id) WHERE due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY, key TEXT, record BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+CREATE TABLE IF NOT EXISTS outbox_pages (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, lines BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_claims (seq INTEGER PRIMARY KEY, delivered INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0, not_before REAL, claimed_until REAL, error TEXT);
-CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (seq) WHERE delivered = 0;
 CREATE TABLE IF NOT EXISTS dead_deliveries (
   seq INTEGER PRIMARY KEY, record BLOB NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (journey TEXT NOT NULL, version INTEGER NOT NULL, plan BLOB NOT NULL,
@@ -134,15 +144,27 @@ TABLES = (
     "meta",
     "customers",
     "seen",
-    "outbox",
+    "outbox_pages",
+    "outbox_claims",
     "dead_deliveries",
     "plans",
     "transition_batches",
     "event_batches",
 )
 AGGREGATE_TABLES = ("agg_records", "agg_converted", "agg_edges", "agg_reach", "agg_steps")
+# The tables of the layouts with an outbox row per record (ROW_OUTBOX_VERSIONS), before the aggregate tables.
+ROW_OUTBOX_TABLES = tuple("outbox" if name == "outbox_pages" else name for name in TABLES if name != "outbox_claims")
 # The tables each readable schema version must have.
-VERSION_TABLES = {3: TABLES, SCHEMA_VERSION: TABLES + AGGREGATE_TABLES}
+VERSION_TABLES = {
+    3: ROW_OUTBOX_TABLES,
+    4: ROW_OUTBOX_TABLES + AGGREGATE_TABLES,
+    SCHEMA_VERSION: TABLES + AGGREGATE_TABLES,
+}
+# Records a row of outbox_pages holds at most: a claim reads the pages of the records it hands out, whole.
+PAGE_RECORDS = 1024
+# meta keys: the outbox seq up to which every record is settled or has a row in outbox_claims (claims hand out
+# records in order, so a record past it that has no row was never claimed); and `run`'s delivered mark.
+FLOOR, DELIVERED_MARK = "outbox_floor", "delivered"
 # meta key: "SEQ N", the outbox seq and transition_batches n up to which rows are not yet in the aggregate tables
 # (the records of a store converted from an older layout: folded in by the owner the first time they are asked for,
 # not on open, so that opening stays quick and a damaged old row is found when it is read, as before).
@@ -169,7 +191,7 @@ IN_FLIGHT_STEPS = (
     " WHERE json_extract(i.value, '$[4]') = 1 AND c.id NOT IN (SELECT value FROM json_each(?))"
     " GROUP BY 1, 2, 3"
 )
-# outbox.delivered: 0 waiting, 1 accepted by its sink (or printed by `run` before a conversion), 2 dead
+# outbox_claims.delivered (and outbox.delivered of layouts 3 and 4): 0 waiting, 1 accepted by its sink, 2 dead
 DELIVERED, DEAD = 1, 2
 
 # The log layout (schema version 2) and the tables only it has; its transition_batches and event_batches are
@@ -206,13 +228,13 @@ IN_FLIGHT = (
 # `prefetch`: the rows of a JSON array of ids, in one query each.
 PREFETCH_CUSTOMERS = "SELECT id, state, profile FROM customers WHERE id IN (SELECT value FROM json_each(?))"
 PREFETCH_SEEN = "SELECT id FROM seen WHERE id IN (SELECT value FROM json_each(?))"
-# A claim is one statement in an IMMEDIATE transaction: SQLite has no SKIP LOCKED, and the write lock serialises
-# workers instead. Records up to meta.delivered were printed by `run` and are not handed out again.
-CLAIM = (
-    "UPDATE outbox SET claimed_until = :until WHERE seq IN (SELECT seq FROM outbox WHERE delivered = 0"
-    " AND seq > coalesce((SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'delivered'), 0)"
-    " AND (not_before IS NULL OR not_before <= :now) AND (claimed_until IS NULL OR claimed_until <= :now)"
-    " ORDER BY seq LIMIT :limit) RETURNING seq, record, attempts"
+# A claim runs in an IMMEDIATE transaction: SQLite has no SKIP LOCKED, and the write lock serialises workers
+# instead. Records up to meta.delivered were printed by `run` and are not handed out again. The claimable rows of
+# records claimed before (their lease ran out, or their retry time came):
+CLAIMABLE = (
+    "SELECT seq, attempts FROM outbox_claims WHERE delivered = 0 AND seq > ?"
+    " AND (not_before IS NULL OR not_before <= ?) AND (claimed_until IS NULL OR claimed_until <= ?)"
+    " ORDER BY seq LIMIT ?"
 )
 
 DEFAULT_CACHE = 10_000
@@ -582,6 +604,11 @@ def _lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")[:-1]
 
 
+def _page(first: int, lines: list[bytes]) -> tuple[int, int, bytes]:
+    """A row of outbox_pages: records `first` on, their JSON lines (without newlines) as JSON Lines."""
+    return first, first + len(lines) - 1, b"\n".join(lines) + b"\n"
+
+
 def _reading(path: str, rows: Iterator[Any]) -> Iterator[Any]:
     """`rows`, with an error of SQLite while reading them (a damaged page) raised as a StoreError."""
     try:
@@ -738,9 +765,12 @@ class SqliteStore(Store):
         try:
             if old:
                 _Converter(self, old).run()
-            else:  # a new store, or version 3: its tables stay, the aggregate tables are added
+            else:  # a new store, or layout 3 or 4: its tables stay, its outbox is converted, aggregate tables added
                 self._create()
-            self._mark_backlog()
+                if version in ROW_OUTBOX_VERSIONS:
+                    self._convert_row_outbox()
+            if version != 4:  # layout 4 has its aggregate tables, and their backlog mark
+                self._mark_backlog()
             db.execute("COMMIT")
             self._schema = SCHEMA_VERSION
         except BaseException:
@@ -755,10 +785,74 @@ class SqliteStore(Store):
                 self._db.execute(statement)
         self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
+    def _convert_row_outbox(self) -> None:
+        """The outbox of layout 3 or 4, a row per record, as pages of records and the claims of delivery workers
+        (inside the caller's transaction, after `_create`): the records' bytes are kept as they are, a record
+        delivery workers settled in order after `run`'s mark moves the floor, and any other record that is not
+        simply waiting keeps its delivery state as a row of outbox_claims."""
+        db = self._db
+        _, mark = self._read_meta(db)
+        floor, prefix = mark, True
+        page: list[bytes] = []
+        first = previous = 0
+        claims: list[tuple[int, int, int, float | None, float | None, str | None]] = []
+        for seq, record, delivered, attempts, not_before, claimed_until, error in _reading(
+            self.path,
+            db.execute(
+                "SELECT seq, record, delivered, attempts, not_before, claimed_until, error FROM outbox ORDER BY seq"
+            ),
+        ):
+            where = f"outbox row {seq!r}"
+            data = record.encode() if type(record) is str else record
+            if type(seq) is not int or type(data) is not bytes or b"\n" in data:
+                raise self._damaged(where, "does not hold one JSON line")
+            if (
+                delivered not in (0, DELIVERED, DEAD)
+                or type(attempts) is not int
+                or not all(value is None or type(value) in _NUMBER for value in (not_before, claimed_until))
+                or not (error is None or type(error) is str)
+            ):
+                raise self._damaged(where, "has a delivery state of the wrong types")
+            if page and (seq != previous + 1 or len(page) == PAGE_RECORDS):
+                db.execute("INSERT INTO outbox_pages (first, last, lines) VALUES (?, ?, ?)", _page(first, page))
+                page = []
+            if not page:
+                first = seq
+            page.append(data)
+            previous = seq
+            if seq <= mark:
+                continue
+            if prefix and delivered != 0 and seq == floor + 1:
+                floor = seq
+                continue
+            prefix = False
+            if delivered != 0 or attempts != 0 or not_before is not None or claimed_until is not None or error:
+                claims.append((seq, delivered, attempts, not_before, claimed_until, error))
+        if page:
+            db.execute("INSERT INTO outbox_pages (first, last, lines) VALUES (?, ?, ?)", _page(first, page))
+        db.executemany(
+            "INSERT INTO outbox_claims (seq, delivered, attempts, not_before, claimed_until, error)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            claims,
+        )
+        db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (FLOOR, str(floor)))
+        db.execute("DROP TABLE outbox")
+        self._schema = SCHEMA_VERSION
+
+    def _last_seq(self) -> int:
+        """The number of the outbox's last record (0: none)."""
+        if self._schema in ROW_OUTBOX_VERSIONS:
+            row = self._db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
+        else:
+            row = self._db.execute("SELECT coalesce(max(last), 0) FROM outbox_pages").fetchone()
+        if type(row[0]) is not int:
+            raise self._damaged("table outbox_pages", f"numbers a record {row[0]!r}", "read")
+        return int(row[0])
+
     def _mark_backlog(self) -> None:
         """Every record and transition already in the store is backlog for the aggregate tables (none in a new
         store), inside the caller's transaction."""
-        seq = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
+        seq = self._last_seq()
         n = int(self._db.execute("SELECT coalesce(max(n), 0) FROM transition_batches").fetchone()[0])
         self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (BACKLOG, f"{seq} {n}"))
 
@@ -812,7 +906,7 @@ class SqliteStore(Store):
         db = self._db
         self.clock, self._delivered = self._read_meta(db)
         self._delivered_written = self._delivered
-        self._seq = int(db.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
+        self._seq = self._last_seq()
         if self._delivered > self._seq:
             raise self._damaged("table meta", f"marks {self._delivered} records delivered of {self._seq}")
         # Committed but not printed (a crash, or records `serve` left to its workers): read from the outbox when
@@ -1211,10 +1305,9 @@ class SqliteStore(Store):
         records = self._new_records
         lines = [dumps(record) for record in records]
         first = self._seq + 1
-        outbox = [
-            (seq, key if type(key := record.get("key")) is str else None, line)
-            for seq, record, line in zip(range(first, first + len(records)), records, lines, strict=True)
-        ]
+        # A row per commit (or per PAGE_RECORDS records) instead of a row per record: the outbox is most of the
+        # bytes a store writes, and a B-tree insert per record costs more than the bytes (docs/performance.md).
+        pages = [_page(first + at, lines[at : at + PAGE_RECORDS]) for at in range(0, len(lines), PAGE_RECORDS)]
         # What this commit adds to the aggregate tables, counted before the transaction opens.
         folded = Aggregator()
         folded.add_records(records)
@@ -1235,8 +1328,8 @@ class SqliteStore(Store):
                 db.executemany("INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)", self._new_seen.items())
             if self._new_events:
                 db.execute("INSERT INTO event_batches (events) VALUES (?)", (dumps_lines(self._new_events),))
-            if outbox:
-                db.executemany("INSERT INTO outbox (seq, key, record) VALUES (?, ?, ?)", outbox)
+            if pages:
+                db.executemany("INSERT INTO outbox_pages (first, last, lines) VALUES (?, ?, ?)", pages)
             if self._new_transitions:
                 db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(self._new_transitions),))
             meta = [("delivered", str(self._delivered))]
@@ -1266,7 +1359,7 @@ class SqliteStore(Store):
             self._seq = self._deliverable_upto = first + len(records) - 1
             if self._deliverable is not None:
                 self._deliverable += records
-                self._deliverable_lines.append(b"\n".join(lines) + b"\n")
+                self._deliverable_lines += [page[2] for page in pages]
                 if len(self._deliverable) > KEEP_DELIVERABLE:  # nobody takes them: read back when asked
                     self._deliverable, self._deliverable_lines = None, []
             self._new_records = []
@@ -1339,22 +1432,78 @@ class SqliteStore(Store):
 
     def _read_deliverable(self) -> tuple[list[dict[str, Any]], bytes]:
         """The committed records past the delivered mark that no worker settled, from the outbox."""
+        if self._schema != SCHEMA_VERSION:  # only a copy that may not write has an older layout open
+            raise StoreError(f"{self._read_only}: this copy cannot deliver records")
         with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, record FROM outbox WHERE delivered = 0 AND seq > ? AND seq <= ? ORDER BY seq",
-                (self._delivered, self._deliverable_upto),
-            ).fetchall()
-        records = [self._record(seq, data, "read") for seq, data in rows]
-        return records, b"".join(bytes(data) + b"\n" for _, data in rows)
+            lo, hi = self._delivered + 1, self._deliverable_upto
+            claims = dict(
+                self._db.execute("SELECT seq, delivered FROM outbox_claims WHERE seq >= ? AND seq <= ?", (lo, hi))
+            )
+            floor = self._meta_number(FLOOR)
+            # A record is waiting when its claim row says so, or, without one, when no worker claimed it yet.
+            lines = [
+                (seq, line, where)
+                for seq, line, where in self._outbox_lines(lo, hi)
+                if (claims[seq] == 0 if seq in claims else seq > floor)
+            ]
+        records = [self._record(where, line, "read") for _, line, where in lines]
+        return records, b"".join(line + b"\n" for _, line, _ in lines)
 
-    def _record(self, seq: Any, data: Any, verb: str) -> dict[str, Any]:
-        where = f"outbox row {seq!r}"
+    def _record(self, where: str, data: Any, verb: str) -> dict[str, Any]:
         if type(data) is not bytes or b"\n" in data:
             raise self._damaged(where, "does not hold one JSON line", verb)
         record = self._json(data, where, verb)
         if type(record) is not dict:
             raise self._damaged(where, "holds a line that is not an action record", verb)
         return record
+
+    def _outbox_lines(self, lo: int, hi: int) -> Iterator[tuple[int, bytes, str]]:
+        """(seq, JSON line, where it is stored) of the committed records numbered lo to hi, in order, read a few
+        pages at a time (holding the connection's lock only while it reads)."""
+        db, lock = self._db, self._lock
+        if self._schema in ROW_OUTBOX_VERSIONS:  # a read-only copy of layout 3 or 4
+            while lo <= hi:
+                with lock:
+                    rows = db.execute(
+                        "SELECT seq, record FROM outbox WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                        (lo, hi, PAGE),
+                    ).fetchall()
+                for seq, data in rows:
+                    yield seq, data, f"outbox row {seq!r}"
+                if len(rows) < PAGE:
+                    return
+                lo = rows[-1][0] + 1
+            return
+        with lock:
+            start = db.execute("SELECT max(first) FROM outbox_pages WHERE first <= ?", (lo,)).fetchone()[0]
+        start = lo if type(start) is not int else start
+        while start <= hi:
+            with lock:
+                rows = db.execute(
+                    "SELECT first, last, lines FROM outbox_pages WHERE first >= ? AND first <= ? ORDER BY first"
+                    " LIMIT 8",
+                    (start, hi),
+                ).fetchall()
+            for first, last, data in rows:
+                where = f"outbox_pages row {first!r}"
+                if type(first) is not int or type(last) is not int or type(data) is not bytes:
+                    raise self._damaged(where, "does not hold record numbers and JSON Lines", "read")
+                if last < first or data.count(b"\n") != last - first + 1 or not data.endswith(b"\n"):
+                    raise self._damaged(where, f"does not hold the {last - first + 1} records it numbers", "read")
+                for seq, line in enumerate(_lines(data), start=first):
+                    if lo <= seq <= hi:
+                        yield seq, line, where
+            if len(rows) < 8:
+                return
+            start = rows[-1][0] + 1
+
+    def _meta_number(self, key: str) -> int:
+        """A record number kept in meta (0 when it is not there)."""
+        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        value = "0" if row is None else row[0]
+        if type(value) is not str or not value.isascii() or not value.isdigit() or len(value) > 18:
+            raise self._damaged("table meta", f"holds a {key} {value!r} that is not a record number", "read")
+        return int(value)
 
     # ---- delivery workers
 
@@ -1364,61 +1513,127 @@ class SqliteStore(Store):
         if type(lease) not in (int, float) or not 0 <= lease < math.inf:
             raise StoreError(f"claim_outbox: lease must be a number of seconds from 0, not {lease!r}")
         now = time.time()
-        rows = self._settle(CLAIM, [{"until": now + lease, "now": now, "limit": limit}], "claim outbox records")
-        return [OutboxItem(seq, self._record(seq, data, "read"), attempts) for seq, data, attempts in sorted(rows)]
+        return self._delivery("claim outbox records", lambda: self._claim(limit, now, now + lease))
+
+    def _claim(self, limit: int, now: float, until: float) -> list[OutboxItem]:
+        """Up to `limit` waiting records, oldest first: the claimable rows of records claimed before, and records
+        never claimed, which lie past the floor in order (inside the caller's transaction)."""
+        db = self._db
+        mark, floor, top = self._meta_number(DELIVERED_MARK), self._meta_number(FLOOR), self._last_seq()
+        again = dict(db.execute(CLAIMABLE, (mark, now, now, limit)).fetchall())
+        base = max(mark, floor)
+        held = {row[0] for row in db.execute("SELECT seq FROM outbox_claims WHERE seq > ?", (base,))}
+        fresh: list[int] = []
+        seq = base
+        while len(fresh) < limit and seq < top:
+            seq += 1
+            if seq not in held:
+                fresh.append(seq)
+        picked = sorted([*again, *fresh])[:limit]
+        new = [seq for seq in picked if seq not in again]
+        db.executemany("UPDATE outbox_claims SET claimed_until = ? WHERE seq = ?", [(until, s) for s in again])
+        db.executemany("INSERT INTO outbox_claims (seq, claimed_until) VALUES (?, ?)", [(s, until) for s in new])
+        if new:
+            # Every record up to the last new one is now settled or has a row: the next claim starts after it.
+            db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (FLOOR, str(max(new[-1], floor))))
+        lines = self._lines_of(picked)
+        return [
+            OutboxItem(seq, self._record(lines[seq][1], lines[seq][0], "read"), again.get(seq, 0)) for seq in picked
+        ]
+
+    def _lines_of(self, seqs: list[int]) -> dict[int, tuple[bytes, str]]:
+        """seq -> (JSON line, where) for these records (in order), a run of consecutive numbers at a time."""
+        found: dict[int, tuple[bytes, str]] = {}
+        at = 0
+        while at < len(seqs):
+            end = at
+            while end + 1 < len(seqs) and seqs[end + 1] == seqs[end] + 1:
+                end += 1
+            for seq, line, where in self._outbox_lines(seqs[at], seqs[end]):
+                found[seq] = (line, where)
+            at = end + 1
+        for seq in seqs:
+            if seq not in found:
+                raise self._damaged("table outbox_pages", f"holds no record {seq}, which the outbox has", "read")
+        return found
 
     def outbox_delivered(self, seqs: list[int]) -> None:
-        self._settle(
-            "UPDATE outbox SET delivered = 1, claimed_until = NULL WHERE seq = ?",
-            [(seq,) for seq in seqs],
-            "settle outbox records",
+        self._delivery("settle outbox records", lambda: self._set_state(seqs, DELIVERED))
+
+    def _set_state(self, seqs: list[int], state: int, attempts: int | None = None, error: str | None = None) -> None:
+        """Settle these records (delivered or dead), inside the caller's transaction. At or under the floor a
+        record without a row is settled: its row goes. Past it, a row says so (only for a record that exists)."""
+        db = self._db
+        base = max(self._meta_number(DELIVERED_MARK), self._meta_number(FLOOR))
+        top = self._last_seq()
+        db.executemany("DELETE FROM outbox_claims WHERE seq = ?", [(seq,) for seq in seqs if seq <= base])
+        db.executemany(
+            "INSERT INTO outbox_claims (seq, delivered, attempts, error) VALUES (?, ?, coalesce(?, 0), ?)"
+            " ON CONFLICT (seq) DO UPDATE SET delivered = excluded.delivered, claimed_until = NULL,"
+            " attempts = coalesce(?, attempts), error = coalesce(?, error)",
+            [(seq, state, attempts, error, attempts, error) for seq in seqs if base < seq <= top],
         )
 
     def outbox_retry(self, seq: int, attempts: int, not_before: float, error: str) -> None:
-        self._settle(
-            "UPDATE outbox SET attempts = ?, not_before = ?, error = ?, claimed_until = NULL"
-            " WHERE seq = ? AND delivered = 0",
-            [(attempts, not_before, error, seq)],
-            "settle outbox records",
-        )
+        def retry() -> None:
+            db = self._db
+            values = (attempts, not_before, error, seq)
+            if seq <= max(self._meta_number(DELIVERED_MARK), self._meta_number(FLOOR)):
+                db.execute(
+                    "UPDATE outbox_claims SET attempts = ?, not_before = ?, error = ?, claimed_until = NULL"
+                    " WHERE seq = ? AND delivered = 0",
+                    values,
+                )
+            elif seq <= self._last_seq():
+                db.execute(
+                    "INSERT INTO outbox_claims (attempts, not_before, error, seq) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (seq) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before,"
+                    " error = excluded.error, claimed_until = NULL WHERE delivered = 0",
+                    values,
+                )
+
+        self._delivery("settle outbox records", retry)
 
     def outbox_dead(self, seq: int, attempts: int, error: str) -> None:
-        self._settle(
-            "INSERT OR REPLACE INTO dead_deliveries (seq, record, attempts, error, at)"
-            " SELECT seq, record, ?, ?, ? FROM outbox WHERE seq = ?",
-            [(attempts, error, time.time(), seq)],
-            "settle outbox records",
-            "UPDATE outbox SET delivered = 2, attempts = ?, error = ?, claimed_until = NULL WHERE seq = ?",
-            [(attempts, error, seq)],
-        )
+        def dead() -> None:
+            if not 0 < seq <= self._last_seq():
+                return
+            line, _ = self._lines_of([seq])[seq]
+            self._db.execute(
+                "INSERT OR REPLACE INTO dead_deliveries (seq, record, attempts, error, at) VALUES (?, ?, ?, ?, ?)",
+                (seq, line, attempts, error, time.time()),
+            )
+            self._set_state([seq], DEAD, attempts, error)
 
-    def _settle(self, sql: str, rows: list[Any], what: str, *more: Any) -> list[Any]:
-        """Statements over rows (pairs of sql and rows), committed at once; the rows the first one returns."""
+        self._delivery("settle outbox records", dead)
+
+    def _delivery(self, what: str, work: Callable[[], _T]) -> _T:
+        """`work` in its own IMMEDIATE transaction, committed at once (a delivery worker's claim or settlement)."""
         if self._read_only is not None:
             raise StoreError(f"{self._read_only}: this copy cannot {what}")
+        if self._schema != SCHEMA_VERSION:  # pragma: no cover - only a read-only copy opens an older layout
+            raise StoreError(f"store sqlite:///{self.path} is in an older layout: this copy cannot {what}")
         with self._lock:
             db = self._db
             try:
                 db.execute("BEGIN IMMEDIATE")
-                if len(rows) == 1:
-                    found = db.execute(sql, rows[0]).fetchall()
-                else:
-                    db.executemany(sql, rows)
-                    found = []
-                for extra_sql, extra_rows in zip(more[::2], more[1::2], strict=True):
-                    db.executemany(extra_sql, extra_rows)
+                done = work()
                 db.execute("COMMIT")
             except sqlite3.Error as err:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise StoreError(f"cannot {what} in the SQLite store {self.path}: {err}") from err
-        return found
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return done
 
     def dead_deliveries(self) -> list[DeadDelivery]:
         with self._lock:
             rows = self._db.execute("SELECT seq, record, attempts, error FROM dead_deliveries ORDER BY seq").fetchall()
         return [
-            DeadDelivery(seq, self._record(seq, data, "read"), int(attempts), str(error))
+            DeadDelivery(seq, self._record(f"dead_deliveries row {seq!r}", data, "read"), int(attempts), str(error))
             for seq, data, attempts, error in rows
         ]
 
@@ -1542,17 +1757,8 @@ class SqliteStore(Store):
         return _reading(self.path, self._actions())
 
     def _actions(self, upto: int = 2**62) -> Iterator[dict[str, Any]]:
-        last = 0
-        while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT seq, record FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", (last, upto, PAGE)
-                ).fetchall()
-            for seq, data in rows:
-                yield self._record(seq, data, "read")
-            if len(rows) < PAGE:
-                return
-            last = rows[-1][0]
+        for _, line, where in self._outbox_lines(1, upto):
+            yield self._record(where, line, "read")
 
     def close(self) -> None:
         if self._read_only is not None:
@@ -1608,12 +1814,13 @@ class DeliveryStore(SqliteStore):
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
             names = self._table_names()
             version = self._schema_version(names)
-            if version is None:
+            if version is not None:
+                self._check_version(version, names)
+            if version != SCHEMA_VERSION:
                 raise StoreError(
                     f"cannot open SQLite store {path} for delivery: it is not in the current layout (its owner, "
                     "`journeydsl serve` or `run`, converts an older one when it opens it)"
                 )
-            self._check_version(version, names)
         except BaseException as err:
             if hasattr(self, "_db"):
                 self._db.close()
@@ -1823,18 +2030,21 @@ class _Converter:
         )
         at = clock if clock is not None else time.time()  # old ids had no time: kept for one window from now on
         db.executemany("INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)", ((event_id, at) for event_id in self.seen))
-        db.executemany(
-            "INSERT INTO outbox (seq, key, record, delivered) VALUES (?, ?, ?, ?)",
-            (
-                (
-                    seq,
-                    key if type(key := record.get("key")) is str else None,
-                    line,
-                    DELIVERED if seq <= delivered else 0,
-                )
-                for seq, line, record in self.outbox
-            ),
-        )
+        # Pages of consecutive records; those up to the delivered mark were printed by `run` (the mark says so).
+        pages: list[tuple[int, int, bytes]] = []
+        run: list[bytes] = []
+        first = previous = 0
+        for seq, line, _ in self.outbox:
+            if run and (seq != previous + 1 or len(run) == PAGE_RECORDS):
+                pages.append(_page(first, run))
+                run = []
+            if not run:
+                first = seq
+            run.append(line)
+            previous = seq
+        if run:
+            pages.append(_page(first, run))
+        db.executemany("INSERT INTO outbox_pages (first, last, lines) VALUES (?, ?, ?)", pages)
         if self.transitions:
             db.execute(
                 "INSERT INTO transition_batches (rows) VALUES (?)", (dumps([list(row) for row in self.transitions]),)
