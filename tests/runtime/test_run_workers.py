@@ -256,15 +256,18 @@ def test_a_worker_that_dies_fails_the_run_without_hanging(
     example: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bundle, events = example
-    real = workers_module.advance_to
+    real = workers_module.loads
+    calls = [0]
 
-    def dies_on_shard_two(engine: Any, now: float, line: int, into: Any, encode: Any) -> None:
-        if line == 40 and os.getpid() != parent:
-            os._exit(3)
-        real(engine, now, line, into, encode)
+    def dies_in_a_worker(line: bytes) -> Any:
+        if os.getpid() != parent:  # each forked worker counts its own decodes: it dies part-way through
+            calls[0] += 1
+            if calls[0] == 40:
+                os._exit(3)
+        return real(line)
 
     parent = os.getpid()
-    monkeypatch.setattr(workers_module, "advance_to", dies_on_shard_two)  # the forked workers inherit it
+    monkeypatch.setattr(workers_module, "loads", dies_in_a_worker)  # the forked workers inherit it
     with pytest.raises(WorkersError, match=r"worker \d of 2: the worker process exited with code 3"):
         run_events(bundle, events, workers=2)
 
