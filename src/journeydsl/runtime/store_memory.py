@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 import time
+from bisect import insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from journeydsl.runtime.store import (
     DeadDelivery,
@@ -21,6 +23,15 @@ from journeydsl.runtime.store import (
     Transition,
     transition_dict,
 )
+
+# Seconds of due time per bucket of the timer index (`MemoryStore._push`).
+DUE_BUCKET: Final = 3600.0
+
+
+def _bucket_of(due: float) -> int:
+    if -1e300 < due < 1e300:
+        return int(due // DUE_BUCKET)
+    return sys.maxsize if due > 0 else -sys.maxsize  # inf (nan never comes: the engine's times are checked)
 
 
 @dataclass(slots=True)
@@ -54,8 +65,14 @@ class MemoryStore(Store):
         self.customers: dict[str, dict[str, Any]] = {}
         self.seen: set[str] = set()
         # (due, customer id) of every customer with a timer, and each one's current due time: an entry whose
-        # due time is no longer the customer's is stale and skipped when it comes up.
-        self._due_heap: list[tuple[float, str]] = []
+        # due time is no longer the customer's is stale and skipped when it comes up. The entries lie in buckets of
+        # DUE_BUCKET seconds, a heap of the bucket numbers on top: one heap of every entry cost 7% of a run's CPU
+        # (a pop compared tuples and missed the cache at each of its ~18 levels), a bucket is sorted once when the
+        # earliest, then read in order (`_open`, from `_next` on).
+        self._buckets: dict[int, list[tuple[float, str]]] = {}
+        self._numbers: list[int] = []  # heap of the numbers in `_buckets`
+        self._open: int | None = None  # the bucket being read: sorted, its entries before `_next` taken
+        self._next = 0
         self._due: dict[str, float] = {}
         # The outbox for delivery workers is `_actions` itself (seq n is `_actions[n - 1]`): every seq up to
         # `_settled` is delivered or dead, `_rows` holds the state of the claimed ones after it, `_done` the settled
@@ -79,7 +96,39 @@ class MemoryStore(Store):
             self._due.pop(customer_id, None)
         elif self._due.get(customer_id) != due:
             self._due[customer_id] = due
-            heapq.heappush(self._due_heap, (due, customer_id))
+            self._push(due, customer_id)
+
+    def _push(self, due: float, customer_id: str) -> None:
+        number = _bucket_of(due)
+        bucket = self._buckets.get(number)
+        if bucket is None:
+            self._buckets[number] = [(due, customer_id)]
+            heapq.heappush(self._numbers, number)
+        elif number == self._open:
+            insort(bucket, (due, customer_id), lo=self._next)  # a timer set while its bucket is read
+        else:
+            bucket.append((due, customer_id))  # sorted once, when it is the earliest
+
+    def _first(self) -> list[tuple[float, str]] | None:
+        """The earliest bucket with entries left, sorted and open (read from `_next`), or None."""
+        numbers = self._numbers
+        buckets = self._buckets
+        while numbers:
+            number = numbers[0]
+            bucket = buckets[number]
+            if number != self._open:
+                if self._open is not None:  # an earlier bucket came: the one open keeps only what is left of it
+                    left = buckets.get(self._open)
+                    if left is not None:
+                        del left[: self._next]
+                bucket.sort()
+                self._open, self._next = number, 0
+            if self._next < len(bucket):
+                return bucket
+            del buckets[number]
+            heapq.heappop(numbers)
+            self._open = None
+        return None
 
     def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
         return iter(list(self.customers.items()))
@@ -88,14 +137,17 @@ class MemoryStore(Store):
         return len(self.customers)
 
     def peek_due(self) -> float:
-        # The heap's top is the earliest entry, stale or not: a lower bound of the earliest due time.
-        return self._due_heap[0][0] if self._due_heap else math.inf
+        # The earliest entry, stale or not: a lower bound of the earliest due time.
+        bucket = self._first()
+        return bucket[self._next][0] if bucket is not None else math.inf
 
     def pop_due(self, upto: float) -> tuple[float, str] | None:
-        heap = self._due_heap
         due_of = self._due
-        while heap and heap[0][0] <= upto:
-            due, customer_id = heapq.heappop(heap)
+        while (bucket := self._first()) is not None:
+            due, customer_id = bucket[self._next]
+            if due > upto:
+                return None
+            self._next += 1
             if due_of.get(customer_id) == due:
                 del due_of[customer_id]
                 return due, customer_id
