@@ -10,12 +10,16 @@ from bench.workers import Figure, main, parse_counts, report
 
 
 def test_the_bench_runs_on_a_tiny_input(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["--customers", "20", "--stream-customers", "5", "--workers", "2", "--rounds", "1"])
+    argv = ["--solar-customers", "30", "--customers", "20", "--stream-customers", "5", "--workers", "2"]
+    main([*argv, "--rounds", "1", "--no-plain"])
     out = capsys.readouterr().out
     assert "FAILED" not in out and "DIFFER" not in out
-    assert out.count("    --workers 1: ") == 3  # the journey stream on memory:// and sqlite://, the whole stream
-    assert out.count("records identical") == 3
-    assert "ratio --workers 2 / --workers 1" in out and "load average" in out
+    # The judged solar stream, the journey stream on memory:// and sqlite://, the whole stream; judged only once.
+    assert out.count("    --workers 1: ") == 4
+    assert out.count("records identical") == 4
+    assert out.count("ratio --workers 2 / --workers 1") == 1
+    assert out.index("judged (issue 18's named stream): solar_events(30)") < out.index("not judged")
+    assert "load average" in out and "(gross " in out
 
 
 def test_worker_counts_always_include_the_baseline() -> None:
@@ -34,4 +38,15 @@ def test_the_ratio_is_against_one_worker_in_the_same_run(capsys: pytest.CaptureF
     }
     assert report("stream", best, judged=True) == pytest.approx(2.0)
     out = capsys.readouterr().out
-    assert "2.00x" in out and "target >= 1.7: MET" in out and "net of start-up" in out and "--workers 4: FAILED" in out
+    assert "2.00x" in out and "target >= 1.7: MET" in out and "(gross 2.00;" in out
+    assert "net of start-up" in out and "--workers 4: FAILED" in out
+
+
+def test_records_that_differ_fail_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    best: dict[int, Figure | str] = {
+        1: Figure(1, 1000, wall=2.0, cpu=2.0, same=None),
+        2: Figure(2, 1000, wall=1.0, cpu=2.2, same=False),
+    }
+    report("stream", best, judged=True)
+    out = capsys.readouterr().out
+    assert "RECORDS DIFFER" in out and "NOT MET" in out
