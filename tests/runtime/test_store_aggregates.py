@@ -331,7 +331,7 @@ def _downgrade(path: Path) -> None:
             )
         db.execute("DROP TABLE outbox_pages")
         db.execute("DROP TABLE outbox_claims")
-        db.execute("DELETE FROM meta WHERE k = 'outbox_floor'")
+        db.execute("DELETE FROM meta WHERE k IN ('outbox_floor', 'aggregates_folded')")
         db.execute("DELETE FROM meta WHERE k = 'aggregates_backlog'")
         db.execute("UPDATE meta SET v = '3' WHERE k = 'schema_version'")
     db.close()

@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journeydsl.runtime import Engine, SqliteStore, StoreError, open_store
+from journeydsl.runtime.aggregates import Aggregator
 from journeydsl.runtime.jsonio import dumps
-from journeydsl.runtime.store_sqlite import PAGE_RECORDS, SCHEMA_VERSION
+from journeydsl.runtime.store import Transition, transition_dict
+from journeydsl.runtime.store_sqlite import FOLD_COMMITS, FOLDED, PAGE_RECORDS, SCHEMA_VERSION
 
 STORES = Path(__file__).resolve().parent / "stores"
 OLD = STORES / "row_outbox_v4.db"
@@ -242,3 +244,63 @@ def test_claims_and_settlements_answer_as_a_row_per_record_did(tmp_path_factory:
     assert store.take_deliverable() == model.waiting()
     assert list(store.actions()) == model.records
     store.abandon()
+
+
+# ---- the aggregate tables, added to every FOLD_COMMITS commits
+
+
+def _unit(n: int) -> tuple[list[dict[str, Any]], list[Transition]]:
+    instance = f"c{n % 7}/j/1"
+    base = {"journey": "j", "version": 1, "customer_id": f"c{n % 7}", "instance": instance}
+    records = [
+        {"kind": "send", **base, "channel": "email", "status": "sent", "cost": 2},
+        {"kind": "goal", **base, "goal": "paid", "value": n},
+    ]
+    return records, [("j", 1, f"c{n % 7}", instance, None if n < 7 else "a", "a" if n < 7 else f"s{n % 3}", n, None)]
+
+
+def _folded(path: Path) -> tuple[str, ...]:
+    with sqlite3.connect(path) as db:
+        row = db.execute("SELECT v FROM meta WHERE k = ?", (FOLDED,)).fetchone()
+    db.close()
+    return tuple(row)
+
+
+def test_counts_held_for_the_aggregate_tables_are_counted_again_after_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = open_store(f"sqlite:///{path}")
+    expected = Aggregator()
+    for n in range(FOLD_COMMITS + 3):
+        records, transitions = _unit(n)
+        store.log_actions(records)
+        store.log_transitions(transitions)
+        store.flush()
+        expected.add_records(records)
+        expected.add_transition_dicts(transition_dict(row) for row in transitions)
+        if n == FOLD_COMMITS - 2:
+            assert _folded(path) == ("0 0",)  # held in memory so far
+    assert _folded(path) == (f"{2 * FOLD_COMMITS} {FOLD_COMMITS}",)  # the FOLD_COMMITS-th commit added them
+    # A copy that reads while the owner holds counts counts from the records themselves.
+    reader = open_store(f"sqlite:///{path}", mode="read")
+    assert reader.record_aggregates() == expected.record_aggregates()
+    assert reader.transition_aggregates() == expected.transition_aggregates()
+    reader.close()
+    store.abandon()  # a crash: the counts of the last three commits were only in memory
+    store = open_store(f"sqlite:///{path}")
+    assert store.record_aggregates() == expected.record_aggregates()
+    assert store.transition_aggregates() == expected.transition_aggregates()
+    assert _folded(path) == (f"{2 * (FOLD_COMMITS + 3)} {FOLD_COMMITS + 3}",)
+    store.close()
+    reader = open_store(f"sqlite:///{path}", mode="read")
+    assert reader.transition_aggregates() == expected.transition_aggregates()
+    reader.close()
+
+
+def test_the_owner_adds_what_it_holds_when_it_closes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = open_store(f"sqlite:///{path}")
+    records, transitions = _unit(1)
+    store.log_actions(records)
+    store.log_transitions(transitions)
+    store.close()
+    assert _folded(path) == ("2 1",)

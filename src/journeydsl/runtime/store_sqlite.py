@@ -169,6 +169,15 @@ FLOOR, DELIVERED_MARK = "outbox_floor", "delivered"
 # (the records of a store converted from an older layout: folded in by the owner the first time they are asked for,
 # not on open, so that opening stays quick and a damaged old row is found when it is read, as before).
 BACKLOG = "aggregates_backlog"
+# meta key: "SEQ N", the outbox seq and transition_batches n up to which the aggregate tables hold what was committed
+# after the backlog. The owner adds its commits' counts to the tables every FOLD_COMMITS commits (or once it holds
+# FOLD_PAIRS distinct-reach pairs, and when they are asked for, and on close) rather than at every commit: the
+# distinct-reach rows are inserted all over their B-tree, and a commit that writes them rewrites most of its pages
+# (docs/performance.md). A crash loses the counts not yet added; the next owner counts them again from the records
+# past this mark when it opens the store.
+FOLDED = "aggregates_folded"
+FOLD_COMMITS = 16
+FOLD_PAIRS = 100_000
 # A commit's aggregates, added to the tables inside the commit's transaction (aggregates.Aggregator).
 ADD_RECORDS = (
     "INSERT INTO agg_records (journey, version, kind, label, status, n, total, priced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -604,6 +613,23 @@ def _lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")[:-1]
 
 
+def _merge(into: Aggregator, more: Aggregator) -> None:
+    """Add the counts of `more` to `into`."""
+    for key, (n, total, priced) in more.records.items():
+        found = into.records.get(key)
+        if found is None:
+            into.records[key] = [n, total, priced]
+        else:
+            found[0] += n
+            found[1] += total
+            found[2] += priced
+    for version, ids in more.converted.items():
+        into.converted[version] |= ids
+    into.edges.update(more.edges)
+    for step, ids in more.reach.items():
+        into.reach[step] |= ids
+
+
 def _page(first: int, lines: list[bytes]) -> tuple[int, int, bytes]:
     """A row of outbox_pages: records `first` on, their JSON lines (without newlines) as JSON Lines."""
     return first, first + len(lines) - 1, b"\n".join(lines) + b"\n"
@@ -706,6 +732,12 @@ class SqliteStore(Store):
         self._new_transitions: list[Transition] = []
         self._commits = CommitPolicy()
         self._next_purge = -math.inf
+        # Counts of committed records and transitions not yet in the aggregate tables (FOLDED), and of how many
+        # commits; `_batch_n` is the last transition_batches row.
+        self._unfolded = Aggregator()
+        self._unfolded_commits = 0
+        self._unfolded_pairs = 0
+        self._batch_n = 0
 
     @classmethod
     def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> SqliteStore:
@@ -771,6 +803,11 @@ class SqliteStore(Store):
                     self._convert_row_outbox()
             if version != 4:  # layout 4 has its aggregate tables, and their backlog mark
                 self._mark_backlog()
+            # Everything past the backlog is in the aggregate tables (layout 4 added it at every commit).
+            db.execute(
+                "INSERT OR IGNORE INTO meta (k, v) VALUES (?, ?)",
+                (FOLDED, f"{self._last_seq()} {self._last_batch()}"),
+            )
             db.execute("COMMIT")
             self._schema = SCHEMA_VERSION
         except BaseException:
@@ -853,8 +890,14 @@ class SqliteStore(Store):
         """Every record and transition already in the store is backlog for the aggregate tables (none in a new
         store), inside the caller's transaction."""
         seq = self._last_seq()
-        n = int(self._db.execute("SELECT coalesce(max(n), 0) FROM transition_batches").fetchone()[0])
-        self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (BACKLOG, f"{seq} {n}"))
+        self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (BACKLOG, f"{seq} {self._last_batch()}"))
+
+    def _last_batch(self) -> int:
+        """The number of the last transition_batches row (0: none)."""
+        row = self._db.execute("SELECT coalesce(max(n), 0) FROM transition_batches").fetchone()
+        if type(row[0]) is not int:
+            raise self._damaged("table transition_batches", f"numbers a row {row[0]!r}", "read")
+        return int(row[0])
 
     def _open_to_read(self) -> None:
         if not Path(self.path).is_file():  # connecting would create an empty database
@@ -907,6 +950,7 @@ class SqliteStore(Store):
         self.clock, self._delivered = self._read_meta(db)
         self._delivered_written = self._delivered
         self._seq = self._last_seq()
+        self._batch_n = self._last_batch()
         if self._delivered > self._seq:
             raise self._damaged("table meta", f"marks {self._delivered} records delivered of {self._seq}")
         # Committed but not printed (a crash, or records `serve` left to its workers): read from the outbox when
@@ -915,6 +959,12 @@ class SqliteStore(Store):
         self._deliverable_lines: list[bytes] = []
         self._deliverable_upto = self._seq
         self._plans = self._read_plans(db)
+        if self._read_only is None and self._schema == SCHEMA_VERSION:
+            seq, n = self._meta_pair(FOLDED, "open")
+            if seq < self._seq or n < self._batch_n:  # the counts a crash lost: added with the next commit
+                self._unfolded.add_records(_reading(self.path, self._actions(after=seq)))
+                self._unfolded.add_transition_dicts(_reading(self.path, self._transitions(after=n)))
+                self._unfolded_commits = FOLD_COMMITS
 
     def _read_meta(self, db: sqlite3.Connection) -> tuple[float | None, int]:
         meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
@@ -1308,16 +1358,21 @@ class SqliteStore(Store):
         # A row per commit (or per PAGE_RECORDS records) instead of a row per record: the outbox is most of the
         # bytes a store writes, and a B-tree insert per record costs more than the bytes (docs/performance.md).
         pages = [_page(first + at, lines[at : at + PAGE_RECORDS]) for at in range(0, len(lines), PAGE_RECORDS)]
-        # What this commit adds to the aggregate tables, counted before the transaction opens.
-        folded = Aggregator()
-        folded.add_records(records)
+        # What this commit adds to the aggregate tables, counted before the transaction opens; added to the
+        # tables with the counts of the commits before it when it is time to (FOLDED).
+        delta = Aggregator()
+        delta.add_records(records)
         for row in self._new_transitions:
-            folded.add_transition(row[0], row[1], row[2], row[3], row[4], row[5])
+            delta.add_transition(row[0], row[1], row[2], row[3], row[4], row[5])
+        pairs = self._unfolded_pairs + sum(len(ids) for ids in delta.reach.values())
+        fold = self._unfolded_commits + 1 >= FOLD_COMMITS or pairs >= FOLD_PAIRS
+        if fold:
+            _merge(delta, self._unfolded)  # into the new one: the held counts stay as they are if this fails
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if records or self._new_transitions:
-                self._add_aggregates(folded)
+            if fold:
+                self._add_aggregates(delta)
             if whole:
                 db.executemany(UPSERT_FULL, whole)
             if states:
@@ -1330,9 +1385,13 @@ class SqliteStore(Store):
                 db.execute("INSERT INTO event_batches (events) VALUES (?)", (dumps_lines(self._new_events),))
             if pages:
                 db.executemany("INSERT INTO outbox_pages (first, last, lines) VALUES (?, ?, ?)", pages)
+            batch_n = self._batch_n
             if self._new_transitions:
-                db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(self._new_transitions),))
+                cursor = db.execute("INSERT INTO transition_batches (rows) VALUES (?)", (dumps(self._new_transitions),))
+                batch_n = int(cursor.lastrowid or batch_n)
             meta = [("delivered", str(self._delivered))]
+            if fold:
+                meta.append((FOLDED, f"{first + len(records) - 1} {batch_n}"))
             if self.clock is not None:
                 meta.append(("clock", repr(self.clock)))
                 self._purge_seen(self.clock)
@@ -1349,6 +1408,13 @@ class SqliteStore(Store):
             self._next_purge = -math.inf
             raise
         self._delivered_written = self._delivered
+        self._batch_n = batch_n
+        if fold:
+            self._unfolded, self._unfolded_commits, self._unfolded_pairs = Aggregator(), 0, 0
+        else:
+            _merge(self._unfolded, delta)
+            self._unfolded_commits += 1
+            self._unfolded_pairs = pairs
         self._reconcile_page()
         for customer_id, (customer, _) in saved.items():
             self._remember(customer_id, customer)
@@ -1645,20 +1711,48 @@ class SqliteStore(Store):
         aggregates are then counted from the records themselves (Store's defaults)."""
         if self._schema != SCHEMA_VERSION:
             return False
-        with self._lock:
-            row = self._db.execute("SELECT v FROM meta WHERE k = ?", (BACKLOG,)).fetchone()
-        parts = row[0].split() if row is not None and type(row[0]) is str else []
-        if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
-            raise self._damaged(
-                "table meta", f"holds an aggregates backlog {row and row[0]!r} that is not two numbers", "read"
-            )
-        seq, n = int(parts[0]), int(parts[1])
+        if self._read_only is None:
+            self._fold_held()
+        elif self._meta_pair(FOLDED, "read") != (self._seq, self._batch_n):
+            return False  # the owner has not added its last commits' counts yet
+        seq, n = self._meta_pair(BACKLOG, "read")
         if seq == 0 and n == 0:
             return True
         if self._read_only is not None:
             return False
         self._fold_backlog(seq, n)
         return True
+
+    def _meta_pair(self, key: str, verb: str) -> tuple[int, int]:
+        """The two record numbers of the meta row `key` (BACKLOG, FOLDED)."""
+        with self._lock:
+            row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        parts = row[0].split() if row is not None and type(row[0]) is str else []
+        if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+            what = "aggregates backlog" if key == BACKLOG else "aggregates mark"
+            raise self._damaged("table meta", f"holds an {what} {row and row[0]!r} that is not two numbers", verb)
+        return int(parts[0]), int(parts[1])
+
+    def _fold_held(self) -> None:
+        """Add the counts held in memory (commits since the last fold) to the aggregate tables, at once."""
+        if not self._unfolded_commits:
+            return
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._add_aggregates(self._unfolded)
+                db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (FOLDED, f"{self._seq} {self._batch_n}"))
+                db.execute("COMMIT")
+            except sqlite3.Error as err:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise self._write_error(err) from err
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        self._unfolded, self._unfolded_commits, self._unfolded_pairs = Aggregator(), 0, 0
 
     def _fold_backlog(self, seq: int, n: int) -> None:
         """Add the records and transitions of a converted store (seq and batch numbers up to these) to the aggregate
@@ -1743,8 +1837,10 @@ class SqliteStore(Store):
         self.flush()
         return _reading(self.path, self._transitions())
 
-    def _transitions(self, upto: int = 2**62) -> Iterator[dict[str, Any]]:
-        rows = self._db.execute("SELECT n, rows FROM transition_batches WHERE n <= ? ORDER BY n", (upto,)).fetchall()
+    def _transitions(self, upto: int = 2**62, after: int = 0) -> Iterator[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT n, rows FROM transition_batches WHERE n > ? AND n <= ? ORDER BY n", (after, upto)
+        ).fetchall()
         for n, data in rows:
             rows = self._json(data, f"transition_batches row {n}", "read")
             if type(rows) is not list or not all(_transition_ok(row) for row in rows):
@@ -1756,8 +1852,8 @@ class SqliteStore(Store):
         self.flush()
         return _reading(self.path, self._actions())
 
-    def _actions(self, upto: int = 2**62) -> Iterator[dict[str, Any]]:
-        for _, line, where in self._outbox_lines(1, upto):
+    def _actions(self, upto: int = 2**62, after: int = 0) -> Iterator[dict[str, Any]]:
+        for _, line, where in self._outbox_lines(after + 1, upto):
             yield self._record(where, line, "read")
 
     def close(self) -> None:
@@ -1769,12 +1865,15 @@ class SqliteStore(Store):
             return
         try:
             self.flush()
+            if self._schema == SCHEMA_VERSION:
+                self._fold_held()
         finally:
             with self._lock:
                 self._db.close()
 
     def abandon(self) -> None:
-        """Close without committing: the pending work is dropped, and its events are redone by the next run."""
+        """Close without committing: the pending work is dropped, and its events are redone by the next run (the
+        counts held for the aggregate tables too: the next owner counts them from the records)."""
         with self._lock:
             self._db.close()
 
