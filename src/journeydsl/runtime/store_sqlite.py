@@ -635,6 +635,14 @@ def _page(first: int, lines: list[bytes]) -> tuple[int, int, bytes]:
     return first, first + len(lines) - 1, b"\n".join(lines) + b"\n"
 
 
+def _reading_all(path: str, read: Callable[[], _T]) -> _T:
+    """`read()`, with an error of SQLite while it reads (a damaged page or schema) raised as a StoreError."""
+    try:
+        return read()
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"cannot read SQLite store {path}: {err}") from err
+
+
 def _reading(path: str, rows: Iterator[Any]) -> Iterator[Any]:
     """`rows`, with an error of SQLite while reading them (a damaged page) raised as a StoreError."""
     try:
@@ -1282,7 +1290,7 @@ class SqliteStore(Store):
         self._unseen = set(ids).difference(seen)
 
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
-        """The rows of a query of `load`, `seen_before` or `prefetch`."""
+        """The rows of a query (`load`, `seen_before`, `prefetch`, the dead deliveries)."""
         with self._lock:
             try:
                 return self._db.execute(sql, parameters).fetchall()
@@ -1299,6 +1307,9 @@ class SqliteStore(Store):
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The event history, a commit's events a row as JSON Lines (`event_batches`)."""
+        return _reading(self.path, self._events())
+
+    def _events(self) -> Iterator[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT n, events FROM event_batches ORDER BY n").fetchall()
         for n, data in rows:
@@ -1485,7 +1496,7 @@ class SqliteStore(Store):
             if self._delivered >= self._deliverable_upto:
                 self._deliverable = []
                 return [], b""
-            fresh, lines = self._read_deliverable()
+            fresh, lines = _reading_all(self.path, self._read_deliverable)
         else:
             if not self._deliverable:
                 return [], b""
@@ -1696,8 +1707,7 @@ class SqliteStore(Store):
         return done
 
     def dead_deliveries(self) -> list[DeadDelivery]:
-        with self._lock:
-            rows = self._db.execute("SELECT seq, record, attempts, error FROM dead_deliveries ORDER BY seq").fetchall()
+        rows = self._read("SELECT seq, record, attempts, error FROM dead_deliveries ORDER BY seq", ())
         return [
             DeadDelivery(seq, self._record(f"dead_deliveries row {seq!r}", data, "read"), int(attempts), str(error))
             for seq, data, attempts, error in rows
