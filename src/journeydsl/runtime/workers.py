@@ -555,7 +555,7 @@ class _Process(_Source):
     next entry is the smallest, and a worker blocked on a full pipe in the meantime would run in lockstep with
     the others (with more workers than cores, slower than one process). AHEAD bounds what it may run ahead."""
 
-    AHEAD = 64  # messages (of up to CHUNK entries)
+    AHEAD = 16  # messages (of up to CHUNK entries, about 800 KB): 13 MB a worker at most
 
     def __init__(self, shard: Shard, context: Any, go: MpEvent, written: MpEvent) -> None:
         super().__init__(shard.index, shard.shards)
