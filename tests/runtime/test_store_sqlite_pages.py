@@ -239,6 +239,9 @@ def test_claims_and_settlements_answer_as_a_row_per_record_did(tmp_path_factory:
             store.flush()
             model.mark = len(model.records)
         assert [(d.seq, d.attempts, d.error) for d in store.dead_deliveries()] == sorted(model.dead)
+    # Under the floor, only records claimed and not settled keep a row.
+    floor = store._meta_number("outbox_floor")
+    assert not store._db.execute("SELECT seq FROM outbox_claims WHERE seq <= ? AND delivered != 0", (floor,)).fetchall()
     store.close()
     store = open_store(url)
     assert store.take_deliverable() == model.waiting()

@@ -1611,8 +1611,10 @@ class SqliteStore(Store):
         db.executemany("UPDATE outbox_claims SET claimed_until = ? WHERE seq = ?", [(until, s) for s in again])
         db.executemany("INSERT INTO outbox_claims (seq, claimed_until) VALUES (?, ?)", [(s, until) for s in new])
         if new:
-            # Every record up to the last new one is now settled or has a row: the next claim starts after it.
+            # Every record up to the last new one is now settled or has a row: the next claim starts after it, and
+            # the rows of records settled before they were claimed (rows past the old floor) are not needed any more.
             db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (FLOOR, str(max(new[-1], floor))))
+            db.execute("DELETE FROM outbox_claims WHERE seq <= ? AND delivered != 0", (new[-1],))
         lines = self._lines_of(picked)
         return [
             OutboxItem(seq, self._record(lines[seq][1], lines[seq][0], "read"), again.get(seq, 0)) for seq in picked
