@@ -9,7 +9,8 @@ start-up measured the same way. `--build NAME=PATH` (repeatable) puts PATH first
 two builds (say the commit before a change, unpacked somewhere, and this checkout) are measured in the same turns.
 
 Run: `PYTHONPATH=build/compiled:. python -m bench.sqlite_batch [--customers 4000] [--stream-customers 10000]
-[--rounds 4] [--build before=/path/to/old/src --build after=src]`.
+[--rounds 4] [--streams journey,whole] [--build before=/path/to/old/src --build after=src]` (`--streams journey`
+leaves out the whole stream, which takes most of the time).
 """
 
 from __future__ import annotations
