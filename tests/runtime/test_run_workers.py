@@ -296,3 +296,18 @@ def test_a_missing_shard_is_refused_not_started_again_empty(example: tuple[Path,
     assert code == 1 and out == b""
     assert "shard2-of-3 is missing" in err and "Traceback" not in err
     assert not Path(f"{store}.shard2-of-3").exists()
+
+
+def test_records_through_a_small_ring_are_one_process_s(
+    example: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ring of 8 KiB and chunks of 4 entries: chunks wrap at the ring's end, workers wait for the parent to make
+    room, and a chunk larger than half the ring goes through the pipe; the records stay one process's."""
+    bundle, events = example
+    single = run_events(bundle, events, workers=1, until=UNTIL)
+    monkeypatch.setattr(workers_module, "RING", 1 << 13)
+    monkeypatch.setattr(workers_module, "CHUNK", 4)
+    for count in (2, 3):
+        sharded = run_events(bundle, events, workers=count, until=UNTIL)
+        assert sharded.records == single.records
+        assert sharded.dead_letters == single.dead_letters
