@@ -17,6 +17,10 @@ How the records stay those of a single process (the same records, keys and order
 - Records are tagged with the input line that made them and, for fired timers, the firing's (due, customer id),
   which is the order the engine fires customers in (the store's due index). The parent merges the workers'
   streams by (line, timers before the event's own records, due, customer id): exactly one process's order.
+- What the parent does per record is kept to C loops, as it shares the cores with the workers: a worker sends
+  its entries in chunks of CHUNK, the records' bytes through a shared-memory Ring and their keys through its
+  pipe, each chunk with the key it has sent everything through; the parent (Merger) sorts what is final across
+  the workers (up to the smallest of those keys) in one stable sort and writes it in one piece.
 
 Where a sharded run differs from one process: seen event ids are kept per shard (an event id reused on two
 customers of different shards is handled on both; the Flink job, keyed by customer, differs the same way); a
