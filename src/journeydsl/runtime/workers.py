@@ -465,7 +465,7 @@ class Shard:
 class Ring:
     """Shared memory, mapped before the fork, through which a worker hands the parent a chunk's encoded records:
     the pipe carries only their keys and places, and the bytes are copied once into the ring and once out of it,
-    instead of pickled, piped and unpickled (half of the parent's CPU on the 220,000-event stream). The worker
+    instead of pickled, piped and unpickled (a third of the parent's CPU on the 220,000-event stream). The worker
     writes at most the ring's size ahead of what the parent has written out (`consumed`, which only the parent
     moves), and waits when it is that far ahead."""
 
