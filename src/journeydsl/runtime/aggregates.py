@@ -168,22 +168,23 @@ class Aggregator:
                 self.converted[(key[0], key[1])].add(instance)
 
     def add_transition(
-        self, journey: str, version: int, customer_id: str, instance: str, from_step: str | None, to_step: str | None
+        self, journey: Any, version: Any, customer_id: Any, instance: Any, from_step: Any, to_step: Any
     ) -> None:
+        """One transition; its fields as stored (any JSON value: a damaged or older row is counted, not refused)."""
         if to_step is None:  # not an arrival anywhere (report.py skips it too)
             return
-        journey, version = str(journey), _version(version)
+        name, number = str(journey), _version(version)
         to = str(to_step)
-        self.edges[(journey, version, NONE if from_step is None else str(from_step), to)] += 1
-        self.reach[(journey, version, to)].add(instance_key(instance, journey, version, customer_id))
+        self.edges[(name, number, NONE if from_step is None else str(from_step), to)] += 1
+        self.reach[(name, number, to)].add(instance_key(instance, name, number, customer_id))
 
     def add_transition_dicts(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             self.add_transition(
-                row.get("journey"),  # type: ignore[arg-type]  # normalised by add_transition
-                row.get("version"),  # type: ignore[arg-type]
-                row.get("customer_id"),  # type: ignore[arg-type]
-                row.get("instance"),  # type: ignore[arg-type]
+                row.get("journey"),
+                row.get("version"),
+                row.get("customer_id"),
+                row.get("instance"),
                 row.get("from_step"),
                 row.get("to_step"),
             )
