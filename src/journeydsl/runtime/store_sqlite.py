@@ -73,6 +73,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -1023,18 +1024,29 @@ class SqliteStore(Store):
             self._write_at_once("INSERT OR REPLACE INTO plans (journey, version, plan) VALUES (?, ?, ?)", rows)
             super().record_plans(fresh)
 
-    def _write_at_once(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """One statement over `rows`, in its own small transaction (not part of the pending batch)."""
+    @contextmanager
+    def _at_once(self) -> Iterator[sqlite3.Connection]:
+        """A small IMMEDIATE transaction of its own (not part of the pending batch), committed when the block ends;
+        rolled back on any error, an error of SQLite's raised as a StoreError."""
         with self._lock:
             db = self._db
             try:
                 db.execute("BEGIN IMMEDIATE")
-                db.executemany(sql, rows)
+                yield db
                 db.execute("COMMIT")
             except sqlite3.Error as err:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise self._write_error(err) from err
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def _write_at_once(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement over `rows`, in its own small transaction (not part of the pending batch)."""
+        with self._at_once() as db:
+            db.executemany(sql, rows)
 
     # ---- customers, on demand
 
@@ -1749,21 +1761,9 @@ class SqliteStore(Store):
         """Add the counts held in memory (commits since the last fold) to the aggregate tables, at once."""
         if not self._unfolded_commits:
             return
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                self._add_aggregates(self._unfolded)
-                db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (FOLDED, f"{self._seq} {self._batch_n}"))
-                db.execute("COMMIT")
-            except sqlite3.Error as err:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise self._write_error(err) from err
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with self._at_once() as db:
+            self._add_aggregates(self._unfolded)
+            db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (FOLDED, f"{self._seq} {self._batch_n}"))
         self._unfolded, self._unfolded_commits, self._unfolded_pairs = Aggregator(), 0, 0
 
     def _fold_backlog(self, seq: int, n: int) -> None:
@@ -1775,21 +1775,9 @@ class SqliteStore(Store):
             folded.add_transition(
                 row["journey"], row["version"], row["customer_id"], row["instance"], row["from_step"], row["to_step"]
             )
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                self._add_aggregates(folded)
-                db.execute("UPDATE meta SET v = '0 0' WHERE k = ?", (BACKLOG,))
-                db.execute("COMMIT")
-            except sqlite3.Error as err:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise self._write_error(err) from err
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with self._at_once() as db:
+            self._add_aggregates(folded)
+            db.execute("UPDATE meta SET v = '0 0' WHERE k = ?", (BACKLOG,))
 
     def record_aggregates(self) -> RecordAggregates:
         self.flush()
