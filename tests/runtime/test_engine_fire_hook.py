@@ -23,19 +23,21 @@ BUNDLE = build_bundle(Path(_DIR.name), [JOURNEY])
 PROFILE = {"email": "a@x", "consent_email": True, "segment": "new"}
 
 
+def _quote(event_id: str, customer_id: str, at: str, cart: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": "quote",
+        "customer_id": customer_id,
+        "at": at,
+        "data": {"roof": 50, "cart": cart},
+        "profile": PROFILE,
+    }
+
+
 def _engine() -> Engine:
     engine = Engine.open(BUNDLE, store=MemoryStore())
     for n in range(6):  # quotes at different times: each customer's `waiting` timer falls due 2 days on
-        engine.process(
-            {
-                "id": f"q{n}",
-                "type": "quote",
-                "customer_id": f"c{n % 4}",
-                "at": f"2026-01-0{1 + n % 3}T1{n}:00:00Z",
-                "data": {"roof": 50, "cart": f"k{n}"},
-                "profile": PROFILE,
-            }
-        )
+        engine.process(_quote(f"q{n}", f"c{n % 4}", f"2026-01-0{1 + n % 3}T1{n}:00:00Z", f"k{n}"))
     return engine
 
 
@@ -58,18 +60,14 @@ def test_fire_until_gives_advance_records_and_each_firing_apart() -> None:
     assert engine.fire_until(parse_rfc3339(until), seen) == [] and len(firings) == len(keys)
 
 
+def _new_customers(customers: int) -> list[dict[str, Any]]:
+    """A quote from each of `customers` new customers on 2026-01-04: each has a timer to fire."""
+    return [_quote(f"m{n}", f"m{n}", f"2026-01-04T{n % 24:02d}:{n % 60:02d}:00Z", f"m{n}") for n in range(customers)]
+
+
 def _more_customers(engine: Engine, customers: int) -> Engine:
-    for n in range(customers):
-        engine.process(
-            {
-                "id": f"m{n}",
-                "type": "quote",
-                "customer_id": f"m{n}",
-                "at": f"2026-01-04T{n % 24:02d}:{n % 60:02d}:00Z",
-                "data": {"roof": 50, "cart": f"m{n}"},
-                "profile": PROFILE,
-            }
-        )
+    for event in _new_customers(customers):
+        engine.process(event)
     return engine
 
 
@@ -111,17 +109,7 @@ def test_run_writes_its_final_advance_piece_by_piece(
 ) -> None:
     """`run --until` past many customers' timers: the records come in pieces (bounded memory, one unit each), the
     same bytes as one `advance`."""
-    events = [
-        {
-            "id": f"m{n}",
-            "type": "quote",
-            "customer_id": f"m{n}",
-            "at": f"2026-01-04T{n % 24:02d}:{n % 60:02d}:00Z",
-            "data": {"roof": 50, "cart": f"m{n}"},
-            "profile": PROFILE,
-        }
-        for n in range(30)
-    ]
+    events = _new_customers(30)
     until = "2026-01-20T00:00:00Z"
     engine = Engine.open(BUNDLE, store=MemoryStore())
     processed = [record for event in events for record in engine.process(event)]
