@@ -354,16 +354,12 @@ class Engine:
             raise ValueError(str(err)) from err
         return self.fire_chunks(when, size=size)
 
-    def fire_until(
-        self, until: float, on_firing: OnFiring | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
+    def fire_until(self, until: float, on_firing: OnFiring | None = None) -> list[dict[str, Any]]:
         """`advance` to epoch seconds `until`. `on_firing(due, customer id, records, start)`, when given, is called
         after each customer's firing that gave records, which are `records[start:]`: a customer may fire several
-        times in one call, with others between (`run --workers` keys each firing by its due time and customer).
-        `limit`: fire at most this many customers' timers; if some are still due by `until` the stream's clock
-        stays where it was (`fire_chunks` goes on from there)."""
+        times in one call, with others between (`run --workers` keys each firing by its due time and customer)."""
         out: list[dict[str, Any]] = []
-        self._fire(until, out, on_firing, limit)
+        self._fire(until, out, on_firing)
         self._finish(out)
         return out
 
@@ -371,7 +367,8 @@ class Engine:
         self, until: float, on_firing: OnFiring | None = None, size: int = ADVANCE_CHUNK
     ) -> Iterator[list[dict[str, Any]]]:
         """`fire_until` in pieces of at most `size` customers' firings (see `advance_chunks`); yields each piece's
-        records, and nothing for a piece that gave none."""
+        records, and nothing for a piece that gave none. While timers due by `until` are left, the stream's clock
+        stays where it was: it moves to `until` with the last piece."""
         if size < 1:
             raise ValueError(f"a chunk must hold at least one firing, not {size}")
         while True:
