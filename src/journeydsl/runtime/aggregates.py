@@ -167,6 +167,22 @@ class Aggregator:
                 )
                 self.converted[(key[0], key[1])].add(instance)
 
+    def add_counts(self, more: Aggregator) -> None:
+        """Add the counts of another aggregator (a store holding several commits' counts before it writes them)."""
+        for key, (n, total, priced) in more.records.items():
+            found = self.records.get(key)
+            if found is None:
+                self.records[key] = [n, total, priced]
+            else:
+                found[0] += n
+                found[1] += total
+                found[2] += priced
+        for version, ids in more.converted.items():
+            self.converted[version] |= ids
+        self.edges.update(more.edges)
+        for step, ids in more.reach.items():
+            self.reach[step] |= ids
+
     def add_transition(
         self, journey: Any, version: Any, customer_id: Any, instance: Any, from_step: Any, to_step: Any
     ) -> None:

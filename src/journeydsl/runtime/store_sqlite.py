@@ -614,23 +614,6 @@ def _lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")[:-1]
 
 
-def _merge(into: Aggregator, more: Aggregator) -> None:
-    """Add the counts of `more` to `into`."""
-    for key, (n, total, priced) in more.records.items():
-        found = into.records.get(key)
-        if found is None:
-            into.records[key] = [n, total, priced]
-        else:
-            found[0] += n
-            found[1] += total
-            found[2] += priced
-    for version, ids in more.converted.items():
-        into.converted[version] |= ids
-    into.edges.update(more.edges)
-    for step, ids in more.reach.items():
-        into.reach[step] |= ids
-
-
 def _page(first: int, lines: list[bytes]) -> tuple[int, int, bytes]:
     """A row of outbox_pages: records `first` on, their JSON lines (without newlines) as JSON Lines."""
     return first, first + len(lines) - 1, b"\n".join(lines) + b"\n"
@@ -1390,7 +1373,7 @@ class SqliteStore(Store):
         pairs = self._unfolded_pairs + sum(len(ids) for ids in delta.reach.values())
         fold = self._unfolded_commits + 1 >= FOLD_COMMITS or pairs >= FOLD_PAIRS
         if fold:
-            _merge(delta, self._unfolded)  # into the new one: the held counts stay as they are if this fails
+            delta.add_counts(self._unfolded)  # into the new one: the held counts stay as they are if this fails
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -1435,7 +1418,7 @@ class SqliteStore(Store):
         if fold:
             self._unfolded, self._unfolded_commits, self._unfolded_pairs = Aggregator(), 0, 0
         else:
-            _merge(self._unfolded, delta)
+            self._unfolded.add_counts(delta)
             self._unfolded_commits += 1
             self._unfolded_pairs = pairs
         self._reconcile_page()
