@@ -619,20 +619,19 @@ def _page(first: int, lines: list[bytes]) -> tuple[int, int, bytes]:
     return first, first + len(lines) - 1, b"\n".join(lines) + b"\n"
 
 
-def _reading_all(path: str, read: Callable[[], _T]) -> _T:
-    """`read()`, with an error of SQLite while it reads (a damaged page or schema) raised as a StoreError."""
+@contextmanager
+def _read_errors(path: str) -> Iterator[None]:
+    """An error of SQLite while reading (a damaged page or schema) raised as a StoreError naming the file."""
     try:
-        return read()
+        yield
     except sqlite3.DatabaseError as err:
         raise StoreError(f"cannot read SQLite store {path}: {err}") from err
 
 
 def _reading(path: str, rows: Iterator[Any]) -> Iterator[Any]:
-    """`rows`, with an error of SQLite while reading them (a damaged page) raised as a StoreError."""
-    try:
+    """`rows`, with an error of SQLite while reading them raised as a StoreError (`_read_errors`)."""
+    with _read_errors(path):
         yield from rows
-    except sqlite3.DatabaseError as err:
-        raise StoreError(f"cannot read SQLite store {path}: {err}") from err
 
 
 def _new_customer() -> dict[str, Any]:
@@ -1286,11 +1285,8 @@ class SqliteStore(Store):
 
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
         """The rows of a query (`load`, `seen_before`, `prefetch`, the dead deliveries)."""
-        with self._lock:
-            try:
-                return self._db.execute(sql, parameters).fetchall()
-            except sqlite3.DatabaseError as err:
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        with self._lock, _read_errors(self.path):
+            return self._db.execute(sql, parameters).fetchall()
 
     # ---- what a unit of work produced
 
@@ -1491,7 +1487,8 @@ class SqliteStore(Store):
             if self._delivered >= self._deliverable_upto:
                 self._deliverable = []
                 return [], b""
-            fresh, lines = _reading_all(self.path, self._read_deliverable)
+            with _read_errors(self.path):
+                fresh, lines = self._read_deliverable()
         else:
             if not self._deliverable:
                 return [], b""
