@@ -150,6 +150,25 @@ def write_jsonl(events: list[dict[str, Any]], path: Path) -> list[bytes]:
     return lines
 
 
+@dataclass(frozen=True)
+class NamedStream:
+    """Issue 18's named stream ("220,000 events of one journey") as a bench writes it: the events file, the
+    solar-alone bundle, the number of events and an `--until` past every timer."""
+
+    path: Path
+    bundle: Path
+    count: int
+    until: str
+
+
+def write_named_stream(folder: Path, customers: int) -> NamedStream:
+    """`solar_events(customers)` as JSON Lines and the bundle it runs through, in `folder`."""
+    events = solar_events(customers)
+    path = folder / "solar.jsonl"
+    count = len(write_jsonl(events, path))
+    return NamedStream(path, write_bundle(solar_bundle_files(), folder / "solar.jbundle"), count, last_time(events))
+
+
 @dataclass
 class Net:
     """One `journeydsl run`: events/s net of the command's start-up, and what the child reported."""
@@ -296,13 +315,11 @@ def judged_runs(folder: Path, customers: int) -> None:
     """Issue 18's per-core workload: one journey's stream (solar_onboarding alone), `run` memory:// against
     json.loads on the same file, taking turns, best of ROUNDS; with the compiled build in front, the plain-Python
     build in the same turns. Each build's ratio against its target, and its records' sha256."""
-    events = solar_events(customers)
-    until = last_time(events)
-    path, one = folder / "solar.jsonl", folder / "solar-one.jsonl"
-    count = len(write_jsonl(events, path))
-    one.write_bytes(dumps(events[0]) + b"\n")
-    del events
-    bundle = write_bundle(solar_bundle_files(), folder / "solar.jbundle")
+    stream = write_named_stream(folder, customers)
+    path, bundle, count, until = stream.path, stream.bundle, stream.count, stream.until
+    one = folder / "solar-one.jsonl"
+    with path.open("rb") as lines:
+        one.write_bytes(lines.readline())
     runners = [Runner.start(bundle, folder, one, until)]
     labels = ["journeydsl run, memory:// (compiled)" if compiled() else "journeydsl run, memory://"]
     targets = [COMPILED_TARGET if compiled() else PLAIN_TARGET]

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.endtoend import SOLAR_CUSTOMERS, Child, plain_python_env, run_cli, write_jsonl
+from bench.endtoend import SOLAR_CUSTOMERS, Child, plain_python_env, run_cli, write_jsonl, write_named_stream
 from bench.workload import (
     JOURNEYS,
     ROUNDS,
@@ -45,8 +45,6 @@ from bench.workload import (
     env_int,
     example_events,
     last_time,
-    solar_bundle_files,
-    solar_events,
     stream_events,
 )
 from journeydsl.compile.bundle import write_bundle
@@ -194,19 +192,9 @@ def write_streams(folder: Path, solar_customers: int, customers: int, stream_cus
     """The streams' files and bundles, in the order they are reported: the judged one first."""
     streams: list[Stream] = []
     if solar_customers > 0:
-        events = solar_events(solar_customers)
-        path = folder / "solar.jsonl"
-        streams.append(
-            Stream(
-                f"judged (issue 18's named stream): solar_events({solar_customers}), one journey",
-                write_bundle(solar_bundle_files(), folder / "solar.jbundle"),
-                path,
-                len(write_jsonl(events, path)),
-                last_time(events),
-                judged=True,
-            )
-        )
-        del events
+        named = write_named_stream(folder, solar_customers)
+        label = f"judged (issue 18's named stream): solar_events({solar_customers}), one journey"
+        streams.append(Stream(label, named.bundle, named.path, named.count, named.until, judged=True))
     journeys = write_bundle(bundle_files([JOURNEYS]), folder / "journeys.jbundle")
     if customers > 0:
         events = example_events(customers)
