@@ -74,13 +74,18 @@ def open_for_reading(store_url: str) -> Store:
 @click.option("--store", "store_url", help="The store: sqlite:///PATH (default: the project file's `store`).")
 @FORMAT_OPTION
 def status_command(store_url: str | None, output_format: str) -> None:
-    """What STORE has in flight: active instances per journey, version and step, and their waiting timers."""
+    """What STORE has in flight: active instances per journey, version and step, their waiting timers, and the
+    sends a contact policy holds until its settle time, per journey and channel."""
+    from journeydsl.runtime import StoreError
     from journeydsl.runtime.inflight import in_flight, in_flight_text
 
     store_url = _store_or_project(store_url)
     store = open_for_reading(store_url)
     try:
         found = in_flight(store)
+    except StoreError as err:  # a damaged state the count ran into: which store and row
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
     finally:
         store.abandon()  # read only: nothing to commit
     _show(output_format, found.as_json(), in_flight_text(found))
@@ -100,6 +105,7 @@ def plan_command(
 ) -> None:
     """What deploying BUNDLE does to the instances in flight: kept, changed or orphaned, per journey version,
     with the steps it removes, renames or changes. Exit 1 when anything would be orphaned."""
+    from journeydsl.runtime import StoreError
     from journeydsl.runtime.inflight import in_flight
     from journeydsl.runtime.rollout import plan_rollout, rollout_text
 
@@ -118,6 +124,9 @@ def plan_command(
         store = open_for_reading(store_url)
         try:
             rollout = plan_rollout(new_plans, store.plans(), in_flight(store))
+        except StoreError as err:  # a damaged state the count ran into: which store and row
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
         finally:
             store.abandon()
     _show(output_format, rollout.as_json(), rollout_text(rollout))

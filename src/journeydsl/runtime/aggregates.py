@@ -20,9 +20,11 @@ Journeys are `str(journey)`, versions `int(version or 0)`; a record without an i
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from journeydsl.runtime import state as S
 
 # The empty text stands for "none" in the stores' key columns (SQL keys cannot hold NULL as a value that is
 # equal to itself): no label or status for a record that has none, the entry for an edge's `from`.
@@ -97,6 +99,15 @@ class InFlightStep:
     step: int | None
     active: int
     timers: int  # of them, how many wait on a timer
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingSends:
+    """Sends of one journey on one channel held by a contact policy until its settle time decides them."""
+
+    journey: str
+    channel: str
+    sends: int
 
 
 def _version(value: Any) -> int:
@@ -259,6 +270,20 @@ def transition_aggregates_of(
             for journey, version, from_step, to_step, count in edge_rows
         ),
     )
+
+
+def waiting_sends_of(rows: Iterable[tuple[str, str, int]]) -> tuple[WaitingSends, ...]:
+    """Merged and sorted (journey, channel, sends) rows (committed ones and the open batch's may share a key)."""
+    merged: Counter[tuple[str, str]] = Counter()
+    for journey, channel, sends in rows:
+        merged[(journey, channel)] += sends
+    return tuple(WaitingSends(journey, channel, sends) for (journey, channel), sends in sorted(merged.items()))
+
+
+def offer_rows(caps: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]:
+    """(journey, channel, 1) for each send a customer's cap counts hold for a contact policy (state.OFFERS)."""
+    for offer in caps.get(S.OFFERS) or ():
+        yield offer[S.OFFER_JOURNEY], offer[S.OFFER_CHANNEL], 1
 
 
 def in_flight_of(rows: Iterable[tuple[str, int, int | None, int, int]]) -> tuple[InFlightStep, ...]:

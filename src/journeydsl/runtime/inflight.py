@@ -1,7 +1,8 @@
 """What a store has in flight (runtime layer; reads a Store and the plans it recorded, nothing of the front end).
 
-Counts the active instances per journey, version and step, and how many of them wait on a timer, so that an
-operator sees what a deploy would touch (`journeydsl status`) and `plan`/`run` can tell which versions still
+Counts the active instances per journey, version and step, how many of them wait on a timer, and the sends a
+contact policy holds until its settle time decides them (per journey and channel), so that an operator sees what a
+deploy would touch (`journeydsl status`) and `plan`/`run` can tell which versions still
 have customers on them. Step names come from the plans the store recorded when an engine ran them; an instance
 on a version whose plan the store never saw is counted under its step number.
 """
@@ -12,6 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from journeydsl.runtime.aggregates import WaitingSends
 from journeydsl.runtime.store import Store
 
 
@@ -30,6 +32,7 @@ class StepInFlight:
 class InFlight:
     steps: tuple[StepInFlight, ...]
     customers: int  # customers the store knows
+    waiting: tuple[WaitingSends, ...] = ()  # sends a contact policy holds until its settle time, per journey
 
     def versions(self) -> dict[tuple[str, int], int]:
         """Active instances per (journey, version)."""
@@ -43,7 +46,12 @@ class InFlight:
             {"journey": journey, "version": version, "active": active}
             for (journey, version), active in self.versions().items()
         ]
-        return {"customers": self.customers, "versions": versions, "steps": [asdict(row) for row in self.steps]}
+        return {
+            "customers": self.customers,
+            "versions": versions,
+            "steps": [asdict(row) for row in self.steps],
+            "waiting_sends": [asdict(row) for row in self.waiting],
+        }
 
 
 def step_name(plans: dict[tuple[str, int], dict[str, Any]], journey: str, version: int, step: int | None) -> str:
@@ -57,8 +65,9 @@ def step_name(plans: dict[tuple[str, int], dict[str, Any]], journey: str, versio
 
 
 def in_flight(store: Store) -> InFlight:
-    """The store's active instances by journey, version and step (sorted), with their pending timers: counted by
-    the store (`Store.in_flight_steps`, in SQL for a durable one), named here from the plans it recorded."""
+    """The store's active instances by journey, version and step (sorted), with their pending timers, and the sends
+    waiting for a contact policy: counted by the store (`Store.in_flight_steps`, `Store.waiting_sends`, in SQL for a
+    durable one), the steps named here from the plans the store recorded."""
     plans = store.plans()
     active: Counter[tuple[str, int, str]] = Counter()
     timers: Counter[tuple[str, int, str]] = Counter()
@@ -70,19 +79,23 @@ def in_flight(store: Store) -> InFlight:
         StepInFlight(journey, version, step, count, timers[(journey, version, step)])
         for (journey, version, step), count in sorted(active.items())
     )
-    return InFlight(rows, store.customer_count())
+    return InFlight(rows, store.customer_count(), store.waiting_sends())
 
 
 def in_flight_text(found: InFlight) -> str:
     """A table for people: one line per journey version, then its steps."""
-    if not found.steps:
+    if not found.steps and not found.waiting:
         return f"nothing in flight ({found.customers} customer(s) known, no active instance)\n"
     lines = []
-    width = max(len(row.step) for row in found.steps)
+    width = max((len(row.step) for row in found.steps), default=0)
     for (journey, version), count in found.versions().items():
         lines.append(f"{journey} v{version}: {count} active")
         for row in found.steps:
             if (row.journey, row.version) == (journey, version):
                 waiting = f"  ({row.timers} waiting on a timer)" if row.timers else ""
                 lines.append(f"  {row.step.ljust(width)}  {row.active:>8}{waiting}")
+    if found.waiting:
+        lines.append("sends waiting for a contact policy to decide them (at its settle time):")
+        for sends in found.waiting:
+            lines.append(f"  {sends.journey} on {sends.channel}: {sends.sends}")
     return "\n".join(lines) + "\n"

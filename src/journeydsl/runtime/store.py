@@ -30,7 +30,10 @@ from journeydsl.runtime.aggregates import (
     InFlightStep,
     RecordAggregates,
     TransitionAggregates,
+    WaitingSends,
     in_flight_of,
+    offer_rows,
+    waiting_sends_of,
 )
 from journeydsl.runtime.jsonio import dumps_lines
 from journeydsl.runtime.timeparse import format_time
@@ -301,6 +304,10 @@ class Store(ABC):
             if inst[S.ACTIVE]
         ]
         return in_flight_of(rows)
+
+    def waiting_sends(self) -> tuple[WaitingSends, ...]:
+        """Sends held for a contact policy's settle time, by journey and channel (`journeydsl status`)."""
+        return waiting_sends_of(row for _, customer in self.scan() for row in offer_rows(customer["c"]))
 
     def close(self) -> None:
         self.flush()

@@ -80,9 +80,12 @@ from journeydsl.runtime.aggregates import (
     InFlightStep,
     RecordAggregates,
     TransitionAggregates,
+    WaitingSends,
     in_flight_of,
+    offer_rows,
     record_aggregates_of,
     transition_aggregates_of,
+    waiting_sends_of,
 )
 from journeydsl.runtime.jsonio import dumps, loads
 from journeydsl.runtime.store import (
@@ -236,6 +239,14 @@ IN_FLIGHT_STEPS = (
     " count(*) FILTER (WHERE jsonb_typeof(i.value->7) IS DISTINCT FROM 'null')"
     " FROM customers AS c, jsonb_each(convert_from(c.state, 'UTF8')::jsonb -> 0) AS i"
     " WHERE c.active IS NOT NULL AND (i.value->>4) = '1' AND NOT (c.id = ANY(%s)) GROUP BY 1, 2, 3"
+)
+
+# Sends held for a contact policy by (journey, channel): state -> 1 is the cap counts, "@offers" their waiting
+# sends; a customer with one has a timer (its settle time), so the `due` index finds them.
+WAITING_SENDS = (
+    "SELECT o.value->>3, o.value->>5, count(*)"
+    " FROM customers AS c, jsonb_array_elements(convert_from(c.state, 'UTF8')::jsonb -> 1 -> '@offers') AS o"
+    " WHERE c.due IS NOT NULL AND NOT (c.id = ANY(%s)) GROUP BY 1, 2"
 )
 
 STORE_PARAMETERS = ("batch", "schema", "cache", "seen_retention")
@@ -850,6 +861,17 @@ class PostgresStore(Store):
             if inst[S.ACTIVE]
         ]
         return in_flight_of(found)
+
+    def waiting_sends(self) -> tuple[WaitingSends, ...]:
+        """Counted by the server over the customers with a timer (a waiting send is one), the pending ones here."""
+        self._store_only("count waiting sends")
+        try:
+            rows = self._db.execute(WAITING_SENDS, (list(self._pending),)).fetchall()
+        except psycopg.Error as err:
+            self._fail("read", err)
+        found = [(journey, channel, int(sends)) for journey, channel, sends in rows]
+        found += [row for pending in self._pending.values() for row in offer_rows(pending.customer["c"])]
+        return waiting_sends_of(found)
 
     # ---- timers
     def pop_due(self, upto: float) -> tuple[float, str] | None:

@@ -85,9 +85,12 @@ from journeydsl.runtime.aggregates import (
     InFlightStep,
     RecordAggregates,
     TransitionAggregates,
+    WaitingSends,
     in_flight_of,
+    offer_rows,
     record_aggregates_of,
     transition_aggregates_of,
+    waiting_sends_of,
 )
 from journeydsl.runtime.jsonio import dumps, dumps_lines, loads
 from journeydsl.runtime.store import (
@@ -200,6 +203,13 @@ IN_FLIGHT_STEPS = (
     " FROM customers AS c, json_each(CAST(c.state AS TEXT), '$[0]') AS i"
     " WHERE json_extract(i.value, '$[4]') = 1 AND c.id NOT IN (SELECT value FROM json_each(?))"
     " GROUP BY 1, 2, 3"
+)
+# Sends held for a contact policy by (journey, channel): state[1] is the cap counts, "@offers" their waiting sends.
+WAITING_SENDS = (
+    "SELECT json_extract(o.value, '$[3]'), json_extract(o.value, '$[5]'), count(*)"
+    " FROM customers AS c, json_each(CAST(c.state AS TEXT), '$[1].\"@offers\"') AS o"
+    " WHERE c.due IS NOT NULL AND c.id NOT IN (SELECT value FROM json_each(?))"
+    " GROUP BY 1, 2"
 )
 # outbox_claims.delivered (and outbox.delivered of layouts 3 and 4): 0 waiting, 1 accepted by its sink, 2 dead
 DELIVERED, DEAD = 1, 2
@@ -598,14 +608,17 @@ def _transition_ok(row: Any) -> bool:
     )
 
 
-def _due_of(instances: dict[str, Any]) -> float | None:
+def _due_of(customer: dict[str, Any]) -> float | None:
     """A customer's earliest pending timer (what `customers.due` indexes): for converting an older store, whose
-    rows did not keep it. The engine computes the same for every customer it saves."""
+    rows did not keep it. The engine computes the same for every customer it saves (`core.next_due`)."""
     due: float | None = None
-    for inst in instances.values():
+    for inst in customer["i"].values():
         timer = inst[S.TIMER]
         if timer is not None and inst[S.ACTIVE] and (due is None or timer < due):
             due = float(timer)
+    for offer in customer["c"].get(S.OFFERS) or ():  # a send waiting for a contact policy's settle time
+        if due is None or offer[S.OFFER_DUE] < due:
+            due = float(offer[S.OFFER_DUE])
     return due
 
 
@@ -1813,6 +1826,23 @@ class SqliteStore(Store):
         ]
         return in_flight_of(found)
 
+    def waiting_sends(self) -> tuple[WaitingSends, ...]:
+        """Counted by SQLite's JSON functions over the committed customers with a timer (a waiting send is one),
+        the pending ones from memory."""
+        with self._lock:
+            try:
+                rows = self._db.execute(WAITING_SENDS, (dumps(list(self._saved)),)).fetchall()
+            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
+                self._find_damaged_state()
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+            pending = [entry[0] for entry in self._saved.values()]
+        if not all(type(journey) is str and type(channel) is str for journey, channel, _ in rows):
+            self._find_damaged_state()
+            raise self._damaged("table customers", "holds a waiting send without a journey and channel", "read")
+        found = [(journey, channel, int(sends)) for journey, channel, sends in rows]
+        found += [row for customer in pending for row in offer_rows(customer["c"])]
+        return waiting_sends_of(found)
+
     def transitions(self) -> Iterator[dict[str, Any]]:
         self.flush()
         return _reading(self.path, self._transitions())
@@ -2103,7 +2133,7 @@ class _Converter:
         db.executemany(
             "INSERT INTO customers (id, state, profile, due) VALUES (?, ?, ?, ?)",
             (
-                (cid, dumps((customer["i"], customer["c"])), dumps(customer["p"]), _due_of(customer["i"]))
+                (cid, dumps((customer["i"], customer["c"])), dumps(customer["p"]), _due_of(customer))
                 for cid, customer in self.customers.items()
             ),
         )
