@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from policy_support import T0, policy, policy_bundle, visit
@@ -128,6 +129,24 @@ def test_a_damaged_waiting_send_is_refused(files: dict[str, bytes], tmp_path: Pa
         assert shown.exit_code == 1, shown.output
         assert shown.exception is None or isinstance(shown.exception, SystemExit), shown.exception
         assert str(path) in shown.output and "waiting send" in shown.output
+
+
+def test_a_damaged_waiting_send_in_postgres_is_refused(files: dict[str, bytes], postgres_url: str) -> None:
+    schema = "waiting_damaged"
+    engine = Engine.open(files, store=f"{postgres_url}?schema={schema}")
+    try:
+        for event in EVENTS:
+            engine.process(event)
+        engine.store.flush()
+        with psycopg.connect(postgres_url, autocommit=True) as db:
+            db.execute(
+                f"UPDATE {schema}.customers SET state = convert_to(jsonb_set(convert_from(state, 'UTF8')::jsonb,"
+                " '{1,@offers,0,3}', 'null')::text, 'UTF8') WHERE id = 'c1'"
+            )
+        with pytest.raises(StoreError, match="waiting send without a journey"):
+            engine.store.waiting_sends()
+    finally:
+        engine.store.abandon()
 
 
 def test_a_converted_store_keeps_a_waiting_send_s_timer() -> None:

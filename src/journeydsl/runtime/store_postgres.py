@@ -241,6 +241,11 @@ IN_FLIGHT_STEPS = (
     " WHERE c.active IS NOT NULL AND (i.value->>4) = '1' AND NOT (c.id = ANY(%s)) GROUP BY 1, 2, 3"
 )
 
+# Active instances by (journey, version), over the `active` column (the active instances' [journey, version]).
+IN_FLIGHT = (
+    "SELECT a->>0, (a->>1)::integer, count(*) FROM customers, jsonb_array_elements(active) a"
+    " WHERE active IS NOT NULL AND NOT (id = ANY(%s)) GROUP BY 1, 2"
+)
 # Sends held for a contact policy by (journey, channel): state -> 1 is the cap counts, "@offers" their waiting
 # sends; a customer with one has a timer (its settle time), so the `due` index finds them.
 WAITING_SENDS = (
@@ -827,20 +832,12 @@ class PostgresStore(Store):
     def in_flight_versions(self) -> dict[tuple[str, int], int]:
         """Counted by the server over the `active` column, with the pending customers counted here instead of
         their rows."""
-        self._store_only("count instances")
         found: dict[tuple[str, int], int] = {}
-        try:
-            rows = self._db.execute(
-                "SELECT a->>0, (a->>1)::integer, count(*) FROM customers, jsonb_array_elements(active) a"
-                " WHERE active IS NOT NULL AND NOT (id = ANY(%s)) GROUP BY 1, 2",
-                (list(self._pending),),
-            ).fetchall()
-        except psycopg.Error as err:
-            self._fail("read", err)
+        rows, pending = self._over_committed(IN_FLIGHT, "count instances")
         for journey, version, count in rows:
             found[(journey, version)] = int(count)
-        for pending in self._pending.values():
-            for inst in pending.customer["i"].values():
+        for customer in pending:
+            for inst in customer["i"].values():
                 if inst[S.ACTIVE]:
                     key = (inst[S.JOURNEY], inst[S.VERSION])
                     found[key] = found.get(key, 0) + 1
@@ -848,30 +845,34 @@ class PostgresStore(Store):
 
     def in_flight_steps(self) -> tuple[InFlightStep, ...]:
         """Counted by the server over the customers with active instances, the pending ones counted here."""
-        self._store_only("count instances")
-        try:
-            rows = self._db.execute(IN_FLIGHT_STEPS, (list(self._pending),)).fetchall()
-        except psycopg.Error as err:
-            self._fail("read", err)
+        rows, pending = self._over_committed(IN_FLIGHT_STEPS, "count instances")
         found = [(j, v, s, int(a), int(t)) for j, v, s, a, t in rows]
         found += [
             (inst[S.JOURNEY], inst[S.VERSION], inst[S.STEP], 1, int(inst[S.TIMER] is not None))
-            for pending in self._pending.values()
-            for inst in pending.customer["i"].values()
+            for customer in pending
+            for inst in customer["i"].values()
             if inst[S.ACTIVE]
         ]
         return in_flight_of(found)
 
     def waiting_sends(self) -> tuple[WaitingSends, ...]:
         """Counted by the server over the customers with a timer (a waiting send is one), the pending ones here."""
-        self._store_only("count waiting sends")
+        rows, pending = self._over_committed(WAITING_SENDS, "count waiting sends")
+        if not all(type(journey) is str and type(channel) is str for journey, channel, _ in rows):
+            raise self._damaged("table customers", "holds a waiting send without a journey and channel")
+        found = [(journey, channel, int(sends)) for journey, channel, sends in rows]
+        found += [row for customer in pending for row in offer_rows(customer["c"])]
+        return waiting_sends_of(found)
+
+    def _over_committed(self, query: str, doing: str) -> tuple[list[Any], list[dict[str, Any]]]:
+        """`query`'s rows over the committed customers but those of the open batch (its one parameter: their ids),
+        and the open batch's customers: a count takes them from memory."""
+        self._store_only(doing)
         try:
-            rows = self._db.execute(WAITING_SENDS, (list(self._pending),)).fetchall()
+            rows = self._db.execute(query, (list(self._pending),)).fetchall()
         except psycopg.Error as err:
             self._fail("read", err)
-        found = [(journey, channel, int(sends)) for journey, channel, sends in rows]
-        found += [row for pending in self._pending.values() for row in offer_rows(pending.customer["c"])]
-        return waiting_sends_of(found)
+        return rows, [pending.customer for pending in self._pending.values()]
 
     # ---- timers
     def pop_due(self, upto: float) -> tuple[float, str] | None:

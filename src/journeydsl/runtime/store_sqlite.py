@@ -1148,23 +1148,29 @@ class SqliteStore(Store):
 
     def in_flight_versions(self) -> dict[tuple[str, int], int]:
         found: dict[tuple[str, int], int] = {}
-        with self._lock:
-            try:
-                rows = self._db.execute(IN_FLIGHT, (dumps(list(self._saved)),)).fetchall()
-            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
-                self._find_damaged_state()
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+        rows, pending = self._over_committed(IN_FLIGHT)
         for journey, version, count in rows:
             if type(journey) is not str or type(version) is not int:
                 self._find_damaged_state()
                 raise self._damaged("table customers", "holds an instance without a journey and version", "read")
             found[(journey, version)] = count
-        for entry in self._saved.values():
-            for inst in entry[0]["i"].values():
+        for customer in pending:
+            for inst in customer["i"].values():
                 if inst[S.ACTIVE]:
                     key = (inst[S.JOURNEY], inst[S.VERSION])
                     found[key] = found.get(key, 0) + 1
         return found
+
+    def _over_committed(self, query: str) -> tuple[list[Any], list[dict[str, Any]]]:
+        """`query`'s rows over the committed customers but those of the open batch (its one parameter: their ids, a
+        JSON array), and the open batch's customers, read at one moment: a count takes them from memory."""
+        with self._lock:
+            try:
+                rows = self._db.execute(query, (dumps(list(self._saved)),)).fetchall()
+            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
+                self._find_damaged_state()
+                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+            return rows, [entry[0] for entry in self._saved.values()]
 
     def _find_damaged_state(self) -> None:
         """Raise the StoreError naming the first damaged customers row (a scan checks each)."""
@@ -1806,13 +1812,7 @@ class SqliteStore(Store):
 
     def in_flight_steps(self) -> tuple[InFlightStep, ...]:
         """Counted by SQLite's JSON functions over the committed customers, the pending ones from memory."""
-        with self._lock:
-            try:
-                rows = self._db.execute(IN_FLIGHT_STEPS, (dumps(list(self._saved)),)).fetchall()
-            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
-                self._find_damaged_state()
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
-            pending = [entry[0] for entry in self._saved.values()]
+        rows, pending = self._over_committed(IN_FLIGHT_STEPS)
         for journey, version, step, _, _ in rows:
             if type(journey) is not str or type(version) is not int or not (step is None or type(step) is int):
                 self._find_damaged_state()
@@ -1829,13 +1829,7 @@ class SqliteStore(Store):
     def waiting_sends(self) -> tuple[WaitingSends, ...]:
         """Counted by SQLite's JSON functions over the committed customers with a timer (a waiting send is one),
         the pending ones from memory."""
-        with self._lock:
-            try:
-                rows = self._db.execute(WAITING_SENDS, (dumps(list(self._saved)),)).fetchall()
-            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
-                self._find_damaged_state()
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
-            pending = [entry[0] for entry in self._saved.values()]
+        rows, pending = self._over_committed(WAITING_SENDS)
         if not all(type(journey) is str and type(channel) is str for journey, channel, _ in rows):
             self._find_damaged_state()
             raise self._damaged("table customers", "holds a waiting send without a journey and channel", "read")
