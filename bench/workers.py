@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -128,9 +129,11 @@ def measure(
     store: Callable[[int, int], list[str]],
     env: dict[str, str] | None,
     startup: float,
-) -> dict[int, Figure | str]:
-    """Each worker count once per round, in turns; the fastest run of each (or why it failed)."""
+) -> tuple[dict[int, Figure | str], dict[int, list[float]]]:
+    """Each worker count once per round, in turns; the fastest run of each (or why it failed), and every run's
+    wall time per count, in round order."""
     best: dict[int, Figure | str] = {}
+    walls: dict[int, list[float]] = {}
     reference = folder / "records-1.jsonl"
     for turn in range(max(rounds, 1)):
         for workers in counts:
@@ -144,13 +147,24 @@ def measure(
                 continue
             same = None if workers == 1 else out.read_bytes() == reference.read_bytes()
             figure = Figure(workers, count, child.wall, child.cpu, same, startup)
+            walls.setdefault(workers, []).append(child.wall)
             known = best.get(workers)
             if known is None or (isinstance(known, Figure) and figure.wall < known.wall):
                 best[workers] = figure
-    return best
+    return best, walls
 
 
-def report(label: str, best: dict[int, Figure | str], judged: bool) -> float | None:
+def paired_ratios(walls: dict[int, list[float]], workers: int, startup: float) -> list[float]:
+    """Per round, N = 1's wall over N = `workers`' wall of the same round, both net of start-up: the spread the
+    best-of figure hides on a shared machine (a round's runs follow each other, so they see about the same load)."""
+    return [
+        (one - startup) / (many - startup)
+        for one, many in zip(walls.get(1, []), walls.get(workers, []), strict=False)
+        if many > startup
+    ]
+
+
+def report(label: str, best: dict[int, Figure | str], judged: bool, walls: dict[int, list[float]]) -> float | None:
     """Print one stream's table; returns the 2-worker ratio net of start-up (None when not measured)."""
     print(f"  {label}", flush=True)
     base = best.get(1)
@@ -179,6 +193,13 @@ def report(label: str, best: dict[int, Figure | str], judged: bool) -> float | N
             f">= {TARGET:g}: {verdict})",
             flush=True,
         )
+        rounds = paired_ratios(walls, 2, two.startup if isinstance(two, Figure) else 0.0)
+        if rounds:
+            print(
+                f"    per round (each --workers 2 run against the --workers 1 run of its round, net): "
+                f"{' '.join(f'{ratio:.2f}' for ratio in rounds)}; median {statistics.median(rounds):.2f}",
+                flush=True,
+            )
     return ratio_two
 
 
@@ -263,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 stores = [("memory://", memory)] + ([("sqlite:// (a new store)", sqlite)] if stream.sqlite else [])
                 for store_label, store in stores:
-                    best = measure(
+                    best, walls = measure(
                         stream.bundle,
                         stream.events,
                         stream.count,
@@ -275,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
                         env,
                         startup,
                     )
-                    report(f"{store_label}", best, stream.judged)
+                    report(f"{store_label}", best, stream.judged, walls)
                     print(f"    ({load()})", flush=True)
     print(f"  after: {load()}", flush=True)
 
