@@ -1619,7 +1619,10 @@ class SqliteStore(Store):
                 fresh.append(seq)
         picked = sorted([*again, *fresh])[:limit]
         new = [seq for seq in picked if seq not in again]
-        db.executemany("UPDATE outbox_claims SET claimed_until = ? WHERE seq = ?", [(until, s) for s in again])
+        # Only the rows handed out take the lease: a claimable row that older fresh records left out stays claimable.
+        db.executemany(
+            "UPDATE outbox_claims SET claimed_until = ? WHERE seq = ?", [(until, s) for s in picked if s in again]
+        )
         db.executemany("INSERT INTO outbox_claims (seq, claimed_until) VALUES (?, ?)", [(s, until) for s in new])
         if new:
             # Every record up to the last new one is now settled or has a row: the next claim starts after it, and
