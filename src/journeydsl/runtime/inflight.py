@@ -1,10 +1,10 @@
 """What a store has in flight (runtime layer; reads a Store and the plans it recorded, nothing of the front end).
 
 Counts the active instances per journey, version and step, how many of them wait on a timer, and the sends a
-contact policy holds until its settle time decides them (per journey and channel), so that an operator sees what a
-deploy would touch (`journeydsl status`) and `plan`/`run` can tell which versions still
-have customers on them. Step names come from the plans the store recorded when an engine ran them; an instance
-on a version whose plan the store never saw is counted under its step number.
+contact policy holds until its settle time decides them (per journey and channel), so that an operator sees what
+a deploy would touch (`journeydsl status`) and `plan`/`run` can tell which versions still have customers on them.
+Step names come from the plans the store recorded when an engine ran them; an instance on a version whose plan the
+store never saw is counted under its step number.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class StepInFlight:
 class InFlight:
     steps: tuple[StepInFlight, ...]
     customers: int  # customers the store knows
-    waiting: tuple[WaitingSends, ...] = ()  # sends a contact policy holds until its settle time, per journey
+    waiting: tuple[WaitingSends, ...] = ()  # sends a contact policy holds until its settle time, by journey, channel
 
     def versions(self) -> dict[tuple[str, int], int]:
         """Active instances per (journey, version)."""
