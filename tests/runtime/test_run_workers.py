@@ -21,6 +21,7 @@ from test_runtime_properties import JOURNEY
 import journeydsl.runtime.workers as workers_module
 from journeydsl import api
 from journeydsl.cli import main
+from journeydsl.runtime.inflight import in_flight_at
 from journeydsl.runtime.shards import shard_url
 from journeydsl.runtime.store import StoreError
 from journeydsl.runtime.workers import (
@@ -221,15 +222,29 @@ def test_counts_a_store_cannot_take_are_refused(example: tuple[Path, Path], tmp_
     assert code == 2 and "--workers cannot be used with --engine flink" in err
 
 
-def test_other_commands_refuse_the_named_path_of_a_sharded_store(example: tuple[Path, Path], tmp_path: Path) -> None:
+def test_status_and_plan_read_every_shard_and_the_rest_refuse_the_named_path(
+    example: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A customer lives in one shard: `status` and `plan --store` summed over the shards say what they say of the
+    store of one process on the same events. Commands that read one store refuse the named path."""
     bundle, events = example
-    store = tmp_path / "s.db"
+    store, single = tmp_path / "s.db", tmp_path / "one.db"
     assert _run([str(bundle), "--events", str(events), "--store", f"sqlite:///{store}", "--workers", "2"])[0] == 0
-    result = CliRunner().invoke(main, ["status", "--store", f"sqlite:///{store}"])
+    assert _run([str(bundle), "--events", str(events), "--store", f"sqlite:///{single}"])[0] == 0
+    runner = CliRunner()
+    for command in (["status", "--format", "json"], ["status"], ["plan", str(bundle), "--format", "json"]):
+        sharded = runner.invoke(main, [*command, "--store", f"sqlite:///{store}"])
+        one = runner.invoke(main, [*command, "--store", f"sqlite:///{single}"])
+        assert (sharded.exit_code, sharded.stdout) == (one.exit_code, one.stdout), command
+    shown = json.loads(runner.invoke(main, ["status", "--format", "json", "--store", f"sqlite:///{store}"]).stdout)
+    assert shown["customers"] > 0 and shown["steps"], "the example stream leaves customers in flight"
+    assert in_flight_at(f"sqlite:///{store}") == in_flight_at(f"sqlite:///{single}")  # the Python API alike
+    assert not store.exists()  # not made as a new, empty store
+    result = runner.invoke(main, ["report", "--store", f"sqlite:///{store}"])
     assert result.exit_code == 1
     assert "split into 2 shards" in result.stderr and "shard1-of-2" in result.stderr
-    assert not store.exists()  # not made as a new, empty store
-    shard = CliRunner().invoke(main, ["status", "--store", f"sqlite:///{store}.shard1-of-2"])
+    assert "`status` and `plan --store` read every shard" in result.stderr
+    shard = runner.invoke(main, ["status", "--store", f"sqlite:///{store}.shard1-of-2"])
     assert shard.exit_code == 0, shard.output
 
 

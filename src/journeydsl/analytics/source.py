@@ -33,12 +33,14 @@ class ReportInput:
 
 def open_for_report(store_url: str) -> Any:
     """The store, opened as report and overlay read it; SourceError for a missing, foreign or unreadable one."""
+    from journeydsl.runtime.shards import SHARDS_SUFFIX
     from journeydsl.runtime.store import StoreError
     from journeydsl.runtime.stores import open_store
 
     if store_url.startswith("sqlite:///"):
         path = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0])
-        if not path.exists():  # opening would create an empty store: say what is wrong instead
+        # Opening would create an empty store: say what is wrong instead (the store refuses a sharded one's path).
+        if not path.exists() and not Path(f"{path}{SHARDS_SUFFIX}").exists():
             raise SourceError(f"no store at {path} (run events into it first with `journeydsl run`)")
     try:
         store = open_store(store_url)

@@ -13,6 +13,7 @@ import click
 if TYPE_CHECKING:
     from journeydsl.runtime import Store
     from journeydsl.runtime.bundle import Bundle
+    from journeydsl.runtime.inflight import InFlight, Plans
 
 
 def _store_or_project(store_url: str | None) -> str:
@@ -75,20 +76,24 @@ def open_for_reading(store_url: str) -> Store:
 @FORMAT_OPTION
 def status_command(store_url: str | None, output_format: str) -> None:
     """What STORE has in flight: active instances per journey, version and step, their waiting timers, and the
-    sends a contact policy holds until its settle time, per journey and channel."""
-    from journeydsl.runtime import StoreError
-    from journeydsl.runtime.inflight import in_flight, in_flight_text
+    sends a contact policy holds until its settle time, per journey and channel. A store that `run --workers N`
+    split into shards is read shard by shard and summed."""
+    from journeydsl.runtime.inflight import in_flight_text
 
-    store_url = _store_or_project(store_url)
-    store = open_for_reading(store_url)
+    found, _ = _in_flight_at(_store_or_project(store_url))
+    _show(output_format, found.as_json(), in_flight_text(found))
+
+
+def _in_flight_at(store_url: str) -> tuple[InFlight, Plans]:
+    """`in_flight_at`, or exit 1 with the store's error (a store it cannot open, a damaged state: which row)."""
+    from journeydsl.runtime import StoreError
+    from journeydsl.runtime.inflight import in_flight_at
+
     try:
-        found = in_flight(store)
-    except StoreError as err:  # a damaged state the count ran into: which store and row
+        return in_flight_at(store_url)
+    except StoreError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
-    finally:
-        store.abandon()  # read only: nothing to commit
-    _show(output_format, found.as_json(), in_flight_text(found))
 
 
 @click.command("plan")
@@ -105,8 +110,6 @@ def plan_command(
 ) -> None:
     """What deploying BUNDLE does to the instances in flight: kept, changed or orphaned, per journey version,
     with the steps it removes, renames or changes. Exit 1 when anything would be orphaned."""
-    from journeydsl.runtime import StoreError
-    from journeydsl.runtime.inflight import in_flight
     from journeydsl.runtime.rollout import plan_rollout, rollout_text
 
     if store_url is not None and old_bundle is not None:
@@ -121,14 +124,8 @@ def plan_command(
         rollout = plan_rollout(new_plans, old_plans)
     else:
         assert store_url is not None
-        store = open_for_reading(store_url)
-        try:
-            rollout = plan_rollout(new_plans, store.plans(), in_flight(store))
-        except StoreError as err:  # a damaged state the count ran into: which store and row
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
-        finally:
-            store.abandon()
+        found, store_plans = _in_flight_at(store_url)
+        rollout = plan_rollout(new_plans, store_plans, found)
     _show(output_format, rollout.as_json(), rollout_text(rollout))
     if rollout.orphans:
         sys.exit(1)

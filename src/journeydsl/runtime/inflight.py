@@ -13,8 +13,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from journeydsl.runtime.aggregates import WaitingSends
+from journeydsl.runtime.aggregates import WaitingSends, waiting_sends_of
 from journeydsl.runtime.store import Store
+
+Plans = dict[tuple[str, int], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,40 @@ def in_flight(store: Store) -> InFlight:
         for (journey, version, step), count in sorted(active.items())
     )
     return InFlight(rows, store.customer_count(), store.waiting_sends())
+
+
+def merge_in_flight(parts: list[InFlight]) -> InFlight:
+    """The sum of stores that hold different customers (the shards of one store): a customer, with its instances
+    and waiting sends, lives in one of them."""
+    counts: dict[tuple[str, int, str], list[int]] = {}
+    for part in parts:
+        for row in part.steps:
+            found = counts.setdefault((row.journey, row.version, row.step), [0, 0])
+            found[0] += row.active
+            found[1] += row.timers
+    steps = tuple(StepInFlight(j, v, s, *counts[(j, v, s)]) for j, v, s in sorted(counts))
+    waiting = waiting_sends_of((w.journey, w.channel, w.sends) for part in parts for w in part.waiting)
+    return InFlight(steps, sum(part.customers for part in parts), waiting)
+
+
+def in_flight_at(store_url: str) -> tuple[InFlight, Plans]:
+    """What the store at `store_url` has in flight, and the plans it recorded, read without taking it from its
+    owner. A SQLite store that `run --workers N` split into shards is read shard by shard and summed.
+
+    Raises StoreError (a store that cannot be opened or read, or a damaged state, naming the store and row)."""
+    from journeydsl.runtime.shards import shard_urls
+    from journeydsl.runtime.stores import open_store
+
+    parts: list[InFlight] = []
+    plans: Plans = {}
+    for url in shard_urls(store_url):
+        store = open_store(url, mode="read")
+        try:
+            parts.append(in_flight(store))
+            plans.update(store.plans())
+        finally:
+            store.abandon()  # read only: nothing to commit
+    return (parts[0] if len(parts) == 1 else merge_in_flight(parts)), plans
 
 
 def in_flight_text(found: InFlight) -> str:

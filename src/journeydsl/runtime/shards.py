@@ -19,6 +19,18 @@ def shard_url(url: str, index: int, shards: int) -> str:
     return f"{base}.shard{index + 1}-of-{shards}{question}{query}"
 
 
+def shard_urls(url: str) -> tuple[str, ...]:
+    """The URLs of every shard of the store at `url` when it is a sharded SQLite store, else `url` alone."""
+    if not url.startswith("sqlite:///"):
+        return (url,)
+    from journeydsl.runtime.store_sqlite import parse_url
+
+    count = recorded_shards(parse_url(url).path)
+    if count is None:
+        return (url,)
+    return tuple(shard_url(url, index, count) for index in range(count))
+
+
 def recorded_shards(path: str) -> int | None:
     """The shard count a sharded SQLite store at `path` records, or None when it is not sharded; StoreError when
     the record is unreadable."""
@@ -43,9 +55,9 @@ def sharded_store_error(path: str, shards: int) -> str:
     """What to say when a command opens the named path of a sharded store as one store."""
     return (
         f"the store {path} is split into {shards} shards by `journeydsl run --workers {shards}` "
-        f"({path}.shard1-of-{shards} ... {path}.shard{shards}-of-{shards}): `run` takes it with --workers {shards}; "
-        f"status, report, replay and serve read one store at a time, so name one shard, e.g. "
-        f"sqlite:///{path}.shard1-of-{shards}"
+        f"({path}.shard1-of-{shards} ... {path}.shard{shards}-of-{shards}): `run` takes it with --workers {shards}, "
+        f"`status` and `plan --store` read every shard; report, replay and serve read one store at a time, so name "
+        f"one shard, e.g. sqlite:///{path}.shard1-of-{shards}"
     )
 
 
