@@ -3,6 +3,7 @@ memory:// and SQLite shards; the default count; refusals (a count the store cann
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -300,6 +301,44 @@ def test_a_worker_s_error_is_reported_with_its_number(
         run_events(bundle, events, workers=2)
     code, out, err = _run([str(bundle), "--events", str(events), "--workers", "2"])
     assert code == 1 and out == b"" and "error: worker 1 of 2: the disk is on fire" in err
+
+
+class _Finalized:
+    """Garbage with a finalizer: a cycle, so only a collection frees it. Notes the process it is finalized in."""
+
+    def __init__(self, notes: Path) -> None:
+        self.notes = notes
+        self.cycle = self
+
+    def __del__(self) -> None:
+        with self.notes.open("a") as notes:
+            notes.write(f"{os.getpid()}\n")
+
+
+def test_workers_do_not_run_the_finalizers_of_garbage_they_inherit(
+    example: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Garbage of the calling process, not yet collected when the workers fork, is not finalized in a worker: its
+    finalizer may talk over an inherited socket (py4j's, after a Flink job in the same process, hung a worker)."""
+    bundle, events = example
+    notes = tmp_path / "finalized"
+    messages = workers_module.Shard.messages
+
+    def collects_first(self: Any) -> Any:
+        gc.collect()  # what any collection in the worker would do, at once
+        return messages(self)
+
+    monkeypatch.setattr(workers_module.Shard, "messages", collects_first)
+    previous = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(10**9)  # no collection here before the fork: the garbage below is there when it happens
+    try:
+        _Finalized(notes)
+        assert len(run_events(bundle, events, workers=2).records) > 0
+    finally:
+        gc.set_threshold(*previous)
+        gc.collect()
+    assert notes.read_text().split() == [str(os.getpid())]  # finalized once, here
 
 
 def test_a_missing_shard_is_refused_not_started_again_empty(example: tuple[Path, Path], tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import itertools
 import math
 import mmap
@@ -801,8 +802,15 @@ def run_file(
             _warm(spec, layout)
             context = multiprocessing.get_context("fork")
             go, done = context.Event(), context.Event()
-            for index, url in enumerate(layout.urls):
-                sources.append(_Process(Shard(spec, url, index, shards, shared), context, go, done))
+            # Everything the workers inherit is frozen for their collector. A collection in a worker would otherwise
+            # run the finalizers of this process's uncollected garbage: a caller's proxies that talk to a server over
+            # an inherited socket (py4j's, after a Flink job in the same process) hung a worker that way.
+            gc.freeze()
+            try:
+                for index, url in enumerate(layout.urls):
+                    sources.append(_Process(Shard(spec, url, index, shards, shared), context, go, done))
+            finally:
+                gc.unfreeze()
         for source in sources:
             for entry in source.expect("ready"):
                 write_all(out, entry[4])
