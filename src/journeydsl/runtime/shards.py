@@ -23,9 +23,8 @@ def shard_urls(url: str) -> tuple[str, ...]:
     """The URLs of every shard of the store at `url` when it is a sharded SQLite store, else `url` alone."""
     if not url.startswith("sqlite:///"):
         return (url,)
-    from journeydsl.runtime.store_sqlite import parse_url
-
-    count = recorded_shards(parse_url(url).path)
+    path = url.removeprefix("sqlite:///").partition("?")[0]  # as store_sqlite.parse_url takes it; it checks the rest
+    count = recorded_shards(path) if path else None
     if count is None:
         return (url,)
     return tuple(shard_url(url, index, count) for index in range(count))
