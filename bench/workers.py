@@ -154,13 +154,13 @@ def measure(
     return best, walls
 
 
-def paired_ratios(walls: dict[int, list[float]], workers: int, startup: float) -> list[float]:
+def paired_ratios(walls: dict[int, list[float]], workers: int, startup: float) -> list[float | None]:
     """Per round, N = 1's wall over N = `workers`' wall of the same round, both net of start-up: the spread the
-    best-of figure hides on a shared machine (a round's runs follow each other, so they see about the same load)."""
+    best-of figure hides on a shared machine (a round's runs follow each other, so they see about the same load).
+    None for a round whose run took no longer than the start-up (a tiny stream)."""
     return [
-        (one - startup) / (many - startup)
+        (one - startup) / (many - startup) if many > startup and one > startup else None
         for one, many in zip(walls.get(1, []), walls.get(workers, []), strict=False)
-        if many > startup
     ]
 
 
@@ -195,9 +195,11 @@ def report(label: str, best: dict[int, Figure | str], judged: bool, walls: dict[
         )
         rounds = paired_ratios(walls, 2, two.startup if isinstance(two, Figure) else 0.0)
         if rounds:
+            measured = [ratio for ratio in rounds if ratio is not None]
+            median = f"{statistics.median(measured):.2f}" if measured else "n/a"
             print(
                 f"    per round (each --workers 2 run against the --workers 1 run of its round, net): "
-                f"{' '.join(f'{ratio:.2f}' for ratio in rounds)}; median {statistics.median(rounds):.2f}",
+                f"{' '.join('-' if ratio is None else f'{ratio:.2f}' for ratio in rounds)}; median {median}",
                 flush=True,
             )
     return ratio_two

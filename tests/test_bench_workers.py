@@ -50,6 +50,7 @@ def test_the_ratio_is_against_one_worker_in_the_same_run(capsys: pytest.CaptureF
 def test_paired_ratios_are_net_of_start_up() -> None:
     assert paired_ratios({1: [3.0, 2.5], 2: [2.0, 1.5]}, 2, startup=0.5) == pytest.approx([2.5 / 1.5, 2.0])
     assert paired_ratios({1: [3.0]}, 2, startup=0.5) == []
+    assert paired_ratios({1: [3.0, 0.4], 2: [0.5, 0.3]}, 2, startup=0.5) == [None, None]  # no longer than start-up
 
 
 def test_records_that_differ_fail_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
