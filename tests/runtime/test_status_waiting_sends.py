@@ -20,8 +20,8 @@ from journeydsl.runtime import Engine, open_store
 from journeydsl.runtime import state as S
 from journeydsl.runtime.aggregates import WaitingSends
 from journeydsl.runtime.inflight import in_flight, in_flight_text
+from journeydsl.runtime.state import next_due as _due_of
 from journeydsl.runtime.store import StoreError
-from journeydsl.runtime.store_sqlite import _due_of
 
 KINDS = ("memory", "sqlite", "postgres")
 # c1: promo and winback both send an email within the policy's 1 min settle; c2: promo's email, and nudge's push

@@ -29,6 +29,7 @@ from typing import Any, Final
 from journeydsl.runtime import state as S
 from journeydsl.runtime.expr import ExprError, PlanError, Scope, truthy
 from journeydsl.runtime.plan import CHOOSE, END, EXPERIMENT, GOTO, SLEEP, WAIT, Goal, Plan, Policy, Step
+from journeydsl.runtime.state import next_due as next_due  # re-exported: engine and Flink job import it
 from journeydsl.runtime.store import Transition
 from journeydsl.runtime.templates import RenderError, Templates, split_subject
 from journeydsl.runtime.timeparse import (
@@ -104,23 +105,6 @@ def assign_bucket(journey: str, experiment: str, customer_id: str) -> int:
 
 def new_customer() -> Customer:
     return {"p": {}, "i": {}, "c": {}}
-
-
-def next_due(customer: Customer) -> float | None:
-    """The customer's earliest pending timer (what a store indexes it by), or None: an instance's timer, or the
-    moment the earliest send waiting under a contact policy is decided."""
-    due: float | None = None
-    for inst in customer["i"].values():
-        timer = inst[S.TIMER]
-        if timer is not None and inst[S.ACTIVE] and (due is None or timer < due):
-            due = timer
-    offers = customer["c"].get(S.OFFERS)
-    if offers:
-        for offer in offers:
-            settles = offer[S.OFFER_DUE]
-            if due is None or settles < due:
-                due = settles
-    return due
 
 
 def _policies(latest: Iterable[Plan]) -> dict[str, Policy]:

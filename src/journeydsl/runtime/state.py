@@ -104,3 +104,20 @@ def policy_state_problem(key: str, value: Any) -> str | None:
 
 
 _NUMBERS: Final = (int, float)
+
+
+def next_due(customer: dict[str, Any]) -> float | None:
+    """The customer's earliest pending timer (what a store indexes it by), or None: an instance's timer, or the
+    moment the earliest send waiting under a contact policy is decided."""
+    due: float | None = None
+    for inst in customer["i"].values():
+        timer = inst[TIMER]
+        if timer is not None and inst[ACTIVE] and (due is None or timer < due):
+            due = timer
+    offers = customer["c"].get(OFFERS)
+    if offers:
+        for offer in offers:
+            settles = offer[OFFER_DUE]
+            if due is None or settles < due:
+                due = settles
+    return due

@@ -608,20 +608,6 @@ def _transition_ok(row: Any) -> bool:
     )
 
 
-def _due_of(customer: dict[str, Any]) -> float | None:
-    """A customer's earliest pending timer (what `customers.due` indexes): for converting an older store, whose
-    rows did not keep it. The engine computes the same for every customer it saves (`core.next_due`)."""
-    due: float | None = None
-    for inst in customer["i"].values():
-        timer = inst[S.TIMER]
-        if timer is not None and inst[S.ACTIVE] and (due is None or timer < due):
-            due = float(timer)
-    for offer in customer["c"].get(S.OFFERS) or ():  # a send waiting for a contact policy's settle time
-        if due is None or offer[S.OFFER_DUE] < due:
-            due = float(offer[S.OFFER_DUE])
-    return due
-
-
 def _lines(data: bytes) -> list[bytes]:
     """The JSON Lines of a log row (orjson escapes every newline inside a string, so each is one record)."""
     return data.split(b"\n")[:-1]
@@ -2130,7 +2116,7 @@ class _Converter:
         db.executemany(
             "INSERT INTO customers (id, state, profile, due) VALUES (?, ?, ?, ?)",
             (
-                (cid, dumps((customer["i"], customer["c"])), dumps(customer["p"]), _due_of(customer))
+                (cid, dumps((customer["i"], customer["c"])), dumps(customer["p"]), S.next_due(customer))
                 for cid, customer in self.customers.items()
             ),
         )
