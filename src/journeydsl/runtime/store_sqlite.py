@@ -1150,12 +1150,12 @@ class SqliteStore(Store):
     def _over_committed(self, query: str) -> tuple[list[Any], list[dict[str, Any]]]:
         """`query`'s rows over the committed customers but those of the open batch (its one parameter: their ids, a
         JSON array), and the open batch's customers, read at one moment: a count takes them from memory."""
-        with self._lock:
+        with self._lock, _read_errors(self.path):
             try:
                 rows = self._db.execute(query, (dumps(list(self._saved)),)).fetchall()
-            except sqlite3.DatabaseError as err:  # a state that is not JSON: say which customer
+            except sqlite3.DatabaseError:  # a state that is not JSON: say which customer, if a scan finds it
                 self._find_damaged_state()
-                raise StoreError(f"cannot read SQLite store {self.path}: {err}") from err
+                raise
             return rows, [entry[0] for entry in self._saved.values()]
 
     def _find_damaged_state(self) -> None:
