@@ -4,15 +4,23 @@ plain Python modules by mistake."""
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from journeydsl.runtime import compiled, engine
+from mypyc_modules import compiled_modules
 
 
 def test_the_runtime_reports_the_build_it_runs() -> None:
     expected = os.environ.get("JOURNEYDSL_EXPECT_COMPILED") == "1"
     assert compiled() is expected
     assert str(engine.__file__).endswith(".py") is not expected
+
+
+def test_every_module_the_hook_compiles_runs_compiled() -> None:
+    expected = os.environ.get("JOURNEYDSL_EXPECT_COMPILED") == "1"
+    plain = [name for name in compiled_modules() if str(importlib.import_module(name).__file__).endswith(".py")]
+    assert plain == ([] if expected else list(compiled_modules()))
 
 
 def test_version_says_which_build_runs() -> None:

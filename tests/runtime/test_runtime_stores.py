@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from journeydsl.runtime import MemoryStore, Store, StoreError, open_store
-from journeydsl.runtime.store import STORES
+from journeydsl.runtime.store import STORES, register_store
 from journeydsl.runtime.stores import STORE_MODULES, store_class
 
 
@@ -29,27 +29,34 @@ def test_a_subclass_does_not_take_its_parents_scheme_over() -> None:
     class Double(MemoryStore):
         pass
 
+    with pytest.raises(TypeError, match="Double names no URL scheme of its own"):
+        register_store(Double)
     assert STORES["memory"] is MemoryStore
     assert isinstance(open_store("memory://"), MemoryStore) and not isinstance(open_store("memory://"), Double)
 
 
 def test_a_second_class_may_not_claim_a_scheme() -> None:
+    class Other(MemoryStore):
+        schemes = ("memory",)
+
+        @classmethod
+        def from_url(cls, url: str, batch: int | None = None, mode: Any = "auto", wait: float = 0.0) -> Other:
+            return cls()
+
     with pytest.raises(TypeError, match="'memory' is MemoryStore's already"):
+        register_store(Other)
+    assert STORES["memory"] is MemoryStore
 
-        class Other(MemoryStore):
-            schemes = ("memory",)
 
-            @classmethod
-            def from_url(cls, url: str, batch: int | None = None, mode: Any = "auto", wait: float = 0.0) -> Other:
-                return cls()
-
+def test_a_class_registered_again_replaces_itself() -> None:
+    register_store(MemoryStore)  # what a reload of its module does
     assert STORES["memory"] is MemoryStore
 
 
 def test_a_class_naming_a_scheme_must_open_urls() -> None:
+    class NoOpener(Store):
+        schemes = ("nothing", "memory")
+
     with pytest.raises(TypeError, match="has no from_url"):
-
-        class NoOpener(Store):
-            schemes = ("nothing",)
-
-    assert "nothing" not in STORES
+        register_store(NoOpener)
+    assert "nothing" not in STORES and STORES["memory"] is MemoryStore

@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+
+from mypy_extensions import mypyc_attr
 
 from journeydsl.runtime import state as S
 from journeydsl.runtime.aggregates import (
@@ -44,7 +46,8 @@ Transition = tuple[str, int, str, str, str | None, str, float, str | None]
 TRANSITION_FIELDS = ("journey", "version", "customer_id", "instance", "from_step", "to_step", "at", "via")
 
 
-def transition_dict(row: Transition | tuple[Any, ...]) -> dict[str, Any]:
+def transition_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """A transition as a dict; `row` is a Transition, or a stored row as its driver or JSON gives it (a list)."""
     record = dict(zip(TRANSITION_FIELDS, row, strict=True))
     record["at"] = format_time(record["at"])
     return record
@@ -94,7 +97,7 @@ class CommitPolicy:
         self.pending = 0
 
 
-# scheme -> the Store subclass that opens its URLs, filled as store modules are imported (Store.__init_subclass__)
+# scheme -> the Store subclass that opens its URLs, filled as store modules are imported (`register_store`)
 STORES: dict[str, type[Store]] = {}
 
 
@@ -118,30 +121,15 @@ class DeadDelivery:
     error: str
 
 
+# Compiled by mypyc (`make compiled`) with the engine that calls it; the durable stores and test doubles subclass it
+# in plain Python.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Store(ABC):
     """Base of every store. The engine reads and writes `clock` directly; everything else goes through methods."""
 
-    # The URL schemes this class opens (`sqlite` for sqlite:///PATH); a class that names none is not opened from a URL
-    # (a store built in code and handed to the engine). Only a class's own `schemes` register it, so a subclass of
-    # MemoryStore (a test double) does not take memory:// over.
+    # The URL schemes this class opens (`sqlite` for sqlite:///PATH), once its module has called `register_store`; a
+    # class that names none is not opened from a URL (a store built in code and handed to the engine).
     schemes: ClassVar[tuple[str, ...]] = ()
-    durable: bool = False
-    # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
-    keeps_transitions: bool = True
-    # False when log_event would drop what it is given: the engine then does not build the event's history form.
-    keeps_events: bool = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        own: tuple[str, ...] = cls.__dict__.get("schemes", ())
-        if own and "from_url" not in cls.__dict__:
-            raise TypeError(f"{cls.__name__} names URL schemes {own} but has no from_url")
-        for scheme in own:
-            taken = STORES.get(scheme)
-            # The same class defined again (its module reloaded) replaces itself; another class may not.
-            if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
-                raise TypeError(f"{cls.__name__}: the scheme {scheme!r} is {taken.__name__}'s already")
-            STORES[scheme] = cls
 
     @classmethod
     def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> Store:
@@ -153,6 +141,13 @@ class Store(ABC):
 
     def __init__(self) -> None:
         self.clock: float | None = None  # the latest event time the engine reached (the timer watermark)
+        # What a subclass sets in its own __init__ (instance attributes, not class ones: in the compiled build a
+        # subclass's class attribute would not override them).
+        self.durable = False
+        # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
+        self.keeps_transitions = True
+        # False when log_event would drop what it is given: the engine then does not build the event's history form.
+        self.keeps_events = True
         self._plans: dict[tuple[str, int], dict[str, Any]] = {}
 
     # ---- customers, on demand
@@ -315,3 +310,25 @@ class Store(ABC):
     def abandon(self) -> None:  # noqa: B027 - a store that commits nothing (memory://) has nothing to drop
         """Stop using the store without committing what is pending (a run that must stop at once, e.g. when its
         records could not be written): the next run redoes that work, since its event ids were not committed."""
+
+
+def register_store(cls: type[Store]) -> None:
+    """Make `cls` the store of the URL schemes its own `schemes` names (each store module calls this once, below its
+    class; a subclass, such as a test double, inherits `schemes` but is not registered unless it asks). Raises
+    TypeError for a class that names schemes but cannot open URLs, or a scheme another class has taken."""
+    own: tuple[str, ...] = vars(cls).get("schemes", ())
+    if not own:
+        raise TypeError(f"{cls.__name__} names no URL scheme of its own")
+    if "from_url" not in vars(cls):
+        raise TypeError(f"{cls.__name__} names URL schemes {own} but has no from_url")
+    for scheme in own:
+        taken = STORES.get(scheme)
+        # The same class defined again (its module reloaded) replaces itself; another class may not.
+        if taken is not None and _origin(taken) != _origin(cls):
+            raise TypeError(f"{cls.__name__}: the scheme {scheme!r} is {taken.__name__}'s already")
+    for scheme in own:
+        STORES[scheme] = cls
+
+
+def _origin(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mypy_extensions import mypyc_attr
+
 from journeydsl.runtime.store import (
     DeadDelivery,
     OpenMode,
@@ -21,6 +23,7 @@ from journeydsl.runtime.store import (
     Store,
     StoreError,
     Transition,
+    register_store,
     transition_dict,
 )
 
@@ -44,6 +47,7 @@ class _OutboxRow:
     error: str = ""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # tests subclass it in plain Python
 class MemoryStore(Store):
     schemes = ("memory",)
 
@@ -58,6 +62,7 @@ class MemoryStore(Store):
         super().__init__()
         # keep_log=False keeps neither records nor transitions: for measuring state memory alone.
         self.keep_log = keep_log
+        self.keeps_transitions = self.keeps_events = keep_log
         self._actions: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
         self._transitions: list[Transition] = []
@@ -82,10 +87,6 @@ class MemoryStore(Store):
         self._done: set[int] = set()
         self._dead: list[DeadDelivery] = []
         self.wall_clock: Callable[[], float] = time.time
-
-    @property
-    def keeps_transitions(self) -> bool:  # type: ignore[override]
-        return self.keep_log
 
     def load(self, customer_id: str) -> dict[str, Any] | None:
         return self.customers.get(customer_id)
@@ -162,10 +163,6 @@ class MemoryStore(Store):
     def log_actions(self, records: list[dict[str, Any]]) -> None:
         if self.keep_log:
             self._actions.extend(records)
-
-    @property
-    def keeps_events(self) -> bool:  # type: ignore[override]
-        return self.keep_log
 
     def log_event(self, event: dict[str, Any]) -> None:
         if self.keep_log:
@@ -249,3 +246,6 @@ class MemoryStore(Store):
 
     def actions(self) -> Iterator[dict[str, Any]]:
         return iter(list(self._actions))
+
+
+register_store(MemoryStore)

@@ -98,6 +98,7 @@ from journeydsl.runtime.store import (
     StoreBusyError,
     StoreError,
     Transition,
+    register_store,
     transition_dict,
 )
 from journeydsl.runtime.store_sqlite import _customer_problem
@@ -519,7 +520,6 @@ class _Pending:
 
 class PostgresStore(Store):
     schemes = ("postgresql", "postgres")
-    durable = True
 
     @classmethod
     def from_url(cls, url: str, batch: int | None = None, mode: OpenMode = "auto", wait: float = 0.0) -> PostgresStore:
@@ -530,6 +530,7 @@ class PostgresStore(Store):
 
     def __init__(self, settings: PostgresSettings, mode: OpenMode = "auto", wait: float = 0.0) -> None:
         super().__init__()
+        self.durable = True
         self.settings = settings
         self.name = settings.display
         self.batch = settings.batch
@@ -1301,3 +1302,6 @@ class PostgresStore(Store):
             if connection is not None:
                 connection.close()
         self._outbox_db = None
+
+
+register_store(PostgresStore)

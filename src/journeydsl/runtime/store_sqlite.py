@@ -103,6 +103,7 @@ from journeydsl.runtime.store import (
     StoreBusyError,
     StoreError,
     Transition,
+    register_store,
     transition_dict,
 )
 
@@ -639,7 +640,6 @@ def _new_customer() -> dict[str, Any]:
 
 class SqliteStore(Store):
     schemes = ("sqlite",)
-    durable = True
 
     def __init__(
         self,
@@ -655,6 +655,7 @@ class SqliteStore(Store):
         that does not own the store reads one consistent snapshot of it and raises StoreError on anything that
         would write (a commit, a delivery, new plans)."""
         super().__init__()
+        self.durable = True
         if path != ":memory:" and not os.path.exists(path) and os.path.exists(path + ".shards"):
             # `run --workers N` made this store as N files beside the named one: opening the named path alone
             # would make a new, empty store and answer as if it were the whole one.
@@ -1892,6 +1893,7 @@ class DeliveryStore(SqliteStore):
 
     def __init__(self, path: str, wait: float = 0.0) -> None:  # noqa: D107 - the class says it
         Store.__init__(self)
+        self.durable = True
         self.path = path
         self.batch = 1
         self.cache_size = 0
@@ -2141,3 +2143,6 @@ class _Converter:
             db.execute(
                 "INSERT INTO transition_batches (rows) VALUES (?)", (dumps([list(row) for row in self.transitions]),)
             )
+
+
+register_store(SqliteStore)
