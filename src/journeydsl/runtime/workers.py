@@ -272,15 +272,14 @@ def count_lines(path: Path) -> int:
 SKIP, NOT_JSON = 0, 255
 
 
+@dataclass(frozen=True, slots=True)
 class Shared:
     """Per line of the events file, what the first pass found, in anonymous shared mappings made before the fork
     (MAP_SHARED: the same memory in every worker): `times` the event's time when it passed the checks (NaN: a dead
-    letter), `owners` as SKIP, NOT_JSON or its owner's number + 1. (Not a dataclass: mypyc's dataclasses cannot
-    hold a memoryview.)"""
+    letter), `owners` as SKIP, NOT_JSON or its owner's number + 1."""
 
-    def __init__(self, times: memoryview[float], owners: memoryview[int]) -> None:
-        self.times = times
-        self.owners = owners
+    times: memoryview[float]
+    owners: memoryview[int]
 
     @classmethod
     def for_file(cls, path: Path) -> tuple[Shared, list[mmap.mmap]]:
