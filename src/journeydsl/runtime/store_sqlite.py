@@ -638,6 +638,15 @@ def _new_customer() -> dict[str, Any]:
     return {"p": {}, "i": {}, "c": {}}
 
 
+def _record_numbers(value: Any, count: int) -> list[int] | None:
+    """`count` record numbers (whole numbers of at most 18 digits, space-separated) kept as text in meta, or None
+    when `value` is not that."""
+    parts = value.split() if type(value) is str else []
+    if len(parts) != count or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+        return None
+    return [int(part) for part in parts]
+
+
 class SqliteStore(Store):
     schemes = ("sqlite",)
 
@@ -1576,9 +1585,10 @@ class SqliteStore(Store):
         """A record number kept in meta (0 when it is not there)."""
         row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
         value = "0" if row is None else row[0]
-        if type(value) is not str or not value.isascii() or not value.isdigit() or len(value) > 18:
+        numbers = _record_numbers(value, 1)
+        if numbers is None:
             raise self._damaged("table meta", f"holds a {key} {value!r} that is not a record number", "read")
-        return int(value)
+        return numbers[0]
 
     # ---- delivery workers
 
@@ -1740,11 +1750,11 @@ class SqliteStore(Store):
         """The two record numbers of the meta row `key` (BACKLOG, FOLDED)."""
         with self._lock:
             row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
-        parts = row[0].split() if row is not None and type(row[0]) is str else []
-        if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+        numbers = None if row is None else _record_numbers(row[0], 2)
+        if numbers is None:
             what = "aggregates backlog" if key == BACKLOG else "aggregates mark"
             raise self._damaged("table meta", f"holds an {what} {row and row[0]!r} that is not two numbers", verb)
-        return int(parts[0]), int(parts[1])
+        return numbers[0], numbers[1]
 
     def _fold_held(self) -> None:
         """Add the counts held in memory (commits since the last fold) to the aggregate tables, at once."""
