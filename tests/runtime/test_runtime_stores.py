@@ -60,3 +60,18 @@ def test_a_class_naming_a_scheme_must_open_urls() -> None:
     with pytest.raises(TypeError, match="has no from_url"):
         register_store(NoOpener)
     assert "nothing" not in STORES and STORES["memory"] is MemoryStore
+
+
+def test_a_store_flag_set_as_a_class_attribute_is_refused() -> None:
+    class ClassDurable(MemoryStore):
+        durable = True
+
+    with pytest.raises(TypeError, match=r"ClassDurable sets durable as a class attribute: set self.durable in"):
+        ClassDurable()
+
+    class InstanceDurable(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.durable = True
+
+    assert InstanceDurable().durable is True

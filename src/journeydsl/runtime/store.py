@@ -142,7 +142,8 @@ class Store(ABC):
     def __init__(self) -> None:
         self.clock: float | None = None  # the latest event time the engine reached (the timer watermark)
         # What a subclass sets in its own __init__ (instance attributes, not class ones: in the compiled build a
-        # subclass's class attribute would not override them).
+        # subclass's class attribute would not override them, and a store meant to be durable would silently not be).
+        _refuse_class_flags(type(self))
         self.durable = False
         # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
         self.keeps_transitions = True
@@ -310,6 +311,22 @@ class Store(ABC):
     def abandon(self) -> None:  # noqa: B027 - a store that commits nothing (memory://) has nothing to drop
         """Stop using the store without committing what is pending (a run that must stop at once, e.g. when its
         records could not be written): the next run redoes that work, since its event ids were not committed."""
+
+
+STORE_FLAGS = ("durable", "keeps_events", "keeps_transitions")
+
+
+def _refuse_class_flags(cls: type) -> None:
+    """TypeError for a subclass of Store that sets one of STORE_FLAGS as a class attribute."""
+    for klass in cls.__mro__:
+        if klass is Store:
+            return
+        for name in STORE_FLAGS:
+            if name in vars(klass):
+                raise TypeError(
+                    f"{klass.__name__} sets {name} as a class attribute: set self.{name} in __init__, after "
+                    "Store.__init__ (the compiled runtime reads the instance's value)"
+                )
 
 
 def register_store(cls: type[Store]) -> None:
