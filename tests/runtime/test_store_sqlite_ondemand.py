@@ -270,6 +270,8 @@ def _old_module() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     # Not registered for sqlite: URLs (today's store keeps the scheme), and opened by hand instead.
     code = source.decode().replace('schemes = ("sqlite",)', "schemes = ()")
+    # Its day's class attribute `durable` is an instance attribute today (set in `init` below).
+    code = code.replace("    durable = True\n", "", 1)
     exec(compile(code, f"{OLD_COMMIT}:store_sqlite.py", "exec"), module.__dict__)  # noqa: S102
     old = module.SqliteStore
     # It implements the interface of its day, not today's abstract methods (only its own are used here), and its
@@ -280,6 +282,7 @@ def _old_module() -> ModuleType:
     def init(self: Any, path: str) -> None:
         self.customers, self.seen = {}, set()
         base_init(self, path)
+        self.durable = True
 
     old.__init__ = init
     return module
