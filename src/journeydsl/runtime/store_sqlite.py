@@ -638,13 +638,11 @@ def _new_customer() -> dict[str, Any]:
     return {"p": {}, "i": {}, "c": {}}
 
 
-def _record_numbers(value: Any, count: int) -> list[int] | None:
-    """`count` record numbers (whole numbers of at most 18 digits, space-separated) kept as text in meta, or None
-    when `value` is not that."""
-    parts = value.split() if type(value) is str else []
-    if len(parts) != count or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+def _record_number(text: Any) -> int | None:
+    """A record number kept as text in meta (a whole number of at most 18 digits), or None when `text` is not one."""
+    if type(text) is not str or not text.isascii() or not text.isdigit() or len(text) > 18:
         return None
-    return [int(part) for part in parts]
+    return int(text)
 
 
 class SqliteStore(Store):
@@ -1585,10 +1583,10 @@ class SqliteStore(Store):
         """A record number kept in meta (0 when it is not there)."""
         row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
         value = "0" if row is None else row[0]
-        numbers = _record_numbers(value, 1)
-        if numbers is None:
+        number = _record_number(value)
+        if number is None:
             raise self._damaged("table meta", f"holds a {key} {value!r} that is not a record number", "read")
-        return numbers[0]
+        return number
 
     # ---- delivery workers
 
@@ -1750,8 +1748,9 @@ class SqliteStore(Store):
         """The two record numbers of the meta row `key` (BACKLOG, FOLDED)."""
         with self._lock:
             row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
-        numbers = None if row is None else _record_numbers(row[0], 2)
-        if numbers is None:
+        parts = row[0].split() if row is not None and type(row[0]) is str else []
+        numbers = [number for number in map(_record_number, parts) if number is not None]
+        if len(parts) != 2 or len(numbers) != 2:
             what = "aggregates backlog" if key == BACKLOG else "aggregates mark"
             raise self._damaged("table meta", f"holds an {what} {row and row[0]!r} that is not two numbers", verb)
         return numbers[0], numbers[1]
