@@ -4,9 +4,10 @@ ratio per count; its options and its table."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
-from bench.workers import Figure, main, paired_ratios, parse_counts, report
+from bench.workers import Figure, main, paired_ratios, parse_counts, report, same_records
 
 
 def test_the_bench_runs_on_a_tiny_input(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,6 +22,14 @@ def test_the_bench_runs_on_a_tiny_input(capsys: pytest.CaptureFixture[str]) -> N
     assert out.count("per round (each --workers 2 run against") == 1
     assert out.index("judged (issue 18's named stream): solar_events(30)") < out.index("not judged")
     assert "load average" in out and "(gross " in out
+
+
+def test_records_are_the_same_in_any_order_but_not_with_one_changed(tmp_path: Path) -> None:
+    one, two, three = tmp_path / "1", tmp_path / "2", tmp_path / "3"
+    one.write_bytes(b'{"key":"a"}\n{"key":"b"}\n')
+    two.write_bytes(b'{"key":"b"}\n{"key":"a"}\n')
+    three.write_bytes(b'{"key":"b"}\n{"key":"c"}\n')
+    assert same_records(two, one) and not same_records(three, one)
 
 
 def test_worker_counts_always_include_the_baseline() -> None:

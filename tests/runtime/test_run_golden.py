@@ -9,6 +9,9 @@ tests/runtime/golden/synth.jsonl: `journeydsl synth journeys/ --customers 100 --
 event drives a journey; 5% bad on purpose: dead letters). stream.jsonl: `bench.workload.stream_events(40, 0.6)`
 (journey events among page views and app opens, some with a profile patch).
 
+With `--workers 2` the records are the same and each customer's in the same order, but the output goes block by
+block, worker by worker (runtime/workers.py): its own sums, and its sorted lines are one process's.
+
 A change that alters the records on purpose (or changes journeys/, which the bundle is built from) updates the sums:
 `JOURNEYDSL_REGOLD=1 pytest tests/runtime/test_run_golden.py` prints the new ones; say why in the commit.
 """
@@ -28,17 +31,29 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UNTIL = "2026-12-31T00:00:00Z"  # past every timer the streams set: the end of every journey is in the output
 
-# stream -> (sha256 of the records, sha256 of the dead letters file, records, dead letters)
-EXPECTED: dict[str, tuple[str, str, int, int]] = {
-    "synth": (
+# (stream, workers) -> (sha256 of the records, sha256 of the dead letters file, records, dead letters)
+EXPECTED: dict[tuple[str, int], tuple[str, str, int, int]] = {
+    ("synth", 1): (
         "35ea08f6cb4a6c3fbe54cfd53ad579f9ff4b6c2d55d6c2e1ddd24f2cf792ab17",
         "11f66e246cc8c49a1cd25885ab83026a249668aabb1ab3de2e1346d69f286b9b",
         1183,
         18,
     ),
-    "stream": (
+    ("stream", 1): (
         "1f48d960c52c68552eba0b0a256f65559ba7093d82e4471f50316bce5a2954dd",
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # no dead letter: sha256 of nothing
+        521,
+        0,
+    ),
+    ("synth", 2): (
+        "c4e1e5e583b9c20f0e334cbb4d67b7765145b581c5da121f68d06ae6451360b3",
+        "11f66e246cc8c49a1cd25885ab83026a249668aabb1ab3de2e1346d69f286b9b",
+        1183,
+        18,
+    ),
+    ("stream", 2): (
+        "c42ada15d01947600665de60df87780d20a0e48df49c3d3e397f1596a7310031",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         521,
         0,
     ),
@@ -65,7 +80,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", ["stream", "synth"])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_run_output_is_byte_identical_to_the_golden_sums(bundle: Path, tmp_path: Path, name: str, workers: int) -> None:
     dead = tmp_path / "dead.jsonl"
@@ -73,13 +88,21 @@ def test_run_output_is_byte_identical_to_the_golden_sums(bundle: Path, tmp_path:
     dead_bytes = dead.read_bytes()
     found = (_sha(records), _sha(dead_bytes), records.count(b"\n"), dead_bytes.count(b"\n"))
     if os.environ.get("JOURNEYDSL_REGOLD"):
-        print(f"\n    {name!r}: {found!r},")
+        print(f"\n    {(name, workers)!r}: {found!r},")
         return
-    want = EXPECTED[name]
+    want = EXPECTED[name, workers]
     # Counts first: a lost or extra record says more than two different sums.
     assert (found[2], found[3]) == (want[2], want[3]), f"{name}: (records, dead letters)"
     assert found[0] == want[0], f"{name}: the records changed (sha256 of standard output)"
     assert found[1] == want[1], f"{name}: the dead letters changed (sha256 of --dead-letter)"
+
+
+@pytest.mark.parametrize("name", ["stream", "synth"])
+def test_two_workers_give_one_process_s_lines(bundle: Path, tmp_path: Path, name: str) -> None:
+    one = _run(bundle, GOLDEN / f"{name}.jsonl", tmp_path / "dead1.jsonl", 1)
+    two = _run(bundle, GOLDEN / f"{name}.jsonl", tmp_path / "dead2.jsonl", 2)
+    assert two != one  # the two workers' records interleave block by block (else the sums above say nothing new)
+    assert sorted(two.splitlines()) == sorted(one.splitlines())
 
 
 def test_the_golden_streams_exercise_what_they_are_for(bundle: Path, tmp_path: Path) -> None:

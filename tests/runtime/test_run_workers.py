@@ -1,5 +1,6 @@
-"""`journeydsl run --workers N`: the same records, keys, order, dead letters and counts as one process, on
-memory:// and SQLite shards; the default count; refusals (a count the store cannot take, a worker that fails)."""
+"""`journeydsl run --workers N`: the same records and keys as one process, each customer's in one process's order,
+the same dead letters (in line order) and counts, on memory:// and SQLite shards; the output block by block, the
+same bytes on every run; the default count; refusals (a count the store cannot take, a worker that fails)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from test_runtime_properties import JOURNEY
 import journeydsl.runtime.workers as workers_module
 from journeydsl import api
 from journeydsl.cli import main
+from journeydsl.runtime import Engine
+from journeydsl.runtime.engine import ADVANCE_CHUNK
 from journeydsl.runtime.inflight import in_flight_at
 from journeydsl.runtime.shards import shard_url
 from journeydsl.runtime.store import StoreError
@@ -62,6 +65,27 @@ def _keys(output: bytes) -> list[str]:
     return sorted(json.loads(line)["key"] for line in output.splitlines())
 
 
+def _lines(records: bytes | list[dict[str, Any]]) -> list[str]:
+    if isinstance(records, bytes):
+        return records.decode().splitlines()
+    return [json.dumps(record, ensure_ascii=False) for record in records]
+
+
+def assert_one_process_s(sharded: bytes | list[dict[str, Any]], single: bytes | list[dict[str, Any]]) -> None:
+    """What `run --workers N` promises (workers.py): one process's records, and each customer's in one process's
+    order; only how the customers of different shards interleave may differ."""
+    ours, theirs = _lines(sharded), _lines(single)
+    assert sorted(ours) == sorted(theirs)
+
+    def by_customer(lines: list[str]) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for line in lines:
+            grouped.setdefault(json.loads(line).get("customer_id"), []).append(line)
+        return grouped
+
+    assert by_customer(ours) == by_customer(theirs)
+
+
 def test_memory_records_dead_letters_and_summary_are_one_process_s(example: tuple[Path, Path], tmp_path: Path) -> None:
     bundle, events = example
     outputs = []
@@ -77,10 +101,50 @@ def test_memory_records_dead_letters_and_summary_are_one_process_s(example: tupl
     assert single[0].count(b"\n") > 1000 and single[1].count(b"\n") > 5
     for out, dead_letters, summary in outputs[1:]:
         assert _keys(out) == _keys(single[0])
-        assert out == single[0]  # not only the same set: the same order, byte for byte
-        assert dead_letters == single[1]
+        assert_one_process_s(out, single[0])
+        assert dead_letters == single[1]  # in line order, byte for byte
         assert summary == single[2]
     assert b'"reason":"not JSON' in single[1]
+
+
+def test_the_output_goes_block_by_block_worker_by_worker(
+    example: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order workers.py promises, exactly: for each BLOCK of input lines, the records made while reading them,
+    worker 1's then worker 2's and so on; then the `--until` firings, a piece of each worker's in turn. The same
+    bytes on every run with the same count. Built here from one engine fed line by line."""
+    bundle, events = example
+    monkeypatch.setattr(workers_module, "BLOCK", 50)
+    engine = Engine.open(str(bundle), until=UNTIL, max_skew=86400.0)
+    made: list[tuple[int, dict[str, Any]]] = []  # (line, record)
+    for number, line in enumerate(events.read_bytes().splitlines(), start=1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        made += [(number, record) for record in engine.process(event)]
+    pieces = list(engine.advance_chunks(UNTIL))
+    ending = [record for piece in pieces for record in piece]
+    assert [record for _, record in made] + ending == run_events(bundle, events, workers=1, until=UNTIL).records
+    for count in (2, 3):
+        shard = {record["customer_id"]: shard_of(record["customer_id"], count) for _, record in made}
+        last = max(number for number, _ in made)
+        expected = [
+            record
+            for block in range(0, last, 50)
+            for worker in range(count)
+            for number, record in made
+            if block < number <= block + 50 and shard[record["customer_id"]] == worker
+        ]
+        firing = [{r["customer_id"] for r in ending if shard[r["customer_id"]] == worker} for worker in range(count)]
+        assert all(0 < len(customers) <= ADVANCE_CHUNK for customers in firing)  # one piece a worker here
+        expected += [record for worker in range(count) for record in ending if shard[record["customer_id"]] == worker]
+        first = run_events(bundle, events, workers=count, until=UNTIL)
+        assert first.records == expected
+        code, out, err = _run([str(bundle), "--events", str(events), "--workers", str(count), "--until", UNTIL])
+        again = _run([str(bundle), "--events", str(events), "--workers", str(count), "--until", UNTIL])
+        assert code == 0, err
+        assert out == again[1] and [json.loads(line) for line in out.splitlines()] == expected
 
 
 def test_sqlite_shards_give_one_process_s_records_run_after_run(example: tuple[Path, Path], tmp_path: Path) -> None:
@@ -97,10 +161,10 @@ def test_sqlite_shards_give_one_process_s_records_run_after_run(example: tuple[P
     assert runs[1][0].count(b"\n") > 1000
     for count in (2, 3):
         assert _keys(runs[count][0]) == _keys(runs[1][0])
-        assert runs[count][0] == runs[1][0]
-        assert runs[count][1] == runs[1][1]  # the default on a sharded store is its own count
+        assert_one_process_s(runs[count][0], runs[1][0])
+        assert_one_process_s(runs[count][1], runs[1][1])  # the default on a sharded store is its own count
     memory = _run([str(bundle), "--events", str(events), "--until", UNTIL])[1]
-    assert runs[3][0] == memory
+    assert_one_process_s(runs[3][0], memory)
     assert sorted(p.name for p in tmp_path.glob("store3.db*") if not p.name.endswith(".lock")) == [
         "store3.db.shard1-of-3",
         "store3.db.shard2-of-3",
@@ -115,8 +179,9 @@ def test_the_python_api_takes_a_worker_count(example: tuple[Path, Path]) -> None
     assert code == 0
     expected = [json.loads(line) for line in out.splitlines()]
     outcomes = [api.run_events(bundle, events, workers=count, until=UNTIL) for count in (1, 2, 3)]
+    assert outcomes[0].records == expected
     for outcome in outcomes:
-        assert outcome.records == expected
+        assert_one_process_s(outcome.records, expected)
         assert outcome.dead_letters == outcomes[0].dead_letters
         assert outcome.summary.lines() == outcomes[0].summary.lines()
     assert [o.workers for o in outcomes] == [1, 2, 3]
@@ -177,7 +242,7 @@ def test_drawn_streams_give_one_process_s_records(stream: list[str], skew: float
         single = run_events(BUNDLE, path, workers=1, max_skew=skew, until=until)
         for count in (2, 3):
             sharded = run_events(BUNDLE, path, workers=count, max_skew=skew, until=until)
-            assert sharded.records == single.records
+            assert_one_process_s(sharded.records, single.records)
             assert sharded.dead_letters == single.dead_letters
             assert sharded.summary.lines() == single.summary.lines()
 
@@ -355,13 +420,13 @@ def test_a_missing_shard_is_refused_not_started_again_empty(example: tuple[Path,
 def test_records_through_a_small_ring_are_one_process_s(
     example: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A ring of 8 KiB and chunks of 4 entries: chunks wrap at the ring's end, workers wait for the parent to make
-    room, and a chunk larger than half the ring goes through the pipe; the records stay one process's."""
+    """A ring of 8 KiB and blocks of 4 lines: blocks wrap at the ring's end, workers wait for the parent to make
+    room, and a block larger than half the ring goes through the pipe; the records stay one process's."""
     bundle, events = example
     single = run_events(bundle, events, workers=1, until=UNTIL)
     monkeypatch.setattr(workers_module, "RING", 1 << 13)
-    monkeypatch.setattr(workers_module, "CHUNK", 4)
+    monkeypatch.setattr(workers_module, "BLOCK", 4)
     for count in (2, 3):
         sharded = run_events(bundle, events, workers=count, until=UNTIL)
-        assert sharded.records == single.records
+        assert_one_process_s(sharded.records, single.records)
         assert sharded.dead_letters == single.dead_letters

@@ -239,8 +239,8 @@ def _skew_seconds(text: str) -> float | None:
     "--workers",
     type=click.IntRange(min=1, max=128),
     default=None,
-    help="Processes, each with the customers of one shard (a stable hash of the customer id), the records those "
-    "of one process. Default: memory:// one per core (1 for a file under 4 MiB); an existing store its own "
+    help="Processes, each with the customers of one shard (a stable hash of the customer id): the records those "
+    "of one process, each customer's in order, the shards' interleaved by blocks of 1,024 input lines. Default: memory:// one per core (1 for a file under 4 MiB); an existing store its own "
     "count; a new SQLite store 1. A SQLite store made with N keeps one file per shard and needs N ever after; "
     "PostgreSQL takes 1.",
 )

@@ -27,7 +27,7 @@ class OutputError(Exception):
     """Records could not be written to the output stream (the message says why)."""
 
 
-def write_all(out: IO[bytes], data: bytes) -> None:
+def write_all(out: IO[bytes], data: bytes | memoryview) -> None:
     """Write all of `data` or raise OutputError. Under `python -u` (or PYTHONUNBUFFERED) `sys.stdout.buffer` is a
     raw FileIO, whose write may take only part of the bytes (a full disk, a signal): the rest is written again, and
     a write that takes nothing, or fails, stops the run, so no record counts as delivered that was not written."""

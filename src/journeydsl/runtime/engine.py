@@ -44,10 +44,6 @@ ADVANCE_CHUNK = 256
 
 __all__ = ["ADVANCE_CHUNK", "EMIT_LIMIT", "STEP_LIMIT", "Engine", "EngineError", "Event", "assign_bucket"]
 
-# Told of one customer's firing within `Engine.fire_until`: (due time, customer id, the records so far, where this
-# firing's begin).
-OnFiring = Callable[[float, str, list[dict[str, Any]], int], None]
-
 
 class Engine:
     def __init__(
@@ -354,18 +350,14 @@ class Engine:
             raise ValueError(str(err)) from err
         return self.fire_chunks(when, size=size)
 
-    def fire_until(self, until: float, on_firing: OnFiring | None = None) -> list[dict[str, Any]]:
-        """`advance` to epoch seconds `until`. `on_firing(due, customer id, records, start)`, when given, is called
-        after each customer's firing that gave records, which are `records[start:]`: a customer may fire several
-        times in one call, with others between (`run --workers` keys each firing by its due time and customer)."""
+    def fire_until(self, until: float) -> list[dict[str, Any]]:
+        """`advance` to epoch seconds `until`."""
         out: list[dict[str, Any]] = []
-        self._fire(until, out, on_firing)
+        self._fire(until, out)
         self._finish(out)
         return out
 
-    def fire_chunks(
-        self, until: float, on_firing: OnFiring | None = None, size: int = ADVANCE_CHUNK
-    ) -> Iterator[list[dict[str, Any]]]:
+    def fire_chunks(self, until: float, size: int = ADVANCE_CHUNK) -> Iterator[list[dict[str, Any]]]:
         """`fire_until` in pieces of at most `size` customers' firings (see `advance_chunks`); yields each piece's
         records, and nothing for a piece that gave none. While timers due by `until` are left, the stream's clock
         stays where it was: it moves to `until` with the last piece."""
@@ -373,7 +365,7 @@ class Engine:
             raise ValueError(f"a chunk must hold at least one firing, not {size}")
         while True:
             out: list[dict[str, Any]] = []
-            done = self._fire(until, out, on_firing, size)
+            done = self._fire(until, out, size)
             self._finish(out)
             if out:
                 yield out
@@ -386,9 +378,7 @@ class Engine:
         makes before firing)."""
         return self._due_floor
 
-    def _fire(
-        self, until: float, out: list[dict[str, Any]], on_firing: OnFiring | None = None, limit: int | None = None
-    ) -> bool:
+    def _fire(self, until: float, out: list[dict[str, Any]], limit: int | None = None) -> bool:
         """Fire the timers due up to `until`, customer by customer in (due time, customer id) order, then move the
         stream's clock to `until`; with a `limit`, stop after that many customers' firings. True when nothing due
         by `until` is left (the clock moved)."""
@@ -408,12 +398,9 @@ class Engine:
             customer = self._load(cid)
             if customer is None:
                 continue
-            start = len(out)
             core.profile_changed = False
             core.fire(cid, customer, due[0], floor, out)
             store.save(cid, customer, next_due(customer), core.profile_changed)
-            if on_firing is not None and len(out) > start:
-                on_firing(due[0], cid, out, start)
         if store.clock is None or until > store.clock:
             store.clock = until
         self._due_floor = store.peek_due()

@@ -3,7 +3,8 @@
 Where it sits: beside the engine (engine.py) and below the `run` command (cli/run.py), which keeps its own
 single-process path for one worker; `journeydsl.api.run_events` calls `run_file` here.
 
-How the records stay those of a single process (the same records, keys and order):
+What the records are: the same records, with the same keys, as one process makes, each customer's in the same
+order; what differs is how the customers of different shards interleave. How:
 - Every worker reads the whole events file. A customer belongs to shard `crc32(customer_id) % N` (stable across
   processes and runs, unlike Python's `hash`); an event without a usable customer id, or a line that is not
   JSON, belongs to shard 0, so every dead letter is reported by exactly one worker.
@@ -14,13 +15,14 @@ How the records stay those of a single process (the same records, keys and order
   one: `--until` and `--max-skew` against the same stream clock, then the timers due up to the event's time, and
   the clock. So every shard's clock moves with every event, timers fire at the same points as in one process,
   and every line is decoded and checked once in the first pass, whoever owns it.
-- Records are tagged with the input line that made them and, for fired timers, the firing's (due, customer id),
-  which is the order the engine fires customers in (the store's due index). The parent merges the workers'
-  streams by (line, timers before the event's own records, due, customer id): exactly one process's order.
-- What the parent does per record is kept to C loops, as it shares the cores with the workers: a worker sends
-  its entries in chunks of CHUNK, the records' bytes through a shared-memory Ring and their keys through its
-  pipe, each chunk with the key it has sent everything through; the parent (Merger) sorts what is final across
-  the workers (up to the smallest of those keys) in one stable sort and writes it in one piece.
+- The output goes block by block: the records made while reading lines 1-1024 (BLOCK), worker 1's then worker
+  2's and so on, then those of lines 1025-2048 in the same way, then the `--until` firings at the end, a piece
+  (ADVANCE_CHUNK customers) of each worker's in turn. So it is the same bytes on every run with the same worker
+  count, and the parent does per block what it does (a write per worker), not per record: an exact merge into
+  one process's order cost the parent and the workers about a second of CPU per 400,000 records
+  (docs/decisions.md, "The order of `run --workers`"). Dead letters keep line order.
+- A worker's block goes to the parent through a shared-memory Ring (its bytes copied once in and once out, not
+  pickled) and a message on its pipe saying where it is.
 
 Where a sharded run differs from one process: seen event ids are kept per shard (an event id reused on two
 customers of different shards is handled on both; the Flink job, keyed by customer, differs the same way); a
@@ -37,21 +39,18 @@ time (its lock), so it runs with one worker only.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import itertools
 import math
 import mmap
 import multiprocessing
-import operator
 import os
 import queue
 import signal
 import threading
 import time
 import zlib
-from bisect import bisect_right
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -75,19 +74,9 @@ if TYPE_CHECKING:
 # drives a journey and 15 MB/s of a whole stream, so 2 workers only pay off above a few MB.
 SMALL_STREAM = 4 << 20
 MAX_WORKERS = 128  # a line's owner (its number + 1) fits in one byte of the shared map, beside two notes
-CHUNK = 1024  # entries a worker sends at once: few large messages through the pipe (about 800 KB)
-# The rank of an entry among one line's entries: the fired timers' records, then the event's own, then its dead
-# letter (which goes to another sink, so its place matters only among dead letters). LINE_DONE ranks after them
-# all: a worker that has sent (line, LINE_DONE, ...) has sent every entry of that line and the lines before it.
-TIMERS, OWN, DEAD, LINE_DONE = 0, 1, 2, 3
-# (line, rank, due, customer id, payload): records as JSON Lines bytes, or a dead letter (reason, event, raw, line)
-Entry = tuple[int, int, float, str, Any]
-# An entry's place in one process's order: (line, rank, due, customer id). No two workers make entries with the
-# same key (a customer belongs to one shard, a line's own records and dead letters to its owner).
-Key = tuple[float, int, float, str]
-KEY: Callable[[Entry], Key] = itemgetter(0, 1, 2, 3)
-PAYLOAD: Callable[[Entry], Any] = itemgetter(4)
-END: Key = (math.inf, LINE_DONE, 0.0, "")  # past every entry: what a finished worker has sent through
+BLOCK = 1024  # input lines a block of output covers: a few hundred KB to a few MB of records per worker
+# A dead letter of a block: (line, reason, the event as decoded or None, the raw line when not JSON, the source line)
+DeadLetter = tuple[int, str, Any, "bytes | None", bytes]
 RING = 16 << 20  # bytes of shared memory through which a worker hands the parent its records (see Ring)
 
 
@@ -230,20 +219,10 @@ def _open_shard(url: str, spec: RunSpec) -> Store:
 Encode = Callable[[list[dict[str, Any]]], bytes]
 
 
-def fire(engine: Engine, until: float, line: int, into: list[Entry], encode: Encode) -> None:
-    """`Engine.advance(until)`, with an entry per firing, keyed by the (due, customer id) the store's due index
-    hands out: the order one process fires customers in, whichever shard they are on."""
-
-    def firing(due: float, cid: str, out: list[dict[str, Any]], start: int) -> None:
-        into.append((line, TIMERS, due, cid, encode(out[start:])))
-
-    engine.fire_until(until, firing)
-
-
-def advance_to(engine: Engine, now: float, line: int, into: list[Entry], encode: Encode) -> None:
-    """What `Engine.process` does before handling an event dated `now` that passed the checks (another shard's
-    customer's, or one of ours before `process`): unless `--until` or `--max-skew` refuse it, fire the timers due
-    up to `now` and move the stream's clock there. Reports no dead letter (the event's owner does)."""
+def advance_to(engine: Engine, now: float, into: list[dict[str, Any]]) -> None:
+    """What `Engine.process` does before handling an event dated `now` that passed the checks, for another shard's
+    customer's event: unless `--until` or `--max-skew` refuse it, fire the timers due up to `now` (their records
+    into `into`) and move the stream's clock there. Reports no dead letter (the event's owner does)."""
     store = engine.store
     if engine.until is not None and now > engine.until:
         return
@@ -252,7 +231,7 @@ def advance_to(engine: Engine, now: float, line: int, into: list[Entry], encode:
         if reference is not None and now > reference + engine.max_skew:
             return
     if now >= engine.due_floor:  # the engine's own test: no timer is due before its floor
-        fire(engine, now, line, into, encode)
+        into += engine.fire_until(now)
     elif store.clock is None or now > store.clock:
         store.clock = now
 
@@ -293,9 +272,7 @@ class Shared:
 
 
 class Shard:
-    """One worker's part of a run: yields ("ready", entries), ("chunk", (through, entries, dead letters among
-    them))..., ("done", summary), and ("closed", None) once the caller has written everything and pulls again.
-    `through` is the key (Key) through which the worker has sent every entry: see Merger."""
+    """One worker's part of a run: its customers' events handled, its records in blocks (`messages`)."""
 
     def __init__(self, spec: RunSpec, url: str, index: int, shards: int, shared: Shared) -> None:
         self.spec = spec
@@ -343,6 +320,9 @@ class Shard:
         return dumps_lines(records)
 
     def messages(self) -> Generator[tuple[str, Any], None, None]:
+        """("ready", [records as JSON Lines]) once through the first pass, then ("block", (records as JSON Lines,
+        [DeadLetter])) for every BLOCK of lines and for every piece of the `--until` firings, ("done", summary), and
+        ("closed", None) once the caller has written everything and pulls again."""
         from journeydsl.runtime.engine import Engine
         from journeydsl.runtime.timeparse import parse_time
 
@@ -358,16 +338,16 @@ class Shard:
                 allow_orphans=spec.allow_orphans,
                 allow_rollback=spec.allow_rollback,
             )
-            first: list[Entry] = []
+            first: list[bytes] = []
             if store.durable:  # committed by an earlier, interrupted run and never delivered
                 records, lines = store.take_deliverable_lines()
                 if records:
                     if self.summary is not None:
                         for record in records:
                             self.summary.add(record)
-                    first.append((0, TIMERS, 0.0, "", lines))
+                    first.append(lines)
             if engine.orphaned:
-                first.append((0, TIMERS, 0.0, "", self._encode(engine.orphaned)))
+                first.append(self._encode(engine.orphaned))
             self._first_pass(engine)
             yield "ready", first  # the caller pulls on (or lets the workers go on) once every first pass is done
             times, owners = self.shared.times, self.shared.owners
@@ -382,27 +362,25 @@ class Shard:
             # it. The rest is advance_to's.
             until, skew = engine.until, engine.max_skew
             floor = engine.due_floor
-            entries: list[Entry] = []
-            dead_count = 0  # dead-letter entries in `entries`: the merge looks for them only when there are some
+            block: list[dict[str, Any]] = []
+            dead: list[DeadLetter] = []
+            block_end = BLOCK  # the block's last line: every worker sends one block per BLOCK lines, empty or not
             number = 0
             with spec.events.open("rb") as events:
                 for number, line in enumerate(events, start=1):
+                    if number > block_end:
+                        yield "block", (encode(block), dead)
+                        block, dead = [], []
+                        block_end += BLOCK
                     if number >= capacity:
                         raise self._grew()
                     owner = owners[number]
                     if owner == mine:
-                        now = times[number]
-                        if now == now and now >= floor:
-                            # The timers first: `process` then gives only the event's own records.
-                            advance_to(engine, now, number, entries, encode)
-                        out = process(loads(line))
+                        block += process(loads(line))
                         floor = engine.due_floor
-                        if out:
-                            entries.append((number, OWN, 0.0, "", encode(out)))
                         if dead_letters:
-                            for dead in dead_letters:
-                                entries.append((number, DEAD, 0.0, "", (dead["reason"], dead["event"], None, line)))
-                            dead_count += len(dead_letters)
+                            for letter in dead_letters:
+                                dead.append((number, letter["reason"], letter["event"], None, line))
                             dead_letters.clear()
                     elif owner == SKIP:
                         continue
@@ -411,8 +389,7 @@ class Shard:
                             try:
                                 loads(line)
                             except DecodeError as err:
-                                entries.append((number, DEAD, 0.0, "", (f"not JSON: {err}", None, line, line)))
-                                dead_count += 1
+                                dead.append((number, f"not JSON: {err}", None, line, line))
                     else:
                         now = times[number]
                         if now != now:  # NaN: a dead letter, which moves nothing
@@ -426,25 +403,16 @@ class Shard:
                                     continue
                                 store.clock = now
                             continue
-                        advance_to(engine, now, number, entries, encode)
+                        advance_to(engine, now, block)
                         floor = engine.due_floor
-                    if len(entries) >= CHUNK:
-                        yield "chunk", ((number, LINE_DONE, 0.0, ""), entries, dead_count)
-                        entries, dead_count = [], 0
+            if number:
+                yield "block", (encode(block), dead)
+            block, dead = [], []
             if spec.until is not None:
-                # In pieces of ADVANCE_CHUNK customers' firings, each sent on once CHUNK entries are in: a worker's
-                # memory stays bounded however many customers wait for a timer at the end.
-                end = number + 1
-
-                def firing(due: float, cid: str, out: list[dict[str, Any]], start: int) -> None:
-                    entries.append((end, TIMERS, due, cid, encode(out[start:])))
-
-                for _ in engine.fire_chunks(parse_time(spec.until), firing):
-                    if len(entries) >= CHUNK:
-                        last = entries[-1]
-                        yield "chunk", ((last[0], last[1], last[2], last[3]), entries, dead_count)
-                        entries, dead_count = [], 0
-            yield "chunk", ((number + 1, LINE_DONE, 0.0, ""), entries, dead_count)
+                # A piece of ADVANCE_CHUNK customers' firings at a time: a worker's memory stays bounded however
+                # many customers wait for a timer at the end.
+                for records in engine.fire_chunks(parse_time(spec.until)):
+                    yield "block", (encode(records), dead)
             store.flush()
             yield "done", self.summary
             # The caller has written and flushed every record: they count as delivered.
@@ -464,9 +432,9 @@ class Shard:
 
 
 class Ring:
-    """Shared memory, mapped before the fork, through which a worker hands the parent a chunk's encoded records:
-    the pipe carries only their keys and places, and the bytes are copied once into the ring and once out of it,
-    instead of pickled, piped and unpickled (a third of the parent's CPU on the 220,000-event stream). The worker
+    """Shared memory, mapped before the fork, through which a worker hands the parent a block's encoded records:
+    the pipe carries only their place, and the bytes are copied once into the ring and once out of it, instead of
+    pickled, piped and unpickled (a third of the parent's CPU on the 220,000-event stream). The worker
     writes at most the ring's size ahead of what the parent has written out (`consumed`, which only the parent
     moves), and waits when it is that far ahead."""
 
@@ -505,7 +473,7 @@ class Ring:
 
 
 def _child(shard: Shard, conn: Connection, go: MpEvent, written: MpEvent, parent: int, ring: Ring) -> None:
-    """A worker process: its shard's messages to the pipe, a chunk's records through the ring; the parent's
+    """A worker process: its shard's messages to the pipe, a block's records through the ring; the parent's
     signals between the stages."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops every worker
     code = 0
@@ -514,12 +482,11 @@ def _child(shard: Shard, conn: Connection, go: MpEvent, written: MpEvent, parent
     try:
         messages = shard.messages()
         for kind, payload in messages:
-            if kind == "chunk" and payload[1] and not payload[2]:  # records, no dead letter: through the ring
-                through, entries, _ = payload
-                offset = ring.put(b"".join(map(PAYLOAD, entries)), parent)
+            if kind == "block" and payload[0]:
+                blob, dead = payload
+                offset = ring.put(blob, parent)
                 if offset is not None:
-                    bounds = list(itertools.accumulate(map(len, map(PAYLOAD, entries)), initial=offset))
-                    conn.send(("ring", (through, list(map(KEY, entries)), bounds, ring.end)))
+                    conn.send(("ring", (offset, len(blob), ring.end, dead)))
                     continue
             conn.send((kind, payload))
             if kind == "closed":
@@ -555,14 +522,13 @@ class _Source:
         self.index = index
         self.shards = shards
         self.summary: Summary | None = None
-        self.added = 0  # entries handed to the merge
-        self.pending: collections.deque[tuple[int, int]] = collections.deque()  # (entries added, ring end) a chunk
+        self.ring_end = 0  # where the worker's last block ends in its ring (counted from the start)
 
     def ring_view(self) -> memoryview:
         raise NotImplementedError  # only a process sends through a ring
 
-    def written_out(self, taken: int) -> None:
-        """The parent has written `taken` of the worker's entries: the ring's room behind them is free again."""
+    def written_out(self) -> None:
+        """The parent has written the worker's last block: its room in the ring is free again."""
 
     def receive(self) -> tuple[str, Any]:
         raise NotImplementedError
@@ -581,26 +547,22 @@ class _Source:
             raise WorkersError(f"worker {self.index + 1} of {self.shards} sent {kind!r} where {wanted!r} was due")
         return payload
 
-    def pull(self, merger: Merger) -> None:
-        """Hand the worker's next message to the merge: a chunk of entries, or its end (and its counts)."""
+    def next_block(self) -> tuple[bytes | memoryview, list[DeadLetter]] | None:
+        """The worker's next block (its records as JSON Lines, its dead letters), or None once it has sent all
+        (its counts are then in `summary`)."""
         kind, payload = self.receive()
         if kind == "ring":
-            through, keys, bounds, end = payload
-            # key + (its slice of the ring,) for each, in C loops (about 400,000 entries on the judged stream)
-            slices = map(self.ring_view().__getitem__, map(slice, bounds, itertools.islice(bounds, 1, None)))
-            entries: list[Entry] = list(map(operator.add, keys, zip(slices)))
-            merger.add(self.index, through, entries)
-            self.added += len(entries)
-            self.pending.append((self.added, end))
-        elif kind == "chunk":
-            through, entries, dead = payload
-            merger.add(self.index, through, entries, dead)
-            self.added += len(entries)
-        elif kind == "done":
+            offset, size, end, dead = payload
+            self.ring_end = end
+            return self.ring_view()[offset : offset + size], dead
+        if kind == "block":
+            blob, dead = payload
+            return blob, dead
+        if kind == "done":
             self.summary = payload
-            merger.finish(self.index)
-        else:
-            self._unexpected(kind, payload)
+            return None
+        self._unexpected(kind, payload)
+        return None  # pragma: no cover - _unexpected raises
 
     def _unexpected(self, kind: str, payload: Any) -> None:
         if kind == "error":
@@ -630,7 +592,7 @@ class _Process(_Source):
     next entry is the smallest, and a worker blocked on a full pipe in the meantime would run in lockstep with
     the others (with more workers than cores, slower than one process). AHEAD bounds what it may run ahead."""
 
-    AHEAD = 16  # messages (of up to CHUNK entries, about 800 KB): 13 MB a worker at most
+    AHEAD = 16  # messages (a block each, its records in the ring, so the pipe holds little)
 
     def __init__(self, shard: Shard, context: Any, go: MpEvent, written: MpEvent) -> None:
         super().__init__(shard.index, shard.shards)
@@ -672,10 +634,8 @@ class _Process(_Source):
     def ring_view(self) -> memoryview:
         return self.ring.view
 
-    def written_out(self, taken: int) -> None:
-        pending = self.pending
-        while pending and pending[0][0] <= taken:
-            self.ring.consumed[0] = pending.popleft()[1]
+    def written_out(self) -> None:
+        self.ring.consumed[0] = self.ring_end
 
     def release(self) -> None:
         self.written.set()
@@ -695,53 +655,6 @@ class _Process(_Source):
 
 
 DeadSink = Callable[[int, str, Any, "bytes | None", bytes], None]
-
-
-class Merger:
-    """The workers' entries put in one process's order a batch at a time, not one entry at a time: the parent
-    shares two cores with the workers, and a heap step and a write per entry (about 400,000 on 220,000 events)
-    cost it about a second of a core.
-
-    Each worker's entries come in key order, in chunks; with each chunk the worker says the key it has sent
-    everything through (`through`). No worker will send an entry at or below the smallest of those keys (the
-    horizon) that it has not sent, so what is buffered up to the horizon is final: it is cut from each buffer, and
-    the pieces are put in order by one stable sort (C; on a few sorted runs a merge)."""
-
-    def __init__(self, workers: int) -> None:
-        self.buffers: list[list[Entry]] = [[] for _ in range(workers)]
-        self.through: list[Key] = [(-1, LINE_DONE, 0.0, "")] * workers
-        self.taken = [0] * workers  # entries of each worker handed out so far
-        self.dead = 0  # dead-letter entries buffered: a batch is searched for them only when there are some
-
-    def add(self, worker: int, through: Key, entries: list[Entry], dead: int = 0) -> None:
-        """A worker's next chunk (in key order, after everything it sent before), `dead` of them dead letters."""
-        self.buffers[worker].extend(entries)
-        self.through[worker] = through
-        self.dead += dead
-
-    def finish(self, worker: int) -> None:
-        """The worker has sent everything."""
-        self.through[worker] = END
-
-    def lagging(self) -> int | None:
-        """The worker that holds the horizon back (the one to hear from next), or None once all have finished."""
-        horizon = min(self.through)
-        return None if horizon == END else self.through.index(horizon)
-
-    def take(self) -> list[Entry]:
-        """The entries up to the horizon, in one process's order (taken out of the buffers)."""
-        horizon = min(self.through)
-        batch: list[Entry] = []
-        for worker, buffer in enumerate(self.buffers):
-            if not buffer:
-                continue
-            cut = len(buffer) if KEY(buffer[-1]) <= horizon else bisect_right(buffer, horizon, key=KEY)
-            if cut:
-                batch += buffer[:cut]
-                del buffer[:cut]
-                self.taken[worker] += cut
-        batch.sort(key=KEY)  # stable: a worker's entries with equal keys keep their order
-        return batch
 
 
 @dataclass
@@ -782,7 +695,7 @@ def run_file(
     dead: DeadSink,
     written: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Run `spec.events` over the layout's workers: records to `out` (JSON Lines, in one process's order), dead
+    """Run `spec.events` over the layout's workers: records to `out` (JSON Lines, block by block), dead
     letters to `dead(line, reason, event, raw, source)` in line order, then `written()` (closing the dead-letter
     file, say) before the shards commit their last work. One worker runs in this process.
 
@@ -812,28 +725,34 @@ def run_file(
             finally:
                 gc.unfreeze()
         for source in sources:
-            for entry in source.expect("ready"):
-                write_all(out, entry[4])
+            for lines in source.expect("ready"):
+                write_all(out, lines)
         flush(out)  # a durable store's backlog is written before any shard marks it delivered (its next commit)
         if go is not None:
             go.set()
-        merger = Merger(len(sources))
-        while (lagging := merger.lagging()) is not None:
-            sources[lagging].pull(merger)
-            batch = merger.take()
-            if merger.dead:
-                for entry in batch:
-                    if entry[1] == DEAD:
-                        merger.dead -= 1
-                        reason, event, raw, source_line = entry[4]
-                        result.summary.dead += 1
-                        dead(entry[0], reason, event, raw, source_line)
-                batch = [entry for entry in batch if entry[1] != DEAD]
-            if batch:
-                write_all(out, b"".join(map(PAYLOAD, batch)))
-                batch = []  # its slices of the rings, before the rings are reused
-                for source in sources:
-                    source.written_out(merger.taken[source.index])
+        active = sources
+        while active:  # one block of each worker's, in turn (see the module's docstring)
+            blocks: list[bytes | memoryview] = []
+            letters: list[DeadLetter] = []
+            going: list[_Source] = []
+            for source in active:
+                block = source.next_block()
+                if block is not None:
+                    going.append(source)
+                    blocks.append(block[0])
+                    letters += block[1]
+            active = going
+            if letters:
+                letters.sort(key=itemgetter(0))  # line order; one line's letters keep theirs (a stable sort)
+                for line, reason, event, raw, source_line in letters:
+                    result.summary.dead += 1
+                    dead(line, reason, event, raw, source_line)
+            for blob in blocks:
+                if blob:
+                    write_all(out, blob)
+            blocks = []  # its slices of the rings, before the rings are reused
+            for source in active:
+                source.written_out()
         flush(out)
         if written is not None:
             written()
