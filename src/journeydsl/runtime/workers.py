@@ -18,9 +18,9 @@ order; what differs is how the customers of different shards interleave. How:
 - The output goes block by block: the records made while reading lines 1-1024 (BLOCK), worker 1's then worker
   2's and so on, then those of lines 1025-2048 in the same way, then the `--until` firings at the end, a piece
   (ADVANCE_CHUNK customers) of each worker's in turn. So it is the same bytes on every run with the same worker
-  count, and the parent does per block what it does (a write per worker), not per record: an exact merge into
-  one process's order cost the parent and the workers about a second of CPU per 400,000 records
-  (docs/decisions.md, "The order of `run --workers`"). Dead letters keep line order.
+  count, and the parent's work is a write per worker per block, not per record: an exact merge into one
+  process's order cost the parent and the workers about 0.6 s of CPU per 400,000 records (docs/decisions.md,
+  "The order of `run --workers`"). Dead letters keep line order.
 - A worker's block goes to the parent through a shared-memory Ring (its bytes copied once in and once out, not
   pickled) and a message on its pipe saying where it is.
 
