@@ -240,9 +240,9 @@ def _skew_seconds(text: str) -> float | None:
     type=click.IntRange(min=1, max=128),
     default=None,
     help="Processes, each with the customers of one shard (a stable hash of the customer id): the records those "
-    "of one process, each customer's in order, the shards' interleaved by blocks of 1,024 input lines. Default: memory:// one per core (1 for a file under 4 MiB); an existing store its own "
-    "count; a new SQLite store 1. A SQLite store made with N keeps one file per shard and needs N ever after; "
-    "PostgreSQL takes 1.",
+    "of one process, each customer's in order, the shards' interleaved by blocks of 1,024 input lines. Default: "
+    "memory:// one per core (1 for a file under 4 MiB); an existing store its own count; a new SQLite store 1. "
+    "A SQLite store made with N keeps one file per shard and needs N ever after; PostgreSQL takes 1.",
 )
 def run_command(
     bundle: Path,
@@ -269,7 +269,7 @@ def run_command(
         raise click.UsageError("--parallelism needs --engine flink")
     from journeydsl.runtime import Engine, EngineError, StoreError
     from journeydsl.runtime.bundle import BundleError, load_bundle
-    from journeydsl.runtime.gctune import relax_gc
+    from journeydsl.runtime.gctune import leave_to_exit, relax_gc
     from journeydsl.runtime.store import StoreBusyError
     from journeydsl.runtime.timeparse import TimeError, parse_time
 
@@ -365,6 +365,7 @@ def run_command(
             dead_sink.close()  # before the last commit, which a failure here then does not make
         engine.close()
         closed = True
+        leave_to_exit(engine)  # its state is not freed object by object on the way out
     except OutputError as err:
         _drop_unwritten_output()
         click.echo(f"error: could not write records to standard output: {err}", err=True)
