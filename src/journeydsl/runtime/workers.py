@@ -588,9 +588,9 @@ class _InProcess(_Source):
 
 
 class _Process(_Source):
-    """A forked worker. A thread drains its pipe into a bounded queue: the merge reads a worker only when its
-    next entry is the smallest, and a worker blocked on a full pipe in the meantime would run in lockstep with
-    the others (with more workers than cores, slower than one process). AHEAD bounds what it may run ahead."""
+    """A forked worker. A thread drains its pipe into a bounded queue: the parent reads the workers a block each in
+    turn, and a worker blocked on a full pipe in the meantime would run in lockstep with the others (with more
+    workers than cores, slower than one process). AHEAD bounds what it may run ahead."""
 
     AHEAD = 16  # messages (a block each, its records in the ring, so the pipe holds little)
 
