@@ -139,12 +139,14 @@ class Store(ABC):
         URL this class cannot open."""
         raise StoreError(f"{cls.__name__} is not opened from a URL (store URL {url!r})")
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        """durable: the store keeps what is committed across processes (SQLite, PostgreSQL); the engine then checks
+        what it loads."""
         self.clock: float | None = None  # the latest event time the engine reached (the timer watermark)
-        # What a subclass sets in its own __init__ (instance attributes, not class ones: in the compiled build a
-        # subclass's class attribute would not override them, and a store meant to be durable would silently not be).
+        # Instance attributes, not class ones: in the compiled build a subclass's class attribute would not override
+        # them, and a store meant to be durable would silently not be. A subclass sets the two below in its __init__.
         _refuse_class_flags(type(self))
-        self.durable = False
+        self.durable = durable
         # False when log_transitions would drop its rows: the engine then does not build them (one tuple per step).
         self.keeps_transitions = True
         # False when log_event would drop what it is given: the engine then does not build the event's history form.

@@ -529,8 +529,7 @@ class PostgresStore(Store):
         return cls(settings, mode=mode, wait=wait)
 
     def __init__(self, settings: PostgresSettings, mode: OpenMode = "auto", wait: float = 0.0) -> None:
-        super().__init__()
-        self.durable = True
+        super().__init__(durable=True)
         self.settings = settings
         self.name = settings.display
         self.batch = settings.batch

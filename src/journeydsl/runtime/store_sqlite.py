@@ -661,8 +661,7 @@ class SqliteStore(Store):
         """`mode` and `wait` as in `stores.open_store` (mode "deliver": `from_url` opens a `DeliveryStore`). A copy
         that does not own the store reads one consistent snapshot of it and raises StoreError on anything that
         would write (a commit, a delivery, new plans)."""
-        super().__init__()
-        self.durable = True
+        super().__init__(durable=True)
         if path != ":memory:" and not os.path.exists(path) and os.path.exists(path + ".shards"):
             # `run --workers N` made this store as N files beside the named one: opening the named path alone
             # would make a new, empty store and answer as if it were the whole one.
@@ -1901,8 +1900,7 @@ class DeliveryStore(SqliteStore):
     state; only the outbox claims and settlements (and the dead deliveries) work, each committed at once."""
 
     def __init__(self, path: str, wait: float = 0.0) -> None:  # noqa: D107 - the class says it
-        Store.__init__(self)
-        self.durable = True
+        Store.__init__(self, durable=True)
         self.path = path
         self.batch = 1
         self.cache_size = 0

@@ -407,12 +407,12 @@ class Shard:
                         floor = engine.due_floor
             if number:
                 yield "block", (encode(block), dead)
-            block, dead = [], []
+            block = []
             if spec.until is not None:
                 # A piece of ADVANCE_CHUNK customers' firings at a time: a worker's memory stays bounded however
                 # many customers wait for a timer at the end.
                 for records in engine.fire_chunks(parse_time(spec.until)):
-                    yield "block", (encode(records), dead)
+                    yield "block", (encode(records), [])
             store.flush()
             yield "done", self.summary
             # The caller has written and flushed every record: they count as delivered.
