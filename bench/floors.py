@@ -17,7 +17,7 @@ spent inside sqlite3's own calls (execute, executemany, fetch, COMMIT): SQLite's
 hook slows the Python around those calls, not the calls.
 
 Run: `PYTHONPATH=build/compiled:. python -m bench.floors [--customers 130000] [--journey-customers 4000]
-[--rounds 3]`. The per-core part holds the run's records in memory (about 2 GB for the named stream).
+[--rounds 3]`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -59,6 +58,7 @@ JOURNEY_CUSTOMERS = 4000  # bench.sqlite_batch's example journeys' stream: examp
 ROUNDS = 3
 
 Measured = tuple[Any, Meter]
+Pairs = tuple[tuple[str, Any], ...]
 
 
 class SqlClock:
@@ -113,28 +113,31 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
         return measure
 
     run(runners[0])()  # its records are what the floors below make again
-    with output.open("rb") as handle:
-        items = [tuple(loads(line).items()) for line in handle]
     data = output.read_bytes()
-    records = len(items)
+    records = data.count(b"\n")
 
-    # As `run` makes them: records a chunk at a time, each chunk dropped before the next (its memory reused).
-    # Each pass runs once before it is timed: a forked child's first touch of the parent's records copies their
-    # pages, gigabytes of copy-on-write faults that no streaming run pays.
-    chunks = [items[start : start + CHUNK_RECORDS] for start in range(0, len(items), CHUNK_RECORDS)]
+    def pairs_by_chunk() -> Iterator[list[Pairs]]:
+        """The run's records as (key, value) pairs, what an engine has in hand before it makes a record: a chunk of
+        CHUNK_RECORDS at a time, decoded in the measuring child (no copy-on-write of a parent's gigabytes)."""
+        lines = data.splitlines()
+        for start in range(0, len(lines), CHUNK_RECORDS):
+            yield [tuple(loads(line).items()) for line in lines[start : start + CHUNK_RECORDS]]
 
-    def build(meter: Meter) -> None:
-        for measured in (False, True):
-            with meter if measured else nullcontext():
-                for chunk in chunks:
-                    made = [dict(pairs) for pairs in chunk]
-                del made
-
-    def build_encode(meter: Meter) -> None:
-        for measured in (False, True):
-            with meter if measured else nullcontext():
-                for chunk in chunks:
-                    dumps_lines([dict(pairs) for pairs in chunk])
+    def make_and_encode(meter: Meter) -> tuple[float, float]:
+        """As `run` makes and drops its records, a chunk at a time: the CPU of creating each chunk's records as
+        dicts, and of encoding them, each summed alone (decoding the pairs is not counted)."""
+        relax_gc()  # the collector's settings of `run`
+        made_in = encoded_in = 0.0
+        for chunk in pairs_by_chunk():
+            started = time.process_time()
+            made = [dict(pairs) for pairs in chunk]
+            between = time.process_time()
+            dumps_lines(made)
+            made_in += between - started
+            encoded_in += time.process_time() - between
+            del made
+        meter.cpu = meter.wall = made_in + encoded_in
+        return made_in, encoded_in
 
     def write(meter: Meter) -> None:
         target = folder / "written.jsonl"
@@ -144,23 +147,19 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
                 out.write(view[start : start + (1 << 20)])
         target.unlink()
 
-    def timed(work: Callable[[Meter], None]) -> Callable[[], Measured]:
-        return lambda: isolated(work)
-
     results = in_turns(
         rounds,
         lambda: (None, decode_rate(stream.path, json.loads, repeat=1)),
         lambda: (None, decode_rate(stream.path, loads, repeat=1)),
-        timed(build),
-        timed(build_encode),
-        timed(write),
+        lambda: isolated(make_and_encode),
+        lambda: isolated(write),
         *(run(runner) for runner in runners),
     )
-    if len(results) != 5 + len(runners) or any(isinstance(found, RuntimeError) for found in results):
+    if len(results) != 4 + len(runners) or any(isinstance(found, RuntimeError) for found in results):
         raise SystemExit(f"a measurement failed: {[str(r) for r in results if isinstance(r, RuntimeError)]}")
     seconds = [found[1].cpu for found in results]  # type: ignore[index]
-    baseline, decode, built, built_encoded, written = seconds[:5]
-    encoded = max(built_encoded - built, 0.0)
+    baseline, decode, _, written = seconds[:4]
+    built, encoded = results[2][0]  # type: ignore[index]
     floors = decode + built + encoded + written
     n = stream.count
     print(
@@ -175,7 +174,7 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
         ("floor: write them to a file", written),
         ("floors together", floors),
     ]
-    runs = list(zip(builds, seconds[5:], strict=True))
+    runs = list(zip(builds, seconds[4:], strict=True))
     rows += [(f"journeydsl run, {name}, net of start-up", ran) for (name, _, _), ran in runs]
     for label, spent in rows:
         print(f"  {label:<50} {spent:7.3f} s  {spent / n * 1e6:6.2f} us/event")
