@@ -44,7 +44,7 @@ from bench.endtoend import (
     write_jsonl,
     write_named_stream,
 )
-from bench.workload import JOURNEYS, Meter, bundle_files, example_events, in_turns, isolated, last_time
+from bench.workload import JOURNEYS, ROUNDS, Meter, bundle_files, example_events, in_turns, isolated, last_time
 from journeydsl.compile.bundle import write_bundle
 from journeydsl.runtime import compiled
 from journeydsl.runtime.bundle import load_bundle
@@ -55,7 +55,6 @@ from journeydsl.runtime.workers import RunSpec, plan_layout, run_file
 
 SQLITE_TARGET = 0.8
 JOURNEY_CUSTOMERS = 4000  # bench.sqlite_batch's example journeys' stream: example_events(4000), 12,264 events
-ROUNDS = 3
 
 Measured = tuple[Any, Meter]
 Pairs = tuple[tuple[str, Any], ...]
