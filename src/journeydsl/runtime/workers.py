@@ -55,7 +55,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from journeydsl.runtime.delivery import Summary, flush, write_all
 from journeydsl.runtime.jsonio import DecodeError, dumps_lines, loads
@@ -407,7 +407,7 @@ class Shard:
                         floor = engine.due_floor
             if number:
                 yield "block", (encode(block), dead)
-            block = []
+            del block, dead  # the last block's records, before the advance makes its own
             if spec.until is not None:
                 # A piece of ADVANCE_CHUNK customers' firings at a time: a worker's memory stays bounded however
                 # many customers wait for a timer at the end.
@@ -541,10 +541,8 @@ class _Source:
 
     def expect(self, wanted: str) -> Any:
         kind, payload = self.receive()
-        if kind == "error":
-            raise WorkersError(f"worker {self.index + 1} of {self.shards}: {payload}")
-        if kind != wanted:  # pragma: no cover - a bug in Shard.messages
-            raise WorkersError(f"worker {self.index + 1} of {self.shards} sent {kind!r} where {wanted!r} was due")
+        if kind != wanted:
+            self._unexpected(kind, payload, wanted)
         return payload
 
     def next_block(self) -> tuple[bytes | memoryview, list[DeadLetter]] | None:
@@ -558,16 +556,18 @@ class _Source:
         if kind == "block":
             blob, dead = payload
             return blob, dead
-        if kind == "done":
-            self.summary = payload
-            return None
-        self._unexpected(kind, payload)
-        return None  # pragma: no cover - _unexpected raises
+        if kind != "done":
+            self._unexpected(kind, payload, "a block or done")
+        self.summary = payload
+        return None
 
-    def _unexpected(self, kind: str, payload: Any) -> None:
+    def _unexpected(self, kind: str, payload: Any, wanted: str) -> NoReturn:
+        """WorkersError: the error the worker reported, or (a bug in Shard.messages) a message out of turn."""
         if kind == "error":
             raise WorkersError(f"worker {self.index + 1} of {self.shards}: {payload}")
-        raise WorkersError(f"worker {self.index + 1} of {self.shards} sent {kind!r}")  # pragma: no cover
+        raise WorkersError(  # pragma: no cover
+            f"worker {self.index + 1} of {self.shards} sent {kind!r} where {wanted!r} was due"
+        )
 
 
 class _InProcess(_Source):
