@@ -161,6 +161,23 @@ class NamedStream:
     until: str
 
 
+def one_event_file(events: Path) -> Path:
+    """A file of `events`' first line, beside it (written once): what a command's start-up is measured on."""
+    one = events.with_name(events.stem + "-one.jsonl")
+    if not one.exists():
+        with events.open("rb") as source:
+            one.write_bytes(source.readline())
+    return one
+
+
+def judged_builds() -> list[tuple[str, float, dict[str, str] | None]]:
+    """The builds issue 18's per-core targets are measured on, each (name, target, the children's environment):
+    this process's, and with the compiled one in front the plain-Python one too (a default install without it)."""
+    if not compiled():
+        return [("plain Python", PLAIN_TARGET, None)]
+    return [("compiled", COMPILED_TARGET, None), ("plain Python", PLAIN_TARGET, plain_python_env())]
+
+
 def write_named_stream(folder: Path, customers: int) -> NamedStream:
     """`solar_events(customers)` as JSON Lines and the bundle it runs through, in `folder`."""
     events = solar_events(customers)
@@ -317,16 +334,12 @@ def judged_runs(folder: Path, customers: int) -> None:
     build in the same turns. Each build's ratio against its target, and its records' sha256."""
     stream = write_named_stream(folder, customers)
     path, bundle, count, until = stream.path, stream.bundle, stream.count, stream.until
-    one = folder / "solar-one.jsonl"
-    with path.open("rb") as lines:
-        one.write_bytes(lines.readline())
-    runners = [Runner.start(bundle, folder, one, until)]
-    labels = ["journeydsl run, memory:// (compiled)" if compiled() else "journeydsl run, memory://"]
-    targets = [COMPILED_TARGET if compiled() else PLAIN_TARGET]
-    if compiled():
-        runners.append(Runner.start(bundle, folder, one, until, plain_python_env()))
-        labels.append("journeydsl run, memory:// (plain Python)")
-        targets.append(PLAIN_TARGET)
+    one = one_event_file(path)
+    builds = judged_builds()
+    runners = [Runner.start(bundle, folder, one, until, env) for _, _, env in builds]
+    named = len(builds) > 1  # one build (plain Python alone) keeps the plain label
+    labels = [f"journeydsl run, memory:// ({name})" if named else "journeydsl run, memory://" for name, *_ in builds]
+    targets = [target for _, target, _ in builds]
     print(
         f"judged per-core workload (issue 18): solar_events({customers}), {count:,} events of one journey "
         f"(solar_onboarding alone), {path.stat().st_size / 1e6:.1f} MB JSONL, --until {until}, --workers 1",

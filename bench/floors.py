@@ -34,19 +34,27 @@ from types import FrameType
 from typing import Any
 
 from bench.endtoend import (
-    COMPILED_TARGET,
     MEMORY,
-    PLAIN_TARGET,
     SOLAR_CUSTOMERS,
     Runner,
     decode_rate,
-    plain_python_env,
+    judged_builds,
+    one_event_file,
     write_jsonl,
     write_named_stream,
 )
-from bench.workload import JOURNEYS, ROUNDS, Meter, bundle_files, example_events, in_turns, isolated, last_time
+from bench.workload import (
+    JOURNEYS,
+    ROUNDS,
+    Meter,
+    bundle_files,
+    example_events,
+    in_turns,
+    isolated,
+    last_time,
+    remove_sqlite_store,
+)
 from journeydsl.compile.bundle import write_bundle
-from journeydsl.runtime import compiled
 from journeydsl.runtime.bundle import load_bundle
 from journeydsl.runtime.delivery import CHUNK_RECORDS
 from journeydsl.runtime.gctune import relax_gc
@@ -90,15 +98,8 @@ def cpu_meter(seconds: float, wall: float) -> Meter:
 
 def per_core(folder: Path, customers: int, rounds: int) -> None:
     stream = write_named_stream(folder, customers)
-    one = folder / "one.jsonl"
-    with stream.path.open("rb") as lines:
-        one.write_bytes(lines.readline())
-    # This process's build; with the compiled one in front, the plain-Python one too (the default install's).
-    builds: list[tuple[str, float, dict[str, str] | None]] = [
-        ("compiled", COMPILED_TARGET, None) if compiled() else ("plain Python", PLAIN_TARGET, None)
-    ]
-    if compiled():
-        builds.append(("plain Python", PLAIN_TARGET, plain_python_env()))
+    one = one_event_file(stream.path)
+    builds = judged_builds()
     runners = [Runner.start(stream.bundle, folder, one, stream.until, env) for _, _, env in builds]
     output = folder / "actions.jsonl"
 
@@ -189,17 +190,15 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
 
 def sqlite_part(folder: Path, customers: int, rounds: int) -> None:
     events = example_events(customers)
-    path, one = folder / "journey.jsonl", folder / "journey-one.jsonl"
-    lines = write_jsonl(events, path)
-    one.write_bytes(lines[0])
-    n, until = len(lines), last_time(events)
+    path = folder / "journey.jsonl"
+    n, until = len(write_jsonl(events, path)), last_time(events)
+    one = one_event_file(path)
     write_bundle(bundle_files([JOURNEYS]), folder / "b.jbundle")
     sqlite_url = f"sqlite:///{folder / 'floors.db'}"
 
     def go(url: str, events_file: Path, clock: bool = False) -> Callable[[], Measured]:
         def work(meter: Meter) -> tuple[float, int]:
-            for suffix in ("", "-wal", "-shm", ".lock"):
-                Path(f"{folder / 'floors.db'}{suffix}").unlink(missing_ok=True)
+            remove_sqlite_store(folder / "floors.db")
             # What `journeydsl run --workers 1` does, without the command's start-up (its imports, the bundle).
             spec = RunSpec(bundle=load_bundle(str(folder / "b.jbundle")), events=events_file, until=until)
             layout = plan_layout(url, 1, events_file.stat().st_size)

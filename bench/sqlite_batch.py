@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from bench.endtoend import WRAPPER, write_jsonl
-from bench.workload import JOURNEYS, bundle_files, example_events, last_time, stream_events
+from bench.workload import JOURNEYS, bundle_files, example_events, last_time, remove_sqlite_store, stream_events
 from journeydsl.compile.bundle import write_bundle
 from journeydsl.runtime.jsonio import dumps
 
@@ -35,8 +35,7 @@ STORES = ("memory", "sqlite")
 def run_once(folder: Path, stream: str, store: str, path: str | None) -> tuple[float, float, str]:
     """One `journeydsl run` of `stream`'s file on a new store: (CPU seconds, wall seconds, digest of its records)."""
     db = folder / "run.db"
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    remove_sqlite_store(db)
     url = f"sqlite:///{db}" if store == "sqlite" else "memory://"
     events, until = folder / f"{stream}.jsonl", (folder / f"{stream}.until").read_text()
     args = [sys.executable, "-c", WRAPPER, "run", str(folder / "b.jbundle"), "--events", str(events), "--until", until,

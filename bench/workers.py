@@ -37,7 +37,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.endtoend import SOLAR_CUSTOMERS, Child, plain_python_env, run_cli, write_jsonl, write_named_stream
+from bench.endtoend import (
+    SOLAR_CUSTOMERS,
+    Child,
+    one_event_file,
+    plain_python_env,
+    run_cli,
+    write_jsonl,
+    write_named_stream,
+)
 from bench.workload import (
     JOURNEYS,
     ROUNDS,
@@ -73,11 +81,7 @@ class Stream:
 
     def one_event(self) -> Path:
         """A file of the stream's first line: what the command's start-up is measured on."""
-        one = self.events.with_name(self.events.stem + "-one.jsonl")
-        if not one.exists():
-            with self.events.open("rb") as source:
-                one.write_bytes(source.readline())
-        return one
+        return one_event_file(self.events)
 
 
 @dataclass

@@ -432,3 +432,9 @@ def env_int(name: str, default: int) -> int:
 
 # Rounds of `in_turns` for the benchmarks whose ratios carry a target (JD_BENCH_ROUNDS=1 for a quick look).
 ROUNDS = env_int("JD_BENCH_ROUNDS", 3)
+
+
+def remove_sqlite_store(db: Path) -> None:
+    """Delete a SQLite store's file and those kept beside it (SQLite's WAL and shared memory, the store's lock)."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
