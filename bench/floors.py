@@ -112,14 +112,10 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
 
         return measure
 
-    run(runners[0])()  # its records are what the floors below make again
-    data = output.read_bytes()
-    records = data.count(b"\n")
-
     def pairs_by_chunk() -> Iterator[list[Pairs]]:
-        """The run's records as (key, value) pairs, what an engine has in hand before it makes a record: a chunk of
-        CHUNK_RECORDS at a time, decoded in the measuring child (no copy-on-write of a parent's gigabytes)."""
-        lines = data.splitlines()
+        """The records of the round's run as (key, value) pairs, what an engine has in hand before it makes a
+        record: a chunk of CHUNK_RECORDS at a time, read and decoded in the measuring child."""
+        lines = output.read_bytes().splitlines()
         for start in range(0, len(lines), CHUNK_RECORDS):
             yield [tuple(loads(line).items()) for line in lines[start : start + CHUNK_RECORDS]]
 
@@ -140,30 +136,34 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
         return made_in, encoded_in
 
     def write(meter: Meter) -> None:
-        target = folder / "written.jsonl"
+        target, data = folder / "written.jsonl", output.read_bytes()
         with meter, target.open("wb") as out:
             view = memoryview(data)
             for start in range(0, len(view), 1 << 20):
                 out.write(view[start : start + (1 << 20)])
         target.unlink()
 
+    # The runs first in each round: the floors then work on the records the round's run wrote.
     results = in_turns(
         rounds,
+        *(run(runner) for runner in runners),
         lambda: (None, decode_rate(stream.path, json.loads, repeat=1)),
         lambda: (None, decode_rate(stream.path, loads, repeat=1)),
         lambda: isolated(make_and_encode),
         lambda: isolated(write),
-        *(run(runner) for runner in runners),
     )
     if len(results) != 4 + len(runners) or any(isinstance(found, RuntimeError) for found in results):
         raise SystemExit(f"a measurement failed: {[str(r) for r in results if isinstance(r, RuntimeError)]}")
     seconds = [found[1].cpu for found in results]  # type: ignore[index]
-    baseline, decode, _, written = seconds[:4]
-    built, encoded = results[2][0]  # type: ignore[index]
+    baseline, decode, _, written = seconds[len(runners) :]
+    built, encoded = results[len(runners) + 2][0]  # type: ignore[index]
     floors = decode + built + encoded + written
     n = stream.count
+    with output.open("rb") as handle:
+        records = sum(1 for _ in handle)
     print(
-        f"per core: solar_events({customers}), {n:,} events, {records:,} records ({len(data) / 1e6:.0f} MB), "
+        f"per core: solar_events({customers}), {n:,} events, {records:,} records "
+        f"({output.stat().st_size / 1e6:.0f} MB), "
         f"`run --workers 1` memory://; CPU seconds, best of {rounds} in turns"
     )
     rows = [
@@ -174,7 +174,7 @@ def per_core(folder: Path, customers: int, rounds: int) -> None:
         ("floor: write them to a file", written),
         ("floors together", floors),
     ]
-    runs = list(zip(builds, seconds[4:], strict=True))
+    runs = list(zip(builds, seconds[: len(runners)], strict=True))
     rows += [(f"journeydsl run, {name}, net of start-up", ran) for (name, _, _), ran in runs]
     for label, spent in rows:
         print(f"  {label:<50} {spent:7.3f} s  {spent / n * 1e6:6.2f} us/event")
